@@ -1,0 +1,112 @@
+//! Executors: run a contract or model once and report what it produced.
+
+use crate::address::Address;
+use crate::fault::Blame;
+use crate::hash::{ContentId, ContractId, Hash};
+use crate::types::output::{Output, ResourceKind};
+use crate::types::trace::TraceEntry;
+use crate::types::transaction::{ChainId, Input, OutPoint};
+
+/// The chain context a call runs in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallContext {
+    /// The chain.
+    pub chain_id: ChainId,
+    /// Height of the block the result is meant for.
+    pub height: u64,
+    /// Time of that block, milliseconds since the Unix epoch.
+    pub time_ms: u64,
+    /// The caller's address.
+    pub caller: Address,
+    /// The contract called.
+    pub contract: ContractId,
+    /// Hash of the signed call request, unique per call.
+    pub request: Hash,
+}
+
+/// A call to execute.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExecutionRequest {
+    /// Where and for whom it runs.
+    pub context: CallContext,
+    /// The code or model to run.
+    pub resource: ContentId,
+    /// The entry point.
+    pub entry: String,
+    /// Arguments.
+    pub args: Vec<u8>,
+    /// The most compute units it may use.
+    pub cu_limit: u64,
+}
+
+/// A log event emitted by a contract.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    /// What happened.
+    pub topic: String,
+    /// Details.
+    pub data: Vec<u8>,
+}
+
+/// What an execution produced: the raw material of the transaction that carries it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExecutionOutcome {
+    /// Compute units used.
+    pub cu_used: u64,
+    /// Outputs spent or read.
+    pub inputs: Vec<Input>,
+    /// Outputs created.
+    pub outputs: Vec<Output>,
+    /// Data returned to the caller.
+    pub return_data: Vec<u8>,
+    /// Events emitted.
+    pub events: Vec<Event>,
+    /// Every host call with its result.
+    pub trace: Vec<TraceEntry>,
+}
+
+/// A failure to read chain data during execution or verification: the node's problem, not
+/// the computation's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("chain view: {0}")]
+pub struct ViewError(pub String);
+
+/// Read access to the chain for executors and verifiers.
+pub trait ChainView: Send + Sync {
+    /// The unspent output at `outpoint`.
+    fn unspent(&self, outpoint: &OutPoint) -> Result<Option<Output>, ViewError>;
+
+    /// The live State output of `contract` under `key`.
+    fn state(
+        &self,
+        contract: &ContractId,
+        key: &[u8],
+    ) -> Result<Option<(OutPoint, Output)>, ViewError>;
+
+    /// The bytes of a resource, verified against its id.
+    fn resource(&self, id: &ContentId) -> Result<Option<Vec<u8>>, ViewError>;
+}
+
+/// Runs one kind of resource (WASM contracts, ONNX models…).
+///
+/// Contract: execution is deterministic: the same code, request and chain view give the
+/// same outcome, compute units included, on every machine. Running out of compute units is
+/// a deterministic error, not a partial outcome.
+pub trait Executor: Send + Sync {
+    /// The executor's error; [`Blame`] tells a failing contract from a failing node.
+    type Error: std::error::Error + Blame + Send + Sync + 'static;
+
+    /// The kind of resource this executor runs.
+    fn kind(&self) -> ResourceKind;
+
+    /// Deploy-time checks of code (imports, limits, supported operations).
+    fn validate(&self, code: &[u8]) -> Result<(), Self::Error>;
+
+    /// Runs `request` on `code`.
+    fn execute(
+        &self,
+        code: &[u8],
+        request: &ExecutionRequest,
+        view: &dyn ChainView,
+    ) -> Result<ExecutionOutcome, Self::Error>;
+}
