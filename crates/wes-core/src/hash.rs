@@ -248,6 +248,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn matches_an_independent_sha3_implementation() {
+        // Python: hashlib.sha3_256(b"\x06wes/tx").hexdigest()
+        assert_eq!(
+            hash(Domain::TX, b"").to_hex(),
+            "86c469328fbe1f2ecc8dcf248609ba9c180cc30a6314bcf4e9655e07548990b0"
+        );
+    }
+
+    #[test]
     fn domains_separate_equal_data() {
         assert_ne!(hash(Domain::TX, b"x"), hash(Domain::WITNESS, b"x"));
     }

@@ -199,12 +199,16 @@ impl<'a> BatchVerifier<'a> {
     /// checking one by one, which only happens when the batch is invalid).
     pub fn verify(self) -> Result<(), BatchError> {
         let mut batch = ed25519_zebra::batch::Verifier::new();
-        for (index, (key, msg, sig)) in self.items.iter().enumerate() {
-            precheck(key, sig).map_err(|source| BatchError { index, source })?;
+        let mut prechecked = true;
+        for (key, msg, sig) in &self.items {
+            if precheck(key, sig).is_err() {
+                prechecked = false;
+                break;
+            }
             let vk = ed25519_zebra::VerificationKeyBytes::from(key.0);
             batch.queue((vk, ed25519_zebra::Signature::from_bytes(&sig.0), msg));
         }
-        if batch.verify(rand::rng()).is_ok() {
+        if prechecked && batch.verify(rand::rng()).is_ok() {
             return Ok(());
         }
         for (index, (key, msg, sig)) in self.items.iter().enumerate() {

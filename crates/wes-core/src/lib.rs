@@ -33,6 +33,8 @@ pub mod fault;
 pub mod hash;
 pub mod keys;
 pub mod merkle;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod traits;
 pub mod types;
 

@@ -47,7 +47,8 @@ impl Genesis {
     }
 
     /// The genesis block, given the state root the chain's ledger computes for the
-    /// allocations.
+    /// allocations. No engine seals genesis, so its seal holds [`Genesis::hash`]: the block
+    /// hash commits to every field of the description, the message included.
     pub fn block(&self, state_root: Hash) -> Block {
         let mut block = Block {
             header: BlockHeader {
@@ -62,7 +63,7 @@ impl Genesis {
                 producer: PublicKey([0; 32]),
                 target: self.target,
                 nonce: 0,
-                seal: Vec::new(),
+                seal: self.hash().as_bytes().to_vec(),
             },
             transactions: vec![SignedTransaction {
                 tx: self.coinbase(),
