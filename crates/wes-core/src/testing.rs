@@ -15,8 +15,8 @@ use crate::types::output::{
 use crate::types::token::TokenId;
 use crate::types::trace::TraceEntry;
 use crate::types::transaction::{
-    ChainId, Execution, Input, InputMode, KeySignature, OutPoint, ProofSystemId,
-    SignedTransaction, Transaction, ValidityWindow, Witness,
+    ChainId, Execution, Input, InputMode, KeySignature, OutPoint, ProofSystemId, SignedTransaction,
+    Transaction, ValidityWindow, Witness,
 };
 
 /// Any hash.
@@ -194,7 +194,8 @@ pub fn transaction() -> impl Strategy<Value = Transaction> {
 pub fn witness() -> impl Strategy<Value = Witness> {
     (
         vec(
-            (public_key(), signature()).prop_map(|(key, signature)| KeySignature { key, signature }),
+            (public_key(), signature())
+                .prop_map(|(key, signature)| KeySignature { key, signature }),
             0..3,
         ),
         bytes(32),
@@ -210,7 +211,13 @@ pub fn signed_transaction() -> impl Strategy<Value = SignedTransaction> {
 /// Any block header.
 pub fn block_header() -> impl Strategy<Value = BlockHeader> {
     (
-        (any::<u32>(), any::<u32>(), hash(), any::<u64>(), any::<u64>()),
+        (
+            any::<u32>(),
+            any::<u32>(),
+            hash(),
+            any::<u64>(),
+            any::<u64>(),
+        ),
         (hash(), hash(), hash(), public_key()),
         (any::<u32>(), any::<u64>(), bytes(64)),
     )
@@ -238,24 +245,28 @@ pub fn block_header() -> impl Strategy<Value = BlockHeader> {
 
 /// Any block (roots not necessarily matching the body).
 pub fn block() -> impl Strategy<Value = Block> {
-    (block_header(), vec(signed_transaction(), 0..3))
-        .prop_map(|(header, transactions)| Block {
-            header,
-            transactions,
-        })
+    (block_header(), vec(signed_transaction(), 0..3)).prop_map(|(header, transactions)| Block {
+        header,
+        transactions,
+    })
 }
 
 /// Any genesis description.
 pub fn genesis() -> impl Strategy<Value = Genesis> {
-    (any::<u32>(), any::<u64>(), any::<u32>(), vec(output(), 0..3), ".{0,16}").prop_map(
-        |(chain, time_ms, target, allocations, message)| Genesis {
+    (
+        any::<u32>(),
+        any::<u64>(),
+        any::<u32>(),
+        vec(output(), 0..3),
+        ".{0,16}",
+    )
+        .prop_map(|(chain, time_ms, target, allocations, message)| Genesis {
             chain_id: ChainId(chain),
             time_ms,
             target: CompactTarget(target),
             allocations,
             message,
-        },
-    )
+        })
 }
 
 /// Any trace entry.

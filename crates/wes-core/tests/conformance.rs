@@ -37,9 +37,15 @@ fn samples() -> Vec<(&'static str, String)> {
     enc("token.issued", &issued);
 
     let key_lock = Lock::key(key(1).public_key());
-    let multisig =
-        Lock::multisig(2, vec![key(1).public_key(), key(2).public_key(), key(3).public_key()])
-            .unwrap();
+    let multisig = Lock::multisig(
+        2,
+        vec![
+            key(1).public_key(),
+            key(2).public_key(),
+            key(3).public_key(),
+        ],
+    )
+    .unwrap();
     let time_locked = Lock::TimeLocked {
         until: LockTime::Height(100),
         guard: Guard::Key(key(2).public_key()),
@@ -140,8 +146,17 @@ fn samples() -> Vec<(&'static str, String)> {
     let transfer = Transaction {
         version: Transaction::VERSION,
         chain_id: ChainId(7),
-        inputs: vec![Input::spend(prev), Input::reference(OutPoint { tx: TxId(h("ref")), index: 0 })],
-        outputs: vec![asset.clone(), Output::asset(multisig.clone(), TokenId::Native, 5)],
+        inputs: vec![
+            Input::spend(prev),
+            Input::reference(OutPoint {
+                tx: TxId(h("ref")),
+                index: 0,
+            }),
+        ],
+        outputs: vec![
+            asset.clone(),
+            Output::asset(multisig.clone(), TokenId::Native, 5),
+        ],
         validity: ValidityWindow {
             not_before: 10,
             not_after: 1_000,
@@ -207,7 +222,11 @@ fn samples() -> Vec<(&'static str, String)> {
         version: Transaction::VERSION,
         chain_id: ChainId(7),
         inputs: vec![],
-        outputs: vec![Output::asset(Lock::key(key(9).public_key()), TokenId::Native, 5)],
+        outputs: vec![Output::asset(
+            Lock::key(key(9).public_key()),
+            TokenId::Native,
+            5,
+        )],
         validity: ValidityWindow {
             not_before: 1,
             not_after: 1,
@@ -240,7 +259,10 @@ fn samples() -> Vec<(&'static str, String)> {
         ("id.tx.transfer", transfer.id().to_string()),
         ("id.tx.call", call.id().to_string()),
         ("id.sighash.transfer", transfer.sighash().to_string()),
-        ("id.witness_commitment.transfer", signed.witness_commitment().to_string()),
+        (
+            "id.witness_commitment.transfer",
+            signed.witness_commitment().to_string(),
+        ),
         ("id.genesis", genesis.hash().to_string()),
         ("id.block.genesis", genesis_block.hash().to_string()),
         ("id.block", block.hash().to_string()),
@@ -252,7 +274,10 @@ fn samples() -> Vec<(&'static str, String)> {
         ("root.merkle.empty", merkle_root(&[]).to_string()),
         ("root.merkle.3", tree.root().to_string()),
         ("hash.domain.tx.empty", hash(Domain::TX, []).to_string()),
-        ("sig.key1.sighash", hex::encode(key(1).sign(transfer.sighash().as_bytes()).0)),
+        (
+            "sig.key1.sighash",
+            hex::encode(key(1).sign(transfer.sighash().as_bytes()).0),
+        ),
     ];
     ids.extend(addresses);
     out.extend(ids);
@@ -290,8 +315,12 @@ fn encodings_and_hashes_match_the_golden_fixtures() {
         std::fs::write(&path, &actual).unwrap();
         return;
     }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("read {}: {e} (bless with WES_BLESS_FIXTURES=1)", path.display()));
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "read {}: {e} (bless with WES_BLESS_FIXTURES=1)",
+            path.display()
+        )
+    });
     let changed: Vec<String> = expected
         .lines()
         .zip(actual.lines())

@@ -136,7 +136,9 @@ fn lock_validation_catches_unsatisfiable_multisig() {
         Lock::multisig(1, vec![keys[0], keys[1], keys[0]]),
         Err(LockError::DuplicateKey(keys[0]))
     );
-    let many = (0..=MAX_MULTISIG_KEYS as u8).map(|i| key(i).public_key()).collect();
+    let many = (0..=MAX_MULTISIG_KEYS as u8)
+        .map(|i| key(i).public_key())
+        .collect();
     assert!(matches!(
         Lock::multisig(1, many),
         Err(LockError::TooManyKeys { .. })
@@ -217,7 +219,9 @@ fn registry_dispatches_by_proof_system_and_rejects_unknown_ones() {
         trace_root,
         proof_system: test_system.clone(),
     });
-    registry.verify(&tx, trace_root.as_bytes(), &NoChain).unwrap();
+    registry
+        .verify(&tx, trace_root.as_bytes(), &NoChain)
+        .unwrap();
     let err = registry.verify(&tx, b"wrong", &NoChain).unwrap_err();
     assert_eq!(err.fault(), Fault::Input);
     assert_eq!(verifier.calls.load(Ordering::SeqCst), 2);
@@ -225,7 +229,9 @@ fn registry_dispatches_by_proof_system_and_rejects_unknown_ones() {
     tx.execution.as_mut().unwrap().proof_system = ProofSystemId::new("halo2").unwrap();
     assert_eq!(
         registry.verify(&tx, &[], &NoChain),
-        Err(ProofError::UnknownSystem(ProofSystemId::new("halo2").unwrap()))
+        Err(ProofError::UnknownSystem(
+            ProofSystemId::new("halo2").unwrap()
+        ))
     );
 }
 

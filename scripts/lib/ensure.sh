@@ -1,0 +1,32 @@
+# Shared by the scripts in scripts/: install what the project needs on a fresh machine.
+# Sourced, not run.
+
+# ensure_debian_packages PKG...: installs the Debian packages that are missing (needs root or
+# sudo; runs apt-get update once, only when something must be installed).
+ensure_debian_packages() {
+    local missing=()
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    echo "==> installing Debian packages: ${missing[*]}"
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# ensure_cargo: a Rust toolchain must be on PATH.
+ensure_cargo() {
+    if ! command -v cargo >/dev/null 2>&1; then
+        [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
+    fi
+    command -v cargo >/dev/null 2>&1 || {
+        echo "error: cargo not found; install Rust $(grep -m1 rust-version Cargo.toml | cut -d'"' -f2) or newer (https://rustup.rs)" >&2
+        exit 1
+    }
+}
+
+# Debian packages the workspace's build and tests need. Later crates add theirs here:
+# protobuf-compiler (ONNX parsing in wes-ispc), rustc + libstd-rust-dev-wasm32 (contracts).
+WES_DEBIAN_PACKAGES=()
