@@ -264,3 +264,20 @@ fn token_issuer_is_the_contract() {
         Some(&c)
     );
 }
+
+/// The traits a chain picks at run time are usable as trait objects.
+#[test]
+fn module_traits_are_object_safe() {
+    type Objects<'a> = (
+        Option<&'a dyn ConsensusEngine>,
+        Option<&'a dyn Prover>,
+        Option<&'a dyn ProofVerifier>,
+        Option<&'a dyn ChainView>,
+        Option<&'a dyn HeaderSource>,
+        Option<&'a dyn Ledger<Error = CodecError>>,
+        Option<&'a dyn ResourceStore<Error = CodecError>>,
+        Option<&'a dyn Executor<Error = CodecError>>,
+    );
+    let objects: Objects<'_> = (None, None, None, Some(&NoChain), None, None, None, None);
+    assert!(objects.3.is_some());
+}
