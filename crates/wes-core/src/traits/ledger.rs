@@ -87,4 +87,9 @@ pub trait Ledger: Send + Sync {
 
     /// Undoes the tip block and returns it. Genesis cannot be reverted.
     fn revert_tip(&self) -> Result<Block, Self::Error>;
+
+    /// Switches to another branch: reverts to `fork_point` (a block on the applied chain) and
+    /// applies `branch` (its descendants, parent first). If any block of `branch` is invalid,
+    /// the ledger is restored to the chain it had before and the block's error is returned.
+    fn reorg(&self, fork_point: &BlockHash, branch: &[Block]) -> Result<ChainTip, Self::Error>;
 }

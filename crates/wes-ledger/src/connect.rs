@@ -1,0 +1,253 @@
+//! Block validation: header fields against the tip, body roots, limits, the coinbase, every
+//! transaction in order, and the state root. Produces the block's effects without writing.
+
+use std::collections::{BTreeMap, HashSet};
+
+use rayon::prelude::*;
+use wes_core::{
+    Amount, Block, BlockContext, OutPoint, Output, OutputBody, SignedTransaction, TokenId,
+    Transaction, codec,
+};
+
+use crate::error::{BlockError, CoinbaseError, TxError};
+use crate::rules::state::{self, Env};
+use crate::rules::{signatures, structure};
+use crate::state_root::{Element, StateAccumulator};
+use crate::store::tables::ChainMeta;
+use crate::view::{Overlay, UtxoView};
+
+/// The net effect of a valid block.
+pub(crate) struct Connected {
+    /// Outputs that existed before the block and are spent by it.
+    pub spent: Vec<(OutPoint, Output)>,
+    /// Outputs created by the block and still unspent after it.
+    pub created: Vec<(OutPoint, Output)>,
+    /// The accumulator after the block.
+    pub accumulator: StateAccumulator,
+}
+
+/// Validates the transactions of a block body (coinbase first) on top of `base` and returns
+/// the effects.
+pub(crate) fn connect(
+    env: &Env<'_>,
+    transactions: &[SignedTransaction],
+    base: &dyn UtxoView,
+    parent: &StateAccumulator,
+) -> Result<Connected, BlockError> {
+    let limits = &env.config.limits;
+    if transactions.len() > limits.max_block_txs {
+        return Err(BlockError::TooManyTransactions {
+            got: transactions.len(),
+            max: limits.max_block_txs,
+        });
+    }
+    let (coinbase, body) = transactions
+        .split_first()
+        .ok_or(CoinbaseError::Missing)?;
+    check_coinbase_shape(coinbase, env)?;
+
+    let body_effects = validate_body(env, body, base)?;
+    let (fees, mut spent_all, mut created_all) =
+        (body_effects.fees, body_effects.spent, body_effects.created);
+
+    // The coinbase claims exactly the fees.
+    let coinbase_id = coinbase.id();
+    check_coinbase_amounts(&coinbase.tx, &fees)?;
+    created_all.extend(
+        coinbase
+            .tx
+            .outputs
+            .iter()
+            .enumerate()
+            .map(|(i, o)| (OutPoint { tx: coinbase_id, index: i as u32 }, o.clone())),
+    );
+
+    // Net effects: outputs created and spent inside the block touch neither the store nor
+    // the state root.
+    let created_ops: HashSet<OutPoint> = created_all.iter().map(|(op, _)| *op).collect();
+    let spent_ops: HashSet<OutPoint> = spent_all.iter().map(|(op, _)| *op).collect();
+    spent_all.retain(|(op, _)| !created_ops.contains(op));
+    created_all.retain(|(op, _)| !spent_ops.contains(op));
+
+    let mut accumulator = parent.clone();
+    accumulator.absorb(&sum(&created_all));
+    accumulator.subtract(&sum(&spent_all));
+
+    Ok(Connected {
+        spent: spent_all,
+        created: created_all,
+        accumulator,
+    })
+}
+
+/// What the non-coinbase transactions of a block do, in order.
+pub(crate) struct BodyEffects {
+    pub fees: BTreeMap<TokenId, Amount>,
+    pub spent: Vec<(OutPoint, Output)>,
+    pub created: Vec<(OutPoint, Output)>,
+}
+
+/// Validates the transactions after the coinbase (`body[i]` is block transaction `i + 1`).
+pub(crate) fn validate_body(
+    env: &Env<'_>,
+    body: &[SignedTransaction],
+    base: &dyn UtxoView,
+) -> Result<BodyEffects, BlockError> {
+    let tx_error = |index: usize, tx: &SignedTransaction, source: TxError| BlockError::Transaction {
+        index,
+        txid: tx.id(),
+        source,
+    };
+
+    // Phase 1 and 2, state-independent, on all cores.
+    let checked: Vec<structure::Checked> = body
+        .par_iter()
+        .enumerate()
+        .map(|(i, tx)| structure::check(tx, env.config).map_err(|e| tx_error(i + 1, tx, e)))
+        .collect::<Result<_, _>>()?;
+    let signers: Vec<Vec<wes_core::PublicKey>> = body
+        .iter()
+        .enumerate()
+        .map(|(i, tx)| signatures::signers(tx).map_err(|e| tx_error(i + 1, tx, e)))
+        .collect::<Result<_, _>>()?;
+    let pairs: Vec<(&SignedTransaction, wes_core::TxId)> =
+        body.iter().zip(&checked).map(|(tx, c)| (tx, c.txid)).collect();
+    signatures::verify_all(&pairs).map_err(|(i, e)| tx_error(i + 1, &body[i], e))?;
+
+    // Phase 3, in order: each transaction sees the effects of the earlier ones.
+    let mut overlay = Overlay::new(base);
+    let mut fees: BTreeMap<TokenId, Amount> = BTreeMap::new();
+    let mut spent_all = Vec::new();
+    let mut created_all = Vec::new();
+    for (i, tx) in body.iter().enumerate() {
+        let effects = state::check(env, tx, &checked[i], &signers[i], &overlay)
+            .map_err(|e| tx_error(i + 1, tx, e))?;
+        for (token, fee) in &effects.summary.fees {
+            let entry = fees.entry(*token).or_insert(0);
+            *entry = entry.checked_add(*fee).ok_or_else(|| {
+                tx_error(i + 1, tx, TxError::AmountOverflow { token: *token })
+            })?;
+        }
+        for (op, output) in &effects.spent {
+            overlay.spend(op, output);
+        }
+        for (op, output) in &effects.created {
+            overlay.create(*op, output.clone());
+        }
+        spent_all.extend(effects.spent);
+        created_all.extend(effects.created);
+    }
+
+    Ok(BodyEffects {
+        fees,
+        spent: spent_all,
+        created: created_all,
+    })
+}
+
+/// The lane-wise sum of the elements of `utxos`, computed on all cores.
+pub(crate) fn sum(utxos: &[(OutPoint, Output)]) -> StateAccumulator {
+    utxos
+        .par_iter()
+        .fold(StateAccumulator::default, |mut acc, (op, o)| {
+            acc.insert(&Element::new(op, o));
+            acc
+        })
+        .reduce(StateAccumulator::default, |mut a, b| {
+            a.absorb(&b);
+            a
+        })
+}
+
+/// Header fields that tie the block to the tip, limits and roots.
+pub(crate) fn check_header(
+    env: &Env<'_>,
+    block: &Block,
+    parent: &ChainMeta,
+) -> Result<(), BlockError> {
+    let h = &block.header;
+    if h.chain_id != env.config.chain_id {
+        return Err(BlockError::WrongChain {
+            expected: env.config.chain_id,
+            got: h.chain_id,
+        });
+    }
+    if h.parent != parent.tip {
+        return Err(BlockError::NotOnTip {
+            expected: parent.tip,
+            got: h.parent,
+        });
+    }
+    if h.height != parent.height + 1 {
+        return Err(BlockError::WrongHeight {
+            expected: parent.height + 1,
+            got: h.height,
+        });
+    }
+    let size = codec::encoded_len(block);
+    if size > env.config.limits.max_block_bytes {
+        return Err(BlockError::TooLarge {
+            size,
+            max: env.config.limits.max_block_bytes,
+        });
+    }
+    block.check_body()?;
+    Ok(())
+}
+
+fn check_coinbase_shape(coinbase: &SignedTransaction, env: &Env<'_>) -> Result<(), CoinbaseError> {
+    let BlockContext { height, .. } = env.ctx;
+    let tx = &coinbase.tx;
+    if !coinbase.witness.signatures.is_empty() || !coinbase.witness.proof.is_empty() {
+        return Err(CoinbaseError::Malformed("has a witness"));
+    }
+    if tx.version != Transaction::VERSION || tx.chain_id != env.config.chain_id {
+        return Err(CoinbaseError::Malformed("wrong version or chain id"));
+    }
+    if !tx.inputs.is_empty() {
+        return Err(CoinbaseError::Malformed("has inputs"));
+    }
+    if tx.execution.is_some() {
+        return Err(CoinbaseError::Malformed("has an execution"));
+    }
+    if tx.validity.not_before != height || tx.validity.not_after != height {
+        return Err(CoinbaseError::Malformed(
+            "validity window is not exactly the block height",
+        ));
+    }
+    for (index, output) in tx.outputs.iter().enumerate() {
+        match &output.body {
+            OutputBody::Asset(a) if a.amount > 0 && output.lock.validate().is_ok() => {}
+            _ => return Err(CoinbaseError::NotAnAsset { index }),
+        }
+    }
+    Ok(())
+}
+
+fn check_coinbase_amounts(
+    tx: &Transaction,
+    fees: &BTreeMap<TokenId, Amount>,
+) -> Result<(), CoinbaseError> {
+    let mut claimed: BTreeMap<TokenId, Amount> = BTreeMap::new();
+    for output in &tx.outputs {
+        if let Some(a) = output.as_asset() {
+            let entry = claimed.entry(a.token).or_insert(0);
+            *entry = entry.saturating_add(a.amount);
+        }
+    }
+    let tokens: std::collections::BTreeSet<&TokenId> = claimed.keys().chain(fees.keys()).collect();
+    for token in tokens {
+        let (c, f) = (
+            claimed.get(token).copied().unwrap_or(0),
+            fees.get(token).copied().unwrap_or(0),
+        );
+        if c != f {
+            return Err(CoinbaseError::WrongAmount {
+                token: *token,
+                fees: f,
+                claimed: c,
+            });
+        }
+    }
+    Ok(())
+}

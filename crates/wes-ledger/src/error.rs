@@ -1,0 +1,495 @@
+//! Errors. Each rule has its own variant carrying the evidence: which input or output, which
+//! token, expected against got, in the manner of Cardano's ledger predicate failures.
+
+use std::collections::BTreeMap;
+
+use wes_core::{
+    Amount, BlockHash, BodyError, ChainId, CodecError, ContractId, Hash, LockError, LockTime,
+    OutPoint, ProofError, PublicKey, SignatureError, TokenId, TxId, ValidityWindow,
+};
+use wes_core::{Blame, Fault};
+
+/// Why a transaction is invalid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TxError {
+    /// Unknown transaction format version.
+    #[error("transaction version {got} is not supported (expected {expected})")]
+    WrongVersion {
+        /// Supported.
+        expected: u16,
+        /// Given.
+        got: u16,
+    },
+    /// Signed for another chain.
+    #[error("transaction is for chain {got}, this chain is {expected}")]
+    WrongChain {
+        /// This chain.
+        expected: ChainId,
+        /// The transaction's.
+        got: ChainId,
+    },
+    /// Encoded size over the limit.
+    #[error("transaction of {size} bytes exceeds the limit of {max}")]
+    TooLarge {
+        /// Its size.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Too many inputs.
+    #[error("{got} inputs, at most {max} allowed")]
+    TooManyInputs {
+        /// Inputs given.
+        got: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Too many outputs.
+    #[error("{got} outputs, at most {max} allowed")]
+    TooManyOutputs {
+        /// Outputs given.
+        got: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A transaction other than a coinbase must spend at least one output (which also makes
+    /// its id unique).
+    #[error("transaction spends no output")]
+    NoSpentInput,
+    /// The same outpoint is used twice.
+    #[error("input {second} uses {outpoint} again (first at input {first})")]
+    DuplicateInput {
+        /// The outpoint.
+        outpoint: OutPoint,
+        /// First use.
+        first: usize,
+        /// Second use.
+        second: usize,
+    },
+    /// An outpoint is both spent and referenced.
+    #[error("{outpoint} is both spent and referenced")]
+    SpendAndReference {
+        /// The outpoint.
+        outpoint: OutPoint,
+    },
+    /// Included outside its validity window.
+    #[error("transaction valid for heights {window:?}, block height is {height}")]
+    OutsideValidityWindow {
+        /// Its window.
+        window: ValidityWindow,
+        /// The block height.
+        height: u64,
+    },
+    /// An input's outpoint does not exist or is spent.
+    #[error("input {index}: {outpoint} does not exist or is already spent")]
+    MissingInput {
+        /// Input index.
+        index: usize,
+        /// The outpoint.
+        outpoint: OutPoint,
+    },
+    /// An output's lock can never be satisfied.
+    #[error("output {index}: {source}")]
+    InvalidLock {
+        /// Output index.
+        index: usize,
+        /// What is wrong.
+        source: LockError,
+    },
+    /// An asset output of zero.
+    #[error("output {index} holds zero {token}")]
+    ZeroAmount {
+        /// Output index.
+        index: usize,
+        /// The token.
+        token: TokenId,
+    },
+    /// A field of an output is over its limit.
+    #[error("output {index}: {field} is {got} bytes, at most {max} allowed")]
+    OutputFieldTooLong {
+        /// Output index.
+        index: usize,
+        /// Which field.
+        field: &'static str,
+        /// Its length.
+        got: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A witness signature does not verify.
+    #[error("witness signature {index}: {source}")]
+    BadSignature {
+        /// Signature index in the witness.
+        index: usize,
+        /// Why.
+        source: SignatureError,
+    },
+    /// The same key signed twice.
+    #[error("key {key} signs twice")]
+    DuplicateSigner {
+        /// The key.
+        key: PublicKey,
+    },
+    /// A signature by a key no spent input asks for.
+    #[error("signature by {key}, which no spent input requires")]
+    UnneededSignature {
+        /// The key.
+        key: PublicKey,
+    },
+    /// A key-locked input lacks its signature.
+    #[error("input {index} needs a signature by {key}")]
+    MissingSignature {
+        /// Input index.
+        index: usize,
+        /// The key.
+        key: PublicKey,
+    },
+    /// An m-of-n input has too few signatures.
+    #[error("input {index} needs {need} of its keys to sign, {got} did")]
+    ThresholdNotMet {
+        /// Input index.
+        index: usize,
+        /// m.
+        need: u16,
+        /// Valid signatures by listed keys.
+        got: usize,
+    },
+    /// A time-locked input spent too early.
+    #[error("input {index} is locked until {until:?}; block is at height {height}, time {time_ms} ms")]
+    TimeLocked {
+        /// Input index.
+        index: usize,
+        /// The lock.
+        until: LockTime,
+        /// Block height.
+        height: u64,
+        /// Block time.
+        time_ms: u64,
+    },
+    /// An input owned by a contract spent without executing that contract.
+    #[error("input {index} is owned by contract {contract}, which this transaction does not execute (executes {executed:?})")]
+    ContractNotExecuted {
+        /// Input index.
+        index: usize,
+        /// The owning contract.
+        contract: ContractId,
+        /// The contract executed, if any.
+        executed: Option<ContractId>,
+    },
+    /// Sponsor-pool funds used by a transaction that executes nothing.
+    #[error("input {index} takes from a sponsor pool, but the transaction executes no contract")]
+    SponsorWithoutExecution {
+        /// Input index.
+        index: usize,
+    },
+    /// Sponsor-pool funds used for a contract the pool does not sponsor.
+    #[error("input {index} takes from a pool that sponsors {sponsored}, but the transaction executes {executed}")]
+    SponsorWrongContract {
+        /// Input index.
+        index: usize,
+        /// The sponsored contract.
+        sponsored: ContractId,
+        /// The contract executed.
+        executed: ContractId,
+    },
+    /// A sponsor-pool output that holds no asset.
+    #[error("input {index} is a sponsor pool that holds no asset")]
+    SponsorNotAsset {
+        /// Input index.
+        index: usize,
+    },
+    /// More taken from a pool than its per-transaction cap.
+    #[error("takes {taken} {token} from a sponsor pool whose cap is {cap} per transaction")]
+    SponsorOverCap {
+        /// The token.
+        token: TokenId,
+        /// Taken (pool inputs minus change returned to the pool).
+        taken: Amount,
+        /// The pool's cap.
+        cap: Amount,
+    },
+    /// Pool funds paid to something other than the fee.
+    #[error("takes {taken} {token} from sponsor pools but pays only {fee} in fees: pool funds may pay fees only")]
+    SponsorFundsDiverted {
+        /// The token.
+        token: TokenId,
+        /// Taken from pools.
+        taken: Amount,
+        /// The transaction's fee in that token.
+        fee: Amount,
+    },
+    /// Outputs exceed inputs in a token nobody may mint here.
+    #[error("{token}: outputs {outputs} exceed inputs {inputs}, and the transaction may not mint it")]
+    UnauthorizedMint {
+        /// The token.
+        token: TokenId,
+        /// Spent inputs.
+        inputs: Amount,
+        /// Outputs.
+        outputs: Amount,
+    },
+    /// A sum of amounts overflows.
+    #[error("{token}: amounts overflow")]
+    AmountOverflow {
+        /// The token.
+        token: TokenId,
+    },
+    /// State of a contract created or replaced without executing that contract.
+    #[error("{place} touches state of contract {contract}, which this transaction does not execute (executes {executed:?})")]
+    StateNotExecuted {
+        /// `output N` or `input N`.
+        place: String,
+        /// The state's contract.
+        contract: ContractId,
+        /// The contract executed, if any.
+        executed: Option<ContractId>,
+    },
+    /// A State output whose (contract, key) is already live.
+    #[error("output {index} creates state key {key} of contract {contract}, which is already live")]
+    DuplicateStateKey {
+        /// Output index.
+        index: usize,
+        /// The contract.
+        contract: ContractId,
+        /// The key, hex.
+        key: String,
+    },
+    /// A fee surplus in a token the chain does not accept.
+    #[error("{amount} {token} left over as fee, but {token} is not accepted for fees")]
+    FeeTokenNotAccepted {
+        /// The token.
+        token: TokenId,
+        /// The surplus.
+        amount: Amount,
+    },
+    /// The fee is below the minimum in every accepted token.
+    #[error("fee too low: paid {paid:?}, required one of {required:?}")]
+    FeeTooLow {
+        /// Fees paid per token.
+        paid: BTreeMap<TokenId, Amount>,
+        /// The minimum per accepted token.
+        required: BTreeMap<TokenId, Amount>,
+    },
+    /// Compute units used exceed the limit the caller set.
+    #[error("execution used {used} compute units, above its limit {limit}")]
+    CuOverLimit {
+        /// Used.
+        used: u64,
+        /// Limit.
+        limit: u64,
+    },
+    /// A proof in the witness of a transaction that executes nothing.
+    #[error("witness carries a proof but the transaction has no execution")]
+    UnexpectedProof,
+    /// The execution proof does not verify.
+    #[error("execution proof: {0}")]
+    Proof(ProofError),
+    /// Reading the state failed (a local problem, not the transaction's).
+    #[error("store: {0}")]
+    Store(StoreError),
+}
+
+impl Blame for TxError {
+    fn fault(&self) -> Fault {
+        match self {
+            TxError::Proof(e) => e.fault(),
+            TxError::Store(e) => e.fault(),
+            _ => Fault::Input,
+        }
+    }
+}
+
+impl From<StoreError> for TxError {
+    fn from(e: StoreError) -> Self {
+        TxError::Store(e)
+    }
+}
+
+/// Why the coinbase is invalid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CoinbaseError {
+    /// The block has no transaction at all.
+    #[error("block has no coinbase")]
+    Missing,
+    /// The coinbase has inputs, an execution, a witness, or a wrong validity window.
+    #[error("coinbase is malformed: {0}")]
+    Malformed(&'static str),
+    /// A coinbase output that is not an asset, or holds zero.
+    #[error("coinbase output {index} is not a non-zero asset")]
+    NotAnAsset {
+        /// Output index.
+        index: usize,
+    },
+    /// Claimed amount differs from the block's fees in a token.
+    #[error("coinbase claims {claimed} {token}, the block's fees are {fees}")]
+    WrongAmount {
+        /// The token.
+        token: TokenId,
+        /// Fees collected by the block.
+        fees: Amount,
+        /// What the coinbase claims.
+        claimed: Amount,
+    },
+}
+
+/// Why a block is invalid or cannot be applied.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BlockError {
+    /// Its parent is not the tip.
+    #[error("block's parent is {got}, the tip is {expected}")]
+    NotOnTip {
+        /// The tip.
+        expected: BlockHash,
+        /// The block's parent.
+        got: BlockHash,
+    },
+    /// Its height is not tip + 1.
+    #[error("block height {got}, expected {expected}")]
+    WrongHeight {
+        /// Tip height + 1.
+        expected: u64,
+        /// The block's.
+        got: u64,
+    },
+    /// For another chain.
+    #[error("block is for chain {got}, this chain is {expected}")]
+    WrongChain {
+        /// This chain.
+        expected: ChainId,
+        /// The block's.
+        got: ChainId,
+    },
+    /// Header roots do not match the body.
+    #[error(transparent)]
+    Body(#[from] BodyError),
+    /// Too many transactions.
+    #[error("{got} transactions, at most {max}")]
+    TooManyTransactions {
+        /// Count.
+        got: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Encoded size over the limit.
+    #[error("block of {size} bytes exceeds {max}")]
+    TooLarge {
+        /// Its size.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The coinbase is wrong.
+    #[error("coinbase: {0}")]
+    Coinbase(#[from] CoinbaseError),
+    /// A transaction is invalid.
+    #[error("transaction {index} ({txid}): {source}")]
+    Transaction {
+        /// Position in the block.
+        index: usize,
+        /// Its id.
+        txid: TxId,
+        /// Why.
+        source: TxError,
+    },
+    /// The header's state root differs from the state the block produces.
+    #[error("state root mismatch: header has {expected}, applying the block gives {got}")]
+    StateRootMismatch {
+        /// In the header.
+        expected: Hash,
+        /// Computed.
+        got: Hash,
+    },
+}
+
+impl Blame for BlockError {
+    fn fault(&self) -> Fault {
+        match self {
+            BlockError::Transaction { source, .. } => source.fault(),
+            BlockError::NotOnTip { .. } | BlockError::WrongHeight { .. } => Fault::Unavailable,
+            _ => Fault::Input,
+        }
+    }
+}
+
+/// A failure of the storage backend.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The backend reported an error.
+    #[error("storage backend: {0}")]
+    Backend(String),
+    /// Stored bytes do not decode: the store is corrupt.
+    #[error("corrupt record under key {key}: {source}")]
+    Corrupt {
+        /// The key, hex.
+        key: String,
+        /// The decode error.
+        source: CodecError,
+    },
+    /// A record that must exist is missing: the store is inconsistent.
+    #[error("missing record: {0}")]
+    Missing(String),
+    /// An earlier write failed; the ledger refuses further work until reopened.
+    #[error("an earlier write failed; reopen the ledger")]
+    Poisoned,
+}
+
+impl Blame for StoreError {
+    fn fault(&self) -> Fault {
+        Fault::Local
+    }
+}
+
+/// The error of [`EutxoLedger`](crate::EutxoLedger) operations.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LedgerError {
+    /// A block is invalid.
+    #[error("block {hash}: {source}")]
+    Block {
+        /// The block.
+        hash: BlockHash,
+        /// Why.
+        source: BlockError,
+    },
+    /// A transaction is invalid.
+    #[error("transaction {txid}: {source}")]
+    Transaction {
+        /// The transaction.
+        txid: TxId,
+        /// Why.
+        source: TxError,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A block that is not stored.
+    #[error("unknown block {0}")]
+    UnknownBlock(BlockHash),
+    /// A fork point that is not on the applied chain.
+    #[error("block {0} is not on the applied chain")]
+    NotOnChain(BlockHash),
+    /// Genesis cannot be reverted.
+    #[error("cannot revert the genesis block")]
+    RevertGenesis,
+    /// The store holds another chain.
+    #[error("store holds genesis {stored}, configured genesis is {configured}")]
+    GenesisMismatch {
+        /// In the store.
+        stored: BlockHash,
+        /// Configured.
+        configured: BlockHash,
+    },
+}
+
+impl Blame for LedgerError {
+    fn fault(&self) -> Fault {
+        match self {
+            LedgerError::Block { source, .. } => source.fault(),
+            LedgerError::Transaction { source, .. } => source.fault(),
+            LedgerError::UnknownBlock(_) => Fault::Unavailable,
+            LedgerError::NotOnChain(_) => Fault::Input,
+            LedgerError::Store(_) | LedgerError::RevertGenesis | LedgerError::GenesisMismatch { .. } => {
+                Fault::Local
+            }
+        }
+    }
+}

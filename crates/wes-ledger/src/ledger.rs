@@ -1,0 +1,460 @@
+//! [`EutxoLedger`]: the rules and the tables composed into a `wes_core::Ledger`.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use wes_core::{
+    Block, BlockContext, BlockHash, BlockHeader, CompactTarget, Genesis, Hash, Ledger, Lock,
+    OutPoint, Output, PublicKey, SignedTransaction, Transaction, TxSummary, ValidityWindow,
+    VerifierRegistry, Witness,
+};
+
+use crate::config::LedgerConfig;
+use crate::connect::{self, Connected};
+use crate::error::{BlockError, LedgerError, StoreError, TxError};
+use crate::rules::state::{self, Env};
+use crate::rules::{signatures, structure};
+use crate::state_root::StateAccumulator;
+use crate::store::tables::{
+    BatchExt, ChainMeta, META_KEY, Tables, Undo, block_key, height_key, state_key, undo_key,
+    utxo_key,
+};
+use crate::store::{Batch, KvStore};
+use crate::view::ResourceProvider;
+
+/// The EUTXO ledger over a [`KvStore`] backend.
+///
+/// Thread-safe: reads run concurrently; `apply_block`, `revert_tip` and `reorg` are
+/// serialised. After a failed write the ledger refuses further writes (reopen it: the store
+/// is at the last whole block).
+pub struct EutxoLedger<S: KvStore> {
+    tables: Tables<S>,
+    config: LedgerConfig,
+    verifiers: VerifierRegistry,
+    resources: Option<Arc<dyn ResourceProvider>>,
+    meta: RwLock<ChainMeta>,
+    writer: Mutex<()>,
+    poisoned: AtomicBool,
+}
+
+impl<S: KvStore> core::fmt::Debug for EutxoLedger<S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("EutxoLedger")
+            .field("chain_id", &self.config.chain_id)
+            .field("tip", &self.read_meta().tip)
+            .finish()
+    }
+}
+
+impl<S: KvStore> EutxoLedger<S> {
+    /// Opens the ledger in `store`, writing the genesis block if the store is empty, and
+    /// checking that a non-empty store holds the same chain. `verifiers` decides which
+    /// execution proofs the chain accepts (an empty registry accepts no executions).
+    pub fn open(
+        store: S,
+        config: LedgerConfig,
+        genesis: &Genesis,
+        verifiers: VerifierRegistry,
+    ) -> Result<Self, LedgerError> {
+        let tables = Tables { kv: store };
+        let utxos: Vec<(OutPoint, Output)> = {
+            let coinbase = genesis.coinbase();
+            let id = coinbase.id();
+            coinbase
+                .outputs
+                .into_iter()
+                .enumerate()
+                .map(|(i, o)| (OutPoint { tx: id, index: i as u32 }, o))
+                .collect()
+        };
+        let accumulator = connect::sum(&utxos);
+        let block = genesis.block(accumulator.root());
+        let genesis_hash = block.hash();
+        let meta = match tables.meta()? {
+            Some(meta) if meta.genesis != genesis_hash => {
+                return Err(LedgerError::GenesisMismatch {
+                    stored: meta.genesis,
+                    configured: genesis_hash,
+                });
+            }
+            Some(meta) => meta,
+            None => {
+                let meta = ChainMeta {
+                    genesis: genesis_hash,
+                    tip: genesis_hash,
+                    height: 0,
+                    state_root: accumulator.root(),
+                    accumulator: accumulator.to_bytes(),
+                };
+                let mut batch = Batch::new();
+                for (op, o) in &utxos {
+                    put_utxo(&mut batch, op, o);
+                }
+                batch.put_value(block_key(&genesis_hash), &block);
+                batch.put_value(height_key(0), &genesis_hash);
+                batch.put_value(META_KEY.to_vec(), &meta);
+                tables.kv.apply(batch)?;
+                meta
+            }
+        };
+        Ok(EutxoLedger {
+            tables,
+            config,
+            verifiers,
+            resources: None,
+            meta: RwLock::new(meta),
+            writer: Mutex::new(()),
+            poisoned: AtomicBool::new(false),
+        })
+    }
+
+    /// Lets proof verifiers read resource bytes (contracts, models) through `resources`.
+    pub fn with_resources(mut self, resources: Arc<dyn ResourceProvider>) -> Self {
+        self.resources = Some(resources);
+        self
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &LedgerConfig {
+        &self.config
+    }
+
+    /// The backend.
+    pub fn store(&self) -> &S {
+        &self.tables.kv
+    }
+
+    /// The hash of the genesis block.
+    pub fn genesis_hash(&self) -> BlockHash {
+        self.read_meta().genesis
+    }
+
+    /// Stores a block of another branch without applying it, so a later [`Ledger::reorg`]
+    /// or [`Ledger::block`] can find it. Nothing is validated.
+    pub fn insert_block(&self, block: &Block) -> Result<(), LedgerError> {
+        let mut batch = Batch::new();
+        batch.put_value(block_key(&block.hash()), block);
+        self.write(batch)
+    }
+
+    /// Assembles an unsealed block on the tip from `transactions` (in order): a coinbase that
+    /// pays their fees, per token, to `reward`, the roots, and the state root. The consensus
+    /// engine then fills in the target and seals it.
+    pub fn build_block(
+        &self,
+        transactions: Vec<SignedTransaction>,
+        reward: &Lock,
+        producer: PublicKey,
+        time_ms: u64,
+    ) -> Result<Block, LedgerError> {
+        let meta = self.read_meta();
+        let height = meta.height + 1;
+        let env = self.env(BlockContext { height, time_ms });
+        let invalid = |source| LedgerError::Block {
+            hash: BlockHash(Hash::ZERO),
+            source,
+        };
+        let fees = connect::validate_body(&env, &transactions, &self.tables)
+            .map_err(invalid)?
+            .fees;
+        let coinbase = Transaction {
+            version: Transaction::VERSION,
+            chain_id: self.config.chain_id,
+            inputs: Vec::new(),
+            outputs: fees
+                .iter()
+                .filter(|(_, amount)| **amount > 0)
+                .map(|(token, amount)| Output::asset(reward.clone(), *token, *amount))
+                .collect(),
+            validity: ValidityWindow {
+                not_before: height,
+                not_after: height,
+            },
+            execution: None,
+        };
+        let mut all = Vec::with_capacity(transactions.len() + 1);
+        all.push(SignedTransaction {
+            tx: coinbase,
+            witness: Witness::default(),
+        });
+        all.extend(transactions);
+        let connected = connect::connect(&env, &all, &self.tables, &Self::accumulator(&meta)?)
+            .map_err(invalid)?;
+        let mut block = Block {
+            header: BlockHeader {
+                version: BlockHeader::VERSION,
+                chain_id: self.config.chain_id,
+                parent: meta.tip,
+                height,
+                time_ms,
+                tx_root: Hash::ZERO,
+                witness_root: Hash::ZERO,
+                state_root: connected.accumulator.root(),
+                producer,
+                target: CompactTarget(0),
+                nonce: 0,
+                seal: Vec::new(),
+            },
+            transactions: all,
+        };
+        block.seal_roots();
+        Ok(block)
+    }
+
+    /// The live State output of `contract` under `key`.
+    pub fn state(
+        &self,
+        contract: &wes_core::ContractId,
+        key: &[u8],
+    ) -> Result<Option<(OutPoint, Output)>, LedgerError> {
+        let Some(op) = self.tables.state(contract, key)? else {
+            return Ok(None);
+        };
+        Ok(self.tables.utxo(&op)?.map(|o| (op, o)))
+    }
+
+    fn read_meta(&self) -> ChainMeta {
+        match self.meta.read() {
+            Ok(m) => m.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn env(&self, ctx: BlockContext) -> Env<'_> {
+        Env {
+            config: &self.config,
+            verifiers: &self.verifiers,
+            resources: self.resources.as_ref(),
+            ctx,
+        }
+    }
+
+    fn accumulator(meta: &ChainMeta) -> Result<StateAccumulator, StoreError> {
+        StateAccumulator::from_bytes(&meta.accumulator)
+            .ok_or_else(|| StoreError::Missing("state accumulator in chain meta".into()))
+    }
+
+    fn write(&self, batch: Batch) -> Result<(), LedgerError> {
+        if self.poisoned.load(Ordering::SeqCst) {
+            return Err(StoreError::Poisoned.into());
+        }
+        self.tables.kv.apply(batch).map_err(|e| {
+            self.poisoned.store(true, Ordering::SeqCst);
+            LedgerError::Store(e)
+        })
+    }
+
+    fn set_meta(&self, meta: ChainMeta) {
+        match self.meta.write() {
+            Ok(mut m) => *m = meta,
+            Err(poisoned) => *poisoned.into_inner() = meta,
+        }
+    }
+
+    fn apply_locked(&self, block: &Block) -> Result<wes_core::ChainTip, LedgerError> {
+        let parent = self.read_meta();
+        let hash = block.hash();
+        let invalid = |source: BlockError| LedgerError::Block { hash, source };
+        let env = self.env(BlockContext {
+            height: block.header.height,
+            time_ms: block.header.time_ms,
+        });
+        connect::check_header(&env, block, &parent).map_err(invalid)?;
+        let parent_acc = Self::accumulator(&parent)?;
+        let Connected {
+            spent,
+            created,
+            accumulator,
+            ..
+        } = connect::connect(&env, &block.transactions, &self.tables, &parent_acc)
+            .map_err(invalid)?;
+        let state_root = accumulator.root();
+        if state_root != block.header.state_root {
+            return Err(invalid(BlockError::StateRootMismatch {
+                expected: block.header.state_root,
+                got: state_root,
+            }));
+        }
+
+        let meta = ChainMeta {
+            genesis: parent.genesis,
+            tip: hash,
+            height: block.header.height,
+            state_root,
+            accumulator: accumulator.to_bytes(),
+        };
+        let mut batch = Batch::new();
+        for (op, o) in &spent {
+            delete_utxo(&mut batch, op, o);
+        }
+        for (op, o) in &created {
+            put_utxo(&mut batch, op, o);
+        }
+        batch.put_value(block_key(&hash), block);
+        batch.put_value(height_key(meta.height), &hash);
+        batch.put_value(
+            undo_key(&hash),
+            &Undo {
+                spent,
+                created,
+                previous: parent,
+            },
+        );
+        batch.put_value(META_KEY.to_vec(), &meta);
+        self.write(batch)?;
+        let tip = tip_of(&meta);
+        self.set_meta(meta);
+        Ok(tip)
+    }
+
+    fn revert_locked(&self) -> Result<Block, LedgerError> {
+        let meta = self.read_meta();
+        if meta.height == 0 {
+            return Err(LedgerError::RevertGenesis);
+        }
+        let block = self
+            .tables
+            .block(&meta.tip)?
+            .ok_or_else(|| StoreError::Missing(format!("tip block {}", meta.tip)))?;
+        let undo = self
+            .tables
+            .undo(&meta.tip)?
+            .ok_or_else(|| StoreError::Missing(format!("undo data of {}", meta.tip)))?;
+        let mut batch = Batch::new();
+        for (op, o) in &undo.created {
+            delete_utxo(&mut batch, op, o);
+        }
+        for (op, o) in &undo.spent {
+            put_utxo(&mut batch, op, o);
+        }
+        batch.delete(height_key(meta.height));
+        batch.delete(undo_key(&meta.tip));
+        batch.put_value(META_KEY.to_vec(), &undo.previous);
+        self.write(batch)?;
+        self.set_meta(undo.previous);
+        Ok(block)
+    }
+}
+
+fn tip_of(meta: &ChainMeta) -> wes_core::ChainTip {
+    wes_core::ChainTip {
+        hash: meta.tip,
+        height: meta.height,
+        state_root: meta.state_root,
+    }
+}
+
+fn put_utxo(batch: &mut Batch, op: &OutPoint, output: &Output) {
+    batch.put_value(utxo_key(op), output);
+    if let Some(state) = output.as_state() {
+        batch.put_value(state_key(&state.contract, &state.key), op);
+    }
+}
+
+fn delete_utxo(batch: &mut Batch, op: &OutPoint, output: &Output) {
+    batch.delete(utxo_key(op));
+    if let Some(state) = output.as_state() {
+        batch.delete(state_key(&state.contract, &state.key));
+    }
+}
+
+impl<S: KvStore> Ledger for EutxoLedger<S> {
+    type Error = LedgerError;
+
+    fn tip(&self) -> Result<wes_core::ChainTip, LedgerError> {
+        Ok(tip_of(&self.read_meta()))
+    }
+
+    fn unspent(&self, outpoint: &OutPoint) -> Result<Option<Output>, LedgerError> {
+        Ok(self.tables.utxo(outpoint)?)
+    }
+
+    fn header(&self, hash: &BlockHash) -> Result<Option<BlockHeader>, LedgerError> {
+        Ok(self.tables.block(hash)?.map(|b| b.header))
+    }
+
+    fn block(&self, hash: &BlockHash) -> Result<Option<Block>, LedgerError> {
+        Ok(self.tables.block(hash)?)
+    }
+
+    fn hash_at(&self, height: u64) -> Result<Option<BlockHash>, LedgerError> {
+        Ok(self.tables.hash_at(height)?)
+    }
+
+    fn check_transaction(
+        &self,
+        tx: &SignedTransaction,
+        ctx: &BlockContext,
+    ) -> Result<TxSummary, LedgerError> {
+        let txid = tx.id();
+        let invalid = |source: TxError| LedgerError::Transaction { txid, source };
+        let checked = structure::check(tx, &self.config).map_err(invalid)?;
+        let signers = signatures::signers(tx).map_err(invalid)?;
+        signatures::verify_one(tx, &checked.txid).map_err(invalid)?;
+        let effects = state::check(&self.env(*ctx), tx, &checked, &signers, &self.tables)
+            .map_err(invalid)?;
+        Ok(effects.summary)
+    }
+
+    fn state_root_after(
+        &self,
+        transactions: &[SignedTransaction],
+        ctx: &BlockContext,
+    ) -> Result<Hash, LedgerError> {
+        let meta = self.read_meta();
+        let env = self.env(*ctx);
+        let connected = connect::connect(
+            &env,
+            transactions,
+            &self.tables,
+            &Self::accumulator(&meta)?,
+        )
+        .map_err(|source| LedgerError::Block {
+            hash: BlockHash(Hash::ZERO),
+            source,
+        })?;
+        Ok(connected.accumulator.root())
+    }
+
+    fn apply_block(&self, block: &Block) -> Result<wes_core::ChainTip, LedgerError> {
+        let _writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        self.apply_locked(block)
+    }
+
+    fn revert_tip(&self) -> Result<Block, LedgerError> {
+        let _writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        self.revert_locked()
+    }
+
+    fn reorg(
+        &self,
+        fork_point: &BlockHash,
+        branch: &[Block],
+    ) -> Result<wes_core::ChainTip, LedgerError> {
+        let _writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let fork = self
+            .tables
+            .block(fork_point)?
+            .ok_or(LedgerError::UnknownBlock(*fork_point))?;
+        if self.tables.hash_at(fork.header.height)? != Some(*fork_point) {
+            return Err(LedgerError::NotOnChain(*fork_point));
+        }
+        let mut reverted = Vec::new();
+        while self.read_meta().tip != *fork_point {
+            reverted.push(self.revert_locked()?);
+        }
+        for (applied, block) in branch.iter().enumerate() {
+            if let Err(e) = self.apply_locked(block) {
+                // Restore the old chain; its blocks were valid on top of the fork point.
+                for _ in 0..applied {
+                    self.revert_locked()?;
+                }
+                for old in reverted.iter().rev() {
+                    self.apply_locked(old)?;
+                }
+                return Err(e);
+            }
+        }
+        Ok(tip_of(&self.read_meta()))
+    }
+}

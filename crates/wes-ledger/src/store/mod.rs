@@ -1,0 +1,65 @@
+//! Storage: a small key-value trait with two backends, and the ledger's tables on top of it.
+//!
+//! The trait asks for exactly what the ledger needs to be crash-safe: point reads and an
+//! **atomic, durable batch** of writes. Every block is applied (or reverted) as one batch, so
+//! after a crash the store is at the last whole block. To keep the ledger somewhere else
+//! (RocksDB, a cloud database), implement [`KvStore`].
+
+mod memory;
+mod sled_store;
+pub(crate) mod tables;
+
+pub use memory::MemoryStore;
+pub use sled_store::SledStore;
+
+use crate::error::StoreError;
+
+/// A set of writes applied together or not at all.
+#[derive(Clone, Debug, Default)]
+pub struct Batch {
+    ops: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+}
+
+impl Batch {
+    /// An empty batch.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets `key` to `value`.
+    pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.ops.push((key, Some(value)));
+    }
+
+    /// Removes `key`.
+    pub fn delete(&mut self, key: Vec<u8>) {
+        self.ops.push((key, None));
+    }
+
+    /// The writes, in order (a later write to the same key wins).
+    pub fn ops(&self) -> &[(Vec<u8>, Option<Vec<u8>>)] {
+        &self.ops
+    }
+
+    /// Number of writes.
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    /// Whether there are no writes.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+}
+
+/// A key-value store with atomic, durable batches.
+///
+/// Contract: [`apply`](KvStore::apply) returns only once the whole batch is durable, and a
+/// crash at any point leaves either all of it or none of it. Reads see every applied batch.
+pub trait KvStore: Send + Sync {
+    /// The value under `key`.
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Applies `batch` atomically and durably.
+    fn apply(&self, batch: Batch) -> Result<(), StoreError>;
+}
