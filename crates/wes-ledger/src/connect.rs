@@ -41,9 +41,7 @@ pub(crate) fn connect(
             max: limits.max_block_txs,
         });
     }
-    let (coinbase, body) = transactions
-        .split_first()
-        .ok_or(CoinbaseError::Missing)?;
+    let (coinbase, body) = transactions.split_first().ok_or(CoinbaseError::Missing)?;
     check_coinbase_shape(coinbase, env)?;
 
     let body_effects = validate_body(env, body, base)?;
@@ -53,14 +51,15 @@ pub(crate) fn connect(
     // The coinbase claims exactly the fees.
     let coinbase_id = coinbase.id();
     check_coinbase_amounts(&coinbase.tx, &fees)?;
-    created_all.extend(
-        coinbase
-            .tx
-            .outputs
-            .iter()
-            .enumerate()
-            .map(|(i, o)| (OutPoint { tx: coinbase_id, index: i as u32 }, o.clone())),
-    );
+    created_all.extend(coinbase.tx.outputs.iter().enumerate().map(|(i, o)| {
+        (
+            OutPoint {
+                tx: coinbase_id,
+                index: i as u32,
+            },
+            o.clone(),
+        )
+    }));
 
     // Net effects: outputs created and spent inside the block touch neither the store nor
     // the state root.
@@ -93,11 +92,12 @@ pub(crate) fn validate_body(
     body: &[SignedTransaction],
     base: &dyn UtxoView,
 ) -> Result<BodyEffects, BlockError> {
-    let tx_error = |index: usize, tx: &SignedTransaction, source: TxError| BlockError::Transaction {
-        index,
-        txid: tx.id(),
-        source,
-    };
+    let tx_error =
+        |index: usize, tx: &SignedTransaction, source: TxError| BlockError::Transaction {
+            index,
+            txid: tx.id(),
+            source: Box::new(source),
+        };
 
     // Phase 1 and 2, state-independent, on all cores.
     let checked: Vec<structure::Checked> = body
@@ -110,9 +110,15 @@ pub(crate) fn validate_body(
         .enumerate()
         .map(|(i, tx)| signatures::signers(tx).map_err(|e| tx_error(i + 1, tx, e)))
         .collect::<Result<_, _>>()?;
-    let pairs: Vec<(&SignedTransaction, wes_core::TxId)> =
-        body.iter().zip(&checked).map(|(tx, c)| (tx, c.txid)).collect();
-    signatures::verify_all(&pairs).map_err(|(i, e)| tx_error(i + 1, &body[i], e))?;
+    let pairs: Vec<(&SignedTransaction, wes_core::TxId)> = body
+        .iter()
+        .zip(&checked)
+        .map(|(tx, c)| (tx, c.txid))
+        .collect();
+    signatures::verify_all(&pairs).map_err(|failed| {
+        let (i, e) = *failed;
+        tx_error(i + 1, &body[i], e)
+    })?;
 
     // Phase 3, in order: each transaction sees the effects of the earlier ones.
     let mut overlay = Overlay::new(base);
@@ -124,9 +130,9 @@ pub(crate) fn validate_body(
             .map_err(|e| tx_error(i + 1, tx, e))?;
         for (token, fee) in &effects.summary.fees {
             let entry = fees.entry(*token).or_insert(0);
-            *entry = entry.checked_add(*fee).ok_or_else(|| {
-                tx_error(i + 1, tx, TxError::AmountOverflow { token: *token })
-            })?;
+            *entry = entry
+                .checked_add(*fee)
+                .ok_or_else(|| tx_error(i + 1, tx, TxError::AmountOverflow { token: *token }))?;
         }
         for (op, output) in &effects.spent {
             overlay.spend(op, output);

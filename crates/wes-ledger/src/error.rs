@@ -155,7 +155,9 @@ pub enum TxError {
         got: usize,
     },
     /// A time-locked input spent too early.
-    #[error("input {index} is locked until {until:?}; block is at height {height}, time {time_ms} ms")]
+    #[error(
+        "input {index} is locked until {until:?}; block is at height {height}, time {time_ms} ms"
+    )]
     TimeLocked {
         /// Input index.
         index: usize,
@@ -167,7 +169,9 @@ pub enum TxError {
         time_ms: u64,
     },
     /// An input owned by a contract spent without executing that contract.
-    #[error("input {index} is owned by contract {contract}, which this transaction does not execute (executes {executed:?})")]
+    #[error(
+        "input {index} is owned by contract {contract}, which this transaction does not execute (executes {executed:?})"
+    )]
     ContractNotExecuted {
         /// Input index.
         index: usize,
@@ -183,7 +187,9 @@ pub enum TxError {
         index: usize,
     },
     /// Sponsor-pool funds used for a contract the pool does not sponsor.
-    #[error("input {index} takes from a pool that sponsors {sponsored}, but the transaction executes {executed}")]
+    #[error(
+        "input {index} takes from a pool that sponsors {sponsored}, but the transaction executes {executed}"
+    )]
     SponsorWrongContract {
         /// Input index.
         index: usize,
@@ -209,7 +215,9 @@ pub enum TxError {
         cap: Amount,
     },
     /// Pool funds paid to something other than the fee.
-    #[error("takes {taken} {token} from sponsor pools but pays only {fee} in fees: pool funds may pay fees only")]
+    #[error(
+        "takes {taken} {token} from sponsor pools but pays only {fee} in fees: pool funds may pay fees only"
+    )]
     SponsorFundsDiverted {
         /// The token.
         token: TokenId,
@@ -219,7 +227,9 @@ pub enum TxError {
         fee: Amount,
     },
     /// Outputs exceed inputs in a token nobody may mint here.
-    #[error("{token}: outputs {outputs} exceed inputs {inputs}, and the transaction may not mint it")]
+    #[error(
+        "{token}: outputs {outputs} exceed inputs {inputs}, and the transaction may not mint it"
+    )]
     UnauthorizedMint {
         /// The token.
         token: TokenId,
@@ -235,7 +245,9 @@ pub enum TxError {
         token: TokenId,
     },
     /// State of a contract created or replaced without executing that contract.
-    #[error("{place} touches state of contract {contract}, which this transaction does not execute (executes {executed:?})")]
+    #[error(
+        "{place} touches state of contract {contract}, which this transaction does not execute (executes {executed:?})"
+    )]
     StateNotExecuted {
         /// `output N` or `input N`.
         place: String,
@@ -389,7 +401,7 @@ pub enum BlockError {
         /// Its id.
         txid: TxId,
         /// Why.
-        source: TxError,
+        source: Box<TxError>,
     },
     /// The header's state root differs from the state the block produces.
     #[error("state root mismatch: header has {expected}, applying the block gives {got}")]
@@ -448,7 +460,7 @@ pub enum LedgerError {
         /// The block.
         hash: BlockHash,
         /// Why.
-        source: BlockError,
+        source: Box<BlockError>,
     },
     /// A transaction is invalid.
     #[error("transaction {txid}: {source}")]
@@ -456,7 +468,7 @@ pub enum LedgerError {
         /// The transaction.
         txid: TxId,
         /// Why.
-        source: TxError,
+        source: Box<TxError>,
     },
     /// The store failed.
     #[error(transparent)]
@@ -480,6 +492,36 @@ pub enum LedgerError {
     },
 }
 
+impl LedgerError {
+    /// The transaction rule that failed, if this is a transaction error (also inside a
+    /// block error).
+    pub fn tx_error(&self) -> Option<&TxError> {
+        match self {
+            LedgerError::Transaction { source, .. } => Some(source),
+            LedgerError::Block { source, .. } => source.tx_error(),
+            _ => None,
+        }
+    }
+
+    /// The block rule that failed, if this is a block error.
+    pub fn block_error(&self) -> Option<&BlockError> {
+        match self {
+            LedgerError::Block { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+impl BlockError {
+    /// The transaction rule that failed, if a transaction made the block invalid.
+    pub fn tx_error(&self) -> Option<&TxError> {
+        match self {
+            BlockError::Transaction { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
 impl Blame for LedgerError {
     fn fault(&self) -> Fault {
         match self {
@@ -487,9 +529,9 @@ impl Blame for LedgerError {
             LedgerError::Transaction { source, .. } => source.fault(),
             LedgerError::UnknownBlock(_) => Fault::Unavailable,
             LedgerError::NotOnChain(_) => Fault::Input,
-            LedgerError::Store(_) | LedgerError::RevertGenesis | LedgerError::GenesisMismatch { .. } => {
-                Fault::Local
-            }
+            LedgerError::Store(_)
+            | LedgerError::RevertGenesis
+            | LedgerError::GenesisMismatch { .. } => Fault::Local,
         }
     }
 }

@@ -64,7 +64,15 @@ impl<S: KvStore> EutxoLedger<S> {
                 .outputs
                 .into_iter()
                 .enumerate()
-                .map(|(i, o)| (OutPoint { tx: id, index: i as u32 }, o))
+                .map(|(i, o)| {
+                    (
+                        OutPoint {
+                            tx: id,
+                            index: i as u32,
+                        },
+                        o,
+                    )
+                })
                 .collect()
         };
         let accumulator = connect::sum(&utxos);
@@ -152,7 +160,7 @@ impl<S: KvStore> EutxoLedger<S> {
         let env = self.env(BlockContext { height, time_ms });
         let invalid = |source| LedgerError::Block {
             hash: BlockHash(Hash::ZERO),
-            source,
+            source: Box::new(source),
         };
         let fees = connect::validate_body(&env, &transactions, &self.tables)
             .map_err(invalid)?
@@ -254,7 +262,10 @@ impl<S: KvStore> EutxoLedger<S> {
     fn apply_locked(&self, block: &Block) -> Result<wes_core::ChainTip, LedgerError> {
         let parent = self.read_meta();
         let hash = block.hash();
-        let invalid = |source: BlockError| LedgerError::Block { hash, source };
+        let invalid = |source: BlockError| LedgerError::Block {
+            hash,
+            source: Box::new(source),
+        };
         let env = self.env(BlockContext {
             height: block.header.height,
             time_ms: block.header.time_ms,
@@ -387,12 +398,15 @@ impl<S: KvStore> Ledger for EutxoLedger<S> {
         ctx: &BlockContext,
     ) -> Result<TxSummary, LedgerError> {
         let txid = tx.id();
-        let invalid = |source: TxError| LedgerError::Transaction { txid, source };
+        let invalid = |source: TxError| LedgerError::Transaction {
+            txid,
+            source: Box::new(source),
+        };
         let checked = structure::check(tx, &self.config).map_err(invalid)?;
         let signers = signatures::signers(tx).map_err(invalid)?;
         signatures::verify_one(tx, &checked.txid).map_err(invalid)?;
-        let effects = state::check(&self.env(*ctx), tx, &checked, &signers, &self.tables)
-            .map_err(invalid)?;
+        let effects =
+            state::check(&self.env(*ctx), tx, &checked, &signers, &self.tables).map_err(invalid)?;
         Ok(effects.summary)
     }
 
@@ -403,16 +417,12 @@ impl<S: KvStore> Ledger for EutxoLedger<S> {
     ) -> Result<Hash, LedgerError> {
         let meta = self.read_meta();
         let env = self.env(*ctx);
-        let connected = connect::connect(
-            &env,
-            transactions,
-            &self.tables,
-            &Self::accumulator(&meta)?,
-        )
-        .map_err(|source| LedgerError::Block {
-            hash: BlockHash(Hash::ZERO),
-            source,
-        })?;
+        let connected =
+            connect::connect(&env, transactions, &self.tables, &Self::accumulator(&meta)?)
+                .map_err(|source| LedgerError::Block {
+                    hash: BlockHash(Hash::ZERO),
+                    source: Box::new(source),
+                })?;
         Ok(connected.accumulator.root())
     }
 

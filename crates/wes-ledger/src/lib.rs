@@ -64,6 +64,6 @@ pub use config::{FeePolicy, LedgerConfig, Limits, TokenFee};
 pub use error::{BlockError, CoinbaseError, LedgerError, StoreError, TxError};
 pub use ledger::EutxoLedger;
 pub use mempool::{Mempool, MempoolConfig, MempoolError};
-pub use state_root::{STATE_ROOT_DOMAIN, StateAccumulator};
+pub use state_root::{STATE_ROOT_DOMAIN, StateAccumulator, state_root_of};
 pub use store::{Batch, KvStore, MemoryStore, SledStore};
 pub use view::ResourceProvider;

@@ -247,7 +247,13 @@ impl Mempool {
         let mut spent = std::collections::HashSet::new();
         for tx in &block.transactions {
             self.remove(&tx.id());
-            spent.extend(tx.tx.inputs.iter().filter(|i| i.mode == InputMode::Spend).map(|i| i.prev));
+            spent.extend(
+                tx.tx
+                    .inputs
+                    .iter()
+                    .filter(|i| i.mode == InputMode::Spend)
+                    .map(|i| i.prev),
+            );
         }
         let stale: Vec<TxId> = self
             .entries
@@ -267,12 +273,16 @@ impl Mempool {
             .entries
             .iter()
             .filter(|(_, e)| {
-                e.tx.tx.execution.is_some() || e.tx.tx.outputs.iter().any(|o| o.as_state().is_some())
+                e.tx.tx.execution.is_some()
+                    || e.tx.tx.outputs.iter().any(|o| o.as_state().is_some())
             })
             .map(|(id, _)| *id)
             .collect();
         for id in recheck {
-            if ledger.check_transaction(&self.entries[&id].tx, next).is_err() {
+            if ledger
+                .check_transaction(&self.entries[&id].tx, next)
+                .is_err()
+            {
                 self.remove(&id);
             }
         }
@@ -283,7 +293,10 @@ impl Mempool {
     pub fn block_reverted<L: Ledger>(&mut self, ledger: &L, block: &Block, next: &BlockContext) {
         let held: Vec<TxId> = self.entries.keys().copied().collect();
         for id in held {
-            if ledger.check_transaction(&self.entries[&id].tx, next).is_err() {
+            if ledger
+                .check_transaction(&self.entries[&id].tx, next)
+                .is_err()
+            {
                 self.remove(&id);
             }
         }

@@ -117,6 +117,16 @@ impl StateAccumulator {
     }
 }
 
+/// The state root of a whole UTXO set, computed from scratch. The ledger never does this
+/// (it updates the root per block); tests and audits use it to check the incremental root.
+pub fn state_root_of<'a>(utxos: impl IntoIterator<Item = (&'a OutPoint, &'a Output)>) -> Hash {
+    let mut acc = StateAccumulator::default();
+    for (op, output) in utxos {
+        acc.insert(&Element::new(op, output));
+    }
+    acc.root()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,16 +138,22 @@ mod tests {
                 tx: TxId(hash(Domain::TX, i.to_le_bytes())),
                 index: i,
             },
-            Output::asset(Lock::key(PublicKey([i as u8; 32])), TokenId::Native, i as u128 + 1),
+            Output::asset(
+                Lock::key(PublicKey([i as u8; 32])),
+                TokenId::Native,
+                i as u128 + 1,
+            ),
         )
     }
 
     #[test]
     fn order_does_not_matter_and_removal_is_exact() {
-        let elements: Vec<Element> = (0..20).map(|i| {
-            let (o, out) = utxo(i);
-            Element::new(&o, &out)
-        }).collect();
+        let elements: Vec<Element> = (0..20)
+            .map(|i| {
+                let (o, out) = utxo(i);
+                Element::new(&o, &out)
+            })
+            .collect();
         let mut forward = StateAccumulator::default();
         elements.iter().for_each(|e| forward.insert(e));
         let mut backward = StateAccumulator::default();

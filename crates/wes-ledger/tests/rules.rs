@@ -51,7 +51,10 @@ fn size_and_count_limits_are_enforced() {
     assert_eq!(
         check(
             &ledger,
-            &sign(tx(vec![Input::spend(genesis_out(0))], outputs), &[&key("alice")])
+            &sign(
+                tx(vec![Input::spend(genesis_out(0))], outputs),
+                &[&key("alice")]
+            )
         ),
         Err(TxError::TooManyOutputs { got: 4, max: 3 })
     );
@@ -366,7 +369,10 @@ fn a_sponsor_pool_refuses_abuse() {
     let ledger = memory_ledger();
     // Over the per-transaction cap.
     assert_eq!(
-        check(&ledger, &sponsored_call(6_000, contract("app"), pool_lock())),
+        check(
+            &ledger,
+            &sponsored_call(6_000, contract("app"), pool_lock())
+        ),
         Err(TxError::SponsorOverCap {
             token: TokenId::Native,
             taken: 6_000,
@@ -375,7 +381,10 @@ fn a_sponsor_pool_refuses_abuse() {
     );
     // A contract the pool does not sponsor.
     assert_eq!(
-        check(&ledger, &sponsored_call(3_000, contract("other"), pool_lock())),
+        check(
+            &ledger,
+            &sponsored_call(3_000, contract("other"), pool_lock())
+        ),
         Err(TxError::SponsorWrongContract {
             index: 0,
             sponsored: contract("app"),
@@ -384,11 +393,11 @@ fn a_sponsor_pool_refuses_abuse() {
     );
     // Change not returned to the pool: everything is taken, far over the cap.
     assert!(matches!(
-        check(&ledger, &sponsored_call(3_000, contract("app"), lock("mallory"))),
-        Err(TxError::SponsorOverCap {
-            taken: 100_000,
-            ..
-        })
+        check(
+            &ledger,
+            &sponsored_call(3_000, contract("app"), lock("mallory"))
+        ),
+        Err(TxError::SponsorOverCap { taken: 100_000, .. })
     ));
     // Pool money paid to the user instead of the fee, within the cap.
     let mut t = tx(
@@ -427,7 +436,11 @@ fn the_pool_owner_withdraws_freely() {
     let t = sign(
         tx(
             vec![Input::spend(genesis_out(7))],
-            vec![Output::asset(lock("sponsor"), TokenId::Native, 100_000 - FEE)],
+            vec![Output::asset(
+                lock("sponsor"),
+                TokenId::Native,
+                100_000 - FEE,
+            )],
         ),
         &[&key("sponsor")],
     );
@@ -500,7 +513,10 @@ fn amounts_that_overflow_are_rejected() {
 fn fees_are_paid_in_any_accepted_token_and_meet_the_minimum() {
     let ledger = memory_ledger();
     let low = alice_pays(lock("bob"), 100, 1);
-    assert!(matches!(check(&ledger, &low), Err(TxError::FeeTooLow { .. })));
+    assert!(matches!(
+        check(&ledger, &low),
+        Err(TxError::FeeTooLow { .. })
+    ));
     // Carol pays in gold: 1 per byte.
     let gold_fee = |fee: u128| {
         sign(

@@ -39,7 +39,7 @@ pub(crate) fn verify_one(tx: &SignedTransaction, txid: &TxId) -> Result<(), TxEr
 /// Verifies the signatures of many transactions: batches of [`CHUNK_TXS`] transactions on
 /// all cores; a failing batch is re-checked transaction by transaction to name the culprit.
 /// Returns the first failure as `(position, error)`.
-pub(crate) fn verify_all(txs: &[(&SignedTransaction, TxId)]) -> Result<(), (usize, TxError)> {
+pub(crate) fn verify_all(txs: &[(&SignedTransaction, TxId)]) -> Result<(), Box<(usize, TxError)>> {
     txs.par_chunks(CHUNK_TXS)
         .enumerate()
         .map(|(chunk_index, chunk)| {
@@ -54,7 +54,7 @@ pub(crate) fn verify_all(txs: &[(&SignedTransaction, TxId)]) -> Result<(), (usiz
                 return Ok(());
             }
             for (offset, (tx, id)) in chunk.iter().enumerate() {
-                verify_one(tx, id).map_err(|e| (chunk_index * CHUNK_TXS + offset, e))?;
+                verify_one(tx, id).map_err(|e| Box::new((chunk_index * CHUNK_TXS + offset, e)))?;
             }
             Ok(())
         })

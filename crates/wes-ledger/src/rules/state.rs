@@ -187,7 +187,11 @@ pub(crate) fn check(
     })
 }
 
-fn add(sums: &mut BTreeMap<TokenId, Amount>, token: TokenId, amount: Amount) -> Result<(), TxError> {
+fn add(
+    sums: &mut BTreeMap<TokenId, Amount>,
+    token: TokenId,
+    amount: Amount,
+) -> Result<(), TxError> {
     let entry = sums.entry(token).or_insert(0);
     *entry = entry
         .checked_add(amount)
@@ -342,9 +346,10 @@ fn check_sponsors(
             .as_asset()
             .ok_or(TxError::SponsorNotAsset { index: *index })?;
         let entry = taken_in.entry((*lock, asset.token)).or_insert((0, pool));
-        entry.0 = entry.0.checked_add(asset.amount).ok_or(TxError::AmountOverflow {
-            token: asset.token,
-        })?;
+        entry.0 = entry
+            .0
+            .checked_add(asset.amount)
+            .ok_or(TxError::AmountOverflow { token: asset.token })?;
     }
     let mut taken_per_token: BTreeMap<TokenId, Amount> = BTreeMap::new();
     for ((lock, token), (amount_in, pool)) in &taken_in {

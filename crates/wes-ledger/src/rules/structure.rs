@@ -80,10 +80,7 @@ pub(crate) fn check(tx: &SignedTransaction, config: &LedgerConfig) -> Result<Che
     } else if !tx.witness.proof.is_empty() {
         return Err(TxError::UnexpectedProof);
     }
-    Ok(Checked {
-        txid: t.id(),
-        size,
-    })
+    Ok(Checked { txid: t.id(), size })
 }
 
 /// Outputs have satisfiable locks, non-zero assets and fields within limits.
@@ -115,8 +112,18 @@ pub(crate) fn check_outputs(t: &Transaction, config: &LedgerConfig) -> Result<()
             }
             OutputBody::Asset(_) => {}
             OutputBody::Resource(r) => {
-                too_long(index, "resource name", r.meta.name.len(), limits.max_meta_text)?;
-                too_long(index, "resource mime", r.meta.mime.len(), limits.max_meta_text)?;
+                too_long(
+                    index,
+                    "resource name",
+                    r.meta.name.len(),
+                    limits.max_meta_text,
+                )?;
+                too_long(
+                    index,
+                    "resource mime",
+                    r.meta.mime.len(),
+                    limits.max_meta_text,
+                )?;
             }
             OutputBody::State(s) => {
                 too_long(index, "state key", s.key.len(), limits.max_state_key)?;

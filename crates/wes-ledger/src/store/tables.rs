@@ -77,10 +77,12 @@ impl<S: KvStore> Tables<S> {
     fn read<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, StoreError> {
         match self.kv.get(key)? {
             None => Ok(None),
-            Some(bytes) => codec::decode(&bytes).map(Some).map_err(|source| StoreError::Corrupt {
-                key: hex_key(key),
-                source,
-            }),
+            Some(bytes) => codec::decode(&bytes)
+                .map(Some)
+                .map_err(|source| StoreError::Corrupt {
+                    key: hex_key(key),
+                    source,
+                }),
         }
     }
 

@@ -206,11 +206,14 @@ pub fn next_ctx<L: Ledger>(ledger: &L) -> BlockContext {
 }
 
 /// Checks `t` as the next block would.
-pub fn check<S: KvStore>(ledger: &EutxoLedger<S>, t: &SignedTransaction) -> Result<TxSummary, TxError> {
+pub fn check<S: KvStore>(
+    ledger: &EutxoLedger<S>,
+    t: &SignedTransaction,
+) -> Result<TxSummary, TxError> {
     ledger
         .check_transaction(t, &next_ctx(ledger))
         .map_err(|e| match e {
-            LedgerError::Transaction { source, .. } => source,
+            LedgerError::Transaction { source, .. } => *source,
             other => panic!("not a transaction error: {other}"),
         })
 }
