@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 use rayon::prelude::*;
 use wes_core::{
     Amount, Block, BlockContext, OutPoint, Output, OutputBody, SignedTransaction, TokenId,
-    Transaction, codec,
+    Transaction, TxId, codec,
 };
 
 use crate::error::{BlockError, CoinbaseError, TxError};
@@ -31,6 +31,7 @@ pub(crate) struct Connected {
 pub(crate) fn connect(
     env: &Env<'_>,
     transactions: &[SignedTransaction],
+    txids: &[TxId],
     base: &dyn UtxoView,
     parent: &StateAccumulator,
 ) -> Result<Connected, BlockError> {
@@ -44,12 +45,12 @@ pub(crate) fn connect(
     let (coinbase, body) = transactions.split_first().ok_or(CoinbaseError::Missing)?;
     check_coinbase_shape(coinbase, env)?;
 
-    let body_effects = validate_body(env, body, base)?;
+    let body_effects = validate_body(env, body, &txids[1..], base)?;
     let (fees, mut spent_all, mut created_all) =
         (body_effects.fees, body_effects.spent, body_effects.created);
 
     // The coinbase claims exactly the fees.
-    let coinbase_id = coinbase.id();
+    let coinbase_id = txids[0];
     check_coinbase_amounts(&coinbase.tx, &fees)?;
     created_all.extend(coinbase.tx.outputs.iter().enumerate().map(|(i, o)| {
         (
@@ -90,6 +91,7 @@ pub(crate) struct BodyEffects {
 pub(crate) fn validate_body(
     env: &Env<'_>,
     body: &[SignedTransaction],
+    txids: &[TxId],
     base: &dyn UtxoView,
 ) -> Result<BodyEffects, BlockError> {
     let tx_error =
@@ -103,7 +105,9 @@ pub(crate) fn validate_body(
     let checked: Vec<structure::Checked> = body
         .par_iter()
         .enumerate()
-        .map(|(i, tx)| structure::check(tx, env.config).map_err(|e| tx_error(i + 1, tx, e)))
+        .map(|(i, tx)| {
+            structure::check(tx, txids[i], env.config).map_err(|e| tx_error(i + 1, tx, e))
+        })
         .collect::<Result<_, _>>()?;
     let signers: Vec<Vec<wes_core::PublicKey>> = body
         .iter()
@@ -151,6 +155,11 @@ pub(crate) fn validate_body(
     })
 }
 
+/// The ids of `transactions`, computed on all cores.
+pub(crate) fn tx_ids(transactions: &[SignedTransaction]) -> Vec<TxId> {
+    transactions.par_iter().map(SignedTransaction::id).collect()
+}
+
 /// The lane-wise sum of the elements of `utxos`, computed on all cores.
 pub(crate) fn sum(utxos: &[(OutPoint, Output)]) -> StateAccumulator {
     utxos
@@ -169,6 +178,7 @@ pub(crate) fn sum(utxos: &[(OutPoint, Output)]) -> StateAccumulator {
 pub(crate) fn check_header(
     env: &Env<'_>,
     block: &Block,
+    txids: &[TxId],
     parent: &ChainMeta,
 ) -> Result<(), BlockError> {
     let h = &block.header;
@@ -197,7 +207,7 @@ pub(crate) fn check_header(
             max: env.config.limits.max_block_bytes,
         });
     }
-    block.check_body()?;
+    block.check_body_with(txids)?;
     Ok(())
 }
 

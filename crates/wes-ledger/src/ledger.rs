@@ -162,7 +162,8 @@ impl<S: KvStore> EutxoLedger<S> {
             hash: BlockHash(Hash::ZERO),
             source: Box::new(source),
         };
-        let fees = connect::validate_body(&env, &transactions, &self.tables)
+        let body_ids = connect::tx_ids(&transactions);
+        let fees = connect::validate_body(&env, &transactions, &body_ids, &self.tables)
             .map_err(invalid)?
             .fees;
         let coinbase = Transaction {
@@ -186,8 +187,11 @@ impl<S: KvStore> EutxoLedger<S> {
             witness: Witness::default(),
         });
         all.extend(transactions);
-        let connected = connect::connect(&env, &all, &self.tables, &Self::accumulator(&meta)?)
-            .map_err(invalid)?;
+        let mut ids = vec![all[0].id()];
+        ids.extend(body_ids);
+        let connected =
+            connect::connect(&env, &all, &ids, &self.tables, &Self::accumulator(&meta)?)
+                .map_err(invalid)?;
         let mut block = Block {
             header: BlockHeader {
                 version: BlockHeader::VERSION,
@@ -270,14 +274,15 @@ impl<S: KvStore> EutxoLedger<S> {
             height: block.header.height,
             time_ms: block.header.time_ms,
         });
-        connect::check_header(&env, block, &parent).map_err(invalid)?;
+        let txids = connect::tx_ids(&block.transactions);
+        connect::check_header(&env, block, &txids, &parent).map_err(invalid)?;
         let parent_acc = Self::accumulator(&parent)?;
         let Connected {
             spent,
             created,
             accumulator,
             ..
-        } = connect::connect(&env, &block.transactions, &self.tables, &parent_acc)
+        } = connect::connect(&env, &block.transactions, &txids, &self.tables, &parent_acc)
             .map_err(invalid)?;
         let state_root = accumulator.root();
         if state_root != block.header.state_root {
@@ -402,7 +407,7 @@ impl<S: KvStore> Ledger for EutxoLedger<S> {
             txid,
             source: Box::new(source),
         };
-        let checked = structure::check(tx, &self.config).map_err(invalid)?;
+        let checked = structure::check(tx, txid, &self.config).map_err(invalid)?;
         let signers = signatures::signers(tx).map_err(invalid)?;
         signatures::verify_one(tx, &checked.txid).map_err(invalid)?;
         let effects =
@@ -417,12 +422,17 @@ impl<S: KvStore> Ledger for EutxoLedger<S> {
     ) -> Result<Hash, LedgerError> {
         let meta = self.read_meta();
         let env = self.env(*ctx);
-        let connected =
-            connect::connect(&env, transactions, &self.tables, &Self::accumulator(&meta)?)
-                .map_err(|source| LedgerError::Block {
-                    hash: BlockHash(Hash::ZERO),
-                    source: Box::new(source),
-                })?;
+        let connected = connect::connect(
+            &env,
+            transactions,
+            &connect::tx_ids(transactions),
+            &self.tables,
+            &Self::accumulator(&meta)?,
+        )
+        .map_err(|source| LedgerError::Block {
+            hash: BlockHash(Hash::ZERO),
+            source: Box::new(source),
+        })?;
         Ok(connected.accumulator.root())
     }
 

@@ -5,9 +5,10 @@ use std::io::Read;
 use crate::fault::Blame;
 use crate::hash::ContentId;
 use crate::merkle::MerkleProof;
+use crate::types::output::{ResourceBody, ResourceKind, ResourceMeta};
 
 /// What a store knows about one resource.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ResourceStat {
     /// The content id.
     pub id: ContentId,
@@ -17,6 +18,23 @@ pub struct ResourceStat {
     pub chunks: u64,
     /// Whether it is pinned (never garbage-collected).
     pub pinned: bool,
+    /// What the content is, as described by the latest [`ResourceStore::put`] of it.
+    pub kind: ResourceKind,
+    /// Descriptive metadata, as given by the latest [`ResourceStore::put`] of it.
+    pub meta: ResourceMeta,
+}
+
+impl ResourceStat {
+    /// The body of a `Resource` output registering this content on chain: the same content
+    /// id, size, kind and metadata.
+    pub fn body(&self) -> ResourceBody {
+        ResourceBody {
+            content: self.id,
+            kind: self.kind,
+            size: self.size,
+            meta: self.meta.clone(),
+        }
+    }
 }
 
 /// One chunk of a resource with the proof that it belongs to the content id, so a chunk from
@@ -45,15 +63,33 @@ pub struct GcReport {
 /// Contract: every read is verified against the content id; corrupted bytes are reported as
 /// an error, never returned. Storing the same bytes twice stores them once. Pinned content is
 /// never collected.
+///
+/// Metadata (kind, name, mime, verifying key) is not part of the content: a store keeps one
+/// description per content id, the one given by the latest `put` of those bytes, and the
+/// bytes themselves once.
+///
+/// Pins are counted: each `pin` is lifted by one `unpin`, so two live outputs referencing the
+/// same content keep it pinned until both are gone. Content that is not stored yet may be
+/// pinned (the ledger pins what it references before the bytes have been fetched); it is then
+/// protected as soon as it arrives. To keep new content from being collected between its
+/// `put` and its `pin`, pin first.
 pub trait ResourceStore: Send + Sync {
     /// The store's error; [`Blame`] tells corruption and missing content from bad input.
     type Error: std::error::Error + Blame + Send + Sync + 'static;
 
-    /// Stores the bytes read from `data` (streamed: memory use does not grow with size) and
-    /// returns what was stored.
-    fn put(&self, data: &mut dyn Read) -> Result<ResourceStat, Self::Error>;
+    /// Stores the bytes read from `data` (streamed: memory use does not grow with size) under
+    /// the description `kind` and `meta`, and returns what was stored. If the same bytes are
+    /// stored already they are not stored again; the description is replaced.
+    fn put(
+        &self,
+        kind: ResourceKind,
+        meta: &ResourceMeta,
+        data: &mut dyn Read,
+    ) -> Result<ResourceStat, Self::Error>;
 
-    /// A reader over the content, verified chunk by chunk as it is read.
+    /// A reader over the content, verified chunk by chunk as it is read. A chunk that fails
+    /// verification makes `read` fail with an [`std::io::Error`] of kind `InvalidData` (whose
+    /// inner error may be the store's `Error`), and none of that chunk's bytes are returned.
     fn open(&self, id: &ContentId) -> Result<Box<dyn Read + Send + '_>, Self::Error>;
 
     /// Whether the content is stored in full.
@@ -66,9 +102,11 @@ pub trait ResourceStore: Send + Sync {
     fn chunk(&self, id: &ContentId, index: u64) -> Result<Chunk, Self::Error>;
 
     /// Protects content from garbage collection (it is referenced by a live Resource output).
+    /// Adds one to the content's pin count; the content need not be stored yet.
     fn pin(&self, id: &ContentId) -> Result<(), Self::Error>;
 
-    /// Lifts a pin.
+    /// Lifts one pin (subtracts one from the pin count). Unpinning content that is not pinned
+    /// is an error.
     fn unpin(&self, id: &ContentId) -> Result<(), Self::Error>;
 
     /// Removes all unpinned content.

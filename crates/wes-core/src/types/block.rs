@@ -151,20 +151,41 @@ impl Block {
 
     /// Checks the header's roots against the body and the seal length.
     pub fn check_body(&self) -> Result<(), BodyError> {
+        self.check_body_with(&self.tx_ids())
+    }
+
+    /// [`check_body`](Self::check_body) with the transaction ids already computed (in
+    /// order), so a validator hashes each transaction once.
+    ///
+    /// # Panics
+    /// If `txids` does not have one id per transaction.
+    pub fn check_body_with(&self, txids: &[TxId]) -> Result<(), BodyError> {
+        assert_eq!(
+            txids.len(),
+            self.transactions.len(),
+            "one id per transaction"
+        );
         if self.header.seal.len() > MAX_SEAL_LEN {
             return Err(BodyError::SealTooLong {
                 got: self.header.seal.len(),
                 max: MAX_SEAL_LEN,
             });
         }
-        let got = self.compute_tx_root();
+        let ids: Vec<Hash> = txids.iter().map(|id| id.0).collect();
+        let got = merkle_root(&ids);
         if got != self.header.tx_root {
             return Err(BodyError::TxRootMismatch {
                 expected: self.header.tx_root,
                 got,
             });
         }
-        let got = self.compute_witness_root();
+        let leaves: Vec<Hash> = self
+            .transactions
+            .iter()
+            .zip(txids)
+            .map(|(tx, id)| tx.witness_commitment_for(id))
+            .collect();
+        let got = merkle_root(&leaves);
         if got != self.header.witness_root {
             return Err(BodyError::WitnessRootMismatch {
                 expected: self.header.witness_root,

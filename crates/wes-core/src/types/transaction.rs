@@ -276,8 +276,13 @@ impl SignedTransaction {
 
     /// The leaf of the block's witness root: `H(witness-domain, txid ‖ encode(witness))`.
     pub fn witness_commitment(&self) -> Hash {
+        self.witness_commitment_for(&self.id())
+    }
+
+    /// [`witness_commitment`](Self::witness_commitment) given the already computed id.
+    pub fn witness_commitment_for(&self, txid: &TxId) -> Hash {
         let mut h = Hasher::new(Domain::WITNESS);
-        h.update(self.id().as_bytes())
+        h.update(txid.as_bytes())
             .update(codec::encode(&self.witness));
         h.finalize()
     }

@@ -15,7 +15,11 @@ pub(crate) struct Checked {
 }
 
 /// Format, limits and internal consistency of a non-coinbase transaction.
-pub(crate) fn check(tx: &SignedTransaction, config: &LedgerConfig) -> Result<Checked, TxError> {
+pub(crate) fn check(
+    tx: &SignedTransaction,
+    txid: TxId,
+    config: &LedgerConfig,
+) -> Result<Checked, TxError> {
     let t = &tx.tx;
     if t.version != Transaction::VERSION {
         return Err(TxError::WrongVersion {
@@ -80,7 +84,7 @@ pub(crate) fn check(tx: &SignedTransaction, config: &LedgerConfig) -> Result<Che
     } else if !tx.witness.proof.is_empty() {
         return Err(TxError::UnexpectedProof);
     }
-    Ok(Checked { txid: t.id(), size })
+    Ok(Checked { txid, size })
 }
 
 /// Outputs have satisfiable locks, non-zero assets and fields within limits.
