@@ -124,14 +124,29 @@ pub(crate) fn validate_body(
         tx_error(i + 1, &body[i], e)
     })?;
 
-    // Phase 3, in order: each transaction sees the effects of the earlier ones.
+    // Phase 3. The result must be that of checking each transaction in order against the
+    // effects of the earlier ones. Most transactions of a block do not read anything an
+    // earlier one changed: those are checked against the tip's state on all cores. The others
+    // (reading an output created or spent earlier in the block, or executing contracts, whose
+    // proofs may read any state) are checked in order against the block's running overlay.
+    let dependent = in_block_dependencies(body, txids);
+    let independent: Vec<Option<Result<state::Effects, TxError>>> = body
+        .par_iter()
+        .enumerate()
+        .map(|(i, tx)| {
+            (!dependent[i]).then(|| state::check(env, tx, &checked[i], &signers[i], base))
+        })
+        .collect();
     let mut overlay = Overlay::new(base);
     let mut fees: BTreeMap<TokenId, Amount> = BTreeMap::new();
     let mut spent_all = Vec::new();
     let mut created_all = Vec::new();
-    for (i, tx) in body.iter().enumerate() {
-        let effects = state::check(env, tx, &checked[i], &signers[i], &overlay)
-            .map_err(|e| tx_error(i + 1, tx, e))?;
+    for (i, (tx, early)) in body.iter().zip(independent).enumerate() {
+        let effects = match early {
+            Some(result) => result,
+            None => state::check(env, tx, &checked[i], &signers[i], &overlay),
+        }
+        .map_err(|e| tx_error(i + 1, tx, e))?;
         for (token, fee) in &effects.summary.fees {
             let entry = fees.entry(*token).or_insert(0);
             *entry = entry
@@ -153,6 +168,31 @@ pub(crate) fn validate_body(
         spent: spent_all,
         created: created_all,
     })
+}
+
+/// Which transactions of a block body must be checked against the effects of the earlier
+/// ones: those with an input created or used (spent or read) by an earlier transaction of
+/// the block, and those that execute a contract or write contract state.
+fn in_block_dependencies(body: &[SignedTransaction], txids: &[TxId]) -> Vec<bool> {
+    let created: std::collections::HashMap<TxId, usize> =
+        txids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    let mut used: HashSet<OutPoint> = HashSet::new();
+    body.iter()
+        .enumerate()
+        .map(|(i, tx)| {
+            let t = &tx.tx;
+            let mut dependent =
+                t.execution.is_some() || t.outputs.iter().any(|o| o.as_state().is_some());
+            for input in &t.inputs {
+                if created.get(&input.prev.tx).is_some_and(|&j| j < i) || used.contains(&input.prev)
+                {
+                    dependent = true;
+                }
+            }
+            used.extend(t.inputs.iter().map(|input| input.prev));
+            dependent
+        })
+        .collect()
 }
 
 /// The ids of `transactions`, computed on all cores.
