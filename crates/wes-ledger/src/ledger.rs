@@ -12,6 +12,7 @@ use wes_core::{
 use crate::config::LedgerConfig;
 use crate::connect::{self, Connected};
 use crate::error::{BlockError, LedgerError, StoreError, TxError};
+use crate::observer::LedgerObserver;
 use crate::rules::state::{self, Env};
 use crate::rules::{signatures, structure};
 use crate::state_root::StateAccumulator;
@@ -32,6 +33,7 @@ pub struct EutxoLedger<S: KvStore> {
     config: LedgerConfig,
     verifiers: VerifierRegistry,
     resources: Option<Arc<dyn ResourceProvider>>,
+    observers: Vec<Arc<dyn LedgerObserver>>,
     meta: RwLock<ChainMeta>,
     writer: Mutex<()>,
     poisoned: AtomicBool,
@@ -110,6 +112,7 @@ impl<S: KvStore> EutxoLedger<S> {
             config,
             verifiers,
             resources: None,
+            observers: Vec::new(),
             meta: RwLock::new(meta),
             writer: Mutex::new(()),
             poisoned: AtomicBool::new(false),
@@ -119,6 +122,13 @@ impl<S: KvStore> EutxoLedger<S> {
     /// Lets proof verifiers read resource bytes (contracts, models) through `resources`.
     pub fn with_resources(mut self, resources: Arc<dyn ResourceProvider>) -> Self {
         self.resources = Some(resources);
+        self
+    }
+
+    /// Tells `observer` about every block applied or reverted from now on (the genesis
+    /// allocations are not reported).
+    pub fn with_observer(mut self, observer: Arc<dyn LedgerObserver>) -> Self {
+        self.observers.push(observer);
         self
     }
 
@@ -308,18 +318,19 @@ impl<S: KvStore> EutxoLedger<S> {
         }
         batch.put_value(block_key(&hash), block);
         batch.put_value(height_key(meta.height), &hash);
-        batch.put_value(
-            undo_key(&hash),
-            &Undo {
-                spent,
-                created,
-                previous: parent,
-            },
-        );
+        let undo = Undo {
+            spent,
+            created,
+            previous: parent,
+        };
+        batch.put_value(undo_key(&hash), &undo);
         batch.put_value(META_KEY.to_vec(), &meta);
         self.write(batch)?;
         let tip = tip_of(&meta);
         self.set_meta(meta);
+        for observer in &self.observers {
+            observer.block_applied(block, &undo.spent, &undo.created);
+        }
         Ok(tip)
     }
 
@@ -347,7 +358,10 @@ impl<S: KvStore> EutxoLedger<S> {
         batch.delete(undo_key(&meta.tip));
         batch.put_value(META_KEY.to_vec(), &undo.previous);
         self.write(batch)?;
-        self.set_meta(undo.previous);
+        self.set_meta(undo.previous.clone());
+        for observer in &self.observers {
+            observer.block_reverted(&block, &undo.spent, &undo.created);
+        }
         Ok(block)
     }
 }

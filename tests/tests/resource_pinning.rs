@@ -1,0 +1,112 @@
+//! The ledger and URES together: content registered by a live `Resource` output is pinned and
+//! survives garbage collection; when the output is spent the content is unpinned and
+//! collected; reverting the spend pins it again.
+
+use std::sync::Arc;
+
+use wes_core::*;
+use wes_ledger::{EutxoLedger, LedgerConfig, MemoryStore, ResourcePins};
+use wes_ures::DiskStore;
+
+const CHAIN: ChainId = ChainId(5);
+
+fn alice() -> SecretKey {
+    SecretKey::from_seed([7; 32])
+}
+
+fn transfer(inputs: Vec<OutPoint>, outputs: Vec<Output>) -> SignedTransaction {
+    Transaction {
+        version: Transaction::VERSION,
+        chain_id: CHAIN,
+        inputs: inputs.into_iter().map(Input::spend).collect(),
+        outputs,
+        validity: ValidityWindow::ALWAYS,
+        execution: None,
+    }
+    .sign(&[&alice()])
+}
+
+fn mine(ledger: &EutxoLedger<MemoryStore>, txs: Vec<SignedTransaction>) -> Block {
+    let tip = ledger.tip().unwrap();
+    let block = ledger
+        .build_block(
+            txs,
+            &Lock::key(alice().public_key()),
+            alice().public_key(),
+            tip.height + 1,
+        )
+        .unwrap();
+    ledger.apply_block(&block).unwrap();
+    block
+}
+
+#[test]
+fn live_resource_outputs_pin_their_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let pins = Arc::new(ResourcePins::new(DiskStore::open(dir.path()).unwrap()));
+    let store = pins.store();
+    let lock = Lock::key(alice().public_key());
+    let genesis = Genesis {
+        chain_id: CHAIN,
+        time_ms: 0,
+        target: CompactTarget(0),
+        allocations: vec![Output::asset(lock.clone(), TokenId::Native, 1_000_000)],
+        message: "pinning".into(),
+    };
+    let ledger = EutxoLedger::open(
+        MemoryStore::new(),
+        LedgerConfig::new(CHAIN),
+        &genesis,
+        VerifierRegistry::new(),
+    )
+    .unwrap()
+    .with_observer(pins.clone());
+
+    let meta = ResourceMeta {
+        name: "contract.wasm".into(),
+        mime: "application/wasm".into(),
+        verifying_key: None,
+    };
+    let wasm = vec![0x42u8; 300_000];
+    let stat = store
+        .put(ResourceKind::Wasm, &meta, &mut wasm.as_slice())
+        .unwrap();
+    let stray = store
+        .put(
+            ResourceKind::File,
+            &meta,
+            &mut b"nobody refers to me".as_slice(),
+        )
+        .unwrap();
+
+    // Register the contract on chain.
+    let register = transfer(
+        vec![genesis.coinbase().outpoint(0)],
+        vec![
+            Output {
+                lock: lock.clone(),
+                body: OutputBody::Resource(stat.body()),
+            },
+            Output::asset(lock.clone(), TokenId::Native, 990_000),
+        ],
+    );
+    mine(&ledger, vec![register.clone()]);
+    assert!(store.stat(&stat.id).unwrap().unwrap().pinned);
+    let report = store.collect_garbage().unwrap();
+    assert_eq!(report.removed, 1, "only the unreferenced content goes");
+    assert!(!store.has(&stray.id).unwrap());
+    assert!(ResourceStore::open(store, &stat.id).is_ok());
+
+    // Spending the registration unpins it; reverting the spend pins it again.
+    let retire = transfer(
+        vec![register.tx.outpoint(0), register.tx.outpoint(1)],
+        vec![Output::asset(lock.clone(), TokenId::Native, 980_000)],
+    );
+    mine(&ledger, vec![retire]);
+    assert!(!store.stat(&stat.id).unwrap().unwrap().pinned);
+    ledger.revert_tip().unwrap();
+    assert!(store.stat(&stat.id).unwrap().unwrap().pinned);
+    assert_eq!(store.collect_garbage().unwrap().removed, 0);
+    assert!(store.has(&stat.id).unwrap());
+    assert_eq!(pins.last_error(), None);
+}
