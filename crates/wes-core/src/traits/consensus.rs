@@ -132,7 +132,10 @@ pub enum ConsensusError {
 impl Blame for ConsensusError {
     fn fault(&self) -> Fault {
         match self {
-            ConsensusError::UnknownAncestor(_) => Fault::Unavailable,
+            // A block from the future becomes valid once the local clock catches up.
+            ConsensusError::UnknownAncestor(_) | ConsensusError::TimeTooFarAhead { .. } => {
+                Fault::Unavailable
+            }
             _ => Fault::Input,
         }
     }
