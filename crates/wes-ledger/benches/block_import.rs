@@ -169,13 +169,14 @@ fn main() {
     });
     group.bench_function("batch, all cores", |b| {
         b.iter(|| {
-            sigs.par_chunks(128).for_each(|chunk| {
-                let mut batch = BatchVerifier::with_capacity(chunk.len());
-                for (k, m, s) in chunk {
-                    batch.push(*k, m.as_bytes(), *s);
-                }
-                batch.verify().unwrap();
-            })
+            sigs.par_chunks(TXS.div_ceil(rayon::current_num_threads()))
+                .for_each(|chunk| {
+                    let mut batch = BatchVerifier::with_capacity(chunk.len());
+                    for (k, m, s) in chunk {
+                        batch.push(*k, m.as_bytes(), *s);
+                    }
+                    batch.verify().unwrap();
+                })
         })
     });
     group.finish();
@@ -246,13 +247,14 @@ fn main() {
             name: "ed25519 batch verify (all cores) = bound",
             per_second: median(&mut || {
                 time(&mut || {
-                    sigs.par_chunks(128).for_each(|chunk| {
-                        let mut batch = BatchVerifier::with_capacity(chunk.len());
-                        chunk
-                            .iter()
-                            .for_each(|(k, m, s)| batch.push(*k, m.as_bytes(), *s));
-                        batch.verify().unwrap();
-                    })
+                    sigs.par_chunks(TXS.div_ceil(rayon::current_num_threads()))
+                        .for_each(|chunk| {
+                            let mut batch = BatchVerifier::with_capacity(chunk.len());
+                            chunk
+                                .iter()
+                                .for_each(|(k, m, s)| batch.push(*k, m.as_bytes(), *s));
+                            batch.verify().unwrap();
+                        })
                 })
             }),
         },

@@ -9,9 +9,14 @@ use wes_core::{BatchVerifier, Hash, PublicKey, SignedTransaction, TxId, sighash,
 
 use crate::error::TxError;
 
-/// Signatures per batch: large enough for batching to pay, small enough to spread a block
-/// over all cores.
-const CHUNK_TXS: usize = 128;
+/// The fewest transactions worth a batch of their own.
+const MIN_CHUNK_TXS: usize = 64;
+
+/// Transactions per batch: one batch per core (larger batches verify faster per signature),
+/// but no batch smaller than [`MIN_CHUNK_TXS`].
+fn chunk_size(n: usize) -> usize {
+    n.div_ceil(rayon::current_num_threads()).max(MIN_CHUNK_TXS)
+}
 
 /// Checks that no key signs twice, and returns the signers.
 pub(crate) fn signers(tx: &SignedTransaction) -> Result<Vec<PublicKey>, TxError> {
@@ -36,11 +41,12 @@ pub(crate) fn verify_one(tx: &SignedTransaction, txid: &TxId) -> Result<(), TxEr
     Ok(())
 }
 
-/// Verifies the signatures of many transactions: batches of [`CHUNK_TXS`] transactions on
-/// all cores; a failing batch is re-checked transaction by transaction to name the culprit.
+/// Verifies the signatures of many transactions: one batch per core; a failing batch is
+/// re-checked transaction by transaction to name the culprit.
 /// Returns the first failure as `(position, error)`.
 pub(crate) fn verify_all(txs: &[(&SignedTransaction, TxId)]) -> Result<(), Box<(usize, TxError)>> {
-    txs.par_chunks(CHUNK_TXS)
+    let chunk_txs = chunk_size(txs.len());
+    txs.par_chunks(chunk_txs)
         .enumerate()
         .map(|(chunk_index, chunk)| {
             let sighashes: Vec<Hash> = chunk.iter().map(|(_, id)| sighash(id)).collect();
@@ -54,7 +60,7 @@ pub(crate) fn verify_all(txs: &[(&SignedTransaction, TxId)]) -> Result<(), Box<(
                 return Ok(());
             }
             for (offset, (tx, id)) in chunk.iter().enumerate() {
-                verify_one(tx, id).map_err(|e| Box::new((chunk_index * CHUNK_TXS + offset, e)))?;
+                verify_one(tx, id).map_err(|e| Box::new((chunk_index * chunk_txs + offset, e)))?;
             }
             Ok(())
         })
