@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Runs a local chain with sensible defaults. Until the reference chain (wes-node, issue #8)
-# lands, this runs the quickstart example: a dev genesis, a signed transfer and block 1,
-# built and checked with wes-core.
+# Runs a local WES development chain with sensible defaults: the ledger on sled in
+# ./wes-devnet-data (reused on the next run), proof of work on an easy target, funded dev
+# keys (alice, bob, miner), a transfer in every block. Ctrl-C stops it.
+# Options are passed on: scripts/devnet.sh --blocks 10 --block-time-ms 500 --data-dir DIR
+# The reference node with JSON-RPC and networking (wes-node, issue #8) will replace it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/ensure.sh
@@ -9,4 +11,4 @@ cd "$(dirname "$0")/.."
 ensure_cargo
 ensure_debian_packages "${WES_DEBIAN_PACKAGES[@]}"
 
-cargo run --release -p wes-quickstart -- "$@"
+cargo run --release -p wes-devnet -- "$@"
