@@ -142,6 +142,24 @@ fn main() {
         })
         .collect();
 
+    // Instruction counting under callgrind, which the CPU load of other work cannot disturb:
+    // `WES_BENCH_ONLY=setup|import|batch` does the setup and then one block import or one
+    // batch verification of the block's signatures, and exits.
+    if let Ok(only) = std::env::var("WES_BENCH_ONLY") {
+        match only.as_str() {
+            "import" => {
+                memory.apply_block(&blk).unwrap();
+            }
+            "batch" => {
+                let mut batch = BatchVerifier::with_capacity(TXS);
+                sigs.iter().for_each(|(k, m, s)| batch.push(*k, m.as_bytes(), *s));
+                batch.verify().unwrap();
+            }
+            _ => {}
+        }
+        return;
+    }
+
     let mut group = c.benchmark_group("ed25519");
     group.throughput(Throughput::Elements(TXS as u64));
     group.bench_function("single (WES rule)", |b| {
