@@ -205,7 +205,8 @@ impl Transaction {
         sighash(&self.id())
     }
 
-    /// The outpoint of output `index` of this transaction.
+    /// The outpoint of output `index` of this transaction. Computes the id (an encoding and
+    /// a hash) on every call: for many outputs, compute [`Transaction::id`] once instead.
     pub fn outpoint(&self, index: u32) -> OutPoint {
         OutPoint {
             tx: self.id(),
