@@ -1,0 +1,224 @@
+//! Execution is construction: run a call and assemble the transaction that carries its result.
+
+use std::collections::BTreeMap;
+
+use wes_core::{
+    Amount, Blame, CallContext, ChainId, ChainView, ContentId, ContractId, Domain, Execution,
+    ExecutionOutcome, ExecutionRequest, Executor, Fault, Guard, Input, Lock, OutPoint, Output,
+    OutputBody, ProofError, Prover, SecretKey, SignedTransaction, TokenId, Transaction,
+    ValidityWindow, ViewError, codec, hash, trace_root,
+};
+
+use crate::error::WasmError;
+use crate::executor::WasmExecutor;
+
+/// A call to run and turn into a transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallRequest {
+    /// The chain.
+    pub chain_id: ChainId,
+    /// The contract called.
+    pub contract: ContractId,
+    /// Its code resource.
+    pub resource: ContentId,
+    /// The exported `() -> ()` entry function.
+    pub entry: String,
+    /// Arguments, read by the guest with `args`.
+    pub args: Vec<u8>,
+    /// The most compute units the caller pays for.
+    pub cu_limit: u64,
+    /// The height the call is meant for: the guest's `height`, and the first height the
+    /// transaction is valid at (`validity.not_before`).
+    pub height: u64,
+    /// The last height the transaction is valid at.
+    pub valid_until: u64,
+    /// The block time the guest sees through `time_ms` (recorded in the trace; see HOSTABI.md
+    /// on why verifiers cannot check it yet).
+    pub time_ms: u64,
+    /// The caller's inputs paying the fee (and whatever the execution's asset outputs take);
+    /// the first one's lock is the caller.
+    pub fee_inputs: Vec<OutPoint>,
+    /// Where the change goes.
+    pub change_lock: Lock,
+    /// The fee, in the native token.
+    pub fee: Amount,
+}
+
+/// A constructed call: the unsigned transaction, its proof and the executor's outcome.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConstructedCall {
+    /// The transaction; its id commits to the execution record.
+    pub tx: Transaction,
+    /// The proof for `Witness.proof`.
+    pub proof: Vec<u8>,
+    /// What the execution produced (return data and events included).
+    pub outcome: ExecutionOutcome,
+}
+
+impl ConstructedCall {
+    /// Signs with `keys` (those authorising the fee inputs) and attaches the proof.
+    pub fn sign(self, keys: &[&SecretKey]) -> SignedTransaction {
+        let mut signed = self.tx.sign(keys);
+        signed.witness.proof = self.proof;
+        signed
+    }
+}
+
+/// Why a call could not be constructed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConstructError {
+    /// No fee input was given.
+    #[error("a call needs at least one fee input")]
+    NoFeeInput,
+    /// A fee input is not unspent.
+    #[error("fee input {0} is not unspent")]
+    MissingInput(OutPoint),
+    /// A fee input is contract-owned (State, or guarded by a contract).
+    #[error("fee input {0} is contract-owned")]
+    ContractOwnedInput(OutPoint),
+    /// The code resource is not available.
+    #[error("resource {0} unavailable")]
+    ResourceUnavailable(ContentId),
+    /// The execution failed.
+    #[error("execution: {0}")]
+    Execution(#[from] WasmError),
+    /// The inputs do not cover the outputs and the fee.
+    #[error("insufficient {token}: have {have}, need {need}")]
+    InsufficientFunds {
+        /// The token.
+        token: TokenId,
+        /// What the fee inputs hold.
+        have: Amount,
+        /// What the execution's outputs and the fee take.
+        need: Amount,
+    },
+    /// The prover failed.
+    #[error("proof: {0}")]
+    Proof(#[from] ProofError),
+    /// The chain view failed.
+    #[error(transparent)]
+    View(#[from] ViewError),
+}
+
+impl Blame for ConstructError {
+    fn fault(&self) -> Fault {
+        match self {
+            ConstructError::Execution(e) => e.fault(),
+            ConstructError::Proof(e) => e.fault(),
+            ConstructError::View(_) => Fault::Local,
+            ConstructError::ResourceUnavailable(_) => Fault::Unavailable,
+            _ => Fault::Input,
+        }
+    }
+}
+
+fn add(sums: &mut BTreeMap<TokenId, Amount>, token: TokenId, amount: Amount) {
+    let e = sums.entry(token).or_insert(0);
+    *e = e.saturating_add(amount);
+}
+
+/// Runs `req` with `executor` against `view` (the chain state the transaction will spend from)
+/// and builds the transaction: inputs = fee inputs, then the execution's inputs; outputs = the
+/// execution's outputs, then one change output per token left over; `Execution` record with the
+/// used compute units, the trace root and `prover`'s system; the proof from `prover`.
+pub fn construct_call(
+    executor: &WasmExecutor,
+    prover: &dyn Prover,
+    req: &CallRequest,
+    view: &dyn ChainView,
+) -> Result<ConstructedCall, ConstructError> {
+    let first = req.fee_inputs.first().ok_or(ConstructError::NoFeeInput)?;
+    let mut have: BTreeMap<TokenId, Amount> = BTreeMap::new();
+    let mut caller = None;
+    for op in &req.fee_inputs {
+        let output = view.unspent(op)?.ok_or(ConstructError::MissingInput(*op))?;
+        if output.as_state().is_some() || matches!(output.lock.guard(), Guard::Contract(_)) {
+            return Err(ConstructError::ContractOwnedInput(*op));
+        }
+        if op == first {
+            caller = Some(output.lock.address());
+        }
+        if let OutputBody::Asset(a) = &output.body {
+            add(&mut have, a.token, a.amount);
+        }
+    }
+    let caller = caller.ok_or(ConstructError::NoFeeInput)?;
+    let code = view
+        .resource(&req.resource)?
+        .ok_or(ConstructError::ResourceUnavailable(req.resource))?;
+    let request = ExecutionRequest {
+        context: CallContext {
+            chain_id: req.chain_id,
+            height: req.height,
+            time_ms: req.time_ms,
+            caller,
+            contract: req.contract,
+            request: hash(
+                Domain::new("wes-ispc/call-request"),
+                codec::encode(&(
+                    req.chain_id,
+                    req.contract,
+                    &req.entry,
+                    &req.args,
+                    &req.fee_inputs,
+                )),
+            ),
+        },
+        resource: req.resource,
+        entry: req.entry.clone(),
+        args: req.args.clone(),
+        cu_limit: req.cu_limit,
+    };
+    let outcome = executor.execute(&code, &request, view)?;
+
+    let mut need: BTreeMap<TokenId, Amount> = BTreeMap::new();
+    add(&mut need, TokenId::Native, req.fee);
+    for output in &outcome.outputs {
+        if let OutputBody::Asset(a) = &output.body {
+            add(&mut need, a.token, a.amount);
+        }
+    }
+    let mut outputs = outcome.outputs.clone();
+    let tokens: std::collections::BTreeSet<TokenId> =
+        have.keys().chain(need.keys()).copied().collect();
+    for token in tokens {
+        let (h, n) = (
+            have.get(&token).copied().unwrap_or(0),
+            need.get(&token).copied().unwrap_or(0),
+        );
+        let minted_by_call = token.issuer() == Some(&req.contract) && token != TokenId::Native;
+        if h > n {
+            outputs.push(Output::asset(req.change_lock.clone(), token, h - n));
+        } else if h < n && !minted_by_call {
+            return Err(ConstructError::InsufficientFunds {
+                token,
+                have: h,
+                need: n,
+            });
+        }
+    }
+    let mut inputs: Vec<Input> = req.fee_inputs.iter().map(|op| Input::spend(*op)).collect();
+    inputs.extend(outcome.inputs.iter().copied());
+    let tx = Transaction {
+        version: Transaction::VERSION,
+        chain_id: req.chain_id,
+        inputs,
+        outputs,
+        validity: ValidityWindow {
+            not_before: req.height,
+            not_after: req.valid_until,
+        },
+        execution: Some(Execution {
+            contract: req.contract,
+            resource: req.resource,
+            entry: req.entry.clone(),
+            args: req.args.clone(),
+            cu_limit: req.cu_limit,
+            cu_used: outcome.cu_used,
+            trace_root: trace_root(&outcome.trace),
+            proof_system: prover.system(),
+        }),
+    };
+    let proof = prover.prove(&tx, &outcome, view)?;
+    Ok(ConstructedCall { tx, proof, outcome })
+}

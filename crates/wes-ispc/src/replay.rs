@@ -1,0 +1,260 @@
+//! The `replay` proof system: the proof is the execution trace, and a verifier re-runs the
+//! contract against it.
+//!
+//! **This is verification by re-execution, not zero knowledge.** Every verifier runs the whole
+//! computation again; what the trace saves is calling the outside world twice (for HostABI v1
+//! that is only the block time, see below) and it pins down exactly which host call diverged
+//! when a proof is false.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use wes_core::{
+    Amount, CallContext, ChainView, ExecutionOutcome, ExecutionRequest, Guard, Hash, InputMode,
+    OutputBody, ProofError, ProofSystemId, ProofVerifier, Prover, TokenId, TraceEntry, Transaction,
+    codec, trace_root,
+};
+
+use crate::error::WasmError;
+use crate::executor::WasmExecutor;
+
+/// The proof-system id of replay proofs.
+pub const REPLAY_SYSTEM: &str = "replay";
+/// The version of the replay proof encoding.
+pub const REPLAY_PROOF_VERSION: u16 = 1;
+/// Largest replay proof accepted, in bytes.
+pub const MAX_REPLAY_PROOF: usize = 1 << 20;
+
+/// The `replay` system id.
+pub fn replay_system() -> ProofSystemId {
+    // The literal satisfies the naming rule, so this cannot fail.
+    ProofSystemId::new(REPLAY_SYSTEM).unwrap_or_else(|_| unreachable!("valid literal"))
+}
+
+/// Encodes a replay proof: `codec::encode(&(REPLAY_PROOF_VERSION, trace))`.
+pub fn encode_replay_proof(trace: &[TraceEntry]) -> Vec<u8> {
+    codec::encode(&(REPLAY_PROOF_VERSION, trace))
+}
+
+/// Decodes a replay proof into its trace.
+pub fn decode_replay_proof(proof: &[u8]) -> Result<Vec<TraceEntry>, ProofError> {
+    let (version, trace): (u16, Vec<TraceEntry>) =
+        codec::decode_with_limit(proof, MAX_REPLAY_PROOF).map_err(|e| ProofError::Malformed {
+            system: replay_system(),
+            reason: e.to_string(),
+        })?;
+    if version != REPLAY_PROOF_VERSION {
+        return Err(ProofError::Malformed {
+            system: replay_system(),
+            reason: format!("version {version}, expected {REPLAY_PROOF_VERSION}"),
+        });
+    }
+    Ok(trace)
+}
+
+/// Produces `replay` proofs: the encoded trace of the outcome.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ReplayProver;
+
+impl Prover for ReplayProver {
+    fn system(&self) -> ProofSystemId {
+        replay_system()
+    }
+
+    fn prove(
+        &self,
+        tx: &Transaction,
+        outcome: &ExecutionOutcome,
+        _view: &dyn ChainView,
+    ) -> Result<Vec<u8>, ProofError> {
+        let execution = tx
+            .execution
+            .as_ref()
+            .ok_or_else(|| ProofError::NoExecution(tx.id()))?;
+        if trace_root(&outcome.trace) != execution.trace_root
+            || outcome.cu_used != execution.cu_used
+        {
+            return Err(ProofError::Rejected {
+                system: replay_system(),
+                reason: "the outcome does not match the transaction's execution record".into(),
+            });
+        }
+        Ok(encode_replay_proof(&outcome.trace))
+    }
+}
+
+/// Verifies `replay` proofs by re-running the contract with a [`WasmExecutor`].
+///
+/// The transaction's layout is fixed by construction (see `construct_call`): the fee inputs
+/// come first (the first one is the caller, and must be spent), the execution's inputs are the
+/// suffix of `tx.inputs`; the execution's outputs are the prefix of `tx.outputs`, the change
+/// follows. The verifier accepts only if
+///
+/// - the proof decodes and its trace root is the record's `trace_root`;
+/// - re-running `entry(args)` of the resource, with the context derived from the transaction
+///   (contract = the record's, caller = the address of the first input's lock, height =
+///   `validity.not_before`, block time = the recorded `time_ms`), makes exactly the recorded
+///   host calls with the recorded inputs, results and costs, state reads answered from the
+///   chain state *before* the transaction;
+/// - the re-derived `cu_used`, inputs and outputs equal the transaction's;
+/// - the non-execution part is plain: fee inputs are neither State outputs nor guarded by a
+///   contract, change outputs are assets, and the change holds no more of the executed
+///   contract's tokens than the fee inputs bring (all minting is the execution's).
+#[derive(Clone, Debug)]
+pub struct ReplayVerifier {
+    executor: Arc<WasmExecutor>,
+}
+
+impl ReplayVerifier {
+    /// A verifier running contracts with `executor` (share it to share the module cache).
+    pub fn new(executor: Arc<WasmExecutor>) -> Self {
+        ReplayVerifier { executor }
+    }
+}
+
+fn rejected(reason: impl Into<String>) -> ProofError {
+    ProofError::Rejected {
+        system: replay_system(),
+        reason: reason.into(),
+    }
+}
+
+fn backend(reason: impl Into<String>) -> ProofError {
+    ProofError::Backend {
+        system: replay_system(),
+        reason: reason.into(),
+    }
+}
+
+impl ProofVerifier for ReplayVerifier {
+    fn system(&self) -> ProofSystemId {
+        replay_system()
+    }
+
+    fn verify(
+        &self,
+        tx: &Transaction,
+        proof: &[u8],
+        view: &dyn ChainView,
+    ) -> Result<(), ProofError> {
+        let execution = tx
+            .execution
+            .as_ref()
+            .ok_or_else(|| ProofError::NoExecution(tx.id()))?;
+        let trace = decode_replay_proof(proof)?;
+        if trace_root(&trace) != execution.trace_root {
+            return Err(rejected(
+                "the proof's trace does not hash to the trace root",
+            ));
+        }
+        if execution.cu_used > execution.cu_limit {
+            return Err(rejected("cu_used exceeds cu_limit"));
+        }
+        let first = tx
+            .inputs
+            .first()
+            .ok_or_else(|| rejected("no fee input: the first input names the caller"))?;
+        if first.mode != InputMode::Spend {
+            return Err(rejected("the first input (the caller's) must be spent"));
+        }
+        let caller_output = view
+            .unspent(&first.prev)
+            .map_err(|e| backend(e.to_string()))?
+            .ok_or_else(|| rejected(format!("first input {} is not unspent", first.prev)))?;
+        let code = view
+            .resource(&execution.resource)
+            .map_err(|e| backend(e.to_string()))?
+            .ok_or_else(|| ProofError::Unavailable {
+                system: replay_system(),
+                what: format!("resource {}", execution.resource),
+            })?;
+        let request = ExecutionRequest {
+            context: CallContext {
+                chain_id: tx.chain_id,
+                height: tx.validity.not_before,
+                time_ms: 0,
+                caller: caller_output.lock.address(),
+                contract: execution.contract,
+                request: Hash::ZERO,
+            },
+            resource: execution.resource,
+            entry: execution.entry.clone(),
+            args: execution.args.clone(),
+            cu_limit: execution.cu_limit,
+        };
+        let outcome = self
+            .executor
+            .replay(&code, &request, view, trace)
+            .map_err(|e| match e {
+                WasmError::TraceMismatch { index, reason } => {
+                    rejected(format!("trace entry {index}: {reason}"))
+                }
+                WasmError::View(e) => backend(e.to_string()),
+                WasmError::Engine(e) => backend(e),
+                WasmError::ResourceUnavailable(id) => ProofError::Unavailable {
+                    system: replay_system(),
+                    what: format!("resource {id}"),
+                },
+                other => rejected(format!("the execution fails on replay: {other}")),
+            })?;
+        if outcome.cu_used != execution.cu_used {
+            return Err(rejected(format!(
+                "cu_used is {}, replay used {}",
+                execution.cu_used, outcome.cu_used
+            )));
+        }
+        let n_in = outcome.inputs.len();
+        if tx.inputs.len() < n_in + 1 || tx.inputs[tx.inputs.len() - n_in..] != outcome.inputs[..] {
+            return Err(rejected(
+                "the transaction's trailing inputs are not the execution's inputs",
+            ));
+        }
+        let n_out = outcome.outputs.len();
+        if tx.outputs.len() < n_out || tx.outputs[..n_out] != outcome.outputs[..] {
+            return Err(rejected(
+                "the transaction's leading outputs are not the execution's outputs",
+            ));
+        }
+        // The plain (fee and change) part may not touch the contract's authority.
+        let contract = execution.contract;
+        let mut own_in: BTreeMap<TokenId, Amount> = BTreeMap::new();
+        for (index, input) in tx.inputs[..tx.inputs.len() - n_in].iter().enumerate() {
+            let output = view
+                .unspent(&input.prev)
+                .map_err(|e| backend(e.to_string()))?
+                .ok_or_else(|| rejected(format!("fee input {index} is not unspent")))?;
+            if output.as_state().is_some() || matches!(output.lock.guard(), Guard::Contract(_)) {
+                return Err(rejected(format!(
+                    "fee input {index} is contract-owned: only the execution may use it"
+                )));
+            }
+            if let (Some(a), InputMode::Spend) = (output.as_asset(), input.mode)
+                && a.token.issuer() == Some(&contract)
+            {
+                let e = own_in.entry(a.token).or_insert(0);
+                *e = e.saturating_add(a.amount);
+            }
+        }
+        let mut own_out: BTreeMap<TokenId, Amount> = BTreeMap::new();
+        for (index, output) in tx.outputs[n_out..].iter().enumerate() {
+            let OutputBody::Asset(a) = &output.body else {
+                return Err(rejected(format!(
+                    "change output {} is not an asset",
+                    n_out + index
+                )));
+            };
+            if a.token.issuer() == Some(&contract) {
+                let e = own_out.entry(a.token).or_insert(0);
+                *e = e.saturating_add(a.amount);
+            }
+        }
+        for (token, out) in own_out {
+            if out > own_in.get(&token).copied().unwrap_or(0) {
+                return Err(rejected(format!(
+                    "the change mints {token:?} outside the execution"
+                )));
+            }
+        }
+        Ok(())
+    }
+}

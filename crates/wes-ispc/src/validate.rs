@@ -1,0 +1,217 @@
+//! Deploy-time checks of a contract module: size, feature set (no floats), HostABI imports,
+//! required exports and structural limits.
+
+use wasmer::wasmparser::{
+    CompositeInnerType, ExternalKind, FuncType, Parser, Payload, TypeRef, ValType, Validator,
+    WasmFeatures,
+};
+
+use crate::error::WasmError;
+use crate::host::{HOST_FUNCTIONS, HOST_MODULE};
+
+/// Structural and resource limits of contract modules and calls.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WasmLimits {
+    /// Largest module, in bytes.
+    pub max_code_bytes: usize,
+    /// Largest declared maximum of the memory, in 64 KiB pages. A module must declare a
+    /// maximum; `memory.grow` past it returns -1, so the limit also holds at run time.
+    pub max_memory_pages: u64,
+    /// Largest declared table size (initial and maximum, which must be declared).
+    pub max_table_elements: u64,
+    /// Most functions defined by the module.
+    pub max_functions: u64,
+    /// Most locals declared by one function (parameters excluded).
+    pub max_locals_per_function: u64,
+    /// Most globals.
+    pub max_globals: u64,
+    /// Most exports.
+    pub max_exports: u64,
+    /// Compiled modules kept in the cache.
+    pub cache_capacity: usize,
+}
+
+impl Default for WasmLimits {
+    fn default() -> Self {
+        WasmLimits {
+            max_code_bytes: 512 * 1024,
+            max_memory_pages: 16,
+            max_table_elements: 1024,
+            max_functions: 2048,
+            max_locals_per_function: 256,
+            max_globals: 128,
+            max_exports: 256,
+            cache_capacity: 64,
+        }
+    }
+}
+
+/// What validation learnt about a module.
+#[derive(Clone, Debug)]
+pub(crate) struct ModuleFacts {
+    /// Whether it imports `state_get` or `state_set` (needs the chain view).
+    pub uses_state: bool,
+}
+
+/// The accepted WebAssembly feature set: the MVP without floats, plus mutable globals, sign
+/// extension and multi-value. No SIMD, threads, bulk memory, reference types, memory64,
+/// exceptions, tail calls or GC.
+pub(crate) fn features() -> WasmFeatures {
+    WasmFeatures::GC_TYPES
+        | WasmFeatures::MUTABLE_GLOBAL
+        | WasmFeatures::SIGN_EXTENSION
+        | WasmFeatures::MULTI_VALUE
+}
+
+fn limit(what: &'static str, value: u64, max: u64) -> Result<(), WasmError> {
+    if value > max {
+        Err(WasmError::Limit { what, value, max })
+    } else {
+        Ok(())
+    }
+}
+
+fn signature(ty: &FuncType) -> Option<(String, String)> {
+    let code = |v: &ValType| match v {
+        ValType::I32 => Some('i'),
+        ValType::I64 => Some('I'),
+        _ => None,
+    };
+    let params: Option<String> = ty.params().iter().map(code).collect();
+    let results: Option<String> = ty.results().iter().map(code).collect();
+    Some((params?, results?))
+}
+
+/// Checks `code` against `limits`.
+pub(crate) fn validate_module(code: &[u8], limits: &WasmLimits) -> Result<ModuleFacts, WasmError> {
+    if code.len() > limits.max_code_bytes {
+        return Err(WasmError::TooLarge {
+            size: code.len(),
+            max: limits.max_code_bytes,
+        });
+    }
+    Validator::new_with_features(features())
+        .validate_all(code)
+        .map_err(|e| WasmError::Invalid(e.to_string()))?;
+
+    let invalid = |e: wasmer::wasmparser::BinaryReaderError| WasmError::Invalid(e.to_string());
+    let mut types: Vec<Option<FuncType>> = Vec::new();
+    let mut uses_state = false;
+    let mut has_memory_export = false;
+    let mut memories = 0u64;
+    for payload in Parser::new(0).parse_all(code) {
+        match payload.map_err(invalid)? {
+            Payload::TypeSection(reader) => {
+                for group in reader {
+                    for sub in group.map_err(invalid)?.into_types() {
+                        types.push(match sub.composite_type.inner {
+                            CompositeInnerType::Func(f) => Some(f),
+                            _ => None,
+                        });
+                    }
+                }
+            }
+            Payload::ImportSection(reader) => {
+                for import in reader.into_imports() {
+                    let import = import.map_err(invalid)?;
+                    let refuse = |reason: &str| WasmError::ForbiddenImport {
+                        module: import.module.chars().take(64).collect(),
+                        name: import.name.chars().take(64).collect(),
+                        reason: reason.into(),
+                    };
+                    if import.module != HOST_MODULE {
+                        return Err(refuse("only the `wes` HostABI module may be imported"));
+                    }
+                    let TypeRef::Func(index) = import.ty else {
+                        return Err(refuse("only functions may be imported"));
+                    };
+                    let Some((_, params, results, _)) =
+                        HOST_FUNCTIONS.iter().find(|(n, ..)| *n == import.name)
+                    else {
+                        return Err(refuse("not a HostABI v1 function"));
+                    };
+                    let got = types
+                        .get(index as usize)
+                        .and_then(|t| t.as_ref())
+                        .and_then(signature);
+                    if got != Some((params.to_string(), results.to_string())) {
+                        return Err(refuse(&format!(
+                            "wrong type, HostABI v1 wants ({params}) -> ({results}) \
+                             with i = i32, I = i64"
+                        )));
+                    }
+                    if import.name == "state_get" || import.name == "state_set" {
+                        uses_state = true;
+                    }
+                }
+            }
+            Payload::FunctionSection(reader) => {
+                limit("functions", u64::from(reader.count()), limits.max_functions)?;
+            }
+            Payload::TableSection(reader) => {
+                for table in reader {
+                    let ty = table.map_err(invalid)?.ty;
+                    let max = ty.maximum.ok_or(WasmError::Limit {
+                        what: "table maximum (must be declared)",
+                        value: u64::MAX,
+                        max: limits.max_table_elements,
+                    })?;
+                    limit("table size", max.max(ty.initial), limits.max_table_elements)?;
+                }
+            }
+            Payload::MemorySection(reader) => {
+                for memory in reader {
+                    let ty = memory.map_err(invalid)?;
+                    memories += 1;
+                    let max = ty.maximum.ok_or(WasmError::Limit {
+                        what: "memory maximum pages (must be declared)",
+                        value: u64::MAX,
+                        max: limits.max_memory_pages,
+                    })?;
+                    limit("memory pages", max.max(ty.initial), limits.max_memory_pages)?;
+                }
+            }
+            Payload::GlobalSection(reader) => {
+                limit("globals", u64::from(reader.count()), limits.max_globals)?;
+            }
+            Payload::ExportSection(reader) => {
+                limit("exports", u64::from(reader.count()), limits.max_exports)?;
+                for export in reader {
+                    let export = export.map_err(invalid)?;
+                    if export.name.starts_with("wasmer_") {
+                        return Err(WasmError::Invalid(
+                            "export names starting with `wasmer_` are reserved".into(),
+                        ));
+                    }
+                    if export.name == "memory" && export.kind == ExternalKind::Memory {
+                        has_memory_export = true;
+                    }
+                }
+            }
+            Payload::StartSection { .. } => {
+                return Err(WasmError::Invalid(
+                    "a start function is not allowed (it would run unmetered)".into(),
+                ));
+            }
+            Payload::CodeSectionEntry(body) => {
+                let mut locals = 0u64;
+                for group in body.get_locals_reader().map_err(invalid)? {
+                    let (count, _) = group.map_err(invalid)?;
+                    locals = locals.saturating_add(u64::from(count));
+                }
+                limit(
+                    "locals in one function",
+                    locals,
+                    limits.max_locals_per_function,
+                )?;
+            }
+            _ => {}
+        }
+    }
+    if memories == 0 || !has_memory_export {
+        return Err(WasmError::MissingExport(
+            "`memory`: a contract must define and export its memory".into(),
+        ));
+    }
+    Ok(ModuleFacts { uses_state })
+}
