@@ -152,7 +152,8 @@ fn main() {
             }
             "batch" => {
                 let mut batch = BatchVerifier::with_capacity(TXS);
-                sigs.iter().for_each(|(k, m, s)| batch.push(*k, m.as_bytes(), *s));
+                sigs.iter()
+                    .for_each(|(k, m, s)| batch.push(*k, m.as_bytes(), *s));
                 batch.verify().unwrap();
             }
             _ => {}
