@@ -153,6 +153,7 @@ pub fn execution() -> impl Strategy<Value = Execution> {
             |((contract, resource, entry, args), (cu_limit, cu_used, trace_root, proof_system))| {
                 Execution {
                     contract: ContractId(contract),
+                    callees: Vec::new(),
                     resource: ContentId(resource),
                     entry,
                     args,

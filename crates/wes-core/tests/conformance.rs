@@ -133,6 +133,7 @@ fn samples() -> Vec<(&'static str, String)> {
 
     let execution = Execution {
         contract,
+        callees: vec![ContractId(h("callee"))],
         resource: ContentId(h("wasm")),
         entry: "transfer".into(),
         args: vec![1, 2, 3],

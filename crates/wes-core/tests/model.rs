@@ -211,6 +211,7 @@ fn registry_dispatches_by_proof_system_and_rejects_unknown_ones() {
     let trace_root = hash(Domain::TRACE_ENTRY, b"t");
     tx.execution = Some(Execution {
         contract: ContractId(Hash::ZERO),
+        callees: Vec::new(),
         resource: ContentId(Hash::ZERO),
         entry: "run".into(),
         args: vec![],

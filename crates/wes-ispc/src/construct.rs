@@ -3,12 +3,13 @@
 use std::collections::BTreeMap;
 
 use wes_core::{
-    Amount, Blame, CallContext, ChainId, ChainView, ContentId, ContractId, Domain, Execution,
-    ExecutionOutcome, ExecutionRequest, Executor, Fault, Guard, Input, Lock, OutPoint, Output,
+    Amount, Blame, CallContext, ChainId, ChainView, ContentId, ContractId, Execution,
+    ExecutionOutcome, ExecutionRequest, Fault, Guard, Input, InputMode, Lock, OutPoint, Output,
     OutputBody, ProofError, Prover, SecretKey, SignedTransaction, TokenId, Transaction,
-    ValidityWindow, ViewError, codec, hash, trace_root,
+    ValidityWindow, ViewError, trace_root,
 };
 
+use crate::connector::PendingExternal;
 use crate::error::WasmError;
 use crate::executor::WasmExecutor;
 
@@ -17,9 +18,8 @@ use crate::executor::WasmExecutor;
 pub struct CallRequest {
     /// The chain.
     pub chain_id: ChainId,
-    /// The contract called.
-    pub contract: ContractId,
-    /// Its code resource.
+    /// The code resource of the contract called (the contract id is
+    /// [`contract_id`](crate::contract_id) of it).
     pub resource: ContentId,
     /// The exported `() -> ()` entry function.
     pub entry: String,
@@ -35,8 +35,8 @@ pub struct CallRequest {
     /// The block time the guest sees through `time_ms` (recorded in the trace; see HOSTABI.md
     /// on why verifiers cannot check it yet).
     pub time_ms: u64,
-    /// The caller's inputs paying the fee (and whatever the execution's asset outputs take);
-    /// the first one's lock is the caller.
+    /// The caller's inputs paying the fee (and whatever the execution's asset outputs take
+    /// beyond what it spends of its own); the first one's lock is the caller.
     pub fee_inputs: Vec<OutPoint>,
     /// Where the change goes.
     pub change_lock: Lock,
@@ -53,6 +53,10 @@ pub struct ConstructedCall {
     pub proof: Vec<u8>,
     /// What the execution produced (return data and events included).
     pub outcome: ExecutionOutcome,
+    /// External calls the execution prepared: hand them to an
+    /// [`ExternalSettlement`](crate::ExternalSettlement) so they are committed when the
+    /// transaction is included, or aborted if it is dropped.
+    pub external: Vec<PendingExternal>,
 }
 
 impl ConstructedCall {
@@ -76,6 +80,9 @@ pub enum ConstructError {
     /// A fee input is contract-owned (State, or guarded by a contract).
     #[error("fee input {0} is contract-owned")]
     ContractOwnedInput(OutPoint),
+    /// The execution reads or spends one of the fee inputs.
+    #[error("the execution touches fee input {0}")]
+    FeeInputTouched(OutPoint),
     /// The code resource is not available.
     #[error("resource {0} unavailable")]
     ResourceUnavailable(ContentId),
@@ -120,29 +127,49 @@ fn add(sums: &mut BTreeMap<TokenId, Amount>, token: TokenId, amount: Amount) {
 /// Runs `req` with `executor` against `view` (the chain state the transaction will spend from)
 /// and builds the transaction: inputs = fee inputs, then the execution's inputs; outputs = the
 /// execution's outputs, then one change output per token left over; `Execution` record with the
-/// used compute units, the trace root and `prover`'s system; the proof from `prover`.
+/// used compute units, the callees, the trace root and `prover`'s system; the proof from
+/// `prover`.
+///
+/// The whole call, nested calls included, is one atomic container: it becomes one transaction
+/// or nothing. If construction fails after the execution prepared external calls, their
+/// connectors are told to abort before the error is returned.
 pub fn construct_call(
     executor: &WasmExecutor,
     prover: &dyn Prover,
     req: &CallRequest,
     view: &dyn ChainView,
 ) -> Result<ConstructedCall, ConstructError> {
-    let first = req.fee_inputs.first().ok_or(ConstructError::NoFeeInput)?;
-    let mut have: BTreeMap<TokenId, Amount> = BTreeMap::new();
-    let mut caller = None;
-    for op in &req.fee_inputs {
-        let output = view.unspent(op)?.ok_or(ConstructError::MissingInput(*op))?;
-        if output.as_state().is_some() || matches!(output.lock.guard(), Guard::Contract(_)) {
-            return Err(ConstructError::ContractOwnedInput(*op));
-        }
-        if op == first {
-            caller = Some(output.lock.address());
-        }
-        if let OutputBody::Asset(a) = &output.body {
-            add(&mut have, a.token, a.amount);
+    let contract = crate::contract_id(&req.resource);
+    let (outcome, callees) = execute(executor, req, contract, view)?;
+    let external = crate::connector::external_calls(&outcome.trace);
+    match assemble(req, contract, outcome, callees, prover, view) {
+        Ok((tx, proof, outcome)) => Ok(ConstructedCall {
+            tx,
+            proof,
+            outcome,
+            external,
+        }),
+        Err(e) => {
+            executor.connectors().abort(&external);
+            Err(e)
         }
     }
-    let caller = caller.ok_or(ConstructError::NoFeeInput)?;
+}
+
+type Executed = (ExecutionOutcome, Vec<ContractId>);
+
+fn execute(
+    executor: &WasmExecutor,
+    req: &CallRequest,
+    contract: ContractId,
+    view: &dyn ChainView,
+) -> Result<Executed, ConstructError> {
+    let first = req.fee_inputs.first().ok_or(ConstructError::NoFeeInput)?;
+    let caller = view
+        .unspent(first)?
+        .ok_or(ConstructError::MissingInput(*first))?
+        .lock
+        .address();
     let code = view
         .resource(&req.resource)?
         .ok_or(ConstructError::ResourceUnavailable(req.resource))?;
@@ -152,24 +179,50 @@ pub fn construct_call(
             height: req.height,
             time_ms: req.time_ms,
             caller,
-            contract: req.contract,
-            request: hash(
-                Domain::new("wes-ispc/call-request"),
-                codec::encode(&(
-                    req.chain_id,
-                    req.contract,
-                    &req.entry,
-                    &req.args,
-                    &req.fee_inputs,
-                )),
-            ),
+            contract,
+            request: crate::call_id(req.chain_id, first, &contract, &req.entry, &req.args),
         },
         resource: req.resource,
         entry: req.entry.clone(),
         args: req.args.clone(),
         cu_limit: req.cu_limit,
     };
-    let outcome = executor.execute(&code, &request, view)?;
+    let (outcome, callees) = executor.execute_with_callees(&code, &request, view)?;
+    Ok((outcome, callees))
+}
+
+fn assemble(
+    req: &CallRequest,
+    contract: ContractId,
+    outcome: ExecutionOutcome,
+    callees: Vec<ContractId>,
+    prover: &dyn Prover,
+    view: &dyn ChainView,
+) -> Result<(Transaction, Vec<u8>, ExecutionOutcome), ConstructError> {
+    let mut have: BTreeMap<TokenId, Amount> = BTreeMap::new();
+    for op in &req.fee_inputs {
+        let output = view.unspent(op)?.ok_or(ConstructError::MissingInput(*op))?;
+        if output.as_state().is_some() || matches!(output.lock.guard(), Guard::Contract(_)) {
+            return Err(ConstructError::ContractOwnedInput(*op));
+        }
+        if outcome.inputs.iter().any(|i| i.prev == *op) {
+            return Err(ConstructError::FeeInputTouched(*op));
+        }
+        if let OutputBody::Asset(a) = &output.body {
+            add(&mut have, a.token, a.amount);
+        }
+    }
+    // What the execution spends of its contracts' own assets is its to place too.
+    for input in outcome.inputs.iter().filter(|i| i.mode == InputMode::Spend) {
+        if let Some(a) = view.unspent(&input.prev)?.as_ref().and_then(|o| o.as_asset()) {
+            add(&mut have, a.token, a.amount);
+        }
+    }
+    let acting = |token: &TokenId| {
+        token
+            .issuer()
+            .is_some_and(|c| *c == contract || callees.contains(c))
+    };
 
     let mut need: BTreeMap<TokenId, Amount> = BTreeMap::new();
     add(&mut need, TokenId::Native, req.fee);
@@ -186,7 +239,7 @@ pub fn construct_call(
             have.get(&token).copied().unwrap_or(0),
             need.get(&token).copied().unwrap_or(0),
         );
-        let minted_by_call = token.issuer() == Some(&req.contract) && token != TokenId::Native;
+        let minted_by_call = acting(&token);
         if h > n {
             outputs.push(Output::asset(req.change_lock.clone(), token, h - n));
         } else if h < n && !minted_by_call {
@@ -209,7 +262,8 @@ pub fn construct_call(
             not_after: req.valid_until,
         },
         execution: Some(Execution {
-            contract: req.contract,
+            contract,
+            callees,
             resource: req.resource,
             entry: req.entry.clone(),
             args: req.args.clone(),
@@ -220,5 +274,5 @@ pub fn construct_call(
         }),
     };
     let proof = prover.prove(&tx, &outcome, view)?;
-    Ok(ConstructedCall { tx, proof, outcome })
+    Ok((tx, proof, outcome))
 }

@@ -82,6 +82,25 @@ pub enum WasmError {
     /// The chain view failed.
     #[error(transparent)]
     View(#[from] ViewError),
+    /// No connector of this name is registered on this node.
+    #[error("no connector named {0:?} is registered")]
+    UnknownConnector(String),
+    /// A connector failed or refused the request.
+    #[error("connector {connector:?}: {reason}")]
+    Connector {
+        /// The connector.
+        connector: String,
+        /// What it said.
+        reason: String,
+    },
+    /// A nested call failed; the whole execution fails with it.
+    #[error("nested call of contract {contract}: {source}")]
+    Callee {
+        /// The called contract.
+        contract: wes_core::ContractId,
+        /// Why it failed.
+        source: Box<WasmError>,
+    },
     /// The engine failed on a module that passed validation, or another internal failure.
     #[error("engine failure: {0}")]
     Engine(String),
@@ -90,7 +109,9 @@ pub enum WasmError {
 impl Blame for WasmError {
     fn fault(&self) -> Fault {
         match self {
-            WasmError::ResourceUnavailable(_) => Fault::Unavailable,
+            WasmError::ResourceUnavailable(_) | WasmError::Connector { .. } => Fault::Unavailable,
+            WasmError::UnknownConnector(_) => Fault::Local,
+            WasmError::Callee { source, .. } => source.fault(),
             WasmError::View(_) | WasmError::Engine(_) => Fault::Local,
             _ => Fault::Input,
         }

@@ -6,21 +6,18 @@ use std::sync::{Arc, Mutex, mpsc};
 
 use wasmer::sys::{CompilerConfig, Cranelift, EngineBuilder};
 use wasmer::wasmparser::Operator;
-use wasmer::{
-    Engine, Function, FunctionEnv, FunctionEnvMut, Instance, Memory, Module, Store, imports,
-};
+use wasmer::{Engine, FunctionEnv, Instance, Module, Store};
 use wasmer_middlewares::Metering;
 use wasmer_middlewares::metering::{MeteringPoints, get_remaining_points, set_remaining_points};
 use wes_core::{
     ChainView, ContentId, ContractId, ExecutionOutcome, ExecutionRequest, Executor, OutPoint,
-    Output, ResourceKind, TraceEntry, ViewError, codec,
+    Output, ResourceKind, TraceEntry, ViewError,
 };
 
+use crate::connector::Connectors;
 use crate::error::WasmError;
-use crate::host::{
-    HostContext, HostState, MAX_ABORT_LEN, MAX_ENCODED_ARG, MAX_EVENT_DATA, MAX_KEY_LEN,
-    MAX_RETURN_LEN, MAX_TOPIC_LEN, MAX_VALUE_LEN, StateSource,
-};
+use crate::host::{Frame, HostState, NoChain, Source};
+use crate::imports::{Env, host_imports};
 use crate::validate::{ModuleFacts, WasmLimits, validate_module};
 
 /// The compute-unit cost of one WASM operator. Charged by the metering middleware per basic
@@ -65,7 +62,7 @@ pub fn operator_cost(op: &Operator) -> u64 {
 }
 
 /// A compiled module: its own engine (one metering middleware per compile) and module.
-struct Compiled {
+pub(crate) struct Compiled {
     engine: Engine,
     module: Module,
     facts: ModuleFacts,
@@ -78,14 +75,23 @@ struct Cache {
     order: VecDeque<ContentId>,
 }
 
-/// Runs WASM contracts: Cranelift, the metering middleware with [`operator_cost`], HostABI v1
-/// (see `HOSTABI.md`), and a cache of compiled modules by resource id.
-///
-/// Every call gets a fresh instance with `cu_limit` metering points; host calls draw from the
-/// same points. An instance is never reused, so a trap cannot leak state or points.
-pub struct WasmExecutor {
+/// What every instance of one executor shares: limits, the module cache, the connectors.
+pub(crate) struct Shared {
     limits: WasmLimits,
     cache: Mutex<Cache>,
+    pub connectors: Arc<Connectors>,
+}
+
+/// Runs WASM contracts: Cranelift, the metering middleware with [`operator_cost`], HostABI v1
+/// (see `HOSTABI.md`), a cache of compiled modules by resource id, and the node's
+/// [`Connectors`] for `external_call`.
+///
+/// Every call gets a fresh instance with `cu_limit` metering points; host calls and nested
+/// calls draw from the same points. An instance is never reused, so a trap cannot leak state
+/// or points. Cloning is cheap and shares the cache and connectors.
+#[derive(Clone)]
+pub struct WasmExecutor {
+    shared: Arc<Shared>,
 }
 
 impl Default for WasmExecutor {
@@ -97,286 +103,76 @@ impl Default for WasmExecutor {
 impl std::fmt::Debug for WasmExecutor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WasmExecutor")
-            .field("limits", &self.limits)
+            .field("limits", &self.shared.limits)
+            .field("connectors", &self.shared.connectors)
             .finish_non_exhaustive()
     }
 }
 
-/// Answers state reads from a chain view living on another thread (the view is borrowed, and
-/// host functions need `'static` data).
-struct ChannelSource {
-    requests: mpsc::Sender<(ContractId, Vec<u8>)>,
-    answers: mpsc::Receiver<Result<Option<(OutPoint, Output)>, ViewError>>,
+/// A request to the chain view living on another thread.
+enum Request {
+    State(ContractId, Vec<u8>),
+    Unspent(OutPoint),
+    Resource(ContentId),
 }
 
-impl StateSource for ChannelSource {
+/// Its answer.
+enum Answer {
+    State(Result<Option<(OutPoint, Output)>, ViewError>),
+    Unspent(Result<Option<Output>, ViewError>),
+    Resource(Result<Option<Vec<u8>>, ViewError>),
+}
+
+/// Answers chain reads from a view living on another thread (the view is borrowed, and host
+/// functions need `'static` data).
+struct ChannelSource {
+    requests: mpsc::Sender<Request>,
+    answers: mpsc::Receiver<Answer>,
+}
+
+impl ChannelSource {
+    fn ask(&self, request: Request) -> Result<Answer, ViewError> {
+        self.requests
+            .send(request)
+            .map_err(|_| ViewError("chain reader thread ended".into()))?;
+        self.answers
+            .recv()
+            .map_err(|_| ViewError("chain reader thread ended".into()))
+    }
+}
+
+fn out_of_order() -> ViewError {
+    ViewError("chain reader answered out of order".into())
+}
+
+impl Source for ChannelSource {
     fn state(
         &mut self,
         contract: &ContractId,
         key: &[u8],
     ) -> Result<Option<(OutPoint, Output)>, ViewError> {
-        self.requests
-            .send((*contract, key.to_vec()))
-            .map_err(|_| ViewError("state reader thread ended".into()))?;
-        self.answers
-            .recv()
-            .map_err(|_| ViewError("state reader thread ended".into()))?
-    }
-}
-
-/// For modules that import no state function.
-struct NoState;
-
-impl StateSource for NoState {
-    fn state(&mut self, _: &ContractId, _: &[u8]) -> Result<Option<(OutPoint, Output)>, ViewError> {
-        Err(ViewError("module does not import state functions".into()))
-    }
-}
-
-/// The data host functions see.
-struct Env {
-    host: HostState,
-    source: Box<dyn StateSource + Send>,
-    memory: Option<Memory>,
-    instance: Option<Instance>,
-}
-
-type HostResult<T> = Result<T, WasmError>;
-
-fn bad(call: &'static str, reason: impl Into<String>) -> WasmError {
-    WasmError::HostCall {
-        call,
-        reason: reason.into(),
-    }
-}
-
-fn read_mem(
-    env: &FunctionEnvMut<Env>,
-    call: &'static str,
-    ptr: i32,
-    len: i32,
-    max: usize,
-) -> HostResult<Vec<u8>> {
-    let len = len as u32 as usize;
-    if len > max {
-        return Err(bad(call, format!("argument of {len} bytes, at most {max}")));
-    }
-    let memory = env
-        .data()
-        .memory
-        .clone()
-        .ok_or_else(|| WasmError::Engine("memory not bound".into()))?;
-    let mut buf = vec![0u8; len];
-    memory
-        .view(env)
-        .read(u64::from(ptr as u32), &mut buf)
-        .map_err(|_| bad(call, "argument out of bounds"))?;
-    Ok(buf)
-}
-
-fn write_mem(
-    env: &FunctionEnvMut<Env>,
-    call: &'static str,
-    ptr: i32,
-    data: &[u8],
-) -> HostResult<()> {
-    let memory = env
-        .data()
-        .memory
-        .clone()
-        .ok_or_else(|| WasmError::Engine("memory not bound".into()))?;
-    memory
-        .view(env)
-        .write(u64::from(ptr as u32), data)
-        .map_err(|_| bad(call, "result buffer out of bounds"))
-}
-
-/// Charges `entry`'s cost from the metering points and appends it to the trace.
-fn finish(
-    env: &mut FunctionEnvMut<Env>,
-    call: &'static str,
-    input: Vec<u8>,
-    output: Vec<u8>,
-) -> HostResult<()> {
-    let cu = HostState::cost(call, &input, &output);
-    let (data, mut store) = env.data_and_store_mut();
-    let instance = data
-        .instance
-        .clone()
-        .ok_or_else(|| WasmError::Engine("instance not bound".into()))?;
-    match get_remaining_points(&mut store, &instance) {
-        MeteringPoints::Remaining(left) if left >= cu => {
-            set_remaining_points(&mut store, &instance, left - cu);
-        }
-        _ => {
-            set_remaining_points(&mut store, &instance, 0);
-            return Err(WasmError::OutOfCu { limit: 0 });
+        match self.ask(Request::State(*contract, key.to_vec()))? {
+            Answer::State(r) => r,
+            _ => Err(out_of_order()),
         }
     }
-    data.host.record(TraceEntry {
-        call: call.into(),
-        input,
-        output,
-        cu,
-    })
-}
 
-fn h_height(mut env: FunctionEnvMut<Env>) -> HostResult<i64> {
-    let h = env.data().host.ctx.height;
-    finish(&mut env, "height", vec![], h.to_le_bytes().to_vec())?;
-    Ok(h as i64)
-}
+    fn unspent(&mut self, outpoint: &OutPoint) -> Result<Option<Output>, ViewError> {
+        match self.ask(Request::Unspent(*outpoint))? {
+            Answer::Unspent(r) => r,
+            _ => Err(out_of_order()),
+        }
+    }
 
-fn h_time_ms(mut env: FunctionEnvMut<Env>) -> HostResult<i64> {
-    let t = if env.data().host.expected.is_some() {
-        let out = env.data().host.recorded_output("time_ms")?;
-        let bytes: [u8; 8] = out
-            .as_slice()
-            .try_into()
-            .map_err(|_| WasmError::TraceMismatch {
-                index: env.data().host.trace.len(),
-                reason: "time_ms output is not 8 bytes".into(),
-            })?;
-        u64::from_le_bytes(bytes)
-    } else {
-        env.data().host.ctx.time_ms
-    };
-    finish(&mut env, "time_ms", vec![], t.to_le_bytes().to_vec())?;
-    Ok(t as i64)
-}
-
-fn h_caller(mut env: FunctionEnvMut<Env>, dst: i32) -> HostResult<()> {
-    let a = env.data().host.ctx.caller.0.0;
-    finish(&mut env, "caller", vec![], a.to_vec())?;
-    write_mem(&env, "caller", dst, &a)
-}
-
-fn h_contract(mut env: FunctionEnvMut<Env>, dst: i32) -> HostResult<()> {
-    let c = env.data().host.ctx.contract.0.0;
-    finish(&mut env, "contract", vec![], c.to_vec())?;
-    write_mem(&env, "contract", dst, &c)
-}
-
-fn h_args(mut env: FunctionEnvMut<Env>, dst: i32, cap: i32) -> HostResult<i32> {
-    let args = env.data().host.args.clone();
-    let n = args.len().min(cap as u32 as usize);
-    let mut output = (args.len() as u32).to_le_bytes().to_vec();
-    output.extend_from_slice(&args[..n]);
-    finish(
-        &mut env,
-        "args",
-        (cap as u32).to_le_bytes().to_vec(),
-        output,
-    )?;
-    write_mem(&env, "args", dst, &args[..n])?;
-    Ok(args.len() as i32)
-}
-
-fn h_state_get(
-    mut env: FunctionEnvMut<Env>,
-    kp: i32,
-    kl: i32,
-    dst: i32,
-    cap: i32,
-) -> HostResult<i32> {
-    let key = read_mem(&env, "state_get", kp, kl, MAX_KEY_LEN)?;
-    let data = env.data_mut();
-    let value = data.host.state_get(&key, data.source.as_mut())?;
-    let mut input = (cap as u32).to_le_bytes().to_vec();
-    input.extend_from_slice(&key);
-    let output = match &value {
-        None => vec![0],
-        Some(v) => [&[1u8][..], v].concat(),
-    };
-    finish(&mut env, "state_get", input, output)?;
-    match value {
-        None => Ok(-1),
-        Some(v) => {
-            let n = v.len().min(cap as u32 as usize);
-            write_mem(&env, "state_get", dst, &v[..n])?;
-            Ok(v.len() as i32)
+    fn resource(&mut self, id: &ContentId) -> Result<Option<Vec<u8>>, ViewError> {
+        match self.ask(Request::Resource(*id))? {
+            Answer::Resource(r) => r,
+            _ => Err(out_of_order()),
         }
     }
 }
 
-fn h_state_set(mut env: FunctionEnvMut<Env>, kp: i32, kl: i32, vp: i32, vl: i32) -> HostResult<()> {
-    let key = read_mem(&env, "state_set", kp, kl, MAX_KEY_LEN)?;
-    let value = read_mem(&env, "state_set", vp, vl, MAX_VALUE_LEN)?;
-    let data = env.data_mut();
-    data.host.state_set(&key, &value, data.source.as_mut())?;
-    finish(&mut env, "state_set", codec::encode(&(key, value)), vec![])
-}
-
-fn h_output_asset(
-    mut env: FunctionEnvMut<Env>,
-    lp: i32,
-    ll: i32,
-    tp: i32,
-    tl: i32,
-    amount: i64,
-) -> HostResult<()> {
-    let lock = read_mem(&env, "output_asset", lp, ll, MAX_ENCODED_ARG)?;
-    let token = read_mem(&env, "output_asset", tp, tl, MAX_ENCODED_ARG)?;
-    env.data_mut()
-        .host
-        .output_asset(&lock, &token, amount as u64)?;
-    finish(
-        &mut env,
-        "output_asset",
-        codec::encode(&(lock, token, amount as u64)),
-        vec![],
-    )
-}
-
-fn h_emit_event(
-    mut env: FunctionEnvMut<Env>,
-    tp: i32,
-    tl: i32,
-    dp: i32,
-    dl: i32,
-) -> HostResult<()> {
-    let topic = read_mem(&env, "emit_event", tp, tl, MAX_TOPIC_LEN)?;
-    let data = read_mem(&env, "emit_event", dp, dl, MAX_EVENT_DATA)?;
-    env.data_mut().host.emit_event(&topic, &data)?;
-    finish(
-        &mut env,
-        "emit_event",
-        codec::encode(&(topic, data)),
-        vec![],
-    )
-}
-
-fn h_set_return(mut env: FunctionEnvMut<Env>, p: i32, l: i32) -> HostResult<()> {
-    let data = read_mem(&env, "set_return", p, l, MAX_RETURN_LEN)?;
-    env.data_mut().host.set_return(&data)?;
-    finish(&mut env, "set_return", data, vec![])
-}
-
-fn h_abort(env: FunctionEnvMut<Env>, p: i32, l: i32) -> HostResult<()> {
-    let l = (l as u32).min(MAX_ABORT_LEN as u32) as i32;
-    let msg = read_mem(&env, "abort", p, l, MAX_ABORT_LEN)?;
-    Err(WasmError::Abort(String::from_utf8_lossy(&msg).into_owned()))
-}
-
-impl WasmExecutor {
-    /// An executor with these limits.
-    pub fn new(limits: WasmLimits) -> Self {
-        WasmExecutor {
-            limits,
-            cache: Mutex::new(Cache::default()),
-        }
-    }
-
-    /// The limits in force.
-    pub fn limits(&self) -> &WasmLimits {
-        &self.limits
-    }
-
-    /// How many compiled modules the cache holds.
-    pub fn cached_modules(&self) -> usize {
-        self.cache.lock().map(|c| c.map.len()).unwrap_or(0)
-    }
-
+impl Shared {
     fn compile(&self, code: &[u8]) -> Result<Compiled, WasmError> {
         let facts = validate_module(code, &self.limits)?;
         let mut compiler = Cranelift::default();
@@ -393,15 +189,18 @@ impl WasmExecutor {
         })
     }
 
-    fn compiled(&self, id: &ContentId, code: &[u8]) -> Result<Arc<Compiled>, WasmError> {
+    /// The compiled module of resource `id` with bytes `code`, from the cache if there.
+    pub(crate) fn compiled(&self, id: &ContentId, code: &[u8]) -> Result<Arc<Compiled>, WasmError> {
         {
             let mut cache = self
                 .cache
                 .lock()
                 .map_err(|_| WasmError::Engine("module cache poisoned".into()))?;
             if let Some(c) = cache.map.get(id).cloned() {
-                cache.order.retain(|x| x != id);
-                cache.order.push_back(*id);
+                if cache.order.back() != Some(id) {
+                    cache.order.retain(|x| x != id);
+                    cache.order.push_back(*id);
+                }
                 return Ok(c);
             }
         }
@@ -426,10 +225,40 @@ impl WasmExecutor {
         }
         Ok(compiled)
     }
+}
+
+impl WasmExecutor {
+    /// An executor with these limits and no connectors.
+    pub fn new(limits: WasmLimits) -> Self {
+        WasmExecutor {
+            shared: Arc::new(Shared {
+                limits,
+                cache: Mutex::new(Cache::default()),
+                connectors: Arc::new(Connectors::default()),
+            }),
+        }
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &WasmLimits {
+        &self.shared.limits
+    }
+
+    /// The connectors `external_call` uses (register them here), and the connector keys
+    /// replays trust.
+    pub fn connectors(&self) -> &Arc<Connectors> {
+        &self.shared.connectors
+    }
+
+    /// How many compiled modules the cache holds.
+    pub fn cached_modules(&self) -> usize {
+        self.shared.cache.lock().map(|c| c.map.len()).unwrap_or(0)
+    }
 
     /// Re-runs `request` answering host calls so that they must reproduce `expected` entry by
-    /// entry (the `replay` proof system). `time_ms` is taken from the trace; everything else is
-    /// recomputed from `request` and `view` and compared.
+    /// entry (the `replay` proof system). `time_ms` and connector receipts are taken from the
+    /// trace; everything else is recomputed from `request` and `view` and compared. No
+    /// connector is called.
     pub fn replay(
         &self,
         code: &[u8],
@@ -437,6 +266,29 @@ impl WasmExecutor {
         view: &dyn ChainView,
         expected: Vec<TraceEntry>,
     ) -> Result<ExecutionOutcome, WasmError> {
+        self.run(code, request, view, Some(expected))
+            .map(|(outcome, _)| outcome)
+    }
+
+    /// Runs `request` like [`Executor::execute`] and also returns the contracts its nested
+    /// calls entered, in first-call order (the `callees` of the transaction's execution).
+    pub fn execute_with_callees(
+        &self,
+        code: &[u8],
+        request: &ExecutionRequest,
+        view: &dyn ChainView,
+    ) -> Result<(ExecutionOutcome, Vec<ContractId>), WasmError> {
+        self.run(code, request, view, None)
+    }
+
+    /// Like [`replay`](Self::replay), also returning the callees.
+    pub fn replay_with_callees(
+        &self,
+        code: &[u8],
+        request: &ExecutionRequest,
+        view: &dyn ChainView,
+        expected: Vec<TraceEntry>,
+    ) -> Result<(ExecutionOutcome, Vec<ContractId>), WasmError> {
         self.run(code, request, view, Some(expected))
     }
 
@@ -446,71 +298,151 @@ impl WasmExecutor {
         request: &ExecutionRequest,
         view: &dyn ChainView,
         expected: Option<Vec<TraceEntry>>,
-    ) -> Result<ExecutionOutcome, WasmError> {
-        let compiled = self.compiled(&request.resource, code)?;
-        let ctx = HostContext {
+    ) -> Result<(ExecutionOutcome, Vec<ContractId>), WasmError> {
+        let compiled = self.shared.compiled(&request.resource, code)?;
+        let top = Frame {
             contract: request.context.contract,
             caller: request.context.caller,
-            height: request.context.height,
-            time_ms: request.context.time_ms,
+            call_id: request.context.request,
+            args: request.args.clone(),
+            return_data: Vec::new(),
         };
-        let host = HostState::new(ctx, request.args.clone(), expected);
-        if !compiled.facts.uses_state {
-            return run_instance(&compiled, request, host, Box::new(NoState));
+        let host = HostState::new(
+            request.context.height,
+            request.context.time_ms,
+            top,
+            expected,
+        );
+        if !compiled.facts.uses_chain {
+            return self.run_top(&compiled, request, host, Box::new(NoChain));
         }
         std::thread::scope(|scope| {
-            let (requests, inbox) = mpsc::channel::<(ContractId, Vec<u8>)>();
+            let (requests, inbox) = mpsc::channel::<Request>();
             let (outbox, answers) = mpsc::channel();
             std::thread::Builder::new()
-                .name("wes-ispc-state".into())
+                .name("wes-ispc-chain".into())
                 .spawn_scoped(scope, move || {
-                    for (contract, key) in inbox {
-                        if outbox.send(view.state(&contract, &key)).is_err() {
+                    for request in inbox {
+                        let answer = match request {
+                            Request::State(c, k) => Answer::State(view.state(&c, &k)),
+                            Request::Unspent(op) => Answer::Unspent(view.unspent(&op)),
+                            Request::Resource(id) => Answer::Resource(view.resource(&id)),
+                        };
+                        if outbox.send(answer).is_err() {
                             break;
                         }
                     }
                 })
-                .map_err(|e| WasmError::Engine(format!("state reader thread: {e}")))?;
+                .map_err(|e| WasmError::Engine(format!("chain reader thread: {e}")))?;
             let source = ChannelSource { requests, answers };
             // `source` is dropped when the run ends, which ends the reader thread.
-            run_instance(&compiled, request, host, Box::new(source))
+            self.run_top(&compiled, request, host, Box::new(source))
         })
+    }
+
+    fn run_top(
+        &self,
+        compiled: &Compiled,
+        request: &ExecutionRequest,
+        host: HostState,
+        source: Box<dyn Source + Send>,
+    ) -> Result<(ExecutionOutcome, Vec<ContractId>), WasmError> {
+        let limit = request.cu_limit;
+        let run = call_instance(&self.shared, compiled, &request.entry, host, source, limit);
+        let mut host = run.host;
+        if let Err(e) = run.result {
+            // An execution that fails leaves nothing behind outside the chain either.
+            self.shared.connectors.abort(&host.external);
+            return Err(match e {
+                WasmError::OutOfCu { .. } => WasmError::OutOfCu { limit },
+                other => other,
+            });
+        }
+        if let Some(expected) = &host.expected
+            && expected.len() != host.trace.len()
+        {
+            return Err(WasmError::TraceMismatch {
+                index: host.trace.len(),
+                reason: format!(
+                    "the guest made {} host calls, the trace records {}",
+                    host.trace.len(),
+                    expected.len()
+                ),
+            });
+        }
+        let effects = host.effects();
+        let return_data = host
+            .frames
+            .first_mut()
+            .map(|f| std::mem::take(&mut f.return_data))
+            .unwrap_or_default();
+        Ok((
+            ExecutionOutcome {
+                cu_used: limit.saturating_sub(run.left),
+                inputs: effects.inputs,
+                outputs: effects.outputs,
+                return_data,
+                events: std::mem::take(&mut host.events),
+                trace: std::mem::take(&mut host.trace),
+            },
+            std::mem::take(&mut host.callees),
+        ))
     }
 }
 
-fn run_instance(
+/// The end of one instance's run: its result, the host state and source handed back, and the
+/// metering points left.
+pub(crate) struct InstanceRun {
+    pub result: Result<(), WasmError>,
+    pub host: HostState,
+    pub source: Box<dyn Source + Send>,
+    pub left: u64,
+}
+
+/// Instantiates `compiled` in a fresh store and runs `entry` with `limit` points.
+pub(crate) fn call_instance(
+    shared: &Arc<Shared>,
     compiled: &Compiled,
-    request: &ExecutionRequest,
+    entry: &str,
     host: HostState,
-    source: Box<dyn StateSource + Send>,
-) -> Result<ExecutionOutcome, WasmError> {
-    let limit = request.cu_limit;
+    source: Box<dyn Source + Send>,
+    limit: u64,
+) -> InstanceRun {
     let mut store = Store::new(compiled.engine.clone());
     let env = FunctionEnv::new(
         &mut store,
         Env {
             host,
             source,
+            shared: shared.clone(),
             memory: None,
             instance: None,
         },
     );
-    let imports = imports! {
-        "wes" => {
-            "height" => Function::new_typed_with_env(&mut store, &env, h_height),
-            "time_ms" => Function::new_typed_with_env(&mut store, &env, h_time_ms),
-            "caller" => Function::new_typed_with_env(&mut store, &env, h_caller),
-            "contract" => Function::new_typed_with_env(&mut store, &env, h_contract),
-            "args" => Function::new_typed_with_env(&mut store, &env, h_args),
-            "state_get" => Function::new_typed_with_env(&mut store, &env, h_state_get),
-            "state_set" => Function::new_typed_with_env(&mut store, &env, h_state_set),
-            "output_asset" => Function::new_typed_with_env(&mut store, &env, h_output_asset),
-            "emit_event" => Function::new_typed_with_env(&mut store, &env, h_emit_event),
-            "set_return" => Function::new_typed_with_env(&mut store, &env, h_set_return),
-            "abort" => Function::new_typed_with_env(&mut store, &env, h_abort),
-        }
+    let result = instantiate_and_call(&mut store, &env, compiled, entry, limit);
+    let (result, left) = match result {
+        Ok(left) => (Ok(()), left),
+        Err(e) => (Err(e), 0),
     };
-    let instance = Instance::new(&mut store, &compiled.module, &imports)
+    let data = env.as_mut(&mut store);
+    InstanceRun {
+        result,
+        host: std::mem::take(&mut data.host),
+        source: std::mem::replace(&mut data.source, Box::new(NoChain)),
+        left,
+    }
+}
+
+/// Returns the points left.
+fn instantiate_and_call(
+    store: &mut Store,
+    env: &FunctionEnv<Env>,
+    compiled: &Compiled,
+    entry: &str,
+    limit: u64,
+) -> Result<u64, WasmError> {
+    let imports = host_imports(store, env);
+    let instance = Instance::new(store, &compiled.module, &imports)
         .map_err(|e| WasmError::Trap(format!("instantiation: {e}")))?;
     let memory = instance
         .exports
@@ -518,52 +450,28 @@ fn run_instance(
         .map_err(|_| WasmError::MissingExport("memory".into()))?
         .clone();
     {
-        let data = env.as_mut(&mut store);
+        let data = env.as_mut(store);
         data.memory = Some(memory);
         data.instance = Some(instance.clone());
     }
-    let entry = instance
+    let function = instance
         .exports
-        .get_typed_function::<(), ()>(&store, &request.entry)
-        .map_err(|_| WasmError::NoEntry(request.entry.chars().take(64).collect()))?;
-    set_remaining_points(&mut store, &instance, limit);
-    let result = entry.call(&mut store);
-    let points = get_remaining_points(&mut store, &instance);
-    // The instance is dropped with the store below and never reused.
+        .get_typed_function::<(), ()>(store, entry)
+        .map_err(|_| WasmError::NoEntry(entry.chars().take(64).collect()))?;
+    set_remaining_points(store, &instance, limit);
+    let result = function.call(store);
+    let points = get_remaining_points(store, &instance);
     if let Err(err) = result {
         return Err(match err.downcast::<WasmError>() {
-            Ok(WasmError::OutOfCu { .. }) => WasmError::OutOfCu { limit },
             Ok(e) => e,
             Err(_) if points == MeteringPoints::Exhausted => WasmError::OutOfCu { limit },
             Err(trap) => WasmError::Trap(trap.message()),
         });
     }
-    let remaining = match points {
-        MeteringPoints::Remaining(r) => r,
-        MeteringPoints::Exhausted => return Err(WasmError::OutOfCu { limit }),
-    };
-    let data = env.as_mut(&mut store);
-    let effects = data.host.effects();
-    if let Some(expected) = &data.host.expected
-        && expected.len() != data.host.trace.len()
-    {
-        return Err(WasmError::TraceMismatch {
-            index: data.host.trace.len(),
-            reason: format!(
-                "the guest made {} host calls, the trace records {}",
-                data.host.trace.len(),
-                expected.len()
-            ),
-        });
+    match points {
+        MeteringPoints::Remaining(r) => Ok(r),
+        MeteringPoints::Exhausted => Err(WasmError::OutOfCu { limit }),
     }
-    Ok(ExecutionOutcome {
-        cu_used: limit.saturating_sub(remaining),
-        inputs: effects.inputs,
-        outputs: effects.outputs,
-        return_data: std::mem::take(&mut data.host.return_data),
-        events: std::mem::take(&mut data.host.events),
-        trace: std::mem::take(&mut data.host.trace),
-    })
 }
 
 impl Executor for WasmExecutor {
@@ -574,7 +482,7 @@ impl Executor for WasmExecutor {
     }
 
     fn validate(&self, code: &[u8]) -> Result<(), WasmError> {
-        validate_module(code, &self.limits).map(|_| ())
+        validate_module(code, &self.shared.limits).map(|_| ())
     }
 
     fn execute(
@@ -583,6 +491,6 @@ impl Executor for WasmExecutor {
         request: &ExecutionRequest,
         view: &dyn ChainView,
     ) -> Result<ExecutionOutcome, WasmError> {
-        self.run(code, request, view, None)
+        self.run(code, request, view, None).map(|(o, _)| o)
     }
 }

@@ -4,10 +4,12 @@
 //! outputs. See `HOSTABI.md` for the reference.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use wes_core::{
-    Address, ContractId, Event, Input, Lock, OutPoint, Output, OutputBody, StateBody, TokenId,
-    TraceEntry, ViewError, codec,
+    Address, ContentId, ContractId, Domain, Event, Hash, Input, Lock, OutPoint, Output,
+    OutputBody, ResourceBody, ResourceKind, ResourceMeta, StateBody, TokenId, TraceEntry,
+    ViewError, codec, hash,
 };
 
 use crate::error::WasmError;
@@ -23,8 +25,20 @@ pub const MAX_KEY_LEN: usize = 64;
 pub const MAX_VALUE_LEN: usize = 4096;
 /// Most distinct state keys one call may touch (read or write).
 pub const MAX_STATE_KEYS: usize = 32;
-/// Most asset outputs one call may create.
-pub const MAX_ASSET_OUTPUTS: usize = 16;
+/// Most asset and resource outputs one execution may create.
+pub const MAX_CREATED_OUTPUTS: usize = 16;
+/// Most distinct UTXOs one execution may read or spend.
+pub const MAX_UTXOS: usize = 32;
+/// Most bytes one `resource_read` copies.
+pub const MAX_RESOURCE_READ: usize = 64 * 1024;
+/// Longest resource name of `output_resource`, in bytes.
+pub const MAX_RESOURCE_NAME: usize = 64;
+/// Deepest nesting of `call` (the top-level call is depth 1).
+pub const MAX_CALL_DEPTH: usize = 8;
+/// Longest entry name of a nested `call`, in bytes.
+pub const MAX_ENTRY_LEN: usize = 64;
+/// Longest arguments of a nested `call`, in bytes.
+pub const MAX_CALL_ARGS: usize = 16 * 1024;
 /// Most events one call may emit.
 pub const MAX_EVENTS: usize = 32;
 /// Longest event topic, in bytes (UTF-8).
@@ -50,105 +64,42 @@ pub struct HostCost {
 /// The HostABI v1 functions: name, WASM parameter types (`i` = i32, `I` = i64), result types,
 /// and cost. This table is normative: validation checks imports against it.
 pub const HOST_FUNCTIONS: &[(&str, &str, &str, HostCost)] = &[
-    (
-        "height",
-        "",
-        "I",
-        HostCost {
-            fixed: 10,
-            per_byte: 0,
-        },
-    ),
-    (
-        "time_ms",
-        "",
-        "I",
-        HostCost {
-            fixed: 10,
-            per_byte: 0,
-        },
-    ),
-    (
-        "caller",
-        "i",
-        "",
-        HostCost {
-            fixed: 20,
-            per_byte: 0,
-        },
-    ),
-    (
-        "contract",
-        "i",
-        "",
-        HostCost {
-            fixed: 20,
-            per_byte: 0,
-        },
-    ),
-    (
-        "args",
-        "ii",
-        "i",
-        HostCost {
-            fixed: 10,
-            per_byte: 1,
-        },
-    ),
-    (
-        "state_get",
-        "iiii",
-        "i",
-        HostCost {
-            fixed: 100,
-            per_byte: 1,
-        },
-    ),
-    (
-        "state_set",
-        "iiii",
-        "",
-        HostCost {
-            fixed: 200,
-            per_byte: 2,
-        },
-    ),
-    (
-        "output_asset",
-        "iiiiI",
-        "",
-        HostCost {
-            fixed: 300,
-            per_byte: 1,
-        },
-    ),
-    (
-        "emit_event",
-        "iiii",
-        "",
-        HostCost {
-            fixed: 50,
-            per_byte: 1,
-        },
-    ),
-    (
-        "set_return",
-        "ii",
-        "",
-        HostCost {
-            fixed: 10,
-            per_byte: 1,
-        },
-    ),
-    (
-        "abort",
-        "ii",
-        "",
-        HostCost {
-            fixed: 0,
-            per_byte: 0,
-        },
-    ),
+    ("height", "", "I", cost(10, 0)),
+    ("time_ms", "", "I", cost(10, 0)),
+    ("caller", "i", "", cost(20, 0)),
+    ("contract", "i", "", cost(20, 0)),
+    ("call_id", "i", "", cost(20, 0)),
+    ("args", "ii", "i", cost(10, 1)),
+    ("state_get", "iiii", "i", cost(100, 1)),
+    ("state_set", "iiii", "", cost(200, 2)),
+    ("state_delete", "ii", "", cost(100, 1)),
+    ("utxo_get", "iii", "i", cost(100, 1)),
+    ("utxo_spend", "i", "", cost(300, 1)),
+    ("resource_read", "iIii", "I", cost(100, 1)),
+    ("output_asset", "iiiiI", "", cost(300, 1)),
+    ("output_resource", "iiiiii", "", cost(300, 1)),
+    ("emit_event", "iiii", "", cost(50, 1)),
+    ("set_return", "ii", "", cost(10, 1)),
+    ("external_call", "iiiiii", "i", cost(500, 1)),
+    ("call", "iiiiiii", "i", cost(1000, 1)),
+    ("abort", "ii", "", cost(0, 0)),
+];
+
+const fn cost(fixed: u64, per_byte: u64) -> HostCost {
+    HostCost { fixed, per_byte }
+}
+
+/// The host functions that read the chain view: a module importing none of them runs without
+/// one.
+pub(crate) const CHAIN_READERS: &[&str] = &[
+    "state_get",
+    "state_set",
+    "state_delete",
+    "utxo_get",
+    "utxo_spend",
+    "resource_read",
+    "output_resource",
+    "call",
 ];
 
 /// The cost of host function `name`.
@@ -159,50 +110,88 @@ pub fn host_cost(name: &str) -> Option<HostCost> {
         .map(|(.., c)| *c)
 }
 
-/// Reads the live state of a contract: the chain view, possibly behind a thread boundary.
-pub(crate) trait StateSource {
+/// Where the host reads the chain: the chain view, possibly behind a thread boundary.
+pub(crate) trait Source {
     fn state(
         &mut self,
         contract: &ContractId,
         key: &[u8],
     ) -> Result<Option<(OutPoint, Output)>, ViewError>;
+    fn unspent(&mut self, outpoint: &OutPoint) -> Result<Option<Output>, ViewError>;
+    fn resource(&mut self, id: &ContentId) -> Result<Option<Vec<u8>>, ViewError>;
 }
 
-/// The chain context the host answers from.
+/// For modules that import no chain-reading function.
+pub(crate) struct NoChain;
+
+impl Source for NoChain {
+    fn state(&mut self, _: &ContractId, _: &[u8]) -> Result<Option<(OutPoint, Output)>, ViewError> {
+        Err(ViewError("module imports no chain-reading function".into()))
+    }
+    fn unspent(&mut self, _: &OutPoint) -> Result<Option<Output>, ViewError> {
+        Err(ViewError("module imports no chain-reading function".into()))
+    }
+    fn resource(&mut self, _: &ContentId) -> Result<Option<Vec<u8>>, ViewError> {
+        Err(ViewError("module imports no chain-reading function".into()))
+    }
+}
+
+/// One contract on the call stack.
 #[derive(Clone, Debug)]
-pub(crate) struct HostContext {
+pub(crate) struct Frame {
     pub contract: ContractId,
     pub caller: Address,
-    pub height: u64,
-    pub time_ms: u64,
+    pub call_id: Hash,
+    pub args: Vec<u8>,
+    pub return_data: Vec<u8>,
 }
 
-/// A state key touched by the call.
+/// A state key touched by the execution.
 #[derive(Debug)]
 struct Touched {
+    contract: ContractId,
     key: Vec<u8>,
-    /// The live output before the call.
+    /// The live output before the execution.
     live: Option<(OutPoint, Output)>,
-    /// The value now (after the call's writes).
+    /// The value now (after the writes); `None` if absent or deleted.
     current: Option<Vec<u8>>,
     written: bool,
 }
 
-/// What the host has recorded so far for one call.
+/// A UTXO read or spent by the execution.
+#[derive(Debug)]
+struct TouchedUtxo {
+    outpoint: OutPoint,
+    output: Option<Output>,
+    spent: bool,
+}
+
+/// What the host has recorded so far for one execution (all its frames).
+#[derive(Default)]
 pub(crate) struct HostState {
-    pub ctx: HostContext,
-    pub args: Vec<u8>,
+    pub height: u64,
+    pub time_ms: u64,
+    /// The call stack; the last frame is running.
+    pub frames: Vec<Frame>,
     /// In replay mode, the recorded trace the calls must reproduce.
     pub expected: Option<Vec<TraceEntry>>,
     pub trace: Vec<TraceEntry>,
     touched: Vec<Touched>,
-    index: HashMap<Vec<u8>, usize>,
-    assets: Vec<Output>,
+    index: HashMap<(ContractId, Vec<u8>), usize>,
+    utxos: Vec<TouchedUtxo>,
+    utxo_index: HashMap<OutPoint, usize>,
+    resources: HashMap<ContentId, Option<Arc<Vec<u8>>>>,
+    created: Vec<Output>,
     pub events: Vec<Event>,
-    pub return_data: Vec<u8>,
+    /// Contracts called by nested calls, in first-call order.
+    pub callees: Vec<ContractId>,
+    nested_calls: u32,
+    /// External calls made (live mode), to abort if the execution fails.
+    pub external: Vec<crate::connector::PendingExternal>,
+    external_calls: u32,
 }
 
-/// The effects of a finished call, in their canonical order.
+/// The effects of a finished execution, in their canonical order.
 pub(crate) struct Effects {
     pub inputs: Vec<Input>,
     pub outputs: Vec<Output>,
@@ -215,35 +204,63 @@ fn bad(call: &'static str, reason: impl Into<String>) -> WasmError {
     }
 }
 
+/// The id of the nested call number `index` (over the whole execution) made under `parent`.
+pub(crate) fn nested_call_id(parent: &Hash, index: u32) -> Hash {
+    hash(
+        Domain::new("wes-ispc/nested-call"),
+        codec::encode(&(parent, index)),
+    )
+}
+
 impl HostState {
-    pub fn new(ctx: HostContext, args: Vec<u8>, expected: Option<Vec<TraceEntry>>) -> Self {
+    pub fn new(
+        height: u64,
+        time_ms: u64,
+        top: Frame,
+        expected: Option<Vec<TraceEntry>>,
+    ) -> Self {
         HostState {
-            ctx,
-            args,
+            height,
+            time_ms,
+            frames: vec![top],
             expected,
-            trace: Vec::new(),
-            touched: Vec::new(),
-            index: HashMap::new(),
-            assets: Vec::new(),
-            events: Vec::new(),
-            return_data: Vec::new(),
+            ..HostState::default()
         }
+    }
+
+    /// The running frame.
+    pub fn frame(&self) -> Result<&Frame, WasmError> {
+        self.frames
+            .last()
+            .ok_or_else(|| WasmError::Engine("empty call stack".into()))
+    }
+
+    fn frame_mut(&mut self) -> Result<&mut Frame, WasmError> {
+        self.frames
+            .last_mut()
+            .ok_or_else(|| WasmError::Engine("empty call stack".into()))
+    }
+
+    fn contract(&self) -> Result<ContractId, WasmError> {
+        Ok(self.frame()?.contract)
     }
 
     /// The cost of an entry of `call` with these encoded input and output.
     pub fn cost(call: &'static str, input: &[u8], output: &[u8]) -> u64 {
-        let c = host_cost(call).unwrap_or(HostCost {
-            fixed: 0,
-            per_byte: 0,
-        });
+        let c = host_cost(call).unwrap_or(cost(0, 0));
         c.fixed.saturating_add(
             c.per_byte
                 .saturating_mul((input.len() + output.len()) as u64),
         )
     }
 
-    /// In replay mode, the recorded output of the next entry (used for values the verifier
-    /// cannot check, such as `time_ms`).
+    /// Whether this is a replay.
+    pub fn replaying(&self) -> bool {
+        self.expected.is_some()
+    }
+
+    /// In replay mode, the recorded output of the next entry (for values the verifier does
+    /// not recompute: `time_ms`, connector receipts).
     pub fn recorded_output(&self, call: &'static str) -> Result<Vec<u8>, WasmError> {
         let index = self.trace.len();
         match &self.expected {
@@ -304,18 +321,22 @@ impl HostState {
         &mut self,
         call: &'static str,
         key: &[u8],
-        source: &mut dyn StateSource,
+        source: &mut dyn Source,
     ) -> Result<usize, WasmError> {
-        if let Some(i) = self.index.get(key) {
+        if key.len() > MAX_KEY_LEN {
+            return Err(bad(call, format!("key of {} bytes", key.len())));
+        }
+        let contract = self.contract()?;
+        if let Some(i) = self.index.get(&(contract, key.to_vec())) {
             return Ok(*i);
         }
         if self.touched.len() >= MAX_STATE_KEYS {
             return Err(bad(call, format!("more than {MAX_STATE_KEYS} state keys")));
         }
-        let live = source.state(&self.ctx.contract, key)?;
+        let live = source.state(&contract, key)?;
         let current = match &live {
             Some((_, out)) => match out.as_state() {
-                Some(s) if s.contract == self.ctx.contract && s.key == key => Some(s.data.clone()),
+                Some(s) if s.contract == contract && s.key == key => Some(s.data.clone()),
                 _ => {
                     return Err(WasmError::View(ViewError(format!(
                         "live state of key {key:02x?} is not a matching State output"
@@ -326,24 +347,22 @@ impl HostState {
         };
         let i = self.touched.len();
         self.touched.push(Touched {
+            contract,
             key: key.to_vec(),
             live,
             current,
             written: false,
         });
-        self.index.insert(key.to_vec(), i);
+        self.index.insert((contract, key.to_vec()), i);
         Ok(i)
     }
 
-    /// `state_get`: the current value of `key` (reads the chain on first touch).
+    /// `state_get`: the current value of `key` of the running contract.
     pub fn state_get(
         &mut self,
         key: &[u8],
-        source: &mut dyn StateSource,
+        source: &mut dyn Source,
     ) -> Result<Option<Vec<u8>>, WasmError> {
-        if key.len() > MAX_KEY_LEN {
-            return Err(bad("state_get", format!("key of {} bytes", key.len())));
-        }
         let i = self.touch("state_get", key, source)?;
         Ok(self.touched[i].current.clone())
     }
@@ -353,11 +372,8 @@ impl HostState {
         &mut self,
         key: &[u8],
         value: &[u8],
-        source: &mut dyn StateSource,
+        source: &mut dyn Source,
     ) -> Result<(), WasmError> {
-        if key.len() > MAX_KEY_LEN {
-            return Err(bad("state_set", format!("key of {} bytes", key.len())));
-        }
         if value.len() > MAX_VALUE_LEN {
             return Err(bad("state_set", format!("value of {} bytes", value.len())));
         }
@@ -368,6 +384,99 @@ impl HostState {
         Ok(())
     }
 
+    /// `state_delete`: removes `key` (spends its live output, creates none).
+    pub fn state_delete(&mut self, key: &[u8], source: &mut dyn Source) -> Result<(), WasmError> {
+        let i = self.touch("state_delete", key, source)?;
+        let t = &mut self.touched[i];
+        t.current = None;
+        t.written = true;
+        Ok(())
+    }
+
+    fn touch_utxo(
+        &mut self,
+        call: &'static str,
+        outpoint: OutPoint,
+        source: &mut dyn Source,
+    ) -> Result<usize, WasmError> {
+        if let Some(i) = self.utxo_index.get(&outpoint) {
+            return Ok(*i);
+        }
+        if self.utxos.len() >= MAX_UTXOS {
+            return Err(bad(call, format!("more than {MAX_UTXOS} UTXOs")));
+        }
+        let output = source.unspent(&outpoint)?;
+        let i = self.utxos.len();
+        self.utxos.push(TouchedUtxo {
+            outpoint,
+            output,
+            spent: false,
+        });
+        self.utxo_index.insert(outpoint, i);
+        Ok(i)
+    }
+
+    /// `utxo_get`: the unspent output at `outpoint` (referenced by the transaction).
+    pub fn utxo_get(
+        &mut self,
+        outpoint: OutPoint,
+        source: &mut dyn Source,
+    ) -> Result<Option<Output>, WasmError> {
+        let i = self.touch_utxo("utxo_get", outpoint, source)?;
+        let u = &self.utxos[i];
+        Ok(if u.spent { None } else { u.output.clone() })
+    }
+
+    /// `utxo_spend`: spends an asset output locked by the running contract; its value is
+    /// the execution's to place.
+    pub fn utxo_spend(
+        &mut self,
+        outpoint: OutPoint,
+        source: &mut dyn Source,
+    ) -> Result<Output, WasmError> {
+        let contract = self.contract()?;
+        let i = self.touch_utxo("utxo_spend", outpoint, source)?;
+        let u = &mut self.utxos[i];
+        if u.spent {
+            return Err(bad("utxo_spend", format!("{outpoint} spent twice")));
+        }
+        let Some(output) = u.output.clone() else {
+            return Err(bad("utxo_spend", format!("{outpoint} is not unspent")));
+        };
+        if output.as_asset().is_none() || output.lock != Lock::contract(contract) {
+            return Err(bad(
+                "utxo_spend",
+                format!("{outpoint} is not an asset locked by contract {contract}"),
+            ));
+        }
+        u.spent = true;
+        Ok(output)
+    }
+
+    /// The bytes of resource `id` (cached for the execution).
+    pub fn resource(
+        &mut self,
+        id: &ContentId,
+        source: &mut dyn Source,
+    ) -> Result<Option<Arc<Vec<u8>>>, WasmError> {
+        if let Some(r) = self.resources.get(id) {
+            return Ok(r.clone());
+        }
+        let r = source.resource(id)?.map(Arc::new);
+        self.resources.insert(*id, r.clone());
+        Ok(r)
+    }
+
+    fn check_room(&self, call: &'static str) -> Result<(), WasmError> {
+        if self.created.len() >= MAX_CREATED_OUTPUTS {
+            return Err(bad(
+                call,
+                format!("more than {MAX_CREATED_OUTPUTS} asset and resource outputs"),
+            ));
+        }
+        Ok(())
+    }
+
     /// `output_asset`: an asset output with an encoded lock and token.
     pub fn output_asset(
         &mut self,
@@ -375,24 +484,58 @@ impl HostState {
         token: &[u8],
         amount: u64,
     ) -> Result<(), WasmError> {
-        if self.assets.len() >= MAX_ASSET_OUTPUTS {
-            return Err(bad(
-                "output_asset",
-                format!("more than {MAX_ASSET_OUTPUTS} asset outputs"),
-            ));
-        }
-        let lock: Lock = codec::decode_with_limit(lock, MAX_ENCODED_ARG)
-            .map_err(|e| bad("output_asset", format!("lock: {e}")))?;
-        lock.validate()
-            .map_err(|e| bad("output_asset", format!("lock: {e}")))?;
+        self.check_room("output_asset")?;
+        let lock = decode_lock("output_asset", lock)?;
         let token: TokenId = codec::decode_with_limit(token, MAX_ENCODED_ARG)
             .map_err(|e| bad("output_asset", format!("token: {e}")))?;
         if amount == 0 {
             return Err(bad("output_asset", "zero amount"));
         }
-        self.assets
+        self.created
             .push(Output::asset(lock, token, u128::from(amount)));
         Ok(())
+    }
+
+    /// `output_resource`: a Resource output for content the chain view has; returns its size.
+    pub fn output_resource(
+        &mut self,
+        lock: &[u8],
+        id: ContentId,
+        kind: u32,
+        name: &[u8],
+        source: &mut dyn Source,
+    ) -> Result<u64, WasmError> {
+        self.check_room("output_resource")?;
+        let lock = decode_lock("output_resource", lock)?;
+        let kind = match kind {
+            0 => ResourceKind::Wasm,
+            1 => ResourceKind::Onnx,
+            2 => ResourceKind::File,
+            k => return Err(bad("output_resource", format!("unknown kind {k}"))),
+        };
+        if name.len() > MAX_RESOURCE_NAME {
+            return Err(bad("output_resource", "name too long"));
+        }
+        let name = String::from_utf8(name.to_vec())
+            .map_err(|_| bad("output_resource", "name is not UTF-8"))?;
+        let Some(bytes) = self.resource(&id, source)? else {
+            return Err(WasmError::ResourceUnavailable(id));
+        };
+        let size = bytes.len() as u64;
+        self.created.push(Output {
+            lock,
+            body: OutputBody::Resource(ResourceBody {
+                content: id,
+                kind,
+                size,
+                meta: ResourceMeta {
+                    name,
+                    mime: String::new(),
+                    verifying_key: None,
+                },
+            }),
+        });
+        Ok(size)
     }
 
     /// `emit_event`.
@@ -412,23 +555,93 @@ impl HostState {
         Ok(())
     }
 
-    /// `set_return`.
+    /// `set_return`: the running frame's return data.
     pub fn set_return(&mut self, data: &[u8]) -> Result<(), WasmError> {
         if data.len() > MAX_RETURN_LEN {
             return Err(bad("set_return", format!("{} bytes", data.len())));
         }
-        self.return_data = data.to_vec();
+        self.frame_mut()?.return_data = data.to_vec();
         Ok(())
     }
 
-    /// The inputs and outputs of the call: touched live states (spent if written, referenced
-    /// otherwise) in first-touch order; new State outputs for written keys in first-touch
-    /// order, then asset outputs in creation order.
+    /// The op id of the next `external_call`, after checking the per-execution limit.
+    pub fn next_external_op(&mut self) -> Result<Hash, WasmError> {
+        if self.external_calls as usize >= crate::connector::MAX_EXTERNAL_CALLS {
+            return Err(bad(
+                "external_call",
+                format!(
+                    "more than {} external calls",
+                    crate::connector::MAX_EXTERNAL_CALLS
+                ),
+            ));
+        }
+        let root = self
+            .frames
+            .first()
+            .ok_or_else(|| WasmError::Engine("empty call stack".into()))?
+            .call_id;
+        let id = crate::connector::external_op_id(&root, self.external_calls);
+        self.external_calls += 1;
+        Ok(id)
+    }
+
+    /// Enters a nested call of `callee` with `args`.
+    pub fn push_frame(&mut self, callee: ContractId, args: Vec<u8>) -> Result<(), WasmError> {
+        if self.frames.len() >= MAX_CALL_DEPTH {
+            return Err(bad("call", format!("call depth above {MAX_CALL_DEPTH}")));
+        }
+        if self.frames.iter().any(|f| f.contract == callee) {
+            return Err(bad(
+                "call",
+                format!("contract {callee} is already on the call stack (no re-entry)"),
+            ));
+        }
+        let parent = self.frame()?;
+        let frame = Frame {
+            contract: callee,
+            caller: Lock::contract(parent.contract).address(),
+            call_id: nested_call_id(&parent.call_id, self.nested_calls),
+            args,
+            return_data: Vec::new(),
+        };
+        let top = self.frames[0].contract;
+        if callee != top && !self.callees.contains(&callee) {
+            if self.callees.len() >= wes_core::Execution::MAX_CALLEES {
+                return Err(bad(
+                    "call",
+                    format!(
+                        "more than {} distinct callees",
+                        wes_core::Execution::MAX_CALLEES
+                    ),
+                ));
+            }
+            self.callees.push(callee);
+        }
+        self.nested_calls += 1;
+        self.frames.push(frame);
+        Ok(())
+    }
+
+    /// Leaves a nested call; returns its return data.
+    pub fn pop_frame(&mut self) -> Result<Vec<u8>, WasmError> {
+        if self.frames.len() < 2 {
+            return Err(WasmError::Engine("pop of the top-level frame".into()));
+        }
+        Ok(self.frames.pop().map(|f| f.return_data).unwrap_or_default())
+    }
+
+    /// The inputs and outputs of the execution: touched live states (spent if written or
+    /// deleted, referenced otherwise) in first-touch order, then touched UTXOs (spent by
+    /// `utxo_spend`, referenced otherwise) in first-touch order, each outpoint once; new State
+    /// outputs for written keys in first-touch order, then asset and resource outputs in
+    /// creation order.
     pub fn effects(&self) -> Effects {
-        let mut inputs = Vec::new();
+        let mut inputs: Vec<Input> = Vec::new();
         let mut outputs = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for t in &self.touched {
             if let Some((op, _)) = &t.live {
+                seen.insert(*op);
                 inputs.push(if t.written {
                     Input::spend(*op)
                 } else {
@@ -436,23 +649,41 @@ impl HostState {
                 });
             }
         }
+        for u in &self.utxos {
+            if u.output.is_some() && seen.insert(u.outpoint) {
+                inputs.push(if u.spent {
+                    Input::spend(u.outpoint)
+                } else {
+                    Input::reference(u.outpoint)
+                });
+            }
+        }
         for t in self.touched.iter().filter(|t| t.written) {
+            let Some(data) = &t.current else { continue };
             let version = t
                 .live
                 .as_ref()
                 .and_then(|(_, o)| o.as_state())
                 .map_or(0, |s| s.version.saturating_add(1));
             outputs.push(Output {
-                lock: Lock::contract(self.ctx.contract),
+                lock: Lock::contract(t.contract),
                 body: OutputBody::State(StateBody {
-                    contract: self.ctx.contract,
+                    contract: t.contract,
                     key: t.key.clone(),
-                    data: t.current.clone().unwrap_or_default(),
+                    data: data.clone(),
                     version,
                 }),
             });
         }
-        outputs.extend(self.assets.iter().cloned());
+        outputs.extend(self.created.iter().cloned());
         Effects { inputs, outputs }
     }
+}
+
+fn decode_lock(call: &'static str, bytes: &[u8]) -> Result<Lock, WasmError> {
+    let lock: Lock = codec::decode_with_limit(bytes, MAX_ENCODED_ARG)
+        .map_err(|e| bad(call, format!("lock: {e}")))?;
+    lock.validate()
+        .map_err(|e| bad(call, format!("lock: {e}")))?;
+    Ok(lock)
 }

@@ -18,6 +18,8 @@
 //! system implements those traits instead.
 
 #[cfg(feature = "wasm")]
+pub mod connector;
+#[cfg(feature = "wasm")]
 mod construct;
 #[cfg(feature = "wasm")]
 mod error;
@@ -26,10 +28,14 @@ mod executor;
 #[cfg(feature = "wasm")]
 pub mod host;
 #[cfg(feature = "wasm")]
+mod imports;
+#[cfg(feature = "wasm")]
 mod replay;
 #[cfg(feature = "wasm")]
 mod validate;
 
+#[cfg(feature = "wasm")]
+pub use connector::{Connector, ConnectorError, Connectors, ExternalOp, ExternalSettlement};
 #[cfg(feature = "wasm")]
 pub use construct::{CallRequest, ConstructError, ConstructedCall, construct_call};
 #[cfg(feature = "wasm")]
@@ -43,3 +49,28 @@ pub use replay::{
 };
 #[cfg(feature = "wasm")]
 pub use validate::WasmLimits;
+
+use wes_core::{ChainId, ContentId, ContractId, Domain, Hash, OutPoint, codec, hash};
+
+/// The id of the contract whose code is resource `code`: a contract *is* its code, so the id
+/// can be checked by anyone who has the transaction. Two deployments of the same code are the
+/// same contract; a contract that needs several instances tells them apart in its state keys
+/// or token tags.
+pub fn contract_id(code: &ContentId) -> ContractId {
+    ContractId(hash(Domain::new("wes-ispc/contract"), code.as_bytes()))
+}
+
+/// The id of a top-level call (`call_id` in the HostABI): unique per transaction because it
+/// commits to the transaction's first input, which the transaction spends.
+pub fn call_id(
+    chain_id: ChainId,
+    first_input: &OutPoint,
+    contract: &ContractId,
+    entry: &str,
+    args: &[u8],
+) -> Hash {
+    hash(
+        Domain::new("wes-ispc/call-id"),
+        codec::encode(&(chain_id, first_input, contract, entry, args)),
+    )
+}

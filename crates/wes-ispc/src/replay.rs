@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use wes_core::{
-    Amount, CallContext, ChainView, ExecutionOutcome, ExecutionRequest, Guard, Hash, InputMode,
+    Amount, CallContext, ChainView, ExecutionOutcome, ExecutionRequest, Guard, InputMode,
     OutputBody, ProofError, ProofSystemId, ProofVerifier, Prover, TokenId, TraceEntry, Transaction,
     codec, trace_root,
 };
@@ -150,6 +150,13 @@ impl ProofVerifier for ReplayVerifier {
         if execution.cu_used > execution.cu_limit {
             return Err(rejected("cu_used exceeds cu_limit"));
         }
+        let contract = crate::contract_id(&execution.resource);
+        if execution.contract != contract {
+            return Err(rejected(format!(
+                "contract {} is not the contract of resource {} ({contract})",
+                execution.contract, execution.resource
+            )));
+        }
         let first = tx
             .inputs
             .first()
@@ -174,23 +181,30 @@ impl ProofVerifier for ReplayVerifier {
                 height: tx.validity.not_before,
                 time_ms: 0,
                 caller: caller_output.lock.address(),
-                contract: execution.contract,
-                request: Hash::ZERO,
+                contract,
+                request: crate::call_id(
+                    tx.chain_id,
+                    &first.prev,
+                    &contract,
+                    &execution.entry,
+                    &execution.args,
+                ),
             },
             resource: execution.resource,
             entry: execution.entry.clone(),
             args: execution.args.clone(),
             cu_limit: execution.cu_limit,
         };
-        let outcome = self
+        let (outcome, callees) = self
             .executor
-            .replay(&code, &request, view, trace)
+            .replay_with_callees(&code, &request, view, trace)
             .map_err(|e| match e {
                 WasmError::TraceMismatch { index, reason } => {
                     rejected(format!("trace entry {index}: {reason}"))
                 }
                 WasmError::View(e) => backend(e.to_string()),
                 WasmError::Engine(e) => backend(e),
+                WasmError::UnknownConnector(e) => backend(format!("unknown connector {e}")),
                 WasmError::ResourceUnavailable(id) => ProofError::Unavailable {
                     system: replay_system(),
                     what: format!("resource {id}"),
@@ -201,6 +215,12 @@ impl ProofVerifier for ReplayVerifier {
             return Err(rejected(format!(
                 "cu_used is {}, replay used {}",
                 execution.cu_used, outcome.cu_used
+            )));
+        }
+        if callees != execution.callees {
+            return Err(rejected(format!(
+                "the execution lists callees {:?}, replay called {callees:?}",
+                execution.callees
             )));
         }
         let n_in = outcome.inputs.len();
@@ -215,8 +235,7 @@ impl ProofVerifier for ReplayVerifier {
                 "the transaction's leading outputs are not the execution's outputs",
             ));
         }
-        // The plain (fee and change) part may not touch the contract's authority.
-        let contract = execution.contract;
+        // The plain (fee and change) part may not touch the acting contracts' authority.
         let mut own_in: BTreeMap<TokenId, Amount> = BTreeMap::new();
         for (index, input) in tx.inputs[..tx.inputs.len() - n_in].iter().enumerate() {
             let output = view
@@ -229,7 +248,7 @@ impl ProofVerifier for ReplayVerifier {
                 )));
             }
             if let (Some(a), InputMode::Spend) = (output.as_asset(), input.mode)
-                && a.token.issuer() == Some(&contract)
+                && a.token.issuer().is_some_and(|c| execution.acts_as(c))
             {
                 let e = own_in.entry(a.token).or_insert(0);
                 *e = e.saturating_add(a.amount);
@@ -243,7 +262,7 @@ impl ProofVerifier for ReplayVerifier {
                     n_out + index
                 )));
             };
-            if a.token.issuer() == Some(&contract) {
+            if a.token.issuer().is_some_and(|c| execution.acts_as(c)) {
                 let e = own_out.entry(a.token).or_insert(0);
                 *e = e.saturating_add(a.amount);
             }

@@ -49,8 +49,9 @@ impl Default for WasmLimits {
 /// What validation learnt about a module.
 #[derive(Clone, Debug)]
 pub(crate) struct ModuleFacts {
-    /// Whether it imports `state_get` or `state_set` (needs the chain view).
-    pub uses_state: bool,
+    /// Whether it imports a function that reads the chain (state, UTXOs, resources, nested
+    /// calls), so that a call needs the chain view.
+    pub uses_chain: bool,
 }
 
 /// The accepted WebAssembly feature set: the MVP without floats, plus mutable globals, sign
@@ -96,7 +97,7 @@ pub(crate) fn validate_module(code: &[u8], limits: &WasmLimits) -> Result<Module
 
     let invalid = |e: wasmer::wasmparser::BinaryReaderError| WasmError::Invalid(e.to_string());
     let mut types: Vec<Option<FuncType>> = Vec::new();
-    let mut uses_state = false;
+    let mut uses_chain = false;
     let mut has_memory_export = false;
     let mut memories = 0u64;
     for payload in Parser::new(0).parse_all(code) {
@@ -140,8 +141,8 @@ pub(crate) fn validate_module(code: &[u8], limits: &WasmLimits) -> Result<Module
                              with i = i32, I = i64"
                         )));
                     }
-                    if import.name == "state_get" || import.name == "state_set" {
-                        uses_state = true;
+                    if crate::host::CHAIN_READERS.contains(&import.name) {
+                        uses_chain = true;
                     }
                 }
             }
@@ -213,5 +214,5 @@ pub(crate) fn validate_module(code: &[u8], limits: &WasmLimits) -> Result<Module
             "`memory`: a contract must define and export its memory".into(),
         ));
     }
-    Ok(ModuleFacts { uses_state })
+    Ok(ModuleFacts { uses_chain })
 }

@@ -46,6 +46,11 @@ impl ChainView for TipView<'_> {
     }
 }
 
+/// The counter contract's id: derived from its code.
+fn counter() -> ContractId {
+    contract_id(&wes_ures::content_id(&wasm(COUNTER)))
+}
+
 fn genesis() -> Genesis {
     Genesis {
         chain_id: CHAIN,
@@ -55,7 +60,7 @@ fn genesis() -> Genesis {
             Output::asset(lock("alice"), TokenId::Native, 1_000_000),
             Output::asset(lock("bob"), TokenId::Native, 1_000_000),
             // Owned by the counter contract: only its executions may spend it.
-            Output::asset(Lock::contract(contract("counter")), TokenId::Native, 10_000),
+            Output::asset(Lock::contract(counter()), TokenId::Native, 10_000),
         ],
         message: "wes-ispc tests".into(),
     }
@@ -117,7 +122,6 @@ impl Chain {
         let height = self.next_height();
         let req = CallRequest {
             chain_id: CHAIN,
-            contract: contract("counter"),
             resource: id,
             entry: entry.into(),
             args,
@@ -146,7 +150,7 @@ impl Chain {
 
     fn counter(&self) -> Option<(u64, u64)> {
         self.ledger
-            .state(&contract("counter"), b"count")
+            .state(&counter(), b"count")
             .unwrap()
             .map(|(_, o)| {
                 let s = o.as_state().unwrap();
@@ -217,7 +221,7 @@ fn read_only_call_references_the_state_and_mint_is_the_contracts() {
 
     // Bob mints 100 of the counter's own token to himself.
     let token = TokenId::Issued {
-        contract: contract("counter"),
+        contract: counter(),
         tag: Hash::ZERO,
     };
     let lock_bytes = codec::encode(&lock("bob"));
@@ -299,7 +303,7 @@ fn tampered_proofs_and_records_are_rejected() {
     tx.outputs.push(Output::asset(
         lock("alice"),
         TokenId::Issued {
-            contract: contract("counter"),
+            contract: counter(),
             tag: Hash::ZERO,
         },
         5,

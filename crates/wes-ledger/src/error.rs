@@ -290,6 +290,13 @@ pub enum TxError {
         /// Limit.
         limit: u64,
     },
+    /// The execution's callee list repeats a contract, lists the called contract itself, or
+    /// is longer than [`wes_core::Execution::MAX_CALLEES`].
+    #[error("execution callee list is malformed: {reason}")]
+    BadCallees {
+        /// What is wrong.
+        reason: String,
+    },
     /// A proof in the witness of a transaction that executes nothing.
     #[error("witness carries a proof but the transaction has no execution")]
     UnexpectedProof,

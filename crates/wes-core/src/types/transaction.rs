@@ -153,6 +153,10 @@ pub struct InvalidProofSystemId(pub String);
 pub struct Execution {
     /// The contract executed.
     pub contract: ContractId,
+    /// Contracts the execution called into (nested calls), each once, in first-call order.
+    /// They act with the same authority as `contract` over their own state, tokens and
+    /// contract-locked outputs; the proof system checks that exactly these were called.
+    pub callees: Vec<ContractId>,
     /// The code or model resource that ran.
     pub resource: ContentId,
     /// The entry point (exported function, or model graph name).
@@ -168,6 +172,16 @@ pub struct Execution {
     pub trace_root: Hash,
     /// The proof system whose verifier must accept the witness's proof.
     pub proof_system: ProofSystemId,
+}
+
+impl Execution {
+    /// Most callees one execution may list.
+    pub const MAX_CALLEES: usize = 16;
+
+    /// Whether `contract` acts in this execution: the called contract or one of its callees.
+    pub fn acts_as(&self, contract: &ContractId) -> bool {
+        self.contract == *contract || self.callees.contains(contract)
+    }
 }
 
 /// A transaction without its witnesses: everything its id commits to.

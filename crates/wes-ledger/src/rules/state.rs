@@ -46,6 +46,7 @@ pub(crate) fn check(
         });
     }
     let executed = t.execution.as_ref().map(|e| e.contract);
+    let acts = |c: &ContractId| t.execution.as_ref().is_some_and(|e| e.acts_as(c));
 
     // Inputs exist and are unspent.
     let mut spent = Vec::new();
@@ -63,7 +64,7 @@ pub(crate) fn check(
     let mut auth = Authorizer {
         signers,
         required: HashSet::new(),
-        executed,
+        execution: t.execution.as_ref(),
         ctx: env.ctx,
     };
     let mut sponsored: Vec<(usize, &SponsorPool, &Lock, &Output)> = Vec::new();
@@ -109,7 +110,7 @@ pub(crate) fn check(
             inputs.get(&token).copied().unwrap_or(0),
             outputs.get(&token).copied().unwrap_or(0),
         );
-        let by_issuer = token.issuer().is_some() && token.issuer() == executed.as_ref();
+        let by_issuer = token.issuer().is_some_and(acts);
         if o > i && !by_issuer {
             return Err(TxError::UnauthorizedMint {
                 token,
@@ -203,7 +204,7 @@ fn add(
 struct Authorizer<'a> {
     signers: &'a [PublicKey],
     required: HashSet<PublicKey>,
-    executed: Option<ContractId>,
+    execution: Option<&'a wes_core::Execution>,
     ctx: BlockContext,
 }
 
@@ -215,7 +216,7 @@ impl Authorizer<'_> {
                 m.keys.iter().filter(|k| self.signers.contains(k)).count()
                     >= usize::from(m.threshold)
             }
-            Guard::Contract(c) => self.executed == Some(*c),
+            Guard::Contract(c) => self.execution.is_some_and(|e| e.acts_as(c)),
         }
     }
 
@@ -239,11 +240,11 @@ impl Authorizer<'_> {
                 }
             }
             Guard::Contract(contract) => {
-                if self.executed != Some(*contract) {
+                if !self.satisfied(guard) {
                     return Err(TxError::ContractNotExecuted {
                         index,
                         contract: *contract,
-                        executed: self.executed,
+                        executed: self.execution.map(|e| e.contract),
                     });
                 }
             }
@@ -280,7 +281,7 @@ fn check_state_outputs(
     let mut spent_states = HashSet::new();
     for (index, op, output) in spent {
         if let Some(state) = output.as_state() {
-            if executed != Some(state.contract) {
+            if !t.execution.as_ref().is_some_and(|e| e.acts_as(&state.contract)) {
                 return Err(TxError::StateNotExecuted {
                     place: format!("input {index}"),
                     contract: state.contract,
@@ -295,7 +296,7 @@ fn check_state_outputs(
         let Some(state) = output.as_state() else {
             continue;
         };
-        if executed != Some(state.contract) {
+        if !t.execution.as_ref().is_some_and(|e| e.acts_as(&state.contract)) {
             return Err(TxError::StateNotExecuted {
                 place: format!("output {index}"),
                 contract: state.contract,

@@ -1,6 +1,6 @@
 //! Rules on a transaction alone.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use wes_core::{InputMode, OutputBody, SignedTransaction, Transaction, TxId, codec};
 
@@ -81,10 +81,33 @@ pub(crate) fn check(
                 limit: exec.cu_limit,
             });
         }
+        check_callees(exec)?;
     } else if !tx.witness.proof.is_empty() {
         return Err(TxError::UnexpectedProof);
     }
     Ok(Checked { txid, size })
+}
+
+/// Callees are distinct, exclude the called contract, and are at most `MAX_CALLEES`.
+fn check_callees(exec: &wes_core::Execution) -> Result<(), TxError> {
+    let bad = |reason: String| Err(TxError::BadCallees { reason });
+    if exec.callees.len() > wes_core::Execution::MAX_CALLEES {
+        return bad(format!(
+            "{} callees, at most {}",
+            exec.callees.len(),
+            wes_core::Execution::MAX_CALLEES
+        ));
+    }
+    let mut seen = HashSet::new();
+    for callee in &exec.callees {
+        if *callee == exec.contract {
+            return bad(format!("the called contract {callee} is listed as a callee"));
+        }
+        if !seen.insert(callee) {
+            return bad(format!("callee {callee} listed twice"));
+        }
+    }
+    Ok(())
 }
 
 /// Outputs have satisfiable locks, non-zero assets and fields within limits.

@@ -162,6 +162,7 @@ pub fn tx(inputs: Vec<Input>, outputs: Vec<Output>) -> Transaction {
 pub fn execution(contract: ContractId) -> Execution {
     Execution {
         contract,
+        callees: Vec::new(),
         resource: ContentId(Hash::ZERO),
         entry: "call".into(),
         args: vec![],

@@ -1,0 +1,529 @@
+//! The wasmer glue of HostABI v1: one host function per ABI entry, each reading its arguments
+//! from guest memory, doing its bookkeeping in [`HostState`], charging its cost and appending
+//! its trace entry.
+
+use std::sync::Arc;
+
+use wasmer::{
+    Function, FunctionEnv, FunctionEnvMut, Imports, Instance, Memory, Store, imports,
+};
+use wasmer_middlewares::metering::{MeteringPoints, get_remaining_points, set_remaining_points};
+use wes_core::{ContentId, Hash, OutPoint, TraceEntry, codec};
+
+use crate::connector::{ConnectorReceipt, ExternalOp, MAX_CONNECTOR_NAME, MAX_EXTERNAL_PAYLOAD};
+use crate::error::WasmError;
+use crate::executor::{Shared, call_instance};
+use crate::host::{
+    HostState, MAX_ABORT_LEN, MAX_CALL_ARGS, MAX_ENCODED_ARG, MAX_ENTRY_LEN, MAX_EVENT_DATA,
+    MAX_KEY_LEN, MAX_RESOURCE_NAME, MAX_RESOURCE_READ, MAX_RETURN_LEN, MAX_TOPIC_LEN,
+    MAX_VALUE_LEN, NoChain, Source,
+};
+
+/// The data host functions see.
+pub(crate) struct Env {
+    pub host: HostState,
+    pub source: Box<dyn Source + Send>,
+    pub shared: Arc<Shared>,
+    pub memory: Option<Memory>,
+    pub instance: Option<Instance>,
+}
+
+type HostResult<T> = Result<T, WasmError>;
+
+fn bad(call: &'static str, reason: impl Into<String>) -> WasmError {
+    WasmError::HostCall {
+        call,
+        reason: reason.into(),
+    }
+}
+
+fn read_mem(
+    env: &FunctionEnvMut<Env>,
+    call: &'static str,
+    ptr: i32,
+    len: i32,
+    max: usize,
+) -> HostResult<Vec<u8>> {
+    let len = len as u32 as usize;
+    if len > max {
+        return Err(bad(call, format!("argument of {len} bytes, at most {max}")));
+    }
+    let memory = env
+        .data()
+        .memory
+        .clone()
+        .ok_or_else(|| WasmError::Engine("memory not bound".into()))?;
+    let mut buf = vec![0u8; len];
+    memory
+        .view(env)
+        .read(u64::from(ptr as u32), &mut buf)
+        .map_err(|_| bad(call, "argument out of bounds"))?;
+    Ok(buf)
+}
+
+fn read_array<const N: usize>(
+    env: &FunctionEnvMut<Env>,
+    call: &'static str,
+    ptr: i32,
+) -> HostResult<[u8; N]> {
+    let bytes = read_mem(env, call, ptr, N as i32, N)?;
+    bytes
+        .try_into()
+        .map_err(|_| WasmError::Engine("short read".into()))
+}
+
+fn read_outpoint(env: &FunctionEnvMut<Env>, call: &'static str, ptr: i32) -> HostResult<OutPoint> {
+    let bytes = read_array::<36>(env, call, ptr)?;
+    codec::decode(&bytes).map_err(|e| bad(call, format!("outpoint: {e}")))
+}
+
+fn write_mem(
+    env: &FunctionEnvMut<Env>,
+    call: &'static str,
+    ptr: i32,
+    data: &[u8],
+) -> HostResult<()> {
+    let memory = env
+        .data()
+        .memory
+        .clone()
+        .ok_or_else(|| WasmError::Engine("memory not bound".into()))?;
+    memory
+        .view(env)
+        .write(u64::from(ptr as u32), data)
+        .map_err(|_| bad(call, "result buffer out of bounds"))
+}
+
+/// Copies `min(len, cap)` bytes of `data` to `dst`.
+fn copy_out(
+    env: &FunctionEnvMut<Env>,
+    call: &'static str,
+    dst: i32,
+    cap: i32,
+    data: &[u8],
+) -> HostResult<()> {
+    let n = data.len().min(cap as u32 as usize);
+    write_mem(env, call, dst, &data[..n])
+}
+
+/// Charges the cost of an entry from the metering points and appends it to the trace.
+fn finish(
+    env: &mut FunctionEnvMut<Env>,
+    call: &'static str,
+    input: Vec<u8>,
+    output: Vec<u8>,
+) -> HostResult<()> {
+    let cu = HostState::cost(call, &input, &output);
+    let (data, mut store) = env.data_and_store_mut();
+    let instance = data
+        .instance
+        .clone()
+        .ok_or_else(|| WasmError::Engine("instance not bound".into()))?;
+    match get_remaining_points(&mut store, &instance) {
+        MeteringPoints::Remaining(left) if left >= cu => {
+            set_remaining_points(&mut store, &instance, left - cu);
+        }
+        _ => {
+            set_remaining_points(&mut store, &instance, 0);
+            return Err(WasmError::OutOfCu { limit: 0 });
+        }
+    }
+    data.host.record(TraceEntry {
+        call: call.into(),
+        input,
+        output,
+        cu,
+    })
+}
+
+fn h_height(mut env: FunctionEnvMut<Env>) -> HostResult<i64> {
+    let h = env.data().host.height;
+    finish(&mut env, "height", vec![], h.to_le_bytes().to_vec())?;
+    Ok(h as i64)
+}
+
+fn h_time_ms(mut env: FunctionEnvMut<Env>) -> HostResult<i64> {
+    let t = if env.data().host.replaying() {
+        let out = env.data().host.recorded_output("time_ms")?;
+        let bytes: [u8; 8] = out
+            .as_slice()
+            .try_into()
+            .map_err(|_| WasmError::TraceMismatch {
+                index: env.data().host.trace.len(),
+                reason: "time_ms output is not 8 bytes".into(),
+            })?;
+        u64::from_le_bytes(bytes)
+    } else {
+        env.data().host.time_ms
+    };
+    finish(&mut env, "time_ms", vec![], t.to_le_bytes().to_vec())?;
+    Ok(t as i64)
+}
+
+fn h_caller(mut env: FunctionEnvMut<Env>, dst: i32) -> HostResult<()> {
+    let a = env.data().host.frame()?.caller.0.0;
+    finish(&mut env, "caller", vec![], a.to_vec())?;
+    write_mem(&env, "caller", dst, &a)
+}
+
+fn h_contract(mut env: FunctionEnvMut<Env>, dst: i32) -> HostResult<()> {
+    let c = env.data().host.frame()?.contract.0.0;
+    finish(&mut env, "contract", vec![], c.to_vec())?;
+    write_mem(&env, "contract", dst, &c)
+}
+
+fn h_call_id(mut env: FunctionEnvMut<Env>, dst: i32) -> HostResult<()> {
+    let c = env.data().host.frame()?.call_id.0;
+    finish(&mut env, "call_id", vec![], c.to_vec())?;
+    write_mem(&env, "call_id", dst, &c)
+}
+
+fn h_args(mut env: FunctionEnvMut<Env>, dst: i32, cap: i32) -> HostResult<i32> {
+    let args = env.data().host.frame()?.args.clone();
+    let n = args.len().min(cap as u32 as usize);
+    let mut output = (args.len() as u32).to_le_bytes().to_vec();
+    output.extend_from_slice(&args[..n]);
+    finish(
+        &mut env,
+        "args",
+        (cap as u32).to_le_bytes().to_vec(),
+        output,
+    )?;
+    write_mem(&env, "args", dst, &args[..n])?;
+    Ok(args.len() as i32)
+}
+
+fn h_state_get(
+    mut env: FunctionEnvMut<Env>,
+    kp: i32,
+    kl: i32,
+    dst: i32,
+    cap: i32,
+) -> HostResult<i32> {
+    let key = read_mem(&env, "state_get", kp, kl, MAX_KEY_LEN)?;
+    let data = env.data_mut();
+    let value = data.host.state_get(&key, data.source.as_mut())?;
+    let mut input = (cap as u32).to_le_bytes().to_vec();
+    input.extend_from_slice(&key);
+    let output = match &value {
+        None => vec![0],
+        Some(v) => [&[1u8][..], v].concat(),
+    };
+    finish(&mut env, "state_get", input, output)?;
+    match value {
+        None => Ok(-1),
+        Some(v) => {
+            copy_out(&env, "state_get", dst, cap, &v)?;
+            Ok(v.len() as i32)
+        }
+    }
+}
+
+fn h_state_set(mut env: FunctionEnvMut<Env>, kp: i32, kl: i32, vp: i32, vl: i32) -> HostResult<()> {
+    let key = read_mem(&env, "state_set", kp, kl, MAX_KEY_LEN)?;
+    let value = read_mem(&env, "state_set", vp, vl, MAX_VALUE_LEN)?;
+    let data = env.data_mut();
+    data.host.state_set(&key, &value, data.source.as_mut())?;
+    finish(&mut env, "state_set", codec::encode(&(key, value)), vec![])
+}
+
+fn h_state_delete(mut env: FunctionEnvMut<Env>, kp: i32, kl: i32) -> HostResult<()> {
+    let key = read_mem(&env, "state_delete", kp, kl, MAX_KEY_LEN)?;
+    let data = env.data_mut();
+    data.host.state_delete(&key, data.source.as_mut())?;
+    finish(&mut env, "state_delete", key, vec![])
+}
+
+fn h_utxo_get(mut env: FunctionEnvMut<Env>, op: i32, dst: i32, cap: i32) -> HostResult<i32> {
+    let outpoint = read_outpoint(&env, "utxo_get", op)?;
+    let data = env.data_mut();
+    let output = data.host.utxo_get(outpoint, data.source.as_mut())?;
+    let mut input = codec::encode(&outpoint);
+    input.extend_from_slice(&(cap as u32).to_le_bytes());
+    let encoded = output.as_ref().map(codec::encode);
+    let trace_out = match &encoded {
+        None => vec![0],
+        Some(e) => [&[1u8][..], e].concat(),
+    };
+    finish(&mut env, "utxo_get", input, trace_out)?;
+    match encoded {
+        None => Ok(-1),
+        Some(e) => {
+            copy_out(&env, "utxo_get", dst, cap, &e)?;
+            Ok(e.len() as i32)
+        }
+    }
+}
+
+fn h_utxo_spend(mut env: FunctionEnvMut<Env>, op: i32) -> HostResult<()> {
+    let outpoint = read_outpoint(&env, "utxo_spend", op)?;
+    let data = env.data_mut();
+    let output = data.host.utxo_spend(outpoint, data.source.as_mut())?;
+    finish(
+        &mut env,
+        "utxo_spend",
+        codec::encode(&outpoint),
+        codec::encode(&output),
+    )
+}
+
+fn h_resource_read(
+    mut env: FunctionEnvMut<Env>,
+    idp: i32,
+    offset: i64,
+    dst: i32,
+    cap: i32,
+) -> HostResult<i64> {
+    let id = ContentId(Hash(read_array::<32>(&env, "resource_read", idp)?));
+    let data = env.data_mut();
+    let bytes = data.host.resource(&id, data.source.as_mut())?;
+    let mut input = id.0.0.to_vec();
+    input.extend_from_slice(&(offset as u64).to_le_bytes());
+    input.extend_from_slice(&(cap as u32).to_le_bytes());
+    let Some(bytes) = bytes else {
+        finish(&mut env, "resource_read", input, vec![0])?;
+        return Ok(-1);
+    };
+    let size = bytes.len();
+    let start = (offset as u64).min(size as u64) as usize;
+    let n = (cap as u32 as usize)
+        .min(MAX_RESOURCE_READ)
+        .min(size - start);
+    let chunk = &bytes[start..start + n];
+    let mut output = vec![1u8];
+    output.extend_from_slice(&(size as u64).to_le_bytes());
+    output.extend_from_slice(chunk);
+    finish(&mut env, "resource_read", input, output)?;
+    write_mem(&env, "resource_read", dst, chunk)?;
+    Ok(size as i64)
+}
+
+fn h_output_asset(
+    mut env: FunctionEnvMut<Env>,
+    lp: i32,
+    ll: i32,
+    tp: i32,
+    tl: i32,
+    amount: i64,
+) -> HostResult<()> {
+    let lock = read_mem(&env, "output_asset", lp, ll, MAX_ENCODED_ARG)?;
+    let token = read_mem(&env, "output_asset", tp, tl, MAX_ENCODED_ARG)?;
+    env.data_mut()
+        .host
+        .output_asset(&lock, &token, amount as u64)?;
+    finish(
+        &mut env,
+        "output_asset",
+        codec::encode(&(lock, token, amount as u64)),
+        vec![],
+    )
+}
+
+fn h_output_resource(
+    mut env: FunctionEnvMut<Env>,
+    lp: i32,
+    ll: i32,
+    idp: i32,
+    kind: i32,
+    np: i32,
+    nl: i32,
+) -> HostResult<()> {
+    let lock = read_mem(&env, "output_resource", lp, ll, MAX_ENCODED_ARG)?;
+    let id = ContentId(Hash(read_array::<32>(&env, "output_resource", idp)?));
+    let name = read_mem(&env, "output_resource", np, nl, MAX_RESOURCE_NAME)?;
+    let data = env.data_mut();
+    let size = data
+        .host
+        .output_resource(&lock, id, kind as u32, &name, data.source.as_mut())?;
+    finish(
+        &mut env,
+        "output_resource",
+        codec::encode(&(lock, id, kind as u32, name)),
+        size.to_le_bytes().to_vec(),
+    )
+}
+
+fn h_emit_event(
+    mut env: FunctionEnvMut<Env>,
+    tp: i32,
+    tl: i32,
+    dp: i32,
+    dl: i32,
+) -> HostResult<()> {
+    let topic = read_mem(&env, "emit_event", tp, tl, MAX_TOPIC_LEN)?;
+    let data = read_mem(&env, "emit_event", dp, dl, MAX_EVENT_DATA)?;
+    env.data_mut().host.emit_event(&topic, &data)?;
+    finish(
+        &mut env,
+        "emit_event",
+        codec::encode(&(topic, data)),
+        vec![],
+    )
+}
+
+fn h_set_return(mut env: FunctionEnvMut<Env>, p: i32, l: i32) -> HostResult<()> {
+    let data = read_mem(&env, "set_return", p, l, MAX_RETURN_LEN)?;
+    env.data_mut().host.set_return(&data)?;
+    finish(&mut env, "set_return", data, vec![])
+}
+
+fn h_external_call(
+    mut env: FunctionEnvMut<Env>,
+    np: i32,
+    nl: i32,
+    rp: i32,
+    rl: i32,
+    dst: i32,
+    cap: i32,
+) -> HostResult<i32> {
+    const CALL: &str = "external_call";
+    let name = read_mem(&env, CALL, np, nl, MAX_CONNECTOR_NAME)?;
+    let name = String::from_utf8(name).map_err(|_| bad(CALL, "connector name is not UTF-8"))?;
+    let request = read_mem(&env, CALL, rp, rl, MAX_EXTERNAL_PAYLOAD)?;
+    let op = env.data_mut().host.next_external_op()?;
+    let receipt = if env.data().host.replaying() {
+        // Never call the connector again: the receipt comes from the trace, checked against
+        // the op id and, if this node trusts a key for the connector, its signature.
+        let index = env.data().host.trace.len();
+        let mismatch = |reason: String| WasmError::TraceMismatch { index, reason };
+        let recorded = env.data().host.recorded_output(CALL)?;
+        let receipt: ConnectorReceipt = codec::decode_with_limit(
+            &recorded,
+            MAX_EXTERNAL_PAYLOAD + 1024,
+        )
+        .map_err(|e| mismatch(format!("connector receipt: {e}")))?;
+        if receipt.op != op {
+            return Err(mismatch("connector receipt is for another op".into()));
+        }
+        if receipt.response.len() > MAX_EXTERNAL_PAYLOAD {
+            return Err(mismatch("connector response too long".into()));
+        }
+        if let Some(key) = env.data().shared.connectors.trusted_key(&name)
+            && !receipt.signed_by(&key, &name, &request)
+        {
+            return Err(mismatch(format!(
+                "receipt of connector {name:?} is not signed by its trusted key"
+            )));
+        }
+        receipt
+    } else {
+        let contract = env.data().host.frame()?.contract;
+        let ext = ExternalOp {
+            id: op,
+            contract,
+            request: request.clone(),
+        };
+        let receipt = env.data().shared.connectors.prepare(&name, &ext)?;
+        env.data_mut()
+            .host
+            .external
+            .push(crate::connector::PendingExternal {
+                connector: name.clone(),
+                op,
+            });
+        receipt
+    };
+    let response = receipt.response.clone();
+    finish(
+        &mut env,
+        CALL,
+        codec::encode(&(name, request)),
+        codec::encode(&receipt),
+    )?;
+    copy_out(&env, CALL, dst, cap, &response)?;
+    Ok(response.len() as i32)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn h_call(
+    mut env: FunctionEnvMut<Env>,
+    rp: i32,
+    ep: i32,
+    el: i32,
+    ap: i32,
+    al: i32,
+    dst: i32,
+    cap: i32,
+) -> HostResult<i32> {
+    let resource = ContentId(Hash(read_array::<32>(&env, "call", rp)?));
+    let entry = read_mem(&env, "call", ep, el, MAX_ENTRY_LEN)?;
+    let entry = String::from_utf8(entry).map_err(|_| bad("call", "entry is not UTF-8"))?;
+    let args = read_mem(&env, "call", ap, al, MAX_CALL_ARGS)?;
+    let callee = crate::contract_id(&resource);
+    let input = codec::encode(&(resource, &entry, &args));
+    // Charge the fixed part up front, so a call with no points left fails before any work.
+    let fixed = HostState::cost("call", &input, &[]);
+    let (data, mut store) = env.data_and_store_mut();
+    let instance = data
+        .instance
+        .clone()
+        .ok_or_else(|| WasmError::Engine("instance not bound".into()))?;
+    let budget = match get_remaining_points(&mut store, &instance) {
+        MeteringPoints::Remaining(left) if left >= fixed => left - fixed,
+        _ => {
+            set_remaining_points(&mut store, &instance, 0);
+            return Err(WasmError::OutOfCu { limit: 0 });
+        }
+    };
+    let code = data
+        .host
+        .resource(&resource, data.source.as_mut())?
+        .ok_or(WasmError::ResourceUnavailable(resource))?;
+    let compiled = data.shared.compiled(&resource, &code)?;
+    data.host.push_frame(callee, args)?;
+    // The callee runs in its own store and instance, with the execution's host state and
+    // source moved in, and what is left of the caller's points as its budget.
+    let host = std::mem::take(&mut data.host);
+    let source = std::mem::replace(&mut data.source, Box::new(NoChain));
+    let run = call_instance(&data.shared.clone(), &compiled, &entry, host, source, budget);
+    data.host = run.host;
+    data.source = run.source;
+    let return_data = data.host.pop_frame()?;
+    set_remaining_points(&mut store, &instance, run.left.saturating_add(fixed));
+    if let Err(e) = run.result {
+        set_remaining_points(&mut store, &instance, 0);
+        return Err(match e {
+            WasmError::OutOfCu { .. } => WasmError::OutOfCu { limit: 0 },
+            other => WasmError::Callee {
+                contract: callee,
+                source: Box::new(other),
+            },
+        });
+    }
+    finish(&mut env, "call", input, return_data.clone())?;
+    copy_out(&env, "call", dst, cap, &return_data)?;
+    Ok(return_data.len() as i32)
+}
+
+fn h_abort(env: FunctionEnvMut<Env>, p: i32, l: i32) -> HostResult<()> {
+    let l = (l as u32).min(MAX_ABORT_LEN as u32) as i32;
+    let msg = read_mem(&env, "abort", p, l, MAX_ABORT_LEN)?;
+    Err(WasmError::Abort(String::from_utf8_lossy(&msg).into_owned()))
+}
+
+/// The HostABI v1 import object for one instance.
+pub(crate) fn host_imports(store: &mut Store, env: &FunctionEnv<Env>) -> Imports {
+    imports! {
+        "wes" => {
+            "height" => Function::new_typed_with_env(store, env, h_height),
+            "time_ms" => Function::new_typed_with_env(store, env, h_time_ms),
+            "caller" => Function::new_typed_with_env(store, env, h_caller),
+            "contract" => Function::new_typed_with_env(store, env, h_contract),
+            "call_id" => Function::new_typed_with_env(store, env, h_call_id),
+            "args" => Function::new_typed_with_env(store, env, h_args),
+            "state_get" => Function::new_typed_with_env(store, env, h_state_get),
+            "state_set" => Function::new_typed_with_env(store, env, h_state_set),
+            "state_delete" => Function::new_typed_with_env(store, env, h_state_delete),
+            "utxo_get" => Function::new_typed_with_env(store, env, h_utxo_get),
+            "utxo_spend" => Function::new_typed_with_env(store, env, h_utxo_spend),
+            "resource_read" => Function::new_typed_with_env(store, env, h_resource_read),
+            "output_asset" => Function::new_typed_with_env(store, env, h_output_asset),
+            "output_resource" => Function::new_typed_with_env(store, env, h_output_resource),
+            "emit_event" => Function::new_typed_with_env(store, env, h_emit_event),
+            "set_return" => Function::new_typed_with_env(store, env, h_set_return),
+            "external_call" => Function::new_typed_with_env(store, env, h_external_call),
+            "call" => Function::new_typed_with_env(store, env, h_call),
+            "abort" => Function::new_typed_with_env(store, env, h_abort),
+        }
+    }
+}
