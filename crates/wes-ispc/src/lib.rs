@@ -20,6 +20,8 @@
 #[cfg(feature = "wasm")]
 pub mod connector;
 #[cfg(feature = "wasm")]
+pub mod connectors;
+#[cfg(feature = "wasm")]
 mod construct;
 #[cfg(feature = "wasm")]
 mod error;

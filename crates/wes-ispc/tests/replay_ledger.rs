@@ -4,47 +4,10 @@
 
 mod common;
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
 use common::*;
 use wes_core::*;
 use wes_ispc::*;
 use wes_ledger::*;
-
-struct Resources(HashMap<ContentId, Vec<u8>>);
-
-impl ResourceProvider for Resources {
-    fn resource(&self, id: &ContentId) -> Result<Option<Vec<u8>>, ViewError> {
-        Ok(self.0.get(id).cloned())
-    }
-}
-
-/// The chain view a caller constructs against: the ledger's tip plus the resources.
-struct TipView<'a> {
-    ledger: &'a EutxoLedger<MemoryStore>,
-    resources: &'a Resources,
-}
-
-impl ChainView for TipView<'_> {
-    fn unspent(&self, outpoint: &OutPoint) -> Result<Option<Output>, ViewError> {
-        self.ledger
-            .unspent(outpoint)
-            .map_err(|e| ViewError(e.to_string()))
-    }
-    fn state(
-        &self,
-        contract: &ContractId,
-        key: &[u8],
-    ) -> Result<Option<(OutPoint, Output)>, ViewError> {
-        self.ledger
-            .state(contract, key)
-            .map_err(|e| ViewError(e.to_string()))
-    }
-    fn resource(&self, id: &ContentId) -> Result<Option<Vec<u8>>, ViewError> {
-        self.resources.resource(id)
-    }
-}
 
 /// The counter contract's id: derived from its code.
 fn counter() -> ContractId {
@@ -52,64 +15,27 @@ fn counter() -> ContractId {
 }
 
 fn genesis() -> Genesis {
-    Genesis {
-        chain_id: CHAIN,
-        time_ms: T0,
-        target: CompactTarget(0),
-        allocations: vec![
+    testchain::genesis_with(vec![
             Output::asset(lock("alice"), TokenId::Native, 1_000_000),
             Output::asset(lock("bob"), TokenId::Native, 1_000_000),
             // Owned by the counter contract: only its executions may spend it.
-            Output::asset(Lock::contract(counter()), TokenId::Native, 10_000),
-        ],
-        message: "wes-ispc tests".into(),
+        Output::asset(Lock::contract(counter()), TokenId::Native, 10_000),
+    ])
+}
+
+struct Chain(testchain::Chain);
+
+impl std::ops::Deref for Chain {
+    type Target = testchain::Chain;
+    fn deref(&self) -> &testchain::Chain {
+        &self.0
     }
-}
-
-fn config() -> LedgerConfig {
-    let mut c = LedgerConfig::new(CHAIN);
-    c.fees = FeePolicy::native(TokenFee {
-        per_byte: 1,
-        per_cu: 1,
-    });
-    c
-}
-
-struct Chain {
-    ledger: EutxoLedger<MemoryStore>,
-    resources: Arc<Resources>,
-    executor: Arc<WasmExecutor>,
 }
 
 impl Chain {
     fn open(code: &[u8]) -> (Self, ContentId) {
-        let id = wes_ures::content_id(code);
-        let resources = Arc::new(Resources(HashMap::from([(id, code.to_vec())])));
-        let executor = Arc::new(WasmExecutor::default());
-        let mut verifiers = VerifierRegistry::new();
-        verifiers.register(Arc::new(ReplayVerifier::new(executor.clone())));
-        let ledger = EutxoLedger::open(MemoryStore::new(), config(), &genesis(), verifiers)
-            .unwrap()
-            .with_resources(resources.clone());
-        (
-            Chain {
-                ledger,
-                resources,
-                executor,
-            },
-            id,
-        )
-    }
-
-    fn view(&self) -> TipView<'_> {
-        TipView {
-            ledger: &self.ledger,
-            resources: &self.resources,
-        }
-    }
-
-    fn next_height(&self) -> u64 {
-        self.ledger.tip().unwrap().height + 1
+        let chain = testchain::Chain::open(&genesis(), &[code]);
+        (Chain(chain), wes_ures::content_id(code))
     }
 
     fn call(
@@ -119,33 +45,10 @@ impl Chain {
         args: Vec<u8>,
         fee_input: OutPoint,
     ) -> ConstructedCall {
-        let height = self.next_height();
-        let req = CallRequest {
-            chain_id: CHAIN,
-            resource: id,
-            entry: entry.into(),
-            args,
-            cu_limit: 200_000,
-            height,
-            valid_until: height + 10,
-            time_ms: T0 + height * 1000,
-            fee_inputs: vec![fee_input],
-            change_lock: lock("alice"),
-            fee: 50_000,
-        };
-        construct_call(&self.executor, &ReplayProver, &req, &self.view()).unwrap()
-    }
-
-    fn block(&self, txs: Vec<SignedTransaction>) -> Block {
-        let height = self.next_height();
-        self.ledger
-            .build_block(
-                txs,
-                &lock("miner"),
-                key("miner").public_key(),
-                T0 + height * 1000,
-            )
-            .unwrap()
+        let mut req = self.request(id, entry, args, vec![fee_input], "alice");
+        req.cu_limit = 200_000;
+        req.fee = 50_000;
+        self.construct(&req).unwrap()
     }
 
     fn counter(&self) -> Option<(u64, u64)> {
@@ -162,15 +65,6 @@ impl Chain {
     }
 }
 
-fn alice_change(tx: &Transaction) -> OutPoint {
-    let index = tx
-        .outputs
-        .iter()
-        .position(|o| o.lock == lock("alice") && o.as_asset().is_some())
-        .unwrap();
-    tx.outpoint(index as u32)
-}
-
 #[test]
 fn counter_constructed_on_one_ledger_verified_by_replay_on_another() {
     let code = wasm(COUNTER);
@@ -185,7 +79,7 @@ fn counter_constructed_on_one_ledger_verified_by_replay_on_another() {
     assert_eq!(exec.proof_system.as_str(), "replay");
     assert_eq!(exec.trace_root, trace_root(&call.outcome.trace));
     let signed = call.sign(&[&key("alice")]);
-    let change = alice_change(&signed.tx);
+    let change = testchain::change_of(&signed.tx, "alice");
     let block = a.block(vec![signed]);
     a.ledger.apply_block(&block).unwrap();
     b.ledger.apply_block(&block).unwrap(); // B verifies by replay on its own.
@@ -210,7 +104,7 @@ fn read_only_call_references_the_state_and_mint_is_the_contracts() {
     let (b, _) = Chain::open(&code);
     let call = a.call(id, "increment", vec![], genesis().coinbase().outpoint(0));
     let signed = call.sign(&[&key("alice")]);
-    let change = alice_change(&signed.tx);
+    let change = testchain::change_of(&signed.tx, "alice");
     let block = a.block(vec![signed]);
     a.ledger.apply_block(&block).unwrap();
     b.ledger.apply_block(&block).unwrap();

@@ -1,6 +1,8 @@
 //! Shared fixtures: keys, a chain view over a map, and the contracts in WAT.
 #![allow(dead_code)]
 
+pub mod testchain;
+
 use std::collections::HashMap;
 use std::sync::Mutex;
 
