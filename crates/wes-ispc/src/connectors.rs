@@ -171,7 +171,9 @@ mod http {
                 .map_err(|e| ConnectorError(format!("POST {url}: reading the body: {e}")))?;
             if !status.is_success() {
                 let text: String = String::from_utf8_lossy(&body).chars().take(200).collect();
-                return Err(ConnectorError(format!("POST {url}: status {status}: {text}")));
+                return Err(ConnectorError(format!(
+                    "POST {url}: status {status}: {text}"
+                )));
             }
             Ok(body)
         }

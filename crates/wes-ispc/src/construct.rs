@@ -214,7 +214,11 @@ fn assemble(
     }
     // What the execution spends of its contracts' own assets is its to place too.
     for input in outcome.inputs.iter().filter(|i| i.mode == InputMode::Spend) {
-        if let Some(a) = view.unspent(&input.prev)?.as_ref().and_then(|o| o.as_asset()) {
+        if let Some(a) = view
+            .unspent(&input.prev)?
+            .as_ref()
+            .and_then(|o| o.as_asset())
+        {
             add(&mut have, a.token, a.amount);
         }
     }

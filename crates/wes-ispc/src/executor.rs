@@ -4,11 +4,11 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, mpsc};
 
-use wasmer::sys::{CompilerConfig, Cranelift, EngineBuilder};
+use wasmer::sys::{CompilerConfig, Cranelift, EngineBuilder, NativeEngineExt};
 use wasmer::wasmparser::Operator;
 use wasmer::{Engine, FunctionEnv, Instance, Module, Store};
 use wasmer_middlewares::Metering;
-use wasmer_middlewares::metering::{MeteringPoints, get_remaining_points, set_remaining_points};
+use wasmer_middlewares::metering::MeteringPoints;
 use wes_core::{
     ChainView, ContentId, ContractId, ExecutionOutcome, ExecutionRequest, Executor, OutPoint,
     Output, ResourceKind, TraceEntry, ViewError,
@@ -17,7 +17,7 @@ use wes_core::{
 use crate::connector::Connectors;
 use crate::error::WasmError;
 use crate::host::{Frame, HostState, NoChain, Source};
-use crate::imports::{Env, host_imports};
+use crate::imports::{Env, Meter, host_imports};
 use crate::validate::{ModuleFacts, WasmLimits, validate_module};
 
 /// The compute-unit cost of one WASM operator. Charged by the metering middleware per basic
@@ -66,7 +66,69 @@ pub(crate) struct Compiled {
     engine: Engine,
     module: Module,
     facts: ModuleFacts,
+    /// Unique per compile: the key of this module's recycled stores.
+    serial: u64,
 }
+
+static SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+thread_local! {
+    /// Recycled stores of this thread (wasmer stores are not `Send`), by module serial, most
+    /// recently used last.
+    static SLOTS: std::cell::RefCell<Vec<(u64, Vec<Slot>)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Modules whose stores one thread keeps.
+const SLOT_MODULES: usize = 16;
+
+fn take_slot(serial: u64) -> Option<Slot> {
+    SLOTS.with(|s| {
+        let mut s = s.try_borrow_mut().ok()?;
+        let i = s.iter().position(|(k, _)| *k == serial)?;
+        s[i].1.pop()
+    })
+}
+
+fn return_slot(serial: u64, slot: Slot) {
+    SLOTS.with(|s| {
+        let Ok(mut s) = s.try_borrow_mut() else {
+            return;
+        };
+        let i = match s.iter().position(|(k, _)| *k == serial) {
+            Some(i) => i,
+            None => {
+                if s.len() >= SLOT_MODULES {
+                    s.remove(0);
+                }
+                s.push((serial, Vec::new()));
+                s.len() - 1
+            }
+        };
+        let mut entry = s.remove(i);
+        if entry.1.len() < IDLE_SLOTS {
+            entry.1.push(slot);
+        }
+        s.push(entry);
+    });
+}
+
+/// A store with the module's host functions. Each call gets a **fresh instance** (fresh
+/// memory, globals, tables and metering points), but instantiating into a recycled store
+/// saves creating the store and the host functions, most of a short call's cost. A store is
+/// dropped, with the instances it accumulated, after [`SLOT_USES`] calls or after any failed
+/// call.
+struct Slot {
+    store: Store,
+    env: FunctionEnv<Env>,
+    imports: wasmer::Imports,
+    uses: u32,
+}
+
+/// Calls one store serves before it is dropped (bounding the memory of dead instances).
+const SLOT_USES: u32 = 64;
+/// Idle stores kept per module and thread.
+const IDLE_SLOTS: usize = 4;
 
 /// A small LRU of compiled modules keyed by resource id.
 #[derive(Default)]
@@ -180,12 +242,14 @@ impl Shared {
         // One metering middleware per compile: it must not be shared between modules. The
         // initial limit is 0 (nothing runs before the call's limit is set).
         compiler.push_middleware(Arc::new(Metering::new(0, operator_cost)));
-        let engine: Engine = EngineBuilder::new(compiler).into();
+        let mut engine: Engine = EngineBuilder::new(compiler).into();
+        engine.set_tunables(crate::tunables::SmallMemories);
         let module = Module::new(&engine, code).map_err(|e| WasmError::Engine(e.to_string()))?;
         Ok(Compiled {
             engine,
             module,
             facts,
+            serial: SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         })
     }
 
@@ -316,28 +380,32 @@ impl WasmExecutor {
         if !compiled.facts.uses_chain {
             return self.run_top(&compiled, request, host, Box::new(NoChain));
         }
-        std::thread::scope(|scope| {
-            let (requests, inbox) = mpsc::channel::<Request>();
-            let (outbox, answers) = mpsc::channel();
-            std::thread::Builder::new()
-                .name("wes-ispc-chain".into())
-                .spawn_scoped(scope, move || {
-                    for request in inbox {
-                        let answer = match request {
-                            Request::State(c, k) => Answer::State(view.state(&c, &k)),
-                            Request::Unspent(op) => Answer::Unspent(view.unspent(&op)),
-                            Request::Resource(id) => Answer::Resource(view.resource(&id)),
-                        };
-                        if outbox.send(answer).is_err() {
-                            break;
-                        }
-                    }
-                })
-                .map_err(|e| WasmError::Engine(format!("chain reader thread: {e}")))?;
-            let source = ChannelSource { requests, answers };
-            // `source` is dropped when the run ends, which ends the reader thread.
-            self.run_top(&compiled, request, host, Box::new(source))
-        })
+        // The view is borrowed and host data must be `'static`: the guest runs on a pooled
+        // worker thread and this thread answers its chain reads until the run ends.
+        let (requests, inbox) = mpsc::channel::<Request>();
+        let (outbox, answers) = mpsc::channel();
+        let (done, result) = mpsc::channel();
+        let source = ChannelSource { requests, answers };
+        let executor = self.clone();
+        let request = request.clone();
+        workers().submit(Box::new(move || {
+            // `source` is dropped when the run ends, which ends the loop below.
+            let outcome = executor.run_top(&compiled, &request, host, Box::new(source));
+            let _ = done.send(outcome);
+        }))?;
+        for request in inbox {
+            let answer = match request {
+                Request::State(c, k) => Answer::State(view.state(&c, &k)),
+                Request::Unspent(op) => Answer::Unspent(view.unspent(&op)),
+                Request::Resource(id) => Answer::Resource(view.resource(&id)),
+            };
+            if outbox.send(answer).is_err() {
+                break;
+            }
+        }
+        result
+            .recv()
+            .map_err(|_| WasmError::Engine("execution worker failed".into()))?
     }
 
     fn run_top(
@@ -390,6 +458,58 @@ impl WasmExecutor {
     }
 }
 
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Threads that run guests needing the chain view (see `run`): as many as the machine has
+/// cores, started on first use, shared by all executors. A job that panics is caught; the
+/// waiting caller sees `WasmError::Engine`.
+struct Workers {
+    jobs: Mutex<mpsc::Sender<Job>>,
+}
+
+fn workers() -> &'static Workers {
+    static WORKERS: std::sync::OnceLock<Workers> = std::sync::OnceLock::new();
+    WORKERS.get_or_init(|| {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        let n = std::thread::available_parallelism().map_or(2, |n| n.get());
+        for i in 0..n {
+            let queue = queue.clone();
+            // A failed spawn leaves fewer workers; with none, `submit` still queues and the
+            // caller would wait, so the first spawn failure is reported there instead.
+            let _ = std::thread::Builder::new()
+                .name(format!("wes-ispc-{i}"))
+                .spawn(move || {
+                    loop {
+                        let job = match queue.lock() {
+                            Ok(q) => q.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => {
+                                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                            }
+                            Err(_) => return,
+                        }
+                    }
+                });
+        }
+        Workers {
+            jobs: Mutex::new(jobs),
+        }
+    })
+}
+
+impl Workers {
+    fn submit(&self, job: Job) -> Result<(), WasmError> {
+        self.jobs
+            .lock()
+            .map_err(|_| WasmError::Engine("worker queue poisoned".into()))?
+            .send(job)
+            .map_err(|_| WasmError::Engine("no execution workers".into()))
+    }
+}
+
 /// The end of one instance's run: its result, the host state and source handed back, and the
 /// metering points left.
 pub(crate) struct InstanceRun {
@@ -399,7 +519,7 @@ pub(crate) struct InstanceRun {
     pub left: u64,
 }
 
-/// Instantiates `compiled` in a fresh store and runs `entry` with `limit` points.
+/// Instantiates `compiled` afresh (in a recycled store) and runs `entry` with `limit` points.
 pub(crate) fn call_instance(
     shared: &Arc<Shared>,
     compiled: &Compiled,
@@ -408,59 +528,83 @@ pub(crate) fn call_instance(
     source: Box<dyn Source + Send>,
     limit: u64,
 ) -> InstanceRun {
-    let mut store = Store::new(compiled.engine.clone());
-    let env = FunctionEnv::new(
-        &mut store,
-        Env {
-            host,
-            source,
-            shared: shared.clone(),
-            memory: None,
-            instance: None,
-        },
-    );
-    let result = instantiate_and_call(&mut store, &env, compiled, entry, limit);
+    let mut slot = take_slot(compiled.serial).unwrap_or_else(|| {
+        let mut store = Store::new(compiled.engine.clone());
+        let env = FunctionEnv::new(
+            &mut store,
+            Env {
+                host: HostState::default(),
+                source: Box::new(NoChain),
+                shared: shared.clone(),
+                memory: None,
+                meter: None,
+            },
+        );
+        let imports = host_imports(&mut store, &env, &compiled.facts.imports);
+        Slot {
+            store,
+            env,
+            imports,
+            uses: 0,
+        }
+    });
+    {
+        let data = slot.env.as_mut(&mut slot.store);
+        data.host = host;
+        data.source = source;
+        data.memory = None;
+        data.meter = None;
+    }
+    let result = instantiate_and_call(&mut slot, compiled, entry, limit);
     let (result, left) = match result {
         Ok(left) => (Ok(()), left),
         Err(e) => (Err(e), 0),
     };
-    let data = env.as_mut(&mut store);
-    InstanceRun {
-        result,
+    let data = slot.env.as_mut(&mut slot.store);
+    let run = InstanceRun {
         host: std::mem::take(&mut data.host),
         source: std::mem::replace(&mut data.source, Box::new(NoChain)),
+        result,
         left,
+    };
+    data.memory = None;
+    data.meter = None;
+    slot.uses += 1;
+    if run.result.is_ok() && slot.uses < SLOT_USES {
+        return_slot(compiled.serial, slot);
     }
+    run
 }
 
 /// Returns the points left.
 fn instantiate_and_call(
-    store: &mut Store,
-    env: &FunctionEnv<Env>,
+    slot: &mut Slot,
     compiled: &Compiled,
     entry: &str,
     limit: u64,
 ) -> Result<u64, WasmError> {
-    let imports = host_imports(store, env);
-    let instance = Instance::new(store, &compiled.module, &imports)
+    let store = &mut slot.store;
+    let env = &slot.env;
+    let instance = Instance::new(store, &compiled.module, &slot.imports)
         .map_err(|e| WasmError::Trap(format!("instantiation: {e}")))?;
     let memory = instance
         .exports
         .get_memory("memory")
         .map_err(|_| WasmError::MissingExport("memory".into()))?
         .clone();
+    let meter = Meter::of(&instance)?;
     {
         let data = env.as_mut(store);
         data.memory = Some(memory);
-        data.instance = Some(instance.clone());
+        data.meter = Some(meter.clone());
     }
     let function = instance
         .exports
         .get_typed_function::<(), ()>(store, entry)
         .map_err(|_| WasmError::NoEntry(entry.chars().take(64).collect()))?;
-    set_remaining_points(store, &instance, limit);
+    meter.set(store, limit)?;
     let result = function.call(store);
-    let points = get_remaining_points(store, &instance);
+    let points = meter.get(store);
     if let Err(err) = result {
         return Err(match err.downcast::<WasmError>() {
             Ok(e) => e,

@@ -7,9 +7,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use wes_core::{
-    Address, ContentId, ContractId, Domain, Event, Hash, Input, Lock, OutPoint, Output,
-    OutputBody, ResourceBody, ResourceKind, ResourceMeta, StateBody, TokenId, TraceEntry,
-    ViewError, codec, hash,
+    Address, ContentId, ContractId, Domain, Event, Hash, Input, Lock, OutPoint, Output, OutputBody,
+    ResourceBody, ResourceKind, ResourceMeta, StateBody, TokenId, TraceEntry, ViewError, codec,
+    hash,
 };
 
 use crate::error::WasmError;
@@ -213,12 +213,7 @@ pub(crate) fn nested_call_id(parent: &Hash, index: u32) -> Hash {
 }
 
 impl HostState {
-    pub fn new(
-        height: u64,
-        time_ms: u64,
-        top: Frame,
-        expected: Option<Vec<TraceEntry>>,
-    ) -> Self {
+    pub fn new(height: u64, time_ms: u64, top: Frame, expected: Option<Vec<TraceEntry>>) -> Self {
         HostState {
             height,
             time_ms,

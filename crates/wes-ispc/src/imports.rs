@@ -5,18 +5,19 @@
 use std::sync::Arc;
 
 use wasmer::{
-    Function, FunctionEnv, FunctionEnvMut, Imports, Instance, Memory, Store, imports,
+    AsStoreMut, Function, FunctionEnv, FunctionEnvMut, Global, Imports, Instance, Memory, Store,
+    Value,
 };
-use wasmer_middlewares::metering::{MeteringPoints, get_remaining_points, set_remaining_points};
+use wasmer_middlewares::metering::MeteringPoints;
 use wes_core::{ContentId, Hash, OutPoint, TraceEntry, codec};
 
 use crate::connector::{ConnectorReceipt, ExternalOp, MAX_CONNECTOR_NAME, MAX_EXTERNAL_PAYLOAD};
 use crate::error::WasmError;
 use crate::executor::{Shared, call_instance};
 use crate::host::{
-    HostState, MAX_ABORT_LEN, MAX_CALL_ARGS, MAX_ENCODED_ARG, MAX_ENTRY_LEN, MAX_EVENT_DATA,
-    MAX_KEY_LEN, MAX_RESOURCE_NAME, MAX_RESOURCE_READ, MAX_RETURN_LEN, MAX_TOPIC_LEN,
-    MAX_VALUE_LEN, NoChain, Source,
+    HOST_MODULE, HostState, MAX_ABORT_LEN, MAX_CALL_ARGS, MAX_ENCODED_ARG, MAX_ENTRY_LEN,
+    MAX_EVENT_DATA, MAX_KEY_LEN, MAX_RESOURCE_NAME, MAX_RESOURCE_READ, MAX_RETURN_LEN,
+    MAX_TOPIC_LEN, MAX_VALUE_LEN, NoChain, Source,
 };
 
 /// The data host functions see.
@@ -25,7 +26,58 @@ pub(crate) struct Env {
     pub source: Box<dyn Source + Send>,
     pub shared: Arc<Shared>,
     pub memory: Option<Memory>,
-    pub instance: Option<Instance>,
+    pub meter: Option<Meter>,
+}
+
+/// The metering middleware's two globals of one instance, looked up once (the middleware's
+/// own accessors look them up by name, and cloning the instance clones its exports, on every
+/// host call).
+#[derive(Clone)]
+pub(crate) struct Meter {
+    remaining: Global,
+    exhausted: Global,
+}
+
+impl Meter {
+    /// The metering globals of `instance`.
+    pub fn of(instance: &Instance) -> Result<Self, WasmError> {
+        let global = |name: &str| {
+            instance
+                .exports
+                .get_global(name)
+                .cloned()
+                .map_err(|_| WasmError::Engine(format!("metering global {name} missing")))
+        };
+        Ok(Meter {
+            remaining: global("wasmer_metering_remaining_points")?,
+            exhausted: global("wasmer_metering_points_exhausted")?,
+        })
+    }
+
+    /// The points left.
+    pub fn get(&self, store: &mut impl AsStoreMut) -> MeteringPoints {
+        if matches!(self.exhausted.get(store), Value::I32(e) if e > 0) {
+            return MeteringPoints::Exhausted;
+        }
+        match self.remaining.get(store) {
+            Value::I64(points) => MeteringPoints::Remaining(points as u64),
+            _ => MeteringPoints::Exhausted,
+        }
+    }
+
+    /// Sets the points left (and clears exhaustion).
+    pub fn set(&self, store: &mut impl AsStoreMut, points: u64) -> Result<(), WasmError> {
+        self.remaining
+            .set(store, Value::I64(points as i64))
+            .and_then(|()| self.exhausted.set(store, Value::I32(0)))
+            .map_err(|e| WasmError::Engine(format!("metering: {e}")))
+    }
+}
+
+fn meter(data: &Env) -> HostResult<Meter> {
+    data.meter
+        .clone()
+        .ok_or_else(|| WasmError::Engine("instance not bound".into()))
 }
 
 type HostResult<T> = Result<T, WasmError>;
@@ -115,16 +167,11 @@ fn finish(
 ) -> HostResult<()> {
     let cu = HostState::cost(call, &input, &output);
     let (data, mut store) = env.data_and_store_mut();
-    let instance = data
-        .instance
-        .clone()
-        .ok_or_else(|| WasmError::Engine("instance not bound".into()))?;
-    match get_remaining_points(&mut store, &instance) {
-        MeteringPoints::Remaining(left) if left >= cu => {
-            set_remaining_points(&mut store, &instance, left - cu);
-        }
+    let meter = meter(data)?;
+    match meter.get(&mut store) {
+        MeteringPoints::Remaining(left) if left >= cu => meter.set(&mut store, left - cu)?,
         _ => {
-            set_remaining_points(&mut store, &instance, 0);
+            meter.set(&mut store, 0)?;
             return Err(WasmError::OutOfCu { limit: 0 });
         }
     }
@@ -387,11 +434,9 @@ fn h_external_call(
         let index = env.data().host.trace.len();
         let mismatch = |reason: String| WasmError::TraceMismatch { index, reason };
         let recorded = env.data().host.recorded_output(CALL)?;
-        let receipt: ConnectorReceipt = codec::decode_with_limit(
-            &recorded,
-            MAX_EXTERNAL_PAYLOAD + 1024,
-        )
-        .map_err(|e| mismatch(format!("connector receipt: {e}")))?;
+        let receipt: ConnectorReceipt =
+            codec::decode_with_limit(&recorded, MAX_EXTERNAL_PAYLOAD + 1024)
+                .map_err(|e| mismatch(format!("connector receipt: {e}")))?;
         if receipt.op != op {
             return Err(mismatch("connector receipt is for another op".into()));
         }
@@ -454,14 +499,11 @@ fn h_call(
     // Charge the fixed part up front, so a call with no points left fails before any work.
     let fixed = HostState::cost("call", &input, &[]);
     let (data, mut store) = env.data_and_store_mut();
-    let instance = data
-        .instance
-        .clone()
-        .ok_or_else(|| WasmError::Engine("instance not bound".into()))?;
-    let budget = match get_remaining_points(&mut store, &instance) {
+    let meter = meter(data)?;
+    let budget = match meter.get(&mut store) {
         MeteringPoints::Remaining(left) if left >= fixed => left - fixed,
         _ => {
-            set_remaining_points(&mut store, &instance, 0);
+            meter.set(&mut store, 0)?;
             return Err(WasmError::OutOfCu { limit: 0 });
         }
     };
@@ -475,13 +517,20 @@ fn h_call(
     // source moved in, and what is left of the caller's points as its budget.
     let host = std::mem::take(&mut data.host);
     let source = std::mem::replace(&mut data.source, Box::new(NoChain));
-    let run = call_instance(&data.shared.clone(), &compiled, &entry, host, source, budget);
+    let run = call_instance(
+        &data.shared.clone(),
+        &compiled,
+        &entry,
+        host,
+        source,
+        budget,
+    );
     data.host = run.host;
     data.source = run.source;
     let return_data = data.host.pop_frame()?;
-    set_remaining_points(&mut store, &instance, run.left.saturating_add(fixed));
+    meter.set(&mut store, run.left.saturating_add(fixed))?;
     if let Err(e) = run.result {
-        set_remaining_points(&mut store, &instance, 0);
+        meter.set(&mut store, 0)?;
         return Err(match e {
             WasmError::OutOfCu { .. } => WasmError::OutOfCu { limit: 0 },
             other => WasmError::Callee {
@@ -501,10 +550,12 @@ fn h_abort(env: FunctionEnvMut<Env>, p: i32, l: i32) -> HostResult<()> {
     Err(WasmError::Abort(String::from_utf8_lossy(&msg).into_owned()))
 }
 
-/// The HostABI v1 import object for one instance.
-pub(crate) fn host_imports(store: &mut Store, env: &FunctionEnv<Env>) -> Imports {
-    imports! {
-        "wes" => {
+/// The HostABI v1 import object for one instance: only the functions in `names` (the module's
+/// imports) are created, since creating host functions is a large part of a short call.
+pub(crate) fn host_imports(store: &mut Store, env: &FunctionEnv<Env>, names: &[&str]) -> Imports {
+    let mut imports = Imports::new();
+    for name in names {
+        let f = match *name {
             "height" => Function::new_typed_with_env(store, env, h_height),
             "time_ms" => Function::new_typed_with_env(store, env, h_time_ms),
             "caller" => Function::new_typed_with_env(store, env, h_caller),
@@ -524,6 +575,10 @@ pub(crate) fn host_imports(store: &mut Store, env: &FunctionEnv<Env>) -> Imports
             "external_call" => Function::new_typed_with_env(store, env, h_external_call),
             "call" => Function::new_typed_with_env(store, env, h_call),
             "abort" => Function::new_typed_with_env(store, env, h_abort),
-        }
+            // Validation admits only the names above.
+            _ => continue,
+        };
+        imports.define(HOST_MODULE, name, f);
     }
+    imports
 }

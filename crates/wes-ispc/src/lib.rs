@@ -34,6 +34,8 @@ mod imports;
 #[cfg(feature = "wasm")]
 mod replay;
 #[cfg(feature = "wasm")]
+mod tunables;
+#[cfg(feature = "wasm")]
 mod validate;
 
 #[cfg(feature = "wasm")]

@@ -52,6 +52,8 @@ pub(crate) struct ModuleFacts {
     /// Whether it imports a function that reads the chain (state, UTXOs, resources, nested
     /// calls), so that a call needs the chain view.
     pub uses_chain: bool,
+    /// The HostABI functions it imports (only those are created per instance).
+    pub imports: Vec<&'static str>,
 }
 
 /// The accepted WebAssembly feature set: the MVP without floats, plus mutable globals, sign
@@ -98,6 +100,7 @@ pub(crate) fn validate_module(code: &[u8], limits: &WasmLimits) -> Result<Module
     let invalid = |e: wasmer::wasmparser::BinaryReaderError| WasmError::Invalid(e.to_string());
     let mut types: Vec<Option<FuncType>> = Vec::new();
     let mut uses_chain = false;
+    let mut imported: Vec<&'static str> = Vec::new();
     let mut has_memory_export = false;
     let mut memories = 0u64;
     for payload in Parser::new(0).parse_all(code) {
@@ -126,7 +129,7 @@ pub(crate) fn validate_module(code: &[u8], limits: &WasmLimits) -> Result<Module
                     let TypeRef::Func(index) = import.ty else {
                         return Err(refuse("only functions may be imported"));
                     };
-                    let Some((_, params, results, _)) =
+                    let Some((name, params, results, _)) =
                         HOST_FUNCTIONS.iter().find(|(n, ..)| *n == import.name)
                     else {
                         return Err(refuse("not a HostABI v1 function"));
@@ -143,6 +146,9 @@ pub(crate) fn validate_module(code: &[u8], limits: &WasmLimits) -> Result<Module
                     }
                     if crate::host::CHAIN_READERS.contains(&import.name) {
                         uses_chain = true;
+                    }
+                    if !imported.contains(name) {
+                        imported.push(name);
                     }
                 }
             }
@@ -214,5 +220,8 @@ pub(crate) fn validate_module(code: &[u8], limits: &WasmLimits) -> Result<Module
             "`memory`: a contract must define and export its memory".into(),
         ));
     }
-    Ok(ModuleFacts { uses_chain })
+    Ok(ModuleFacts {
+        uses_chain,
+        imports: imported,
+    })
 }

@@ -16,9 +16,9 @@ fn counter() -> ContractId {
 
 fn genesis() -> Genesis {
     testchain::genesis_with(vec![
-            Output::asset(lock("alice"), TokenId::Native, 1_000_000),
-            Output::asset(lock("bob"), TokenId::Native, 1_000_000),
-            // Owned by the counter contract: only its executions may spend it.
+        Output::asset(lock("alice"), TokenId::Native, 1_000_000),
+        Output::asset(lock("bob"), TokenId::Native, 1_000_000),
+        // Owned by the counter contract: only its executions may spend it.
         Output::asset(Lock::contract(counter()), TokenId::Native, 10_000),
     ])
 }

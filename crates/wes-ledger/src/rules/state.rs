@@ -281,7 +281,11 @@ fn check_state_outputs(
     let mut spent_states = HashSet::new();
     for (index, op, output) in spent {
         if let Some(state) = output.as_state() {
-            if !t.execution.as_ref().is_some_and(|e| e.acts_as(&state.contract)) {
+            if !t
+                .execution
+                .as_ref()
+                .is_some_and(|e| e.acts_as(&state.contract))
+            {
                 return Err(TxError::StateNotExecuted {
                     place: format!("input {index}"),
                     contract: state.contract,
@@ -296,7 +300,11 @@ fn check_state_outputs(
         let Some(state) = output.as_state() else {
             continue;
         };
-        if !t.execution.as_ref().is_some_and(|e| e.acts_as(&state.contract)) {
+        if !t
+            .execution
+            .as_ref()
+            .is_some_and(|e| e.acts_as(&state.contract))
+        {
             return Err(TxError::StateNotExecuted {
                 place: format!("output {index}"),
                 contract: state.contract,

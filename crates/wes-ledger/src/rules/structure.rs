@@ -101,7 +101,9 @@ fn check_callees(exec: &wes_core::Execution) -> Result<(), TxError> {
     let mut seen = HashSet::new();
     for callee in &exec.callees {
         if *callee == exec.contract {
-            return bad(format!("the called contract {callee} is listed as a callee"));
+            return bad(format!(
+                "the called contract {callee} is listed as a callee"
+            ));
         }
         if !seen.insert(callee) {
             return bad(format!("callee {callee} listed twice"));

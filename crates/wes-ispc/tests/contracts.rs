@@ -1,0 +1,568 @@
+//! The example Rust contracts (built from source with the guest SDK), end to end through two
+//! ledgers: every call is constructed on chain A and verified by replay on chain B.
+//!
+//! - token: init, mint by the owner only, transfer of the UTXO tokens;
+//! - escrow: funds locked by the contract, released by the buyer, refunded after the deadline;
+//! - order flow: order → stock (nested call) → payment → shipment (HTTP connector on
+//!   127.0.0.1) → invoice, as one atomic call; failed steps land nothing and abort the
+//!   connector, included transactions commit it; signed connector receipts.
+
+mod common;
+mod guest;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use common::testchain::{Chain, change_of, genesis_with};
+use common::*;
+use wes_core::*;
+use wes_ispc::connectors::{HttpConnector, MemoryConnector, OpStatus};
+use wes_ispc::*;
+
+const FUNDS: Amount = 10_000_000;
+
+fn genesis() -> Genesis {
+    genesis_with(
+        ["alice", "bob", "shop"]
+            .iter()
+            .flat_map(|n| (0..4).map(move |_| Output::asset(lock(n), TokenId::Native, FUNDS)))
+            .collect(),
+    )
+}
+
+/// Genesis coin `i` (0..4) of `name`.
+fn coin(name: &str, i: u32) -> OutPoint {
+    let base = match name {
+        "alice" => 0,
+        "bob" => 4,
+        "shop" => 8,
+        _ => panic!("no coins for {name}"),
+    };
+    genesis().coinbase().outpoint(base + i)
+}
+
+/// Two chains (the constructor's and a verifier's) knowing `names`' contracts.
+fn chains(names: &[&str]) -> (Chain, Chain, Vec<ContentId>) {
+    let codes: Vec<Vec<u8>> = names.iter().map(|n| guest::contract(n)).collect();
+    let refs: Vec<&[u8]> = codes.iter().map(Vec::as_slice).collect();
+    let ids = codes.iter().map(|c| wes_ures::content_id(c)).collect();
+    (
+        Chain::open(&genesis(), &refs),
+        Chain::open(&genesis(), &refs),
+        ids,
+    )
+}
+
+/// Constructs, signs with `payer`'s key, mines on A, and applies on B (which replays).
+fn land(a: &Chain, b: &Chain, call: ConstructedCall, payer: &str) -> (Transaction, Block) {
+    let signed = call.sign(&[&key(payer)]);
+    let tx = signed.tx.clone();
+    let block = a.block(vec![signed]);
+    a.ledger.apply_block(&block).unwrap();
+    b.ledger
+        .apply_block(&block)
+        .expect("the verifier accepts the block");
+    (tx, block)
+}
+
+fn empty_block(a: &Chain, b: &Chain) {
+    let block = a.block(vec![]);
+    a.ledger.apply_block(&block).unwrap();
+    b.ledger.apply_block(&block).unwrap();
+}
+
+fn abort_message(e: ConstructError) -> String {
+    fn inner(e: &WasmError) -> String {
+        match e {
+            WasmError::Abort(m) => m.clone(),
+            WasmError::Callee { source, .. } => inner(source),
+            other => panic!("expected a guest abort, got {other}"),
+        }
+    }
+    match e {
+        ConstructError::Execution(e) => inner(&e),
+        other => panic!("expected an execution failure, got {other}"),
+    }
+}
+
+fn u64_arg(args: &mut Vec<u8>, v: u64) {
+    args.extend_from_slice(&v.to_le_bytes());
+}
+
+fn prefixed(args: &mut Vec<u8>, bytes: &[u8]) {
+    args.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    args.extend_from_slice(bytes);
+}
+
+fn balance(chain: &Chain, tx: &Transaction, owner: &Lock, token: TokenId) -> Amount {
+    tx.outputs
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| o.lock == *owner)
+        .filter_map(|(i, o)| {
+            let a = o.as_asset()?;
+            (a.token == token && chain.ledger.unspent(&tx.outpoint(i as u32)).ok()??.lock == *owner)
+                .then_some(a.amount)
+        })
+        .sum()
+}
+
+#[test]
+fn token_mint_by_owner_and_transfer() {
+    let (a, b, ids) = chains(&["token"]);
+    let token_id = ids[0];
+    let contract = contract_id(&token_id);
+    let tag = [7u8; 32];
+    let token = TokenId::Issued {
+        contract,
+        tag: Hash(tag),
+    };
+
+    let init = a
+        .construct(&a.request(token_id, "init", vec![], vec![coin("alice", 0)], "alice"))
+        .unwrap();
+    land(&a, &b, init, "alice");
+
+    // Bob is not the owner.
+    let mut args = tag.to_vec();
+    u64_arg(&mut args, 1000);
+    args.extend_from_slice(&codec::encode(&lock("bob")));
+    let err = a
+        .construct(&a.request(token_id, "mint", args.clone(), vec![coin("bob", 0)], "bob"))
+        .unwrap_err();
+    assert_eq!(abort_message(err), "token: only the owner may do this");
+
+    // Alice mints 1000 to Bob.
+    let mint = a
+        .construct(&a.request(token_id, "mint", args, vec![coin("alice", 1)], "alice"))
+        .unwrap();
+    assert_eq!(mint.outcome.events[0].topic, "mint");
+    let (mint_tx, _) = land(&a, &b, mint, "alice");
+    assert_eq!(balance(&b, &mint_tx, &lock("bob"), token), 1000);
+    let bob_tokens = mint_tx.outpoint(
+        mint_tx
+            .outputs
+            .iter()
+            .position(|o| o.as_asset().is_some_and(|x| x.token == token))
+            .unwrap() as u32,
+    );
+
+    // Bob transfers 300 to Alice: his token UTXO pays, the change comes back to him.
+    let mut args = tag.to_vec();
+    u64_arg(&mut args, 300);
+    args.extend_from_slice(&codec::encode(&lock("alice")));
+    let transfer = a
+        .construct(&a.request(
+            token_id,
+            "transfer",
+            args,
+            vec![coin("bob", 1), bob_tokens],
+            "bob",
+        ))
+        .unwrap();
+    let (tx, _) = land(&a, &b, transfer, "bob");
+    assert_eq!(balance(&b, &tx, &lock("alice"), token), 300);
+    assert_eq!(balance(&b, &tx, &lock("bob"), token), 700);
+
+    // Supply, read-only.
+    let supply = a
+        .construct(&a.request(
+            token_id,
+            "supply",
+            tag.to_vec(),
+            vec![coin("alice", 2)],
+            "alice",
+        ))
+        .unwrap();
+    assert_eq!(supply.outcome.return_data, 1000u64.to_le_bytes());
+    assert_eq!(a.ledger.tip().unwrap(), b.ledger.tip().unwrap());
+}
+
+fn escrow_args(id: [u8; 32], deadline: u64, amount: u64) -> Vec<u8> {
+    let mut args = id.to_vec();
+    u64_arg(&mut args, deadline);
+    u64_arg(&mut args, amount);
+    prefixed(&mut args, &codec::encode(&TokenId::Native));
+    prefixed(&mut args, &codec::encode(&lock("bob")));
+    args.extend_from_slice(&codec::encode(&lock("alice")));
+    args
+}
+
+/// The escrowed output of an `open` transaction.
+fn escrowed(tx: &Transaction, escrow: ContractId) -> OutPoint {
+    let i = tx
+        .outputs
+        .iter()
+        .position(|o| o.lock == Lock::contract(escrow) && o.as_asset().is_some())
+        .expect("funds locked by the escrow");
+    tx.outpoint(i as u32)
+}
+
+fn settle_args(id: [u8; 32], funds: OutPoint) -> Vec<u8> {
+    let mut args = id.to_vec();
+    args.extend_from_slice(&codec::encode(&funds));
+    args
+}
+
+#[test]
+fn escrow_release_and_refund() {
+    let (a, b, ids) = chains(&["escrow"]);
+    let escrow_id = ids[0];
+    let escrow = contract_id(&escrow_id);
+
+    // Alice escrows 5000 for Bob, then releases them.
+    let deadline = a.next_height() + 3;
+    let open = a
+        .construct(&a.request(
+            escrow_id,
+            "open",
+            escrow_args([1; 32], deadline, 5000),
+            vec![coin("alice", 0)],
+            "alice",
+        ))
+        .unwrap();
+    let (open_tx, _) = land(&a, &b, open, "alice");
+    let funds = escrowed(&open_tx, escrow);
+
+    // Bob cannot release to himself: only the buyer can.
+    let err = a
+        .construct(&a.request(
+            escrow_id,
+            "release",
+            settle_args([1; 32], funds),
+            vec![coin("bob", 0)],
+            "bob",
+        ))
+        .unwrap_err();
+    assert!(abort_message(err).contains("buyer"));
+
+    let release = a
+        .construct(&a.request(
+            escrow_id,
+            "release",
+            settle_args([1; 32], funds),
+            vec![coin("alice", 1)],
+            "alice",
+        ))
+        .unwrap();
+    assert!(
+        release
+            .tx
+            .inputs
+            .iter()
+            .any(|i| i.prev == funds && i.mode == InputMode::Spend),
+        "the contract spends its own output"
+    );
+    let (tx, _) = land(&a, &b, release, "alice");
+    assert_eq!(balance(&b, &tx, &lock("bob"), TokenId::Native), 5000);
+    assert_eq!(b.ledger.unspent(&funds).unwrap(), None);
+    assert_eq!(
+        b.state(&escrow, &[b"e".as_slice(), &[1; 32]].concat()),
+        None
+    );
+
+    // A second escrow is refunded, but only after its deadline.
+    let deadline = a.next_height() + 1;
+    let open = a
+        .construct(&a.request(
+            escrow_id,
+            "open",
+            escrow_args([2; 32], deadline, 700),
+            vec![coin("alice", 2)],
+            "alice",
+        ))
+        .unwrap();
+    let (open_tx, _) = land(&a, &b, open, "alice");
+    let funds = escrowed(&open_tx, escrow);
+    let refund = |fee| {
+        a.request(
+            escrow_id,
+            "refund",
+            settle_args([2; 32], funds),
+            vec![fee],
+            "alice",
+        )
+    };
+    let early = a.construct(&refund(coin("alice", 3))).unwrap_err();
+    assert_eq!(abort_message(early), "escrow: deadline not passed");
+    empty_block(&a, &b);
+    let (tx, _) = land(
+        &a,
+        &b,
+        a.construct(&refund(coin("alice", 3))).unwrap(),
+        "alice",
+    );
+    assert!(balance(&b, &tx, &lock("alice"), TokenId::Native) > 700);
+    assert_eq!(b.ledger.unspent(&funds).unwrap(), None);
+}
+
+/// A shipping service on 127.0.0.1 speaking the `HttpConnector` protocol: it refuses
+/// addresses containing "nowhere", and journals every op.
+struct Shipper {
+    url: String,
+    journal: Arc<Mutex<HashMap<String, &'static str>>>,
+    server: Arc<tiny_http::Server>,
+}
+
+impl Shipper {
+    fn start() -> Self {
+        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
+        let url = format!("http://{}/shipping", server.server_addr().to_ip().unwrap());
+        let journal = Arc::new(Mutex::new(HashMap::new()));
+        let (s, j) = (server.clone(), journal.clone());
+        std::thread::spawn(move || {
+            for mut request in s.incoming_requests() {
+                let path = request.url().to_owned();
+                let op = request
+                    .headers()
+                    .iter()
+                    .find(|h| h.field.equiv("X-Wes-Op"))
+                    .map(|h| h.value.to_string());
+                let mut body = Vec::new();
+                std::io::Read::read_to_end(request.as_reader(), &mut body).unwrap();
+                let reply: Vec<u8> = if path == "/shipping/prepare" {
+                    j.lock().unwrap().insert(op.unwrap(), "prepared");
+                    // order_id[32] ‖ item u32 ‖ qty u64 ‖ address
+                    let address = String::from_utf8_lossy(&body[44..]).into_owned();
+                    if address.contains("nowhere") {
+                        b"\x00we do not ship there".to_vec()
+                    } else {
+                        [b"\x01".as_slice(), b"TRACK-", &body[..4]].concat()
+                    }
+                } else if let Some(id) = path.strip_prefix("/shipping/commit/") {
+                    j.lock().unwrap().insert(id.to_owned(), "committed");
+                    vec![]
+                } else if let Some(id) = path.strip_prefix("/shipping/abort/") {
+                    j.lock().unwrap().insert(id.to_owned(), "aborted");
+                    vec![]
+                } else {
+                    let _ = request.respond(tiny_http::Response::empty(404));
+                    continue;
+                };
+                let _ = request.respond(tiny_http::Response::from_data(reply));
+            }
+        });
+        Shipper {
+            url,
+            journal,
+            server,
+        }
+    }
+
+    fn status(&self, op: &Hash) -> Option<&'static str> {
+        self.journal.lock().unwrap().get(&op.to_hex()).copied()
+    }
+
+    fn count(&self, status: &str) -> usize {
+        self.journal
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|s| **s == status)
+            .count()
+    }
+}
+
+impl Drop for Shipper {
+    fn drop(&mut self) {
+        self.server.unblock();
+    }
+}
+
+struct Shop {
+    a: Chain,
+    b: Chain,
+    stock: ContentId,
+    flow: ContentId,
+}
+
+/// Deploys stock and order flow; the shop stocks 10 of item 7 and authorises the flow.
+fn shop() -> Shop {
+    let (a, b, ids) = chains(&["stock", "order_flow"]);
+    let (stock, flow) = (ids[0], ids[1]);
+    let call = |entry: &str, args: Vec<u8>, fee: u32| {
+        let c = a
+            .construct(&a.request(stock, entry, args, vec![coin("shop", fee)], "shop"))
+            .unwrap();
+        land(&a, &b, c, "shop");
+    };
+    call("init", vec![], 0);
+    let mut add = 7u32.to_le_bytes().to_vec();
+    u64_arg(&mut add, 10);
+    call("add", add, 1);
+    let flow_address = Lock::contract(contract_id(&flow)).address();
+    call("authorize", flow_address.0.0.to_vec(), 2);
+    Shop { a, b, stock, flow }
+}
+
+impl Shop {
+    fn order(&self, order: u8, qty: u64, price: u64, address: &str, fee: OutPoint) -> CallRequest {
+        let mut args = [order; 32].to_vec();
+        args.extend_from_slice(self.stock.as_bytes());
+        args.extend_from_slice(&7u32.to_le_bytes());
+        u64_arg(&mut args, qty);
+        u64_arg(&mut args, price);
+        prefixed(&mut args, &codec::encode(&TokenId::Native));
+        prefixed(&mut args, &codec::encode(&lock("shop")));
+        args.extend_from_slice(address.as_bytes());
+        let mut req = self.a.request(self.flow, "place", args, vec![fee], "alice");
+        req.cu_limit = 400_000;
+        req.fee = 450_000;
+        req
+    }
+
+    fn level(&self) -> u64 {
+        let key = [b"i".as_slice(), &7u32.to_le_bytes()].concat();
+        let v = self.b.state(&contract_id(&self.stock), &key).unwrap();
+        u64::from_le_bytes(v.try_into().unwrap())
+    }
+}
+
+#[test]
+fn order_flow_is_one_atomic_call_with_an_http_connector() {
+    let shop = shop();
+    let shipper = Shipper::start();
+    let connectors = shop.a.executor.connectors().clone();
+    connectors.register("shipping", Arc::new(HttpConnector::new(&shipper.url)), None);
+    let settlement = ExternalSettlement::new(connectors);
+
+    // A good order: stock taken, shop paid, shipment prepared, invoice recorded.
+    let call = shop
+        .a
+        .construct(&shop.order(1, 3, 100, "1 Main St", coin("alice", 0)))
+        .unwrap();
+    assert_eq!(call.outcome.return_data, b"TRACK-\x01\x01\x01\x01");
+    assert_eq!(call.external.len(), 1);
+    let op = call.external[0].op;
+    assert_eq!(shipper.status(&op), Some("prepared"));
+    assert_eq!(
+        call.tx.execution.as_ref().unwrap().callees,
+        vec![contract_id(&shop.stock)]
+    );
+    settlement.track(
+        call.tx.id(),
+        call.tx.validity.not_after,
+        call.external.clone(),
+    );
+    // Chain B has no shipping connector: it verifies from the recorded receipt.
+    let (tx, block) = land(&shop.a, &shop.b, call, "alice");
+    assert_eq!(settlement.block(&block).committed.len(), 1);
+    assert_eq!(shipper.status(&op), Some("committed"));
+    assert_eq!(shop.level(), 7);
+    assert_eq!(balance(&shop.b, &tx, &lock("shop"), TokenId::Native), 300);
+    let invoice = shop
+        .b
+        .state(
+            &contract_id(&shop.flow),
+            &[b"o".as_slice(), &[1; 32]].concat(),
+        )
+        .unwrap();
+    assert!(invoice.ends_with(b"TRACK-\x01\x01\x01\x01"));
+
+    // The shipper refuses: the call fails after the connector acted, which hears abort.
+    let err = shop
+        .a
+        .construct(&shop.order(2, 1, 100, "nowhere", change_of(&tx, "alice")))
+        .unwrap_err();
+    assert_eq!(abort_message(err), "shipment refused");
+    assert_eq!(
+        (shipper.count("prepared"), shipper.count("aborted")),
+        (0, 1)
+    );
+
+    // Out of stock: the nested call fails before shipping; nothing is prepared.
+    let err = shop
+        .a
+        .construct(&shop.order(3, 8, 100, "1 Main St", change_of(&tx, "alice")))
+        .unwrap_err();
+    assert_eq!(abort_message(err), "out of stock");
+    assert_eq!(shipper.count("prepared"), 0);
+
+    // The execution succeeds but the caller cannot pay: construction fails, abort.
+    let err = shop
+        .a
+        .construct(&shop.order(4, 1, FUNDS as u64 * 2, "1 Main St", change_of(&tx, "alice")))
+        .unwrap_err();
+    assert!(
+        matches!(err, ConstructError::InsufficientFunds { .. }),
+        "{err}"
+    );
+    assert_eq!(
+        (shipper.count("prepared"), shipper.count("aborted")),
+        (0, 2)
+    );
+
+    // A constructed order whose transaction is dropped: abort.
+    let call = shop
+        .a
+        .construct(&shop.order(5, 1, 100, "2 Side St", change_of(&tx, "alice")))
+        .unwrap();
+    settlement.track(
+        call.tx.id(),
+        call.tx.validity.not_after,
+        call.external.clone(),
+    );
+    settlement.dropped(&call.tx.id());
+    assert_eq!(shipper.status(&call.external[0].op), Some("aborted"));
+
+    // Nothing of the failed orders landed.
+    assert_eq!(shop.level(), 7);
+    assert_eq!(shop.a.ledger.tip().unwrap(), shop.b.ledger.tip().unwrap());
+}
+
+#[test]
+fn signed_receipts_from_an_in_process_connector() {
+    let shop = shop();
+    let shipper = Arc::new(MemoryConnector::new(|op| {
+        Ok([b"\x01".as_slice(), b"MEM-", &op.request[..2]].concat())
+    }));
+    let signer = SecretKey::from_seed([9; 32]);
+    shop.a
+        .executor
+        .connectors()
+        .register("shipping", shipper.clone(), Some(signer.clone()));
+    // The verifier trusts the shipper's key.
+    shop.b
+        .executor
+        .connectors()
+        .trust("shipping", signer.public_key());
+
+    let call = shop
+        .a
+        .construct(&shop.order(1, 2, 50, "1 Main St", coin("alice", 0)))
+        .unwrap();
+    let op = call.external[0].op;
+    assert_eq!(shipper.status(&op), Some(OpStatus::Prepared));
+
+    // A forged receipt (another response, same signature) is rejected by B.
+    let mut forged = call.clone();
+    let mut trace = decode_replay_proof(&call.proof).unwrap();
+    let entry = trace
+        .iter_mut()
+        .find(|e| e.call == "external_call")
+        .unwrap();
+    let mut receipt: connector::ConnectorReceipt = codec::decode(&entry.output).unwrap();
+    receipt.response = b"\x01FORGED".to_vec();
+    entry.output = codec::encode(&receipt);
+    forged.proof = encode_replay_proof(&trace);
+    forged.tx.execution.as_mut().unwrap().trace_root = trace_root(&trace);
+    let verifier = ReplayVerifier::new(shop.b.executor.clone());
+    let err = verifier
+        .verify(&forged.tx, &forged.proof, &shop.b.view())
+        .unwrap_err();
+    assert!(err.to_string().contains("not signed"), "{err}");
+
+    // The genuine one lands; the app commits its op.
+    let (_, block) = land(&shop.a, &shop.b, call, "alice");
+    let settlement = ExternalSettlement::new(shop.a.executor.connectors().clone());
+    settlement.track(
+        block.transactions[1].tx.id(),
+        u64::MAX,
+        vec![connector::PendingExternal {
+            connector: "shipping".into(),
+            op,
+        }],
+    );
+    settlement.block(&block);
+    assert_eq!(shipper.status(&op), Some(OpStatus::Committed));
+}
