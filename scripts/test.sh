@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 . scripts/lib/ensure.sh
 
 ensure_cargo
-ensure_debian_packages "${WES_DEBIAN_PACKAGES[@]}"
+ensure_debian_packages "${WES_DEBIAN_PACKAGES[@]}" "${WES_TEST_PACKAGES[@]}"
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

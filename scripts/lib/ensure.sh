@@ -27,6 +27,10 @@ ensure_cargo() {
     }
 }
 
-# Debian packages the workspace's build and tests need. Later crates add theirs here:
-# protobuf-compiler (ONNX parsing in wes-ispc), rustc + libstd-rust-dev-wasm32 (contracts).
+# Debian packages the workspace's build needs (later: protobuf-compiler for ONNX parsing).
 WES_DEBIAN_PACKAGES=()
+
+# And those the tests need besides: the example contracts are built from Rust source with
+# Debian's Rust 1.63 (the rustup toolchain has no wasm32 target here), its wasm32 standard
+# library, and lld to link them.
+WES_TEST_PACKAGES=(rustc libstd-rust-dev-wasm32 lld-14)

@@ -552,6 +552,14 @@ fn signed_receipts_from_an_in_process_connector() {
         .unwrap_err();
     assert!(err.to_string().contains("not signed"), "{err}");
 
+    // The callee list is part of what replay checks.
+    let mut hidden = call.clone();
+    hidden.tx.execution.as_mut().unwrap().callees.clear();
+    let err = verifier
+        .verify(&hidden.tx, &hidden.proof, &shop.b.view())
+        .unwrap_err();
+    assert!(err.to_string().contains("callees"), "{err}");
+
     // The genuine one lands; the app commits its op.
     let (_, block) = land(&shop.a, &shop.b, call, "alice");
     let settlement = ExternalSettlement::new(shop.a.executor.connectors().clone());

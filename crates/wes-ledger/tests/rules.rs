@@ -596,7 +596,27 @@ fn contract_state_is_written_only_by_its_contract() {
         vec![change.clone(), state_output("app", b"new")],
     );
     t.execution = Some(execution(contract("app")));
-    check(&ledger, &sign(t, &[&key("alice")])).unwrap();
+    check(&ledger, &sign(t.clone(), &[&key("alice")])).unwrap();
+    // So does an execution of another contract that called "app" (a callee acts for itself).
+    let mut exec = execution(contract("flow"));
+    exec.callees = vec![contract("app")];
+    t.execution = Some(exec.clone());
+    check(&ledger, &sign(t.clone(), &[&key("alice")])).unwrap();
+    // The callee list is well formed: no repeats, not the called contract, bounded.
+    for callees in [
+        vec![contract("app"), contract("app")],
+        vec![contract("flow")],
+        (0..=Execution::MAX_CALLEES as u8)
+            .map(|i| contract(&format!("c{i}")))
+            .collect(),
+    ] {
+        exec.callees = callees;
+        t.execution = Some(exec.clone());
+        assert!(matches!(
+            check(&ledger, &sign(t.clone(), &[&key("alice")])),
+            Err(TxError::BadCallees { .. })
+        ));
+    }
     // A second live entry under an existing key is refused.
     let mut t = tx(
         vec![Input::spend(genesis_out(0))],
