@@ -44,7 +44,8 @@ pub struct ExternalOp {
     pub request: Vec<u8>,
 }
 
-/// What the trace records of an external call.
+/// What the trace records of an external call. A receipt without a signer is the executing
+/// node's word; with one, a verifier checks the signature.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectorReceipt {
     /// The operation id ([`external_op_id`]).
@@ -134,12 +135,15 @@ struct Registered {
     key: Option<SecretKey>,
 }
 
-/// The connectors a node has (to execute calls) and the connector keys it trusts (to verify
-/// signed receipts in replays).
+/// The connectors a node has, to execute calls, with the keys their receipts are signed with.
+///
+/// Verification never depends on this registry: a replay checks a receipt's signature against
+/// the signer the receipt names, the same on every node. *Which* signers an application
+/// accepts is the application's rule: a contract can require one (compare the response with
+/// what it expects) or an app can check [`ConnectorReceipt::signed_by`] off-chain.
 #[derive(Default)]
 pub struct Connectors {
     registered: RwLock<HashMap<String, Registered>>,
-    trusted: RwLock<HashMap<String, PublicKey>>,
 }
 
 impl std::fmt::Debug for Connectors {
@@ -161,18 +165,6 @@ impl Connectors {
         if let Ok(mut r) = self.registered.write() {
             r.insert(name.to_owned(), Registered { connector, key });
         }
-    }
-
-    /// Verifiers: receipts of connector `name` must be signed by `key`.
-    pub fn trust(&self, name: &str, key: PublicKey) {
-        if let Ok(mut t) = self.trusted.write() {
-            t.insert(name.to_owned(), key);
-        }
-    }
-
-    /// The key receipts of `name` must be signed with, if one is trusted.
-    pub fn trusted_key(&self, name: &str) -> Option<PublicKey> {
-        self.trusted.read().ok()?.get(name).copied()
     }
 
     /// Prepares `op` with connector `name` and builds its receipt.

@@ -140,9 +140,9 @@ pub fn construct_call(
     view: &dyn ChainView,
 ) -> Result<ConstructedCall, ConstructError> {
     let contract = crate::contract_id(&req.resource);
-    let (outcome, callees) = execute(executor, req, contract, view)?;
+    let (outcome, report) = execute(executor, req, contract, view)?;
     let external = crate::connector::external_calls(&outcome.trace);
-    match assemble(req, contract, outcome, callees, prover, view) {
+    match assemble(req, contract, outcome, report, prover, view) {
         Ok((tx, proof, outcome)) => Ok(ConstructedCall {
             tx,
             proof,
@@ -156,7 +156,7 @@ pub fn construct_call(
     }
 }
 
-type Executed = (ExecutionOutcome, Vec<ContractId>);
+type Executed = (ExecutionOutcome, crate::RunReport);
 
 fn execute(
     executor: &WasmExecutor,
@@ -187,19 +187,24 @@ fn execute(
         args: req.args.clone(),
         cu_limit: req.cu_limit,
     };
-    let (outcome, callees) = executor.execute_with_callees(&code, &request, view)?;
-    Ok((outcome, callees))
+    executor
+        .execute_detailed(&code, &request, view)
+        .map_err(Into::into)
 }
 
 fn assemble(
     req: &CallRequest,
     contract: ContractId,
     outcome: ExecutionOutcome,
-    callees: Vec<ContractId>,
+    report: crate::RunReport,
     prover: &dyn Prover,
     view: &dyn ChainView,
 ) -> Result<(Transaction, Vec<u8>, ExecutionOutcome), ConstructError> {
-    let mut have: BTreeMap<TokenId, Amount> = BTreeMap::new();
+    // Per token: what the fee inputs bring, what the execution spent of its contracts' own
+    // outputs, what it minted, and what its outputs and the fee take. The execution's outputs
+    // are funded first by what it spent and minted, then by the fee inputs; only fee-input
+    // value comes back as change (value the execution spent but did not place is a fee).
+    let mut fee_in: BTreeMap<TokenId, Amount> = BTreeMap::new();
     for op in &req.fee_inputs {
         let output = view.unspent(op)?.ok_or(ConstructError::MissingInput(*op))?;
         if output.as_state().is_some() || matches!(output.lock.guard(), Guard::Contract(_)) {
@@ -209,25 +214,19 @@ fn assemble(
             return Err(ConstructError::FeeInputTouched(*op));
         }
         if let OutputBody::Asset(a) = &output.body {
-            add(&mut have, a.token, a.amount);
+            add(&mut fee_in, a.token, a.amount);
         }
     }
-    // What the execution spends of its contracts' own assets is its to place too.
+    let mut own: BTreeMap<TokenId, Amount> = report.minted.clone();
     for input in outcome.inputs.iter().filter(|i| i.mode == InputMode::Spend) {
         if let Some(a) = view
             .unspent(&input.prev)?
             .as_ref()
             .and_then(|o| o.as_asset())
         {
-            add(&mut have, a.token, a.amount);
+            add(&mut own, a.token, a.amount);
         }
     }
-    let acting = |token: &TokenId| {
-        token
-            .issuer()
-            .is_some_and(|c| *c == contract || callees.contains(c))
-    };
-
     let mut need: BTreeMap<TokenId, Amount> = BTreeMap::new();
     add(&mut need, TokenId::Native, req.fee);
     for output in &outcome.outputs {
@@ -237,20 +236,21 @@ fn assemble(
     }
     let mut outputs = outcome.outputs.clone();
     let tokens: std::collections::BTreeSet<TokenId> =
-        have.keys().chain(need.keys()).copied().collect();
+        fee_in.keys().chain(need.keys()).copied().collect();
     for token in tokens {
-        let (h, n) = (
-            have.get(&token).copied().unwrap_or(0),
-            need.get(&token).copied().unwrap_or(0),
-        );
-        let minted_by_call = acting(&token);
-        if h > n {
-            outputs.push(Output::asset(req.change_lock.clone(), token, h - n));
-        } else if h < n && !minted_by_call {
+        let get = |m: &BTreeMap<TokenId, Amount>| m.get(&token).copied().unwrap_or(0);
+        let (brought, need) = (get(&fee_in), get(&need).saturating_sub(get(&own)));
+        if brought > need {
+            outputs.push(Output::asset(
+                req.change_lock.clone(),
+                token,
+                brought - need,
+            ));
+        } else if brought < need {
             return Err(ConstructError::InsufficientFunds {
                 token,
-                have: h,
-                need: n,
+                have: brought,
+                need,
             });
         }
     }
@@ -267,7 +267,7 @@ fn assemble(
         },
         execution: Some(Execution {
             contract,
-            callees,
+            callees: report.callees,
             resource: req.resource,
             entry: req.entry.clone(),
             args: req.args.clone(),

@@ -1,7 +1,7 @@
 //! [`WasmExecutor`]: contracts compiled by Cranelift, metered deterministically, run against
 //! HostABI v1.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, mpsc};
 
 use wasmer::sys::{CompilerConfig, Cranelift, EngineBuilder, NativeEngineExt};
@@ -10,8 +10,8 @@ use wasmer::{Engine, FunctionEnv, Instance, Module, Store};
 use wasmer_middlewares::Metering;
 use wasmer_middlewares::metering::MeteringPoints;
 use wes_core::{
-    ChainView, ContentId, ContractId, ExecutionOutcome, ExecutionRequest, Executor, OutPoint,
-    Output, ResourceKind, TraceEntry, ViewError,
+    Amount, ChainView, ContentId, ContractId, ExecutionOutcome, ExecutionRequest, Executor,
+    OutPoint, Output, ResourceKind, TokenId, TraceEntry, ViewError,
 };
 
 use crate::connector::Connectors;
@@ -59,6 +59,16 @@ pub fn operator_cost(op: &Operator) -> u64 {
         MemoryGrow { .. } => 1000,
         _ => 1,
     }
+}
+
+/// What an execution reports beyond its [`ExecutionOutcome`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RunReport {
+    /// Contracts entered by nested calls, in first-call order (`Execution::callees`).
+    pub callees: Vec<ContractId>,
+    /// Units created by `mint_asset`, per token: the most by which the transaction's outputs
+    /// of a token may exceed its inputs.
+    pub minted: BTreeMap<TokenId, Amount>,
 }
 
 /// A compiled module: its own engine (one metering middleware per compile) and module.
@@ -127,8 +137,10 @@ struct Slot {
 
 /// Calls one store serves before it is dropped (bounding the memory of dead instances).
 const SLOT_USES: u32 = 64;
+/// Memory pages the dead instances of one store may hold (4 MiB).
+const SLOT_PAGES: u32 = 64;
 /// Idle stores kept per module and thread.
-const IDLE_SLOTS: usize = 4;
+const IDLE_SLOTS: usize = 2;
 
 /// A small LRU of compiled modules keyed by resource id.
 #[derive(Default)]
@@ -308,8 +320,7 @@ impl WasmExecutor {
         &self.shared.limits
     }
 
-    /// The connectors `external_call` uses (register them here), and the connector keys
-    /// replays trust.
+    /// The connectors `external_call` uses (register them here, with their signing keys).
     pub fn connectors(&self) -> &Arc<Connectors> {
         &self.shared.connectors
     }
@@ -334,25 +345,25 @@ impl WasmExecutor {
             .map(|(outcome, _)| outcome)
     }
 
-    /// Runs `request` like [`Executor::execute`] and also returns the contracts its nested
-    /// calls entered, in first-call order (the `callees` of the transaction's execution).
-    pub fn execute_with_callees(
+    /// Runs `request` like [`Executor::execute`] and also reports what the transaction
+    /// record and the checks need: the callees and the tokens minted.
+    pub fn execute_detailed(
         &self,
         code: &[u8],
         request: &ExecutionRequest,
         view: &dyn ChainView,
-    ) -> Result<(ExecutionOutcome, Vec<ContractId>), WasmError> {
+    ) -> Result<(ExecutionOutcome, RunReport), WasmError> {
         self.run(code, request, view, None)
     }
 
-    /// Like [`replay`](Self::replay), also returning the callees.
-    pub fn replay_with_callees(
+    /// Like [`replay`](Self::replay), also returning the [`RunReport`].
+    pub fn replay_detailed(
         &self,
         code: &[u8],
         request: &ExecutionRequest,
         view: &dyn ChainView,
         expected: Vec<TraceEntry>,
-    ) -> Result<(ExecutionOutcome, Vec<ContractId>), WasmError> {
+    ) -> Result<(ExecutionOutcome, RunReport), WasmError> {
         self.run(code, request, view, Some(expected))
     }
 
@@ -362,7 +373,7 @@ impl WasmExecutor {
         request: &ExecutionRequest,
         view: &dyn ChainView,
         expected: Option<Vec<TraceEntry>>,
-    ) -> Result<(ExecutionOutcome, Vec<ContractId>), WasmError> {
+    ) -> Result<(ExecutionOutcome, RunReport), WasmError> {
         let compiled = self.shared.compiled(&request.resource, code)?;
         let top = Frame {
             contract: request.context.contract,
@@ -380,28 +391,43 @@ impl WasmExecutor {
         if !compiled.facts.uses_chain {
             return self.run_top(&compiled, request, host, Box::new(NoChain));
         }
-        // The view is borrowed and host data must be `'static`: the guest runs on a pooled
-        // worker thread and this thread answers its chain reads until the run ends.
+        // The view is borrowed and host data must be `'static`: the guest runs on another
+        // thread and this thread answers its chain reads until the run ends. Replays (block
+        // validation) use the pooled workers; live executions may wait on connectors for
+        // seconds, so they get a thread of their own and never hold up a worker.
         let (requests, inbox) = mpsc::channel::<Request>();
         let (outbox, answers) = mpsc::channel();
         let (done, result) = mpsc::channel();
         let source = ChannelSource { requests, answers };
         let executor = self.clone();
         let request = request.clone();
-        workers().submit(Box::new(move || {
+        let replaying = host.replaying();
+        let job: Job = Box::new(move || {
             // `source` is dropped when the run ends, which ends the loop below.
             let outcome = executor.run_top(&compiled, &request, host, Box::new(source));
             let _ = done.send(outcome);
-        }))?;
-        for request in inbox {
-            let answer = match request {
-                Request::State(c, k) => Answer::State(view.state(&c, &k)),
-                Request::Unspent(op) => Answer::Unspent(view.unspent(&op)),
-                Request::Resource(id) => Answer::Resource(view.resource(&id)),
-            };
-            if outbox.send(answer).is_err() {
-                break;
+        });
+        let serve = || {
+            for request in inbox {
+                let answer = match request {
+                    Request::State(c, k) => Answer::State(view.state(&c, &k)),
+                    Request::Unspent(op) => Answer::Unspent(view.unspent(&op)),
+                    Request::Resource(id) => Answer::Resource(view.resource(&id)),
+                };
+                if outbox.send(answer).is_err() {
+                    break;
+                }
             }
+        };
+        if replaying {
+            workers().submit(job)?;
+            serve();
+        } else {
+            std::thread::Builder::new()
+                .name("wes-ispc-live".into())
+                .spawn(job)
+                .map_err(|e| WasmError::Engine(format!("execution thread: {e}")))?;
+            serve();
         }
         result
             .recv()
@@ -414,7 +440,7 @@ impl WasmExecutor {
         request: &ExecutionRequest,
         host: HostState,
         source: Box<dyn Source + Send>,
-    ) -> Result<(ExecutionOutcome, Vec<ContractId>), WasmError> {
+    ) -> Result<(ExecutionOutcome, RunReport), WasmError> {
         let limit = request.cu_limit;
         let run = call_instance(&self.shared, compiled, &request.entry, host, source, limit);
         let mut host = run.host;
@@ -453,7 +479,10 @@ impl WasmExecutor {
                 events: std::mem::take(&mut host.events),
                 trace: std::mem::take(&mut host.trace),
             },
-            std::mem::take(&mut host.callees),
+            RunReport {
+                callees: std::mem::take(&mut host.callees),
+                minted: std::mem::take(&mut host.minted),
+            },
         ))
     }
 }
@@ -570,7 +599,10 @@ pub(crate) fn call_instance(
     data.memory = None;
     data.meter = None;
     slot.uses += 1;
-    if run.result.is_ok() && slot.uses < SLOT_USES {
+    // Dead instances keep their memories until the store goes: bound that to about
+    // `SLOT_PAGES` pages per store.
+    let uses = (SLOT_PAGES / compiled.facts.max_pages.max(1)).clamp(1, SLOT_USES);
+    if run.result.is_ok() && slot.uses < uses {
         return_slot(compiled.serial, slot);
     }
     run

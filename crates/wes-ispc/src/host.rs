@@ -37,6 +37,9 @@ pub const MAX_RESOURCE_NAME: usize = 64;
 pub const MAX_CALL_DEPTH: usize = 8;
 /// Longest entry name of a nested `call`, in bytes.
 pub const MAX_ENTRY_LEN: usize = 64;
+/// Most resource bytes one execution may load (`resource_read`, `output_resource`, the code of
+/// nested calls), counted once per resource.
+pub const MAX_RESOURCE_BYTES: usize = 16 * 1024 * 1024;
 /// Longest arguments of a nested `call`, in bytes.
 pub const MAX_CALL_ARGS: usize = 16 * 1024;
 /// Most events one call may emit.
@@ -77,11 +80,13 @@ pub const HOST_FUNCTIONS: &[(&str, &str, &str, HostCost)] = &[
     ("utxo_spend", "i", "", cost(300, 1)),
     ("resource_read", "iIii", "I", cost(100, 1)),
     ("output_asset", "iiiiI", "", cost(300, 1)),
+    ("mint_asset", "iiiI", "", cost(300, 1)),
     ("output_resource", "iiiiii", "", cost(300, 1)),
     ("emit_event", "iiii", "", cost(50, 1)),
     ("set_return", "ii", "", cost(10, 1)),
     ("external_call", "iiiiii", "i", cost(500, 1)),
-    ("call", "iiiiiii", "i", cost(1000, 1)),
+    // A nested call instantiates a module (≈ 10 µs, as much as ≈ 150 k operators): priced so.
+    ("call", "iiiiiii", "i", cost(50_000, 1)),
     ("abort", "ii", "", cost(0, 0)),
 ];
 
@@ -181,7 +186,10 @@ pub(crate) struct HostState {
     utxos: Vec<TouchedUtxo>,
     utxo_index: HashMap<OutPoint, usize>,
     resources: HashMap<ContentId, Option<Arc<Vec<u8>>>>,
+    resource_bytes: usize,
     created: Vec<Output>,
+    /// Tokens created by `mint_asset`, per token.
+    pub minted: std::collections::BTreeMap<TokenId, u128>,
     pub events: Vec<Event>,
     /// Contracts called by nested calls, in first-call order.
     pub callees: Vec<ContractId>,
@@ -458,6 +466,15 @@ impl HostState {
             return Ok(r.clone());
         }
         let r = source.resource(id)?.map(Arc::new);
+        if let Some(bytes) = &r {
+            self.resource_bytes = self.resource_bytes.saturating_add(bytes.len());
+            if self.resource_bytes > MAX_RESOURCE_BYTES {
+                return Err(bad(
+                    "resource",
+                    format!("more than {MAX_RESOURCE_BYTES} resource bytes loaded"),
+                ));
+            }
+        }
         self.resources.insert(*id, r.clone());
         Ok(r)
     }
@@ -486,6 +503,25 @@ impl HostState {
         if amount == 0 {
             return Err(bad("output_asset", "zero amount"));
         }
+        self.created
+            .push(Output::asset(lock, token, u128::from(amount)));
+        Ok(())
+    }
+
+    /// `mint_asset`: new units of the running contract's token `tag`, the only way tokens are
+    /// created.
+    pub fn mint_asset(&mut self, lock: &[u8], tag: [u8; 32], amount: u64) -> Result<(), WasmError> {
+        self.check_room("mint_asset")?;
+        let lock = decode_lock("mint_asset", lock)?;
+        if amount == 0 {
+            return Err(bad("mint_asset", "zero amount"));
+        }
+        let token = TokenId::Issued {
+            contract: self.contract()?,
+            tag: Hash(tag),
+        };
+        let total = self.minted.entry(token).or_insert(0);
+        *total = total.saturating_add(u128::from(amount));
         self.created
             .push(Output::asset(lock, token, u128::from(amount)));
         Ok(())
@@ -580,17 +616,36 @@ impl HostState {
         Ok(id)
     }
 
-    /// Enters a nested call of `callee` with `args`.
-    pub fn push_frame(&mut self, callee: ContractId, args: Vec<u8>) -> Result<(), WasmError> {
+    /// Whether a nested call of `callee` may start (checked before any work is done for it).
+    pub fn check_call(&self, callee: &ContractId) -> Result<(), WasmError> {
         if self.frames.len() >= MAX_CALL_DEPTH {
             return Err(bad("call", format!("call depth above {MAX_CALL_DEPTH}")));
         }
-        if self.frames.iter().any(|f| f.contract == callee) {
+        if self.frames.iter().any(|f| f.contract == *callee) {
             return Err(bad(
                 "call",
                 format!("contract {callee} is already on the call stack (no re-entry)"),
             ));
         }
+        let top = self.frames.first().map(|f| f.contract);
+        if Some(*callee) != top
+            && !self.callees.contains(callee)
+            && self.callees.len() >= wes_core::Execution::MAX_CALLEES
+        {
+            return Err(bad(
+                "call",
+                format!(
+                    "more than {} distinct callees",
+                    wes_core::Execution::MAX_CALLEES
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Enters a nested call of `callee` with `args`.
+    pub fn push_frame(&mut self, callee: ContractId, args: Vec<u8>) -> Result<(), WasmError> {
+        self.check_call(&callee)?;
         let parent = self.frame()?;
         let frame = Frame {
             contract: callee,
@@ -599,17 +654,8 @@ impl HostState {
             args,
             return_data: Vec::new(),
         };
-        let top = self.frames[0].contract;
-        if callee != top && !self.callees.contains(&callee) {
-            if self.callees.len() >= wes_core::Execution::MAX_CALLEES {
-                return Err(bad(
-                    "call",
-                    format!(
-                        "more than {} distinct callees",
-                        wes_core::Execution::MAX_CALLEES
-                    ),
-                ));
-            }
+        let top = self.frames.first().map(|f| f.contract);
+        if Some(callee) != top && !self.callees.contains(&callee) {
             self.callees.push(callee);
         }
         self.nested_calls += 1;

@@ -366,6 +366,24 @@ fn h_output_asset(
     )
 }
 
+fn h_mint_asset(
+    mut env: FunctionEnvMut<Env>,
+    lp: i32,
+    ll: i32,
+    tp: i32,
+    amount: i64,
+) -> HostResult<()> {
+    let lock = read_mem(&env, "mint_asset", lp, ll, MAX_ENCODED_ARG)?;
+    let tag = read_array::<32>(&env, "mint_asset", tp)?;
+    env.data_mut().host.mint_asset(&lock, tag, amount as u64)?;
+    finish(
+        &mut env,
+        "mint_asset",
+        codec::encode(&(lock, tag, amount as u64)),
+        vec![],
+    )
+}
+
 fn h_output_resource(
     mut env: FunctionEnvMut<Env>,
     lp: i32,
@@ -430,7 +448,8 @@ fn h_external_call(
     let op = env.data_mut().host.next_external_op()?;
     let receipt = if env.data().host.replaying() {
         // Never call the connector again: the receipt comes from the trace, checked against
-        // the op id and, if this node trusts a key for the connector, its signature.
+        // the op id and, when it names a signer, that signer's signature. Nothing here depends
+        // on the node's own configuration, so every node reaches the same verdict.
         let index = env.data().host.trace.len();
         let mismatch = |reason: String| WasmError::TraceMismatch { index, reason };
         let recorded = env.data().host.recorded_output(CALL)?;
@@ -443,12 +462,14 @@ fn h_external_call(
         if receipt.response.len() > MAX_EXTERNAL_PAYLOAD {
             return Err(mismatch("connector response too long".into()));
         }
-        if let Some(key) = env.data().shared.connectors.trusted_key(&name)
-            && !receipt.signed_by(&key, &name, &request)
-        {
-            return Err(mismatch(format!(
-                "receipt of connector {name:?} is not signed by its trusted key"
-            )));
+        match (&receipt.signer, &receipt.signature) {
+            (None, None) => {}
+            (Some(key), Some(_)) if receipt.signed_by(key, &name, &request) => {}
+            _ => {
+                return Err(mismatch(format!(
+                    "receipt of connector {name:?} has a bad signature"
+                )));
+            }
         }
         receipt
     } else {
@@ -507,6 +528,7 @@ fn h_call(
             return Err(WasmError::OutOfCu { limit: 0 });
         }
     };
+    data.host.check_call(&callee)?;
     let code = data
         .host
         .resource(&resource, data.source.as_mut())?
@@ -569,6 +591,7 @@ pub(crate) fn host_imports(store: &mut Store, env: &FunctionEnv<Env>, names: &[&
             "utxo_spend" => Function::new_typed_with_env(store, env, h_utxo_spend),
             "resource_read" => Function::new_typed_with_env(store, env, h_resource_read),
             "output_asset" => Function::new_typed_with_env(store, env, h_output_asset),
+            "mint_asset" => Function::new_typed_with_env(store, env, h_mint_asset),
             "output_resource" => Function::new_typed_with_env(store, env, h_output_resource),
             "emit_event" => Function::new_typed_with_env(store, env, h_emit_event),
             "set_return" => Function::new_typed_with_env(store, env, h_set_return),

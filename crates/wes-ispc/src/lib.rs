@@ -45,7 +45,7 @@ pub use construct::{CallRequest, ConstructError, ConstructedCall, construct_call
 #[cfg(feature = "wasm")]
 pub use error::WasmError;
 #[cfg(feature = "wasm")]
-pub use executor::{WasmExecutor, operator_cost};
+pub use executor::{RunReport, WasmExecutor, operator_cost};
 #[cfg(feature = "wasm")]
 pub use replay::{
     MAX_REPLAY_PROOF, REPLAY_PROOF_VERSION, REPLAY_SYSTEM, ReplayProver, ReplayVerifier,

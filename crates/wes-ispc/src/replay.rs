@@ -2,8 +2,8 @@
 //! contract against it.
 //!
 //! **This is verification by re-execution, not zero knowledge.** Every verifier runs the whole
-//! computation again; what the trace saves is calling the outside world twice (for HostABI v1
-//! that is only the block time, see below) and it pins down exactly which host call diverged
+//! computation again; what the trace saves is calling the outside world twice (the block time
+//! and connector receipts are taken from it) and it pins down exactly which host call diverged
 //! when a proof is false.
 
 use std::collections::BTreeMap;
@@ -98,8 +98,10 @@ impl Prover for ReplayProver {
 ///   chain state *before* the transaction;
 /// - the re-derived `cu_used`, inputs and outputs equal the transaction's;
 /// - the non-execution part is plain: fee inputs are neither State outputs nor guarded by a
-///   contract, change outputs are assets, and the change holds no more of the executed
-///   contract's tokens than the fee inputs bring (all minting is the execution's).
+///   contract, change outputs are assets, and the change holds no more of any token than the
+///   fee inputs bring;
+/// - no token is created beyond what the execution's `mint_asset` calls minted (each only of
+///   its own frame's contract), and the callees are exactly those the replay entered.
 #[derive(Clone, Debug)]
 pub struct ReplayVerifier {
     executor: Arc<WasmExecutor>,
@@ -123,6 +125,20 @@ fn backend(reason: impl Into<String>) -> ProofError {
     ProofError::Backend {
         system: replay_system(),
         reason: reason.into(),
+    }
+}
+
+fn add(sums: &mut BTreeMap<TokenId, Amount>, token: TokenId, amount: Amount) {
+    let e = sums.entry(token).or_insert(0);
+    *e = e.saturating_add(amount);
+}
+
+/// The innermost error of a failed nested call: a node fault inside a callee is still a node
+/// fault, not an invalid transaction.
+fn root_cause(e: WasmError) -> WasmError {
+    match e {
+        WasmError::Callee { source, .. } => root_cause(*source),
+        other => other,
     }
 }
 
@@ -195,10 +211,10 @@ impl ProofVerifier for ReplayVerifier {
             args: execution.args.clone(),
             cu_limit: execution.cu_limit,
         };
-        let (outcome, callees) = self
+        let (outcome, report) = self
             .executor
-            .replay_with_callees(&code, &request, view, trace)
-            .map_err(|e| match e {
+            .replay_detailed(&code, &request, view, trace)
+            .map_err(|e| match root_cause(e) {
                 WasmError::TraceMismatch { index, reason } => {
                     rejected(format!("trace entry {index}: {reason}"))
                 }
@@ -217,10 +233,10 @@ impl ProofVerifier for ReplayVerifier {
                 execution.cu_used, outcome.cu_used
             )));
         }
-        if callees != execution.callees {
+        if report.callees != execution.callees {
             return Err(rejected(format!(
-                "the execution lists callees {:?}, replay called {callees:?}",
-                execution.callees
+                "the execution lists callees {:?}, replay called {:?}",
+                execution.callees, report.callees
             )));
         }
         let n_in = outcome.inputs.len();
@@ -235,26 +251,34 @@ impl ProofVerifier for ReplayVerifier {
                 "the transaction's leading outputs are not the execution's outputs",
             ));
         }
-        // The plain (fee and change) part may not touch the acting contracts' authority.
-        let mut own_in: BTreeMap<TokenId, Amount> = BTreeMap::new();
-        for (index, input) in tx.inputs[..tx.inputs.len() - n_in].iter().enumerate() {
+        // The plain part (fee inputs, change outputs) is the caller's: fee inputs are not
+        // contract-owned, change outputs are assets, and the change of every token holds no
+        // more than the fee inputs bring (value the execution spent or minted is placed by the
+        // execution's outputs only).
+        let mut fee_in: BTreeMap<TokenId, Amount> = BTreeMap::new();
+        let mut spent_in: BTreeMap<TokenId, Amount> = BTreeMap::new();
+        for (index, input) in tx.inputs.iter().enumerate() {
             let output = view
                 .unspent(&input.prev)
                 .map_err(|e| backend(e.to_string()))?
-                .ok_or_else(|| rejected(format!("fee input {index} is not unspent")))?;
-            if output.as_state().is_some() || matches!(output.lock.guard(), Guard::Contract(_)) {
+                .ok_or_else(|| rejected(format!("input {index} is not unspent")))?;
+            let in_fee_part = index < tx.inputs.len() - n_in;
+            if in_fee_part
+                && (output.as_state().is_some()
+                    || matches!(output.lock.guard(), Guard::Contract(_)))
+            {
                 return Err(rejected(format!(
                     "fee input {index} is contract-owned: only the execution may use it"
                 )));
             }
-            if let (Some(a), InputMode::Spend) = (output.as_asset(), input.mode)
-                && a.token.issuer().is_some_and(|c| execution.acts_as(c))
-            {
-                let e = own_in.entry(a.token).or_insert(0);
-                *e = e.saturating_add(a.amount);
+            if let (Some(a), InputMode::Spend) = (output.as_asset(), input.mode) {
+                add(&mut spent_in, a.token, a.amount);
+                if in_fee_part {
+                    add(&mut fee_in, a.token, a.amount);
+                }
             }
         }
-        let mut own_out: BTreeMap<TokenId, Amount> = BTreeMap::new();
+        let mut change: BTreeMap<TokenId, Amount> = BTreeMap::new();
         for (index, output) in tx.outputs[n_out..].iter().enumerate() {
             let OutputBody::Asset(a) = &output.body else {
                 return Err(rejected(format!(
@@ -262,15 +286,26 @@ impl ProofVerifier for ReplayVerifier {
                     n_out + index
                 )));
             };
-            if a.token.issuer().is_some_and(|c| execution.acts_as(c)) {
-                let e = own_out.entry(a.token).or_insert(0);
-                *e = e.saturating_add(a.amount);
+            add(&mut change, a.token, a.amount);
+        }
+        for (token, out) in &change {
+            if *out > fee_in.get(token).copied().unwrap_or(0) {
+                return Err(rejected(format!(
+                    "the change holds more {token} than the fee inputs bring"
+                )));
             }
         }
-        for (token, out) in own_out {
-            if out > own_in.get(&token).copied().unwrap_or(0) {
+        // Tokens come into being only through `mint_asset`, by their issuer's own frames.
+        let mut out_total: BTreeMap<TokenId, Amount> = BTreeMap::new();
+        for a in tx.outputs.iter().filter_map(|o| o.as_asset()) {
+            add(&mut out_total, a.token, a.amount);
+        }
+        for (token, out) in out_total {
+            let created = out.saturating_sub(spent_in.get(&token).copied().unwrap_or(0));
+            if created > report.minted.get(&token).copied().unwrap_or(0) {
                 return Err(rejected(format!(
-                    "the change mints {token:?} outside the execution"
+                    "the transaction creates {created} {token} but the execution minted {}",
+                    report.minted.get(&token).copied().unwrap_or(0)
                 )));
             }
         }

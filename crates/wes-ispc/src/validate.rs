@@ -54,6 +54,8 @@ pub(crate) struct ModuleFacts {
     pub uses_chain: bool,
     /// The HostABI functions it imports (only those are created per instance).
     pub imports: Vec<&'static str>,
+    /// The declared maximum of its memory, in pages.
+    pub max_pages: u32,
 }
 
 /// The accepted WebAssembly feature set: the MVP without floats, plus mutable globals, sign
@@ -100,6 +102,7 @@ pub(crate) fn validate_module(code: &[u8], limits: &WasmLimits) -> Result<Module
     let invalid = |e: wasmer::wasmparser::BinaryReaderError| WasmError::Invalid(e.to_string());
     let mut types: Vec<Option<FuncType>> = Vec::new();
     let mut uses_chain = false;
+    let mut max_pages = 0u32;
     let mut imported: Vec<&'static str> = Vec::new();
     let mut has_memory_export = false;
     let mut memories = 0u64;
@@ -176,6 +179,7 @@ pub(crate) fn validate_module(code: &[u8], limits: &WasmLimits) -> Result<Module
                         max: limits.max_memory_pages,
                     })?;
                     limit("memory pages", max.max(ty.initial), limits.max_memory_pages)?;
+                    max_pages = max_pages.max(u32::try_from(max).unwrap_or(u32::MAX));
                 }
             }
             Payload::GlobalSection(reader) => {
@@ -223,5 +227,6 @@ pub(crate) fn validate_module(code: &[u8], limits: &WasmLimits) -> Result<Module
     Ok(ModuleFacts {
         uses_chain,
         imports: imported,
+        max_pages,
     })
 }

@@ -164,6 +164,18 @@ fn token_mint_by_owner_and_transfer() {
     assert_eq!(balance(&b, &tx, &lock("alice"), token), 300);
     assert_eq!(balance(&b, &tx, &lock("bob"), token), 700);
 
+    // `transfer` places tokens but never creates them: without token inputs it cannot pay.
+    let mut args = tag.to_vec();
+    u64_arg(&mut args, 5);
+    args.extend_from_slice(&codec::encode(&lock("bob")));
+    let err = a
+        .construct(&a.request(token_id, "transfer", args, vec![coin("bob", 2)], "bob"))
+        .unwrap_err();
+    assert!(
+        matches!(err, ConstructError::InsufficientFunds { .. }),
+        "{err}"
+    );
+
     // Supply, read-only.
     let supply = a
         .construct(&a.request(
@@ -521,11 +533,6 @@ fn signed_receipts_from_an_in_process_connector() {
         .executor
         .connectors()
         .register("shipping", shipper.clone(), Some(signer.clone()));
-    // The verifier trusts the shipper's key.
-    shop.b
-        .executor
-        .connectors()
-        .trust("shipping", signer.public_key());
 
     let call = shop
         .a
@@ -550,7 +557,8 @@ fn signed_receipts_from_an_in_process_connector() {
     let err = verifier
         .verify(&forged.tx, &forged.proof, &shop.b.view())
         .unwrap_err();
-    assert!(err.to_string().contains("not signed"), "{err}");
+    assert!(err.to_string().contains("bad signature"), "{err}");
+    assert_eq!(receipt.signer, Some(signer.public_key()));
 
     // The callee list is part of what replay checks.
     let mut hidden = call.clone();
@@ -573,4 +581,104 @@ fn signed_receipts_from_an_in_process_connector() {
     );
     settlement.block(&block);
     assert_eq!(shipper.status(&op), Some(OpStatus::Committed));
+}
+
+/// A contract that calls the token (harmlessly) and then pays itself the token's units, hoping
+/// the token's presence in the execution lends it minting authority.
+fn counterfeiter(token: ContentId, tag: [u8; 32], to: &Lock) -> Vec<u8> {
+    let hex = |b: &[u8]| b.iter().map(|b| format!("\\{b:02x}")).collect::<String>();
+    let token_enc = codec::encode(&TokenId::Issued {
+        contract: contract_id(&token),
+        tag: Hash(tag),
+    });
+    let lock = codec::encode(to);
+    wasm(&format!(
+        r#"(module
+  (import "wes" "call" (func $call (param i32 i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "wes" "output_asset" (func $out (param i32 i32 i32 i32 i64)))
+  (memory (export "memory") 1 1)
+  (data (i32.const 0) "{}")
+  (data (i32.const 32) "supply")
+  (data (i32.const 64) "{}")
+  (data (i32.const 128) "{}")
+  (data (i32.const 256) "{}")
+  (func (export "go")
+    (drop (call $call (i32.const 0) (i32.const 32) (i32.const 6) (i32.const 64) (i32.const 32)
+                      (i32.const 512) (i32.const 8)))
+    (call $out (i32.const 256) (i32.const {}) (i32.const 128) (i32.const {}) (i64.const 1000000))))"#,
+        hex(token.as_bytes()),
+        hex(&tag),
+        hex(&token_enc),
+        hex(&lock),
+        lock.len(),
+        token_enc.len(),
+    ))
+}
+
+#[test]
+fn a_caller_cannot_mint_a_callees_token() {
+    let token_code = guest::contract("token");
+    let token = wes_ures::content_id(&token_code);
+    let tag = [7u8; 32];
+    let evil = counterfeiter(token, tag, &lock("bob"));
+    let a = Chain::open(&genesis(), &[&token_code, &evil]);
+    let evil_id = wes_ures::content_id(&evil);
+    let req = a.request(evil_id, "go", vec![], vec![coin("bob", 0)], "bob");
+
+    // The constructor refuses: nothing minted, nothing brought.
+    let err = a.construct(&req).unwrap_err();
+    assert!(
+        matches!(err, ConstructError::InsufficientFunds { .. }),
+        "{err}"
+    );
+
+    // Built by hand, the transaction is rejected by replay (and so by the ledger).
+    let code_view = a.view();
+    let request = ExecutionRequest {
+        context: CallContext {
+            chain_id: CHAIN,
+            height: req.height,
+            time_ms: req.time_ms,
+            caller: lock("bob").address(),
+            contract: contract_id(&evil_id),
+            request: call_id(CHAIN, &coin("bob", 0), &contract_id(&evil_id), "go", &[]),
+        },
+        resource: evil_id,
+        entry: "go".into(),
+        args: vec![],
+        cu_limit: req.cu_limit,
+    };
+    let (outcome, report) = a
+        .executor
+        .execute_detailed(&evil, &request, &code_view)
+        .unwrap();
+    assert!(report.minted.is_empty());
+    let mut outputs = outcome.outputs.clone();
+    outputs.push(Output::asset(lock("bob"), TokenId::Native, FUNDS - req.fee));
+    let tx = Transaction {
+        version: Transaction::VERSION,
+        chain_id: CHAIN,
+        inputs: [vec![Input::spend(coin("bob", 0))], outcome.inputs.clone()].concat(),
+        outputs,
+        validity: ValidityWindow {
+            not_before: req.height,
+            not_after: req.valid_until,
+        },
+        execution: Some(Execution {
+            contract: contract_id(&evil_id),
+            callees: report.callees.clone(),
+            resource: evil_id,
+            entry: "go".into(),
+            args: vec![],
+            cu_limit: req.cu_limit,
+            cu_used: outcome.cu_used,
+            trace_root: trace_root(&outcome.trace),
+            proof_system: replay_system(),
+        }),
+    };
+    let proof = encode_replay_proof(&outcome.trace);
+    let err = ReplayVerifier::new(a.executor.clone())
+        .verify(&tx, &proof, &code_view)
+        .unwrap_err();
+    assert!(err.to_string().contains("minted 0"), "{err}");
 }

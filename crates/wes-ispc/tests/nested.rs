@@ -57,7 +57,8 @@ fn go(
 ) -> Result<(ExecutionOutcome, Vec<ContractId>), WasmError> {
     let ex = WasmExecutor::default();
     let code = view.resources.lock().unwrap()[&top].clone();
-    ex.execute_with_callees(&code, &request(contract_id(&top), top, "go", cu), view)
+    ex.execute_detailed(&code, &request(contract_id(&top), top, "go", cu), view)
+        .map(|(o, r)| (o, r.callees))
 }
 
 #[test]
@@ -84,9 +85,9 @@ fn nested_calls_share_state_budget_and_land_together() {
     let code = view.resources.lock().unwrap()[&top].clone();
     let req = request(contract_id(&top), top, "go", 1_000_000);
     let replayed = ex
-        .replay_with_callees(&code, &req, &view, outcome.trace.clone())
+        .replay_detailed(&code, &req, &view, outcome.trace.clone())
         .unwrap();
-    assert_eq!(replayed, (outcome.clone(), callees));
+    assert_eq!((replayed.0, replayed.1.callees), (outcome.clone(), callees));
 
     // One budget: too few units for the whole chain fails the whole call.
     let err = go(&view, top, outcome.cu_used - 1).unwrap_err();

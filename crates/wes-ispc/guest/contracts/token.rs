@@ -63,13 +63,8 @@ pub extern "C" fn mint() {
     require(!recipient.is_empty(), "token: missing recipient lock");
     only_owner();
 
-    // The ledger lets this output come from nowhere because the token is issued by this very
-    // contract (minting).
-    let token = Token::Issued {
-        contract: contract(),
-        tag,
-    };
-    output_asset(recipient, &token.encode(), amount);
+    // Only `mint` creates tokens, and only this contract's own.
+    mint_asset(recipient, &tag, amount);
 
     let key = supply_key(&tag);
     let supply = state_get_u64(&key).unwrap_or(0);

@@ -105,6 +105,8 @@ pub mod sys {
             token_len: usize,
             amount: u64,
         );
+        /// `(lock, lock_len, tag, amount) → ()`: mints this contract's token `tag`.
+        pub fn mint_asset(lock: *const u8, lock_len: usize, tag: *const u8, amount: u64);
         /// `(lock, lock_len, id, kind, name, name_len) → ()`.
         pub fn output_resource(
             lock: *const u8,
@@ -348,8 +350,7 @@ pub fn utxo_spend(outpoint: &[u8; OUTPOINT_LEN]) {
 
 /// Creates an asset output of `amount` (> 0) of `token` (an encoded token, see
 /// [`Token::encode`]) locked by `lock` (an encoded lock, see [`Lock`]). Its value must come from
-/// the transaction's inputs, from [`utxo_spend`], or be minted (only tokens issued by this
-/// contract).
+/// the transaction's inputs or from [`utxo_spend`]: this never creates tokens, see [`mint_asset`].
 pub fn output_asset(lock: &[u8], token: &[u8], amount: u64) {
     // SAFETY: valid ranges of our memory.
     unsafe {
@@ -361,6 +362,13 @@ pub fn output_asset(lock: &[u8], token: &[u8], amount: u64) {
             amount,
         )
     }
+}
+
+/// Mints `amount` (> 0) new units of this contract's token `Issued { contract(), tag }` into
+/// an asset output locked by `lock` (an encoded lock). The only way tokens come into being.
+pub fn mint_asset(lock: &[u8], tag: &[u8; 32], amount: u64) {
+    // SAFETY: valid ranges of our memory.
+    unsafe { sys::mint_asset(lock.as_ptr(), lock.len(), tag.as_ptr(), amount) }
 }
 
 /// What a resource is, for [`output_resource`].
