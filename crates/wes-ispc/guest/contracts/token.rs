@@ -51,9 +51,9 @@ pub extern "C" fn init() {
     state_set(OWNER, &caller());
 }
 
-/// `mint(tag, amount, recipient)`: creates new tokens (owner only).
-#[no_mangle]
-pub extern "C" fn mint() {
+/// Parses `tag[32] ‖ amount u64 ‖ recipient lock (rest)` and announces it as event `topic`
+/// after `act(tag, amount, recipient)` succeeds.
+fn with_payment(topic: &str, act: impl FnOnce(&[u8; 32], u64, &[u8])) {
     let mut buf = [0u8; ARGS_CAP];
     let mut r = Reader::new(args(&mut buf));
     let tag: [u8; 32] = r.array();
@@ -61,21 +61,26 @@ pub extern "C" fn mint() {
     let recipient = r.rest();
     require(amount > 0, "token: amount must be positive");
     require(!recipient.is_empty(), "token: missing recipient lock");
-    only_owner();
-
-    // Only `mint` creates tokens, and only this contract's own.
-    mint_asset(recipient, &tag, amount);
-
-    let key = supply_key(&tag);
-    let supply = state_get_u64(&key).unwrap_or(0);
-    match supply.checked_add(amount) {
-        Some(s) => state_set_u64(&key, s),
-        None => abort("token: supply overflow"),
-    }
-
+    act(&tag, amount, recipient);
     let mut event = Writer::<MAX_EVENT_DATA>::new();
     event.bytes(&tag).u64(amount).bytes(recipient);
-    emit_event("mint", &event);
+    emit_event(topic, &event);
+}
+
+/// `mint(tag, amount, recipient)`: creates new tokens (owner only).
+#[no_mangle]
+pub extern "C" fn mint() {
+    with_payment("mint", |tag, amount, recipient| {
+        only_owner();
+        // Only `mint_asset` creates tokens, and only this contract's own.
+        mint_asset(recipient, tag, amount);
+        let key = supply_key(tag);
+        let supply = state_get_u64(&key).unwrap_or(0);
+        match supply.checked_add(amount) {
+            Some(s) => state_set_u64(&key, s),
+            None => abort("token: supply overflow"),
+        }
+    });
 }
 
 /// `transfer(tag, amount, recipient)`: pays tokens from the caller's inputs.
@@ -84,23 +89,15 @@ pub extern "C" fn mint() {
 /// the caller's token inputs (and change), and the ledger checks that the value balances.
 #[no_mangle]
 pub extern "C" fn transfer() {
-    let mut buf = [0u8; ARGS_CAP];
-    let mut r = Reader::new(args(&mut buf));
-    let tag: [u8; 32] = r.array();
-    let amount = r.u64();
-    let recipient = r.rest();
-    require(amount > 0, "token: amount must be positive");
-    require(!recipient.is_empty(), "token: missing recipient lock");
-
-    let token = Token::Issued {
-        contract: contract(),
-        tag,
-    };
-    output_asset(recipient, &token.encode(), amount);
-
-    let mut event = Writer::<MAX_EVENT_DATA>::new();
-    event.bytes(&tag).u64(amount).bytes(recipient);
-    emit_event("transfer", &event);
+    with_payment("transfer", |tag, amount, recipient| {
+        // Never creates value: without the caller's token inputs the transaction cannot
+        // balance (only `mint_asset` creates tokens).
+        let token = Token::Issued {
+            contract: contract(),
+            tag: *tag,
+        };
+        output_asset(recipient, &token.encode(), amount);
+    });
 }
 
 /// `supply(tag)`: returns the supply of class `tag` (`u64le`, 0 if never minted).
