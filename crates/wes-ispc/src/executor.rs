@@ -253,6 +253,8 @@ impl Shared {
         compiler.canonicalize_nans(true);
         // One metering middleware per compile: it must not be shared between modules. The
         // initial limit is 0 (nothing runs before the call's limit is set).
+        // Call depth first, so that its counting is metered too.
+        compiler.push_middleware(Arc::new(crate::depth::CallDepth::default()));
         compiler.push_middleware(Arc::new(Metering::new(0, operator_cost)));
         let mut engine: Engine = EngineBuilder::new(compiler).into();
         engine.set_tunables(crate::tunables::SmallMemories);
@@ -306,6 +308,15 @@ impl Shared {
 impl WasmExecutor {
     /// An executor with these limits and no connectors.
     pub fn new(limits: WasmLimits) -> Self {
+        // Room for the deterministic depth limit (see `depth`): the default wasm stack is
+        // 1 MiB. This is process-wide; it only ever raises the stack.
+        static STACK: std::sync::Once = std::sync::Once::new();
+        STACK.call_once(|| {
+            let want = 8 << 20;
+            if wasmer::sys::vm::get_stack_size() < want {
+                wasmer::sys::vm::set_stack_size(want);
+            }
+        });
         WasmExecutor {
             shared: Arc::new(Shared {
                 limits,
@@ -638,9 +649,21 @@ fn instantiate_and_call(
     let result = function.call(store);
     let points = meter.get(store);
     if let Err(err) = result {
+        let depth = instance
+            .exports
+            .get_global(crate::depth::DEPTH_GLOBAL)
+            .ok()
+            .map(|g| g.get(store));
         return Err(match err.downcast::<WasmError>() {
             Ok(e) => e,
             Err(_) if points == MeteringPoints::Exhausted => WasmError::OutOfCu { limit },
+            Err(_) if matches!(depth, Some(wasmer::Value::I32(d)) if d > crate::depth::MAX_WASM_DEPTH) => {
+                WasmError::Limit {
+                    what: "wasm call depth",
+                    value: crate::depth::MAX_WASM_DEPTH as u64 + 1,
+                    max: crate::depth::MAX_WASM_DEPTH as u64,
+                }
+            }
             Err(trap) => WasmError::Trap(trap.message()),
         });
     }

@@ -24,6 +24,8 @@ pub mod connectors;
 #[cfg(feature = "wasm")]
 mod construct;
 #[cfg(feature = "wasm")]
+mod depth;
+#[cfg(feature = "wasm")]
 mod error;
 #[cfg(feature = "wasm")]
 mod executor;
@@ -42,6 +44,8 @@ mod validate;
 pub use connector::{Connector, ConnectorError, Connectors, ExternalOp, ExternalSettlement};
 #[cfg(feature = "wasm")]
 pub use construct::{CallRequest, ConstructError, ConstructedCall, construct_call};
+#[cfg(feature = "wasm")]
+pub use depth::MAX_WASM_DEPTH;
 #[cfg(feature = "wasm")]
 pub use error::WasmError;
 #[cfg(feature = "wasm")]

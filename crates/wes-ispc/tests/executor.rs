@@ -138,16 +138,55 @@ fn memory_growth_is_bounded() {
 }
 
 #[test]
-fn deep_recursion_traps_cleanly() {
+fn deep_recursion_hits_the_deterministic_depth_limit() {
     let code = wasm(
         r#"(module (memory (export "memory") 1 1)
              (func $r (param i64) (result i64) (i64.add (call $r (i64.add (local.get 0) (i64.const 1))) (i64.const 1)))
              (func (export "f") (drop (call $r (i64.const 0)))))"#,
     );
     let err = run(&code, "f", u64::MAX / 2).unwrap_err();
-    assert!(matches!(err, WasmError::Trap(_)), "{err}");
+    assert!(
+        matches!(
+            err,
+            WasmError::Limit {
+                what: "wasm call depth",
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert_eq!(err.fault(), Fault::Input);
+    // The same verdict on another executor (no dependence on the native stack).
+    assert_eq!(run(&code, "f", u64::MAX / 2).unwrap_err(), err);
     still_works(&WasmExecutor::default());
+}
+
+#[test]
+fn recursion_within_the_limit_works_even_with_large_frames() {
+    // `r(n)` recurses n times with 200 live i64 locals per frame; MAX_WASM_DEPTH - 1 levels
+    // (plus the entry's call) fit, one more does not.
+    let locals = (0..200).map(|_| "i64").collect::<Vec<_>>().join(" ");
+    let code = wasm(&format!(
+        r#"(module (import "wes" "args" (func $args (param i32 i32) (result i32)))
+             (memory (export "memory") 1 1)
+             (func $r (param i32) (local {locals})
+               (if (i32.gt_u (local.get 0) (i32.const 0))
+                 (then (call $r (i32.sub (local.get 0) (i32.const 1))))))
+             (func (export "f")
+               (drop (call $args (i32.const 0) (i32.const 4)))
+               (call $r (i32.load (i32.const 0)))))"#
+    ));
+    let (view, id) = MapView::with_code(&code);
+    let ex = WasmExecutor::default();
+    let depth = |n: u32| {
+        let mut req = request(contract("c"), id, "f", 100_000_000);
+        req.args = n.to_le_bytes().to_vec();
+        ex.execute(&code, &req, &view)
+    };
+    // `f` → `args` and `r` are calls too: r(n) nests n + 1 calls below `f`.
+    depth(MAX_WASM_DEPTH as u32 - 1).unwrap();
+    let err = depth(MAX_WASM_DEPTH as u32).unwrap_err();
+    assert!(matches!(err, WasmError::Limit { .. }), "{err}");
 }
 
 #[test]
