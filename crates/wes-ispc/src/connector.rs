@@ -138,9 +138,10 @@ struct Registered {
 /// The connectors a node has, to execute calls, with the keys their receipts are signed with.
 ///
 /// Verification never depends on this registry: a replay checks a receipt's signature against
-/// the signer the receipt names, the same on every node. *Which* signers an application
-/// accepts is the application's rule: a contract can require one (compare the response with
-/// what it expects) or an app can check [`ConnectorReceipt::signed_by`] off-chain.
+/// the signer the receipt names, the same on every node. That signer is chosen by the node
+/// that built the transaction, so on chain a connector's answer is that node's word; an
+/// application that needs authenticated outside data checks [`ConnectorReceipt::signed_by`]
+/// against the service's key itself.
 #[derive(Default)]
 pub struct Connectors {
     registered: RwLock<HashMap<String, Registered>>,

@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 
 use wes_core::{
     Amount, Blame, CallContext, ChainId, ChainView, ContentId, ContractId, Execution,
-    ExecutionOutcome, ExecutionRequest, Fault, Guard, Input, InputMode, Lock, OutPoint, Output,
-    OutputBody, ProofError, Prover, SecretKey, SignedTransaction, TokenId, Transaction,
-    ValidityWindow, ViewError, trace_root,
+    ExecutionOutcome, ExecutionRequest, Fault, Guard, Input, Lock, OutPoint, Output, OutputBody,
+    ProofError, Prover, SecretKey, SignedTransaction, TokenId, Transaction, ValidityWindow,
+    ViewError, trace_root,
 };
 
 use crate::connector::PendingExternal;
@@ -200,10 +200,11 @@ fn assemble(
     prover: &dyn Prover,
     view: &dyn ChainView,
 ) -> Result<(Transaction, Vec<u8>, ExecutionOutcome), ConstructError> {
-    // Per token: what the fee inputs bring, what the execution spent of its contracts' own
-    // outputs, what it minted, and what its outputs and the fee take. The execution's outputs
-    // are funded first by what it spent and minted, then by the fee inputs; only fee-input
-    // value comes back as change (value the execution spent but did not place is a fee).
+    // Per token: what the fee inputs bring, what the execution minted and what its spends may
+    // fund (`RunReport::spendable`), and what its outputs and the fee take. The execution's
+    // outputs are funded first by its mints and spends, then by the fee inputs; only
+    // fee-input value comes back as change (value spent but not placed by its spender is a
+    // fee, or a burn of the spender's own token).
     let mut fee_in: BTreeMap<TokenId, Amount> = BTreeMap::new();
     for op in &req.fee_inputs {
         let output = view.unspent(op)?.ok_or(ConstructError::MissingInput(*op))?;
@@ -218,14 +219,8 @@ fn assemble(
         }
     }
     let mut own: BTreeMap<TokenId, Amount> = report.minted.clone();
-    for input in outcome.inputs.iter().filter(|i| i.mode == InputMode::Spend) {
-        if let Some(a) = view
-            .unspent(&input.prev)?
-            .as_ref()
-            .and_then(|o| o.as_asset())
-        {
-            add(&mut own, a.token, a.amount);
-        }
+    for (token, amount) in &report.spendable {
+        add(&mut own, *token, *amount);
     }
     let mut need: BTreeMap<TokenId, Amount> = BTreeMap::new();
     add(&mut need, TokenId::Native, req.fee);

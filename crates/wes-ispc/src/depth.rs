@@ -3,10 +3,12 @@
 //! Native stack overflow depends on how Cranelift lays out frames, so a guest recursing deeply
 //! could trap on one build or machine and not on another. This middleware counts wasm calls in
 //! a global instead: around every `call` / `call_indirect` it increments the count, traps with
-//! the count above [`MAX_WASM_DEPTH`] before the call, and decrements it after. Frames of the
-//! depth allowed fit the wasm stack by a wide margin (`MAX_WASM_DEPTH` × `MAX_CALL_DEPTH`
-//! frames in the 8 MiB stack the executor sets, ≥ 8 KiB each), so the deterministic limit is
-//! always hit first.
+//! the count above [`MAX_WASM_DEPTH`] before the call, and decrements it after. For the count,
+//! not the native stack, to decide, the deepest allowed recursion must fit the stack: deploy
+//! validation bounds a frame (≤ 256 locals, ≤ 32 parameters and results, an operand stack of
+//! ≤ 512 values, all at most 8 bytes: under 7 KiB of wasm values, a few times that once
+//! Cranelift spills), and the executor sets an 8 MiB wasm stack, so 128 frames use well under
+//! half of it.
 
 use std::sync::Mutex;
 

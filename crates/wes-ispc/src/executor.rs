@@ -66,9 +66,12 @@ pub fn operator_cost(op: &Operator) -> u64 {
 pub struct RunReport {
     /// Contracts entered by nested calls, in first-call order (`Execution::callees`).
     pub callees: Vec<ContractId>,
-    /// Units created by `mint_asset`, per token: the most by which the transaction's outputs
-    /// of a token may exceed its inputs.
+    /// Units created by `mint_asset`, per token.
     pub minted: BTreeMap<TokenId, Amount>,
+    /// Per token, what the execution's `utxo_spend`s may fund: value each contract spent, up
+    /// to what that contract's own frames placed with `output_asset`. The transaction's
+    /// outputs of a token may total at most fee inputs + `minted` + `spendable`.
+    pub spendable: BTreeMap<TokenId, Amount>,
 }
 
 /// A compiled module: its own engine (one metering middleware per compile) and module.
@@ -493,6 +496,7 @@ impl WasmExecutor {
             RunReport {
                 callees: std::mem::take(&mut host.callees),
                 minted: std::mem::take(&mut host.minted),
+                spendable: host.spendable(),
             },
         ))
     }

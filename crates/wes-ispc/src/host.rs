@@ -190,6 +190,10 @@ pub(crate) struct HostState {
     created: Vec<Output>,
     /// Tokens created by `mint_asset`, per token.
     pub minted: std::collections::BTreeMap<TokenId, u128>,
+    /// Value spent by `utxo_spend`, per (spending contract, token).
+    spent_by: std::collections::BTreeMap<(ContractId, TokenId), u128>,
+    /// Value placed by `output_asset`, per (placing contract, token).
+    placed_by: std::collections::BTreeMap<(ContractId, TokenId), u128>,
     pub events: Vec<Event>,
     /// Contracts called by nested calls, in first-call order.
     pub callees: Vec<ContractId>,
@@ -453,6 +457,10 @@ impl HostState {
             ));
         }
         u.spent = true;
+        if let Some(a) = output.as_asset() {
+            let e = self.spent_by.entry((contract, a.token)).or_insert(0);
+            *e = e.saturating_add(a.amount);
+        }
         Ok(output)
     }
 
@@ -503,6 +511,8 @@ impl HostState {
         if amount == 0 {
             return Err(bad("output_asset", "zero amount"));
         }
+        let e = self.placed_by.entry((self.contract()?, token)).or_insert(0);
+        *e = e.saturating_add(u128::from(amount));
         self.created
             .push(Output::asset(lock, token, u128::from(amount)));
         Ok(())
@@ -614,6 +624,23 @@ impl HostState {
         let id = crate::connector::external_op_id(&root, self.external_calls);
         self.external_calls += 1;
         Ok(id)
+    }
+
+    /// Per token, the value the execution spent (`utxo_spend`) that the spending contract's
+    /// own frames placed (`output_asset`): what the spends may fund. Value a contract spends
+    /// and does not place is not another frame's to take.
+    pub fn spendable(&self) -> std::collections::BTreeMap<TokenId, u128> {
+        let mut out = std::collections::BTreeMap::new();
+        for ((contract, token), spent) in &self.spent_by {
+            let placed = self
+                .placed_by
+                .get(&(*contract, *token))
+                .copied()
+                .unwrap_or(0);
+            let e = out.entry(*token).or_insert(0u128);
+            *e = e.saturating_add((*spent).min(placed));
+        }
+        out
     }
 
     /// Whether a nested call of `callee` may start (checked before any work is done for it).

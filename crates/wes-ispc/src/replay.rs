@@ -100,8 +100,9 @@ impl Prover for ReplayProver {
 /// - the non-execution part is plain: fee inputs are neither State outputs nor guarded by a
 ///   contract, change outputs are assets, and the change holds no more of any token than the
 ///   fee inputs bring;
-/// - no token is created beyond what the execution's `mint_asset` calls minted (each only of
-///   its own frame's contract), and the callees are exactly those the replay entered.
+/// - every token's outputs total at most what the fee inputs bring, plus what the execution
+///   minted (`mint_asset`, each frame only its own token), plus what contracts spent and
+///   placed themselves; and the callees are exactly those the replay entered.
 #[derive(Clone, Debug)]
 pub struct ReplayVerifier {
     executor: Arc<WasmExecutor>,
@@ -256,7 +257,6 @@ impl ProofVerifier for ReplayVerifier {
         // more than the fee inputs bring (value the execution spent or minted is placed by the
         // execution's outputs only).
         let mut fee_in: BTreeMap<TokenId, Amount> = BTreeMap::new();
-        let mut spent_in: BTreeMap<TokenId, Amount> = BTreeMap::new();
         for (index, input) in tx.inputs.iter().enumerate() {
             let output = view
                 .unspent(&input.prev)
@@ -271,11 +271,9 @@ impl ProofVerifier for ReplayVerifier {
                     "fee input {index} is contract-owned: only the execution may use it"
                 )));
             }
-            if let (Some(a), InputMode::Spend) = (output.as_asset(), input.mode) {
-                add(&mut spent_in, a.token, a.amount);
-                if in_fee_part {
-                    add(&mut fee_in, a.token, a.amount);
-                }
+            if let (Some(a), InputMode::Spend, true) = (output.as_asset(), input.mode, in_fee_part)
+            {
+                add(&mut fee_in, a.token, a.amount);
             }
         }
         let mut change: BTreeMap<TokenId, Amount> = BTreeMap::new();
@@ -295,17 +293,21 @@ impl ProofVerifier for ReplayVerifier {
                 )));
             }
         }
-        // Tokens come into being only through `mint_asset`, by their issuer's own frames.
+        // Value: every token's outputs are paid by the fee inputs, by `mint_asset` (only of a
+        // frame's own token), or by what a contract spent and placed itself.
         let mut out_total: BTreeMap<TokenId, Amount> = BTreeMap::new();
         for a in tx.outputs.iter().filter_map(|o| o.as_asset()) {
             add(&mut out_total, a.token, a.amount);
         }
         for (token, out) in out_total {
-            let created = out.saturating_sub(spent_in.get(&token).copied().unwrap_or(0));
-            if created > report.minted.get(&token).copied().unwrap_or(0) {
+            let get = |m: &BTreeMap<TokenId, Amount>| m.get(&token).copied().unwrap_or(0);
+            let funded = get(&fee_in)
+                .saturating_add(get(&report.minted))
+                .saturating_add(get(&report.spendable));
+            if out > funded {
                 return Err(rejected(format!(
-                    "the transaction creates {created} {token} but the execution minted {}",
-                    report.minted.get(&token).copied().unwrap_or(0)
+                    "the transaction's {token} outputs total {out}, but fee inputs, mints and \
+                     the contracts' own spends fund only {funded}"
                 )));
             }
         }

@@ -2,8 +2,8 @@
 //! required exports and structural limits.
 
 use wasmer::wasmparser::{
-    CompositeInnerType, ExternalKind, FuncType, Parser, Payload, TypeRef, ValType, Validator,
-    WasmFeatures,
+    CompositeInnerType, ExternalKind, FuncType, FuncValidatorAllocations, Parser, Payload, TypeRef,
+    ValType, ValidPayload, Validator, WasmFeatures,
 };
 
 use crate::error::WasmError;
@@ -27,6 +27,12 @@ pub struct WasmLimits {
     pub max_globals: u64,
     /// Most exports.
     pub max_exports: u64,
+    /// Most parameters, and most results, of one function type.
+    pub max_params: u64,
+    /// Highest operand stack one function may reach. With the parameter and local limits
+    /// this bounds a native frame, so that `MAX_WASM_DEPTH` frames always fit the wasm stack
+    /// and the deterministic depth count, not the native stack, decides.
+    pub max_operand_stack: u64,
     /// Compiled modules kept in the cache.
     pub cache_capacity: usize,
 }
@@ -41,6 +47,8 @@ impl Default for WasmLimits {
             max_locals_per_function: 256,
             max_globals: 128,
             max_exports: 256,
+            max_params: 32,
+            max_operand_stack: 512,
             cache_capacity: 64,
         }
     }
@@ -95,11 +103,38 @@ pub(crate) fn validate_module(code: &[u8], limits: &WasmLimits) -> Result<Module
             max: limits.max_code_bytes,
         });
     }
-    Validator::new_with_features(features())
-        .validate_all(code)
-        .map_err(|e| WasmError::Invalid(e.to_string()))?;
-
     let invalid = |e: wasmer::wasmparser::BinaryReaderError| WasmError::Invalid(e.to_string());
+    // Full validation, measuring each function's operand stack on the way.
+    let mut validator = Validator::new_with_features(features());
+    for payload in Parser::new(0).parse_all(code) {
+        let payload = payload.map_err(invalid)?;
+        if let ValidPayload::Func(func, body) = validator.payload(&payload).map_err(invalid)? {
+            let mut fv = func.into_validator(FuncValidatorAllocations::default());
+            let mut locals = body.get_locals_reader().map_err(invalid)?;
+            for _ in 0..locals.get_count() {
+                let offset = locals.original_position();
+                let (count, ty) = locals.read().map_err(invalid)?;
+                fv.define_locals(offset, count, ty).map_err(invalid)?;
+            }
+            let mut ops = body.get_binary_reader_for_operators().map_err(invalid)?;
+            let mut height = 0u32;
+            while !ops.eof() {
+                let offset = ops.original_position();
+                ops.visit_operator(&mut fv.visitor(offset))
+                    .map_err(invalid)?
+                    .map_err(invalid)?;
+                height = height.max(fv.operand_stack_height());
+            }
+            ops.finish_expression(&fv.visitor(ops.original_position()))
+                .map_err(invalid)?;
+            limit(
+                "operand stack height of one function",
+                u64::from(height),
+                limits.max_operand_stack,
+            )?;
+        }
+    }
+
     let mut types: Vec<Option<FuncType>> = Vec::new();
     let mut uses_chain = false;
     let mut max_pages = 0u32;
@@ -111,6 +146,18 @@ pub(crate) fn validate_module(code: &[u8], limits: &WasmLimits) -> Result<Module
             Payload::TypeSection(reader) => {
                 for group in reader {
                     for sub in group.map_err(invalid)?.into_types() {
+                        if let CompositeInnerType::Func(f) = &sub.composite_type.inner {
+                            limit(
+                                "function parameters",
+                                f.params().len() as u64,
+                                limits.max_params,
+                            )?;
+                            limit(
+                                "function results",
+                                f.results().len() as u64,
+                                limits.max_params,
+                            )?;
+                        }
                         types.push(match sub.composite_type.inner {
                             CompositeInnerType::Func(f) => Some(f),
                             _ => None,

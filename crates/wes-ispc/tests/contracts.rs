@@ -680,5 +680,5 @@ fn a_caller_cannot_mint_a_callees_token() {
     let err = ReplayVerifier::new(a.executor.clone())
         .verify(&tx, &proof, &code_view)
         .unwrap_err();
-    assert!(err.to_string().contains("minted 0"), "{err}");
+    assert!(err.to_string().contains("fund only 0"), "{err}");
 }

@@ -190,6 +190,41 @@ fn recursion_within_the_limit_works_even_with_large_frames() {
 }
 
 #[test]
+fn operand_stack_and_signatures_are_bounded() {
+    let pushes = "(i32.const 1) ".repeat(600);
+    let drops = "(drop) ".repeat(600);
+    let tall = wasm(&format!(
+        r#"(module (memory (export "memory") 1 1) (func (export "f") {pushes} {drops}))"#
+    ));
+    let err = WasmExecutor::default().validate(&tall).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            WasmError::Limit {
+                what: "operand stack height of one function",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let params = "i64 ".repeat(40);
+    let wide = wasm(&format!(
+        r#"(module (memory (export "memory") 1 1) (func (param {params})))"#
+    ));
+    let err = WasmExecutor::default().validate(&wide).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            WasmError::Limit {
+                what: "function parameters",
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
 fn structural_limits_are_enforced() {
     let ex = WasmExecutor::default();
     let locals = wasm(

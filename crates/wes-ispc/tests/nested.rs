@@ -246,3 +246,82 @@ fn utxo_spend_needs_the_contracts_own_lock() {
         codec::encode(&Output::asset(lock("alice"), TokenId::Native, 500))[..]
     );
 }
+
+/// `take(outpoint)` spends the contract's own output; `keep` also sends it on to the lock in
+/// its args.
+const VAULT: &str = r#"(module
+  (import "wes" "args" (func $args (param i32 i32) (result i32)))
+  (import "wes" "utxo_spend" (func $spend (param i32)))
+  (import "wes" "output_asset" (func $out (param i32 i32 i32 i32 i64)))
+  (memory (export "memory") 1 1)
+  (data (i32.const 512) "\00\00\00\00")
+  (func (export "take")
+    (drop (call $args (i32.const 0) (i32.const 36)))
+    (call $spend (i32.const 0)))
+  (func (export "keep")
+    (local $len i32)
+    (local.set $len (call $args (i32.const 0) (i32.const 256)))
+    (call $spend (i32.const 0))
+    (call $out (i32.const 36) (i32.sub (local.get $len) (i32.const 36))
+               (i32.const 512) (i32.const 4) (i64.const 500))))"#;
+
+#[test]
+fn a_caller_cannot_place_what_a_callee_spent() {
+    let vault = wasm(VAULT);
+    let (view, vault_id) = MapView::with_code(&vault);
+    let funds = OutPoint {
+        tx: TxId(Hash([5; 32])),
+        index: 0,
+    };
+    view.utxos.lock().unwrap().insert(
+        funds,
+        Output::asset(Lock::contract(contract_id(&vault_id)), TokenId::Native, 500),
+    );
+    let hex = |b: &[u8]| b.iter().map(|b| format!("\\{b:02x}")).collect::<String>();
+    let bob = codec::encode(&lock("bob"));
+    // The thief calls `take` on the vault, then pays the 500 to Bob itself.
+    let thief = |entry: &str| {
+        let args = [codec::encode(&funds), bob.clone()].concat();
+        wasm(&format!(
+            r#"(module
+  (import "wes" "call" (func $call (param i32 i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "wes" "output_asset" (func $out (param i32 i32 i32 i32 i64)))
+  (memory (export "memory") 1 1)
+  (data (i32.const 0) "{}")
+  (data (i32.const 32) "{entry}")
+  (data (i32.const 64) "{}")
+  (data (i32.const 512) "\00\00\00\00")
+  (func (export "go")
+    (drop (call $call (i32.const 0) (i32.const 32) (i32.const {}) (i32.const 64) (i32.const {})
+                      (i32.const 0) (i32.const 0)))
+    (call $out (i32.const 100) (i32.const {}) (i32.const 512) (i32.const 4) (i64.const 500))))"#,
+            hex(vault_id.as_bytes()),
+            hex(&args),
+            entry.len(),
+            args.len(),
+            bob.len(),
+        ))
+    };
+    let ex = WasmExecutor::default();
+    let report = |code: Vec<u8>| {
+        let id = wes_ures::content_id(&code);
+        view.resources.lock().unwrap().insert(id, code.clone());
+        ex.execute_detailed(
+            &code,
+            &request(contract_id(&id), id, "go", 1_000_000),
+            &view,
+        )
+        .unwrap()
+        .1
+    };
+    // `take` leaves the value unplaced: nothing the thief's frame may fund from it.
+    assert_eq!(
+        report(thief("take")).spendable.get(&TokenId::Native),
+        Some(&0)
+    );
+    // `keep` places it itself (the thief's own 500 would then need the fee inputs).
+    assert_eq!(
+        report(thief("keep")).spendable.get(&TokenId::Native),
+        Some(&500)
+    );
+}
