@@ -87,6 +87,7 @@ pub const HOST_FUNCTIONS: &[(&str, &str, &str, HostCost)] = &[
     ("external_call", "iiiiii", "i", cost(500, 1)),
     // A nested call instantiates a module (≈ 10 µs, as much as ≈ 150 k operators): priced so.
     ("call", "iiiiiii", "i", cost(50_000, 1)),
+    ("external_signer", "i", "i", cost(20, 0)),
     ("abort", "ii", "", cost(0, 0)),
 ];
 
@@ -201,6 +202,9 @@ pub(crate) struct HostState {
     /// External calls made (live mode), to abort if the execution fails.
     pub external: Vec<crate::connector::PendingExternal>,
     external_calls: u32,
+    /// The signer of the latest `external_call` receipt: `None` before any call,
+    /// `Some(None)` if it was unsigned.
+    pub last_signer: Option<Option<wes_core::PublicKey>>,
 }
 
 /// The effects of a finished execution, in their canonical order.

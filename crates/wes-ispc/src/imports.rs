@@ -490,14 +490,31 @@ fn h_external_call(
         receipt
     };
     let response = receipt.response.clone();
+    let signer = receipt.signer;
     finish(
         &mut env,
         CALL,
         codec::encode(&(name, request)),
         codec::encode(&receipt),
     )?;
+    env.data_mut().host.last_signer = Some(signer);
     copy_out(&env, CALL, dst, cap, &response)?;
     Ok(response.len() as i32)
+}
+
+/// `external_signer(dst) → i32`: the key that signed the latest `external_call` receipt
+/// (its signature already checked), so a contract can require a service's key.
+fn h_external_signer(mut env: FunctionEnvMut<Env>, dst: i32) -> HostResult<i32> {
+    let (output, result) = match env.data().host.last_signer {
+        None => (vec![2u8], -1),
+        Some(None) => (vec![0u8], 0),
+        Some(Some(key)) => ([&[1u8][..], &key.0].concat(), 1),
+    };
+    finish(&mut env, "external_signer", vec![], output.clone())?;
+    if result == 1 {
+        write_mem(&env, "external_signer", dst, &output[1..])?;
+    }
+    Ok(result)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -597,6 +614,7 @@ pub(crate) fn host_imports(store: &mut Store, env: &FunctionEnv<Env>, names: &[&
             "set_return" => Function::new_typed_with_env(store, env, h_set_return),
             "external_call" => Function::new_typed_with_env(store, env, h_external_call),
             "call" => Function::new_typed_with_env(store, env, h_call),
+            "external_signer" => Function::new_typed_with_env(store, env, h_external_signer),
             "abort" => Function::new_typed_with_env(store, env, h_abort),
             // Validation admits only the names above.
             _ => continue,

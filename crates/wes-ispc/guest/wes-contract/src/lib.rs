@@ -105,6 +105,9 @@ pub mod sys {
             token_len: usize,
             amount: u64,
         );
+        /// `(dst) → i32`: 1 and the 32-byte signer of the latest external-call receipt, 0 if
+        /// it was unsigned, -1 if there was none.
+        pub fn external_signer(dst: *mut u8) -> i32;
         /// `(lock, lock_len, tag, amount) → ()`: mints this contract's token `tag`.
         pub fn mint_asset(lock: *const u8, lock_len: usize, tag: *const u8, amount: u64);
         /// `(lock, lock_len, id, kind, name, name_len) → ()`.
@@ -455,6 +458,19 @@ pub fn external_call<'a>(connector: &str, request: &[u8], buf: &'a mut [u8]) -> 
         )
     };
     fitted(buf, host_len(len, "external_call"), "external_call")
+}
+
+/// The key that signed the latest [`external_call`]'s receipt (its signature is checked by
+/// every verifier), or `None` if it was unsigned or there was no call. Compare it with the
+/// service's key to accept only authenticated answers.
+pub fn external_signer() -> Option<[u8; 32]> {
+    let mut key = [0u8; 32];
+    // SAFETY: 32 writable bytes of our memory.
+    if unsafe { sys::external_signer(key.as_mut_ptr()) } == 1 {
+        Some(key)
+    } else {
+        None
+    }
 }
 
 /// Calls the entry point `entry` of the contract deployed as resource `resource` with `args`,
