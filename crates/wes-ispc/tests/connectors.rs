@@ -14,7 +14,7 @@ use wes_ispc::*;
 
 /// Asks connector "oracle" and accepts the answer only if `service`'s key signed it.
 fn guarded(service: &PublicKey) -> Vec<u8> {
-    let key: String = service.0.iter().map(|b| format!("\\{b:02x}")).collect();
+    let key = wat_bytes(&service.0);
     wasm(&format!(
         r#"(module
   (import "wes" "external_call" (func $ext (param i32 i32 i32 i32 i32 i32) (result i32)))

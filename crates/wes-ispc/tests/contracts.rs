@@ -586,7 +586,6 @@ fn signed_receipts_from_an_in_process_connector() {
 /// A contract that calls the token (harmlessly) and then pays itself the token's units, hoping
 /// the token's presence in the execution lends it minting authority.
 fn counterfeiter(token: ContentId, tag: [u8; 32], to: &Lock) -> Vec<u8> {
-    let hex = |b: &[u8]| b.iter().map(|b| format!("\\{b:02x}")).collect::<String>();
     let token_enc = codec::encode(&TokenId::Issued {
         contract: contract_id(&token),
         tag: Hash(tag),
@@ -606,10 +605,10 @@ fn counterfeiter(token: ContentId, tag: [u8; 32], to: &Lock) -> Vec<u8> {
     (drop (call $call (i32.const 0) (i32.const 32) (i32.const 6) (i32.const 64) (i32.const 32)
                       (i32.const 512) (i32.const 8)))
     (call $out (i32.const 256) (i32.const {}) (i32.const 128) (i32.const {}) (i64.const 1000000))))"#,
-        hex(token.as_bytes()),
-        hex(&tag),
-        hex(&token_enc),
-        hex(&lock),
+        wat_bytes(token.as_bytes()),
+        wat_bytes(&tag),
+        wat_bytes(&token_enc),
+        wat_bytes(&lock),
         lock.len(),
         token_enc.len(),
     ))

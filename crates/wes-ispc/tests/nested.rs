@@ -12,9 +12,7 @@ use wes_ispc::*;
 /// is at offset 64 (unless it is all zeros), and returns the callee's return data after its
 /// own tag byte. `tag` makes each module (and so each contract) distinct.
 fn chain_link(tag: u8, next: Option<ContentId>) -> Vec<u8> {
-    let next_hex: String = next
-        .map(|id| id.as_bytes().iter().map(|b| format!("\\{b:02x}")).collect())
-        .unwrap_or_default();
+    let next_hex: String = next.map(|id| wat_bytes(id.as_bytes())).unwrap_or_default();
     let has_next = i32::from(next.is_some());
     wasm(&format!(
         r#"(module
@@ -134,11 +132,7 @@ fn re_entry_is_refused_and_a_failing_callee_fails_the_caller() {
     (drop (call $args (i32.const 100) (i32.const 32)))
     (drop (call $call (i32.const 0) (i32.const 40) (i32.const 2) (i32.const 100) (i32.const 32)
                       (i32.const 0) (i32.const 0)))))"#,
-        back_id
-            .as_bytes()
-            .iter()
-            .map(|b| format!("\\{b:02x}"))
-            .collect::<String>()
+        wat_bytes(back_id.as_bytes())
     ));
     let front_id = wes_ures::content_id(&front);
     view.resources
@@ -277,7 +271,6 @@ fn a_caller_cannot_place_what_a_callee_spent() {
         funds,
         Output::asset(Lock::contract(contract_id(&vault_id)), TokenId::Native, 500),
     );
-    let hex = |b: &[u8]| b.iter().map(|b| format!("\\{b:02x}")).collect::<String>();
     let bob = codec::encode(&lock("bob"));
     // The thief calls `take` on the vault, then pays the 500 to Bob itself.
     let thief = |entry: &str| {
@@ -295,8 +288,8 @@ fn a_caller_cannot_place_what_a_callee_spent() {
     (drop (call $call (i32.const 0) (i32.const 32) (i32.const {}) (i32.const 64) (i32.const {})
                       (i32.const 0) (i32.const 0)))
     (call $out (i32.const 100) (i32.const {}) (i32.const 512) (i32.const 4) (i64.const 500))))"#,
-            hex(vault_id.as_bytes()),
-            hex(&args),
+            wat_bytes(vault_id.as_bytes()),
+            wat_bytes(&args),
             entry.len(),
             args.len(),
             bob.len(),

@@ -19,6 +19,11 @@ pub fn lock(name: &str) -> Lock {
     Lock::key(key(name).public_key())
 }
 
+/// `bytes` as a WAT string literal body (`\\xx` escapes), for data segments.
+pub fn wat_bytes(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("\\{b:02x}")).collect()
+}
+
 pub fn wasm(wat: &str) -> Vec<u8> {
     wat::parse_str(wat).expect("test WAT parses")
 }
