@@ -27,8 +27,8 @@ ensure_cargo() {
     }
 }
 
-# Debian packages the workspace's build needs (later: protobuf-compiler for ONNX parsing).
-WES_DEBIAN_PACKAGES=()
+# Debian packages the workspace's build needs: protoc, for candle-onnx's ONNX protobuf types.
+WES_DEBIAN_PACKAGES=(protobuf-compiler)
 
 # And those the tests need besides: the example contracts are built from Rust source with
 # Debian's Rust 1.63 (the rustup toolchain has no wasm32 target here), its wasm32 standard

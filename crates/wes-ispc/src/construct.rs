@@ -12,6 +12,7 @@ use wes_core::{
 use crate::connector::PendingExternal;
 use crate::error::WasmError;
 use crate::executor::WasmExecutor;
+use crate::plain::add;
 
 /// A call to run and turn into a transaction.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,6 +90,13 @@ pub enum ConstructError {
     /// The execution failed.
     #[error("execution: {0}")]
     Execution(#[from] WasmError),
+    /// The model inference failed.
+    #[cfg(feature = "onnx")]
+    #[error("model: {0}")]
+    Model(#[from] crate::onnx::OnnxError),
+    /// The output given as the model's deployment is not that model's Resource output.
+    #[error("output {0} is not the Resource output of the model called")]
+    NotTheModel(OutPoint),
     /// The inputs do not cover the outputs and the fee.
     #[error("insufficient {token}: have {have}, need {need}")]
     InsufficientFunds {
@@ -111,17 +119,14 @@ impl Blame for ConstructError {
     fn fault(&self) -> Fault {
         match self {
             ConstructError::Execution(e) => e.fault(),
+            #[cfg(feature = "onnx")]
+            ConstructError::Model(e) => e.fault(),
             ConstructError::Proof(e) => e.fault(),
             ConstructError::View(_) => Fault::Local,
             ConstructError::ResourceUnavailable(_) => Fault::Unavailable,
             _ => Fault::Input,
         }
     }
-}
-
-fn add(sums: &mut BTreeMap<TokenId, Amount>, token: TokenId, amount: Amount) {
-    let e = sums.entry(token).or_insert(0);
-    *e = e.saturating_add(amount);
 }
 
 /// Runs `req` with `executor` against `view` (the chain state the transaction will spend from)
@@ -164,6 +169,18 @@ fn execute(
     contract: ContractId,
     view: &dyn ChainView,
 ) -> Result<Executed, ConstructError> {
+    let (code, request) = prepare(req, contract, view)?;
+    executor
+        .execute_detailed(&code, &request, view)
+        .map_err(Into::into)
+}
+
+/// The resource's bytes and the execution request of `req`.
+fn prepare(
+    req: &CallRequest,
+    contract: ContractId,
+    view: &dyn ChainView,
+) -> Result<(Vec<u8>, ExecutionRequest), ConstructError> {
     let first = req.fee_inputs.first().ok_or(ConstructError::NoFeeInput)?;
     let caller = view
         .unspent(first)?
@@ -187,9 +204,50 @@ fn execute(
         args: req.args.clone(),
         cu_limit: req.cu_limit,
     };
-    executor
-        .execute_detailed(&code, &request, view)
-        .map_err(Into::into)
+    Ok((code, request))
+}
+
+/// Runs an inference of the ONNX model deployed at `model` (its Resource output, which the
+/// transaction references so verifiers find the model's verifying key) and builds the
+/// transaction, as [`construct_call`] does for contracts: `req.resource` is the model,
+/// `req.entry` is [`INFER_ENTRY`](crate::onnx::INFER_ENTRY) and `req.args` the input
+/// ([`encode_input`](crate::onnx::encode_input)). The execution's one output is a State of the
+/// model's contract holding the [`InferenceResult`](crate::onnx::InferenceResult); `prover` is
+/// typically the [`Halo2Prover`](crate::halo2::Halo2Prover).
+#[cfg(feature = "onnx")]
+pub fn construct_inference(
+    executor: &crate::onnx::OnnxExecutor,
+    prover: &dyn Prover,
+    req: &CallRequest,
+    model: OutPoint,
+    view: &dyn ChainView,
+) -> Result<ConstructedCall, ConstructError> {
+    use wes_core::{Executor, ResourceKind};
+    let deployed = view
+        .unspent(&model)?
+        .ok_or(ConstructError::MissingInput(model))?;
+    match &deployed.body {
+        OutputBody::Resource(r) if r.content == req.resource && r.kind == ResourceKind::Onnx => {}
+        _ => return Err(ConstructError::NotTheModel(model)),
+    }
+    let contract = crate::contract_id(&req.resource);
+    let (code, request) = prepare(req, contract, view)?;
+    let mut outcome = executor.execute(&code, &request, view)?;
+    outcome.inputs.push(Input::reference(model));
+    let (tx, proof, outcome) = assemble(
+        req,
+        contract,
+        outcome,
+        crate::RunReport::default(),
+        prover,
+        view,
+    )?;
+    Ok(ConstructedCall {
+        tx,
+        proof,
+        outcome,
+        external: Vec::new(),
+    })
 }
 
 fn assemble(

@@ -157,6 +157,9 @@ pub(crate) struct Shared {
     limits: WasmLimits,
     cache: Mutex<Cache>,
     pub connectors: Arc<Connectors>,
+    /// Models for `model_infer`.
+    #[cfg(feature = "onnx")]
+    pub models: Arc<crate::onnx::OnnxExecutor>,
 }
 
 /// Runs WASM contracts: Cranelift, the metering middleware with [`operator_cost`], HostABI v1
@@ -325,6 +328,8 @@ impl WasmExecutor {
                 limits,
                 cache: Mutex::new(Cache::default()),
                 connectors: Arc::new(Connectors::default()),
+                #[cfg(feature = "onnx")]
+                models: Arc::new(crate::onnx::OnnxExecutor::new()),
             }),
         }
     }

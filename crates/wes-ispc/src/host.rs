@@ -52,6 +52,8 @@ pub const MAX_EVENT_DATA: usize = 1024;
 pub const MAX_RETURN_LEN: usize = 4096;
 /// Longest encoded lock or token argument of `output_asset`, in bytes.
 pub const MAX_ENCODED_ARG: usize = 1024;
+/// Longest input of `model_infer`, in bytes.
+pub const MAX_MODEL_INPUT: usize = 64 * 1024;
 /// Longest abort message kept, in bytes.
 pub const MAX_ABORT_LEN: usize = 256;
 
@@ -89,6 +91,8 @@ pub const HOST_FUNCTIONS: &[(&str, &str, &str, HostCost)] = &[
     ("call", "iiiiiii", "i", cost(50_000, 1)),
     ("external_signer", "i", "i", cost(20, 0)),
     ("abort", "ii", "", cost(0, 0)),
+    // Plus the model's graph cost (`OnnxModel::cost(1)`).
+    ("model_infer", "iiiii", "i", cost(1_000, 1)),
 ];
 
 const fn cost(fixed: u64, per_byte: u64) -> HostCost {
@@ -105,6 +109,7 @@ pub(crate) const CHAIN_READERS: &[&str] = &[
     "utxo_spend",
     "resource_read",
     "output_resource",
+    "model_infer",
     "call",
 ];
 

@@ -16,8 +16,8 @@ use crate::error::WasmError;
 use crate::executor::{Shared, call_instance};
 use crate::host::{
     HOST_MODULE, HostState, MAX_ABORT_LEN, MAX_CALL_ARGS, MAX_ENCODED_ARG, MAX_ENTRY_LEN,
-    MAX_EVENT_DATA, MAX_KEY_LEN, MAX_RESOURCE_NAME, MAX_RESOURCE_READ, MAX_RETURN_LEN,
-    MAX_TOPIC_LEN, MAX_VALUE_LEN, NoChain, Source,
+    MAX_EVENT_DATA, MAX_KEY_LEN, MAX_MODEL_INPUT, MAX_RESOURCE_NAME, MAX_RESOURCE_READ,
+    MAX_RETURN_LEN, MAX_TOPIC_LEN, MAX_VALUE_LEN, NoChain, Source,
 };
 
 /// The data host functions see.
@@ -165,7 +165,18 @@ fn finish(
     input: Vec<u8>,
     output: Vec<u8>,
 ) -> HostResult<()> {
-    let cu = HostState::cost(call, &input, &output);
+    finish_with(env, call, input, output, 0)
+}
+
+/// [`finish`] with `extra` compute units on top of the table's cost (a model's graph cost).
+fn finish_with(
+    env: &mut FunctionEnvMut<Env>,
+    call: &'static str,
+    input: Vec<u8>,
+    output: Vec<u8>,
+    extra: u64,
+) -> HostResult<()> {
+    let cu = HostState::cost(call, &input, &output).saturating_add(extra);
     let (data, mut store) = env.data_and_store_mut();
     let meter = meter(data)?;
     match meter.get(&mut store) {
@@ -343,6 +354,59 @@ fn h_resource_read(
     finish(&mut env, "resource_read", input, output)?;
     write_mem(&env, "resource_read", dst, chunk)?;
     Ok(size as i64)
+}
+
+/// `model_infer`: the quantized network of an ONNX model on one row of quantized input
+/// (i32 LE values at scale 2^8), deterministic, re-run on replay like any host computation.
+#[cfg(feature = "onnx")]
+fn h_model_infer(
+    mut env: FunctionEnvMut<Env>,
+    idp: i32,
+    ip: i32,
+    il: i32,
+    dst: i32,
+    cap: i32,
+) -> HostResult<i32> {
+    const CALL: &str = "model_infer";
+    let id = ContentId(Hash(read_array::<32>(&env, CALL, idp)?));
+    let raw = read_mem(&env, CALL, ip, il, MAX_MODEL_INPUT)?;
+    if raw.len() % 4 != 0 {
+        return Err(bad(CALL, "input is not whole i32 values"));
+    }
+    let input: Vec<i64> = raw
+        .chunks_exact(4)
+        .map(|c| i64::from(i32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+        .collect();
+    let data = env.data_mut();
+    let bytes = data
+        .host
+        .resource(&id, data.source.as_mut())?
+        .ok_or(WasmError::ResourceUnavailable(id))?;
+    let loaded = data
+        .shared
+        .models
+        .load(&id, &bytes)
+        .map_err(|e| bad(CALL, format!("model {id}: {e}")))?;
+    let net = loaded
+        .net
+        .as_ref()
+        .map_err(|e| bad(CALL, format!("model {id}: {e}")))?;
+    let out = net
+        .evaluate(&input)
+        .map_err(|e| bad(CALL, e.to_string()))?
+        .output();
+    let output: Vec<u8> = out.iter().flat_map(|&v| (v as i32).to_le_bytes()).collect();
+    let mut trace_in = id.0.0.to_vec();
+    trace_in.extend_from_slice(&raw);
+    finish_with(
+        &mut env,
+        CALL,
+        trace_in,
+        output.clone(),
+        loaded.model.cost(1),
+    )?;
+    copy_out(&env, CALL, dst, cap, &output)?;
+    Ok(out.len() as i32)
 }
 
 fn h_output_asset(
@@ -616,6 +680,8 @@ pub(crate) fn host_imports(store: &mut Store, env: &FunctionEnv<Env>, names: &[&
             "call" => Function::new_typed_with_env(store, env, h_call),
             "external_signer" => Function::new_typed_with_env(store, env, h_external_signer),
             "abort" => Function::new_typed_with_env(store, env, h_abort),
+            #[cfg(feature = "onnx")]
+            "model_infer" => Function::new_typed_with_env(store, env, h_model_infer),
             // Validation admits only the names above.
             _ => continue,
         };

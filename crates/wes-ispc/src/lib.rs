@@ -34,14 +34,23 @@ pub mod host;
 #[cfg(feature = "wasm")]
 mod imports;
 #[cfg(feature = "wasm")]
+mod plain;
+#[cfg(feature = "wasm")]
 mod replay;
 #[cfg(feature = "wasm")]
 mod tunables;
 #[cfg(feature = "wasm")]
 mod validate;
 
+#[cfg(feature = "halo2")]
+pub mod halo2;
+#[cfg(feature = "onnx")]
+pub mod onnx;
+
 #[cfg(feature = "wasm")]
 pub use connector::{Connector, ConnectorError, Connectors, ExternalOp, ExternalSettlement};
+#[cfg(feature = "onnx")]
+pub use construct::construct_inference;
 #[cfg(feature = "wasm")]
 pub use construct::{CallRequest, ConstructError, ConstructedCall, construct_call};
 #[cfg(feature = "wasm")]

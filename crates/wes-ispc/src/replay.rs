@@ -10,13 +10,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use wes_core::{
-    Amount, CallContext, ChainView, ExecutionOutcome, ExecutionRequest, Guard, InputMode,
-    OutputBody, ProofError, ProofSystemId, ProofVerifier, Prover, TokenId, TraceEntry, Transaction,
-    codec, trace_root,
+    Amount, CallContext, ChainView, ExecutionOutcome, ExecutionRequest, InputMode, ProofError,
+    ProofSystemId, ProofVerifier, Prover, TokenId, TraceEntry, Transaction, codec, trace_root,
 };
 
 use crate::error::WasmError;
 use crate::executor::WasmExecutor;
+use crate::plain::{add, check_plain_part};
 
 /// The proof-system id of replay proofs.
 pub const REPLAY_SYSTEM: &str = "replay";
@@ -127,11 +127,6 @@ fn backend(reason: impl Into<String>) -> ProofError {
         system: replay_system(),
         reason: reason.into(),
     }
-}
-
-fn add(sums: &mut BTreeMap<TokenId, Amount>, token: TokenId, amount: Amount) {
-    let e = sums.entry(token).or_insert(0);
-    *e = e.saturating_add(amount);
 }
 
 /// The innermost error of a failed nested call: a node fault inside a callee is still a node
@@ -256,43 +251,7 @@ impl ProofVerifier for ReplayVerifier {
         // contract-owned, change outputs are assets, and the change of every token holds no
         // more than the fee inputs bring (value the execution spent or minted is placed by the
         // execution's outputs only).
-        let mut fee_in: BTreeMap<TokenId, Amount> = BTreeMap::new();
-        for (index, input) in tx.inputs.iter().enumerate() {
-            let output = view
-                .unspent(&input.prev)
-                .map_err(|e| backend(e.to_string()))?
-                .ok_or_else(|| rejected(format!("input {index} is not unspent")))?;
-            let in_fee_part = index < tx.inputs.len() - n_in;
-            if in_fee_part
-                && (output.as_state().is_some()
-                    || matches!(output.lock.guard(), Guard::Contract(_)))
-            {
-                return Err(rejected(format!(
-                    "fee input {index} is contract-owned: only the execution may use it"
-                )));
-            }
-            if let (Some(a), InputMode::Spend, true) = (output.as_asset(), input.mode, in_fee_part)
-            {
-                add(&mut fee_in, a.token, a.amount);
-            }
-        }
-        let mut change: BTreeMap<TokenId, Amount> = BTreeMap::new();
-        for (index, output) in tx.outputs[n_out..].iter().enumerate() {
-            let OutputBody::Asset(a) = &output.body else {
-                return Err(rejected(format!(
-                    "change output {} is not an asset",
-                    n_out + index
-                )));
-            };
-            add(&mut change, a.token, a.amount);
-        }
-        for (token, out) in &change {
-            if *out > fee_in.get(token).copied().unwrap_or(0) {
-                return Err(rejected(format!(
-                    "the change holds more {token} than the fee inputs bring"
-                )));
-            }
-        }
+        let fee_in = check_plain_part(tx, view, n_in, n_out, &replay_system())?;
         // Value: every token's outputs are paid by the fee inputs, by `mint_asset` (only of a
         // frame's own token), or by what a contract spent and placed itself.
         let mut out_total: BTreeMap<TokenId, Amount> = BTreeMap::new();

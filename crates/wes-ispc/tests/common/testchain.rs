@@ -85,6 +85,16 @@ pub struct Chain {
 impl Chain {
     /// A chain from `genesis` knowing the resources `codes`.
     pub fn open(genesis: &Genesis, codes: &[&[u8]]) -> Self {
+        Self::open_with(genesis, codes, Vec::new())
+    }
+
+    /// A chain that accepts the `extra` proof systems besides replay.
+    #[allow(dead_code)]
+    pub fn open_with(
+        genesis: &Genesis,
+        codes: &[&[u8]],
+        extra: Vec<Arc<dyn ProofVerifier>>,
+    ) -> Self {
         let resources = Arc::new(Resources::default());
         for code in codes {
             resources.add(code);
@@ -92,6 +102,9 @@ impl Chain {
         let executor = Arc::new(WasmExecutor::default());
         let mut verifiers = VerifierRegistry::new();
         verifiers.register(Arc::new(ReplayVerifier::new(executor.clone())));
+        for v in extra {
+            verifiers.register(v);
+        }
         let ledger = EutxoLedger::open(MemoryStore::new(), config(), genesis, verifiers)
             .unwrap()
             .with_resources(resources.clone());

@@ -146,6 +146,15 @@ pub mod sys {
         ) -> i32;
         /// `(msg, len) → ()`: fails the call with `msg`; never returns.
         pub fn abort(msg: *const u8, len: usize);
+        /// `(model, input, input_len, dst, cap) → i32`: runs the quantized network of an ONNX
+        /// model on one row of `i32le` fixed-point input; writes the outputs as `i32le`.
+        pub fn model_infer(
+            model: *const u8,
+            input: *const u8,
+            input_len: usize,
+            dst: *mut u8,
+            cap: usize,
+        ) -> i32;
     }
 }
 
@@ -399,6 +408,39 @@ pub fn output_resource(lock: &[u8], id: &ResourceId, kind: ResourceKind, name: &
             name.len(),
         )
     }
+}
+
+/// Fixed-point scale of [`model_infer`] values: `value = q / 2^MODEL_SCALE_BITS`.
+pub const MODEL_SCALE_BITS: u32 = 8;
+
+/// Runs the quantized network of ONNX model `model` on one row of fixed-point `input`
+/// (`round(x·256)`), writing its outputs (same scale) into `out`; returns how many there are
+/// (only the first `out.len()` are written). Deterministic: a verifier re-runs it on replay.
+pub fn model_infer(model: &ResourceId, input: &[i32], out: &mut [i32]) -> usize {
+    // SAFETY: `input` is `4·len` readable bytes and `out` `4·len` writable bytes; i32 is
+    // little-endian on wasm32, which is the encoding the host reads and writes.
+    let n = unsafe {
+        sys::model_infer(
+            model.as_ptr(),
+            input.as_ptr() as *const u8,
+            input.len() * 4,
+            out.as_mut_ptr() as *mut u8,
+            out.len() * 4,
+        )
+    };
+    n as usize
+}
+
+/// The index of the first maximum of `values` (a classifier's class), `None` when empty.
+pub fn argmax(values: &[i32]) -> Option<usize> {
+    let mut best: Option<usize> = None;
+    for (i, v) in values.iter().enumerate() {
+        match best {
+            Some(b) if values[b] >= *v => {}
+            _ => best = Some(i),
+        }
+    }
+    best
 }
 
 /// Reads the resource `id` from byte `offset` into `buf`: `None` if absent, else its total size

@@ -1,0 +1,140 @@
+//! The `halo2-ipa` prover on a real model: a scikit-learn digits MLP (64-32-10) proven and
+//! verified by a verifier that has only the circuit file and the public instance; changed
+//! instances, another model's key and damaged proof bytes are rejected with errors.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use wes_core::{Blame, Fault, ProofError};
+use wes_ispc::halo2::{ModelCircuitFile, ModelKeys, ParamsCache, prepare_model};
+use wes_ispc::onnx::{OnnxModel, QuantizedNet};
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/onnx")
+        .join(name);
+    std::fs::read(path).unwrap()
+}
+
+fn params() -> &'static ParamsCache {
+    static P: OnceLock<ParamsCache> = OnceLock::new();
+    P.get_or_init(ParamsCache::in_memory)
+}
+
+struct Proven {
+    circuit_file: Vec<u8>,
+    input: Vec<i64>,
+    output: Vec<i64>,
+    proof: Vec<u8>,
+}
+
+/// The digits model deployed (circuit file generated) and one test digit proven.
+fn proven() -> &'static Proven {
+    static P: OnceLock<Proven> = OnceLock::new();
+    P.get_or_init(|| {
+        let (keys, circuit_file) = prepare_model(&fixture("digits_mlp.onnx"), params()).unwrap();
+        let cases: serde_json::Value = serde_json::from_slice(&fixture("digits_mlp.json")).unwrap();
+        let x: Vec<f32> = cases["cases"][0]["input"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap() as f32)
+            .collect();
+        let input = keys.file.net.quantize_input(&x).unwrap();
+        let (proof, output) = keys.prove(&input).unwrap();
+        Proven {
+            circuit_file,
+            input,
+            output,
+            proof,
+        }
+    })
+}
+
+/// A verifier built from nothing but the circuit file (fresh parameters too).
+fn fresh_verifier(circuit_file: &[u8]) -> ModelKeys {
+    let file = ModelCircuitFile::from_bytes(circuit_file).unwrap();
+    ModelKeys::from_file(file, &ParamsCache::in_memory(), false).unwrap()
+}
+
+fn assert_rejected(r: Result<(), ProofError>, what: &str) {
+    let err = r.expect_err(what);
+    assert_eq!(err.fault(), Fault::Input, "{what}: {err}");
+}
+
+#[test]
+fn digits_proof_verifies_on_a_fresh_verifier() {
+    let p = proven();
+    let verifier = fresh_verifier(&p.circuit_file);
+    verifier.verify(&p.input, &p.output, &p.proof).unwrap();
+    // The proven outputs are the quantized network's, and the label its argmax.
+    let net = &verifier.file.net;
+    assert_eq!(net.evaluate(&p.input).unwrap().output(), p.output);
+    assert!(net.label(&p.output).is_some());
+    println!(
+        "digits MLP: k = {}, proof {} bytes, circuit file {} bytes",
+        verifier.file.k,
+        p.proof.len(),
+        p.circuit_file.len()
+    );
+    assert!(p.proof.len() <= 4096, "proof is {} bytes", p.proof.len());
+}
+
+#[test]
+fn changed_outputs_or_inputs_are_rejected() {
+    let p = proven();
+    let v = fresh_verifier(&p.circuit_file);
+    let mut out = p.output.clone();
+    out[0] += 1;
+    assert_rejected(v.verify(&p.input, &out, &p.proof), "changed output");
+    let mut out = p.output.clone();
+    out.swap(0, 1);
+    if out != p.output {
+        assert_rejected(v.verify(&p.input, &out, &p.proof), "swapped outputs");
+    }
+    let mut input = p.input.clone();
+    input[10] += 1;
+    assert_rejected(v.verify(&input, &p.output, &p.proof), "changed input");
+    assert_rejected(v.verify(&p.input[1..], &p.output, &p.proof), "short input");
+}
+
+#[test]
+fn a_proof_for_one_model_fails_against_another_models_key() {
+    let p = proven();
+    // Model B: the same architecture, one weight different.
+    let mut file = ModelCircuitFile::from_bytes(&p.circuit_file).unwrap();
+    let mut net_b: QuantizedNet = file.net.clone();
+    net_b.layers[0].weights[5] += 1;
+    let b = ModelKeys::generate(net_b, params(), false).unwrap();
+    assert_ne!(b.file.vk_digest, file.vk_digest);
+    assert_rejected(b.verify(&p.input, &p.output, &p.proof), "model B's key");
+    // A circuit file whose digest does not match its network is refused before any proof.
+    file.vk_digest = b.file.vk_digest;
+    assert!(ModelKeys::from_file(file, params(), false).is_err());
+}
+
+#[test]
+fn damaged_proof_bytes_are_errors_not_panics() {
+    let p = proven();
+    let v = fresh_verifier(&p.circuit_file);
+    for len in [0, 1, 32, p.proof.len() / 2, p.proof.len() - 1] {
+        assert_rejected(v.verify(&p.input, &p.output, &p.proof[..len]), "truncated");
+    }
+    let mut longer = p.proof.clone();
+    longer.push(0);
+    assert_rejected(v.verify(&p.input, &p.output, &longer), "trailing byte");
+    for i in (0..p.proof.len()).step_by(97) {
+        let mut garbled = p.proof.clone();
+        garbled[i] ^= 0x01;
+        assert_rejected(v.verify(&p.input, &p.output, &garbled), "garbled");
+    }
+    assert_rejected(v.verify(&p.input, &p.output, &[0xff; 2048]), "garbage");
+}
+
+#[test]
+fn models_outside_the_circuit_family_are_refused_with_the_reason() {
+    // The hand-built graphs quantize; a graph with an unsupported op never loads.
+    assert!(prepare_model(&fixture("unsupported_op.onnx"), params()).is_err());
+    let m = OnnxModel::load(&fixture("gemm_relu.onnx")).unwrap();
+    assert!(QuantizedNet::from_model(&m).is_ok());
+}

@@ -1,0 +1,234 @@
+//! The ONNX executor against onnxruntime's outputs for models exported by real tools
+//! (scikit-learn + skl2onnx, hand-built graphs; see `scripts/make_onnx_fixtures.py`), its
+//! deploy-time checks, and the quantized network's accuracy.
+
+use std::path::PathBuf;
+
+use wes_core::{Blame, Fault};
+use wes_ispc::onnx::{ModelOutput, OnnxError, OnnxModel, OutputData, QuantizedNet};
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/onnx")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn json(name: &str) -> serde_json::Value {
+    serde_json::from_slice(&fixture(name)).unwrap()
+}
+
+fn floats(v: &serde_json::Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
+}
+
+fn output<'a>(outs: &'a [ModelOutput], name: &str) -> &'a ModelOutput {
+    outs.iter()
+        .find(|o| o.name == name)
+        .unwrap_or_else(|| panic!("no output {name}"))
+}
+
+/// Every case of `model`: candle's outputs equal onnxruntime's within `tol` (labels exactly).
+fn matches_onnxruntime(model: &str, tol: f64) {
+    let m = OnnxModel::load(&fixture(&format!("{model}.onnx"))).unwrap();
+    let cases = json(&format!("{model}.json"));
+    let cases = cases["cases"].as_array().unwrap();
+    assert!(!cases.is_empty());
+    let mut worst = 0f64;
+    for case in cases {
+        let input: Vec<f32> = floats(&case["input"])
+            .into_iter()
+            .map(|x| x as f32)
+            .collect();
+        let outs = m.run(&input).unwrap();
+        for (name, expected) in case["outputs"].as_object().unwrap() {
+            let expected = floats(expected);
+            match &output(&outs, name).data {
+                OutputData::F32(got) => {
+                    assert_eq!(got.len(), expected.len(), "{model}/{name}");
+                    for (g, e) in got.iter().zip(&expected) {
+                        worst = worst.max((f64::from(*g) - e).abs());
+                    }
+                }
+                OutputData::I64(got) => {
+                    let got: Vec<f64> = got.iter().map(|&v| v as f64).collect();
+                    assert_eq!(got, expected, "{model}/{name}");
+                }
+            }
+        }
+    }
+    assert!(worst <= tol, "{model}: max abs error {worst} > {tol}");
+}
+
+#[test]
+fn digits_classifier_matches_onnxruntime() {
+    matches_onnxruntime("digits_mlp", 1e-5);
+}
+
+#[test]
+fn digits_regressor_matches_onnxruntime() {
+    matches_onnxruntime("digits_reg", 1e-4);
+}
+
+#[test]
+fn hand_built_graphs_match_onnxruntime() {
+    matches_onnxruntime("gemm_relu", 1e-5);
+    matches_onnxruntime("matmul_add", 1e-5);
+}
+
+#[test]
+fn batches_give_the_rows_results() {
+    let m = OnnxModel::load(&fixture("matmul_add.onnx")).unwrap();
+    let cases = json("matmul_add.json");
+    let rows: Vec<Vec<f32>> = cases["cases"].as_array().unwrap()[..4]
+        .iter()
+        .map(|c| floats(&c["input"]).into_iter().map(|x| x as f32).collect())
+        .collect();
+    let batch = m.run(&rows.concat()).unwrap();
+    assert_eq!(batch[0].shape, vec![4, 2]);
+    let OutputData::F32(all) = &batch[0].data else {
+        panic!()
+    };
+    for (i, row) in rows.iter().enumerate() {
+        let OutputData::F32(one) = &m.run(row).unwrap()[0].data else {
+            panic!()
+        };
+        assert_eq!(&all[i * 2..i * 2 + 2], &one[..]);
+    }
+    assert!(m.cost(4) > m.cost(1));
+}
+
+#[test]
+fn cost_comes_from_the_graph() {
+    let m = OnnxModel::load(&fixture("digits_mlp.onnx")).unwrap();
+    // 64·32 + 32·10 multiply-accumulates dominate; the same on every load and machine.
+    let c = m.cost(1);
+    assert!(c >= 64 * 32 + 32 * 10, "{c}");
+    assert_eq!(
+        c,
+        OnnxModel::load(&fixture("digits_mlp.onnx"))
+            .unwrap()
+            .cost(1)
+    );
+}
+
+#[test]
+fn unsupported_operator_is_named_at_deploy() {
+    let err = OnnxModel::load(&fixture("unsupported_op.onnx")).unwrap_err();
+    match &err {
+        OnnxError::UnsupportedOp { op, .. } => assert_eq!(op, "Conv"),
+        other => panic!("{other}"),
+    }
+    assert!(err.to_string().contains("Conv"));
+    assert_eq!(err.fault(), Fault::Input);
+}
+
+#[test]
+fn malformed_files_are_refused_with_an_error() {
+    let good = fixture("digits_mlp.onnx");
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("empty", vec![]),
+        (
+            "garbage",
+            b"definitely not protobuf \xff\xff\xff\xff".to_vec(),
+        ),
+        ("truncated", good[..good.len() / 2].to_vec()),
+        ("text", b"{\"model\": 1}".to_vec()),
+    ];
+    for (what, bytes) in cases {
+        let err = OnnxModel::load(&bytes).expect_err(what);
+        assert_eq!(err.fault(), Fault::Input, "{what}: {err}");
+    }
+    // Every single-byte corruption of a small model either loads or fails cleanly.
+    let small = fixture("gemm_relu.onnx");
+    for i in 0..small.len() {
+        let mut b = small.clone();
+        b[i] ^= 0x5a;
+        if let Ok(m) = OnnxModel::load(&b) {
+            let _ = m.run(&vec![0.5; m.features()]);
+        }
+    }
+}
+
+#[test]
+fn bad_inputs_are_errors() {
+    let m = OnnxModel::load(&fixture("digits_mlp.onnx")).unwrap();
+    assert!(matches!(m.run(&[0.0; 63]), Err(OnnxError::Input(_))));
+    assert!(matches!(m.run(&[]), Err(OnnxError::Input(_))));
+    let mut nan = vec![0.0; 64];
+    nan[3] = f32::NAN;
+    assert!(matches!(m.run(&nan), Err(OnnxError::Input(_))));
+}
+
+#[test]
+fn regressor_and_hand_built_graphs_quantize() {
+    for name in [
+        "digits_reg.onnx",
+        "gemm_relu.onnx",
+        "matmul_add.onnx",
+        "digits_mlp.onnx",
+    ] {
+        let m = OnnxModel::load(&fixture(name)).unwrap();
+        let net = QuantizedNet::from_model(&m).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(net.input_len(), m.features());
+    }
+    let m = OnnxModel::load(&fixture("digits_reg.onnx")).unwrap();
+    assert!(QuantizedNet::from_model(&m).unwrap().classes.is_none());
+}
+
+/// The accuracy report: the quantized network (what the chain records and halo2 proves)
+/// against candle's f32 outputs on the whole held-out digits set.
+#[test]
+fn quantized_network_tracks_f32() {
+    let m = OnnxModel::load(&fixture("digits_mlp.onnx")).unwrap();
+    let net = QuantizedNet::from_model(&m).unwrap();
+    let test = json("digits_test.json");
+    let inputs = test["inputs"].as_array().unwrap();
+    let labels: Vec<i64> = test["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
+    let (mut agree, mut right_q, mut right_f, mut max_err) = (0, 0, 0, 0f32);
+    // The logits (before Softmax) of the f32 model, for the error: a copy of the graph's dense
+    // layers evaluated by candle is what `run` gives before its read-out; compare through
+    // softmax-invariant argmax and the dequantized logits' error against f32 logits computed
+    // from the same weights.
+    for (x, want) in inputs.iter().zip(&labels) {
+        let x: Vec<f32> = floats(x).into_iter().map(|v| v as f32).collect();
+        let outs = m.run(&x).unwrap();
+        let OutputData::I64(f32_label) = &output(&outs, "label").data else {
+            panic!()
+        };
+        let q = net
+            .evaluate(&net.quantize_input(&x).unwrap())
+            .unwrap()
+            .output();
+        let q_label = net.label(&q).unwrap();
+        agree += usize::from(q_label == f32_label[0]);
+        right_q += usize::from(q_label == *want);
+        right_f += usize::from(f32_label[0] == *want);
+        let OutputData::F32(p) = &output(&outs, "probabilities").data else {
+            panic!()
+        };
+        // Softmax of the dequantized logits against the f32 probabilities.
+        let deq: Vec<f32> = q.iter().map(|&v| net.dequantize(v)).collect();
+        let mx = deq.iter().cloned().fold(f32::MIN, f32::max);
+        let e: Vec<f32> = deq.iter().map(|v| (v - mx).exp()).collect();
+        let s: f32 = e.iter().sum();
+        for (a, b) in e.iter().zip(p) {
+            max_err = max_err.max((a / s - b).abs());
+        }
+    }
+    let n = inputs.len();
+    println!(
+        "quantized vs f32 on {n} held-out digits: argmax agreement {agree}/{n}, accuracy quantized {right_q}/{n} f32 {right_f}/{n}, max |Δ probability| {max_err:.4}"
+    );
+    assert!(agree * 100 >= n * 98, "argmax agreement {agree}/{n}");
+    assert!(max_err < 0.05, "max probability error {max_err}");
+}
