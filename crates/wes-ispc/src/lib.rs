@@ -13,9 +13,15 @@
 //! - [`ReplayProver`] / [`ReplayVerifier`]: the `replay` proof system, verification by
 //!   re-execution against the recorded trace (**not** zero knowledge).
 //!
-//! Everything above sits behind the `wasm` cargo feature (on by default). The crate implements
-//! `wes_core::{Executor, Prover, ProofVerifier}`; a chain that wants another engine or proof
-//! system implements those traits instead.
+//! - [`onnx`] (feature `onnx`): ONNX models compiled onto candle, their graph cost, and the
+//!   quantized network a chain records; [`construct_inference`] and the `model_infer` host
+//!   function;
+//! - [`halo2`] (feature `halo2`): the `halo2-ipa` proof system, zero-knowledge proofs that a
+//!   model's quantized network maps an input to its outputs.
+//!
+//! The WASM part sits behind the `wasm` cargo feature; `onnx` and `halo2` add the rest (all
+//! three on by default). The crate implements `wes_core::{Executor, Prover, ProofVerifier}`; a
+//! chain that wants another engine or proof system implements those traits instead.
 
 #[cfg(feature = "wasm")]
 pub mod connector;

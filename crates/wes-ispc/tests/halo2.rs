@@ -138,3 +138,45 @@ fn models_outside_the_circuit_family_are_refused_with_the_reason() {
     let m = OnnxModel::load(&fixture("gemm_relu.onnx")).unwrap();
     assert!(QuantizedNet::from_model(&m).is_ok());
 }
+
+#[test]
+fn parameters_are_cached_on_disk_and_regenerated_when_damaged() {
+    let dir = std::env::temp_dir().join(format!("wes-ispc-params-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let first = ParamsCache::on_disk(&dir).get(5).unwrap();
+    let file = dir.join("halo2-ipa-pasta-k5.params");
+    assert!(file.exists());
+    // A second cache (another process) reads the file: the same parameters.
+    let second = ParamsCache::on_disk(&dir).get(5).unwrap();
+    let written = std::fs::read(&file).unwrap();
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    first.write(&mut a).unwrap();
+    second.write(&mut b).unwrap();
+    assert_eq!(a, b);
+    assert_eq!(a, written);
+    // A damaged file is replaced by freshly generated parameters.
+    std::fs::write(&file, b"damaged").unwrap();
+    let third = ParamsCache::on_disk(&dir).get(5).unwrap();
+    let mut c = Vec::new();
+    third.write(&mut c).unwrap();
+    assert_eq!(a, c);
+    assert_eq!(std::fs::read(&file).unwrap(), written);
+    assert!(
+        ParamsCache::in_memory()
+            .get(wes_ispc::halo2::MAX_K + 1)
+            .is_err()
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn malformed_circuit_files_are_errors() {
+    let p = proven();
+    assert!(ModelCircuitFile::from_bytes(&p.circuit_file[..100]).is_err());
+    assert!(ModelCircuitFile::from_bytes(b"garbage").is_err());
+    let mut file = ModelCircuitFile::from_bytes(&p.circuit_file).unwrap();
+    file.net.layers[1].weights.pop();
+    assert!(ModelKeys::from_file(file.clone(), params(), false).is_err());
+    file.net.layers.clear();
+    assert!(ModelKeys::from_file(file, params(), false).is_err());
+}

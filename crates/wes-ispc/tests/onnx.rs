@@ -195,10 +195,6 @@ fn quantized_network_tracks_f32() {
         .map(|v| v.as_i64().unwrap())
         .collect();
     let (mut agree, mut right_q, mut right_f, mut max_err) = (0, 0, 0, 0f32);
-    // The logits (before Softmax) of the f32 model, for the error: a copy of the graph's dense
-    // layers evaluated by candle is what `run` gives before its read-out; compare through
-    // softmax-invariant argmax and the dequantized logits' error against f32 logits computed
-    // from the same weights.
     for (x, want) in inputs.iter().zip(&labels) {
         let x: Vec<f32> = floats(x).into_iter().map(|v| v as f32).collect();
         let outs = m.run(&x).unwrap();
@@ -231,4 +227,22 @@ fn quantized_network_tracks_f32() {
     );
     assert!(agree * 100 >= n * 98, "argmax agreement {agree}/{n}");
     assert!(max_err < 0.05, "max probability error {max_err}");
+
+    // The regressor: dequantized output against f32, on the same digits.
+    let m = OnnxModel::load(&fixture("digits_reg.onnx")).unwrap();
+    let net = QuantizedNet::from_model(&m).unwrap();
+    let mut max_abs = 0f32;
+    for x in inputs {
+        let x: Vec<f32> = floats(x).into_iter().map(|v| v as f32).collect();
+        let OutputData::F32(f) = &m.run(&x).unwrap()[0].data else {
+            panic!()
+        };
+        let q = net
+            .evaluate(&net.quantize_input(&x).unwrap())
+            .unwrap()
+            .output();
+        max_abs = max_abs.max((net.dequantize(q[0]) - f[0]).abs());
+    }
+    println!("regressor on {n} digits: max |quantized − f32| = {max_abs:.4} (outputs 0–9)");
+    assert!(max_abs < 0.1, "regressor error {max_abs}");
 }

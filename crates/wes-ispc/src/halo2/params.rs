@@ -65,11 +65,18 @@ fn file(dir: &Path, k: u32) -> PathBuf {
     dir.join(format!("halo2-ipa-pasta-k{k}.params"))
 }
 
+/// The size of a parameter file: `k`, then 2·2^k generators and two more points (32 bytes
+/// each, compressed). Checked before decoding: `Params::read` trusts the `k` it reads.
+fn file_len(k: u32) -> usize {
+    4 + (2 * (1usize << k) + 2) * 32
+}
+
 fn load_or_generate(dir: &Path, k: u32) -> io::Result<Params<EqAffine>> {
     let path = file(dir, k);
     if let Ok(bytes) = fs::read(&path)
+        && bytes.len() == file_len(k)
+        && bytes[..4] == k.to_le_bytes()
         && let Ok(p) = Params::<EqAffine>::read(&mut bytes.as_slice())
-        && p.k() == k
     {
         return Ok(p);
     }

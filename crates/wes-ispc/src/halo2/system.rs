@@ -127,6 +127,7 @@ impl ModelKeys {
         params: &ParamsCache,
         with_pk: bool,
     ) -> Result<Self, ProofError> {
+        net.validate().map_err(|e| rejected(e.to_string()))?;
         let k = min_k(&net);
         let params = params
             .get(k)
@@ -172,6 +173,7 @@ impl ModelKeys {
                 file.version
             )));
         }
+        file.net.validate().map_err(|e| rejected(e.to_string()))?;
         if file.k != min_k(&file.net) {
             return Err(rejected(format!(
                 "circuit size k = {} is not the network's {}",

@@ -86,6 +86,50 @@ impl QuantizedNet {
         from_plan(&model.plan)
     }
 
+    /// Checks the network's shape (as decoded from an untrusted file): a non-empty chain of
+    /// layers whose widths connect, weight and bias counts that match, parameters in range,
+    /// and this crate's scale.
+    pub fn validate(&self) -> Result<(), OnnxError> {
+        let bad = |why: String| OnnxError::NotQuantizable(why);
+        if self.scale_bits != SCALE_BITS {
+            return Err(bad(format!(
+                "scale {} bits, not {SCALE_BITS}",
+                self.scale_bits
+            )));
+        }
+        if self.layers.is_empty() || self.layers.len() > 64 {
+            return Err(bad(format!("{} layers", self.layers.len())));
+        }
+        let mut width = self.layers[0].inputs;
+        let mut params: u64 = 0;
+        for (i, l) in self.layers.iter().enumerate() {
+            let n = u64::from(l.inputs) * u64::from(l.outputs);
+            params = params.saturating_add(n);
+            if l.inputs == 0
+                || l.outputs == 0
+                || l.inputs != width
+                || l.weights.len() as u64 != n
+                || l.bias.len() != l.outputs as usize
+                || params > 1 << 24
+            {
+                return Err(bad(format!("layer {i} has an inconsistent shape")));
+            }
+            let limit = 1i64 << PARAM_BITS;
+            if l.weights.iter().chain(&l.bias).any(|v| v.abs() >= limit) {
+                return Err(bad(format!(
+                    "layer {i} has a parameter outside ±2^{PARAM_BITS}"
+                )));
+            }
+            width = l.outputs;
+        }
+        if let Some(c) = &self.classes
+            && c.len() != width as usize
+        {
+            return Err(bad(format!("{} class labels for {width} outputs", c.len())));
+        }
+        Ok(())
+    }
+
     /// The input width.
     pub fn input_len(&self) -> usize {
         self.layers.first().map_or(0, |l| l.inputs as usize)
@@ -128,6 +172,7 @@ impl QuantizedNet {
 
     /// Evaluates the network on a quantized input, with exactly the circuit's semantics.
     pub fn evaluate(&self, input: &[i64]) -> Result<QuantTrace, OnnxError> {
+        self.validate()?;
         if input.len() != self.input_len() {
             return Err(OnnxError::Input(format!(
                 "{} values for a model with {} inputs",
