@@ -391,6 +391,20 @@ fn h_model_infer(
         .net
         .as_ref()
         .map_err(|e| bad(CALL, format!("model {id}: {e}")))?;
+    // The evaluation is the expensive part: refuse it before doing it when the points left
+    // cannot pay for it.
+    let cost = loaded.model.cost(1);
+    {
+        let (data, mut store) = env.data_and_store_mut();
+        let meter = meter(data)?;
+        match meter.get(&mut store) {
+            MeteringPoints::Remaining(left) if left >= cost => {}
+            _ => {
+                meter.set(&mut store, 0)?;
+                return Err(WasmError::OutOfCu { limit: 0 });
+            }
+        }
+    }
     let out = net
         .evaluate(&input)
         .map_err(|e| bad(CALL, e.to_string()))?
@@ -398,13 +412,7 @@ fn h_model_infer(
     let output: Vec<u8> = out.iter().flat_map(|&v| (v as i32).to_le_bytes()).collect();
     let mut trace_in = id.0.0.to_vec();
     trace_in.extend_from_slice(&raw);
-    finish_with(
-        &mut env,
-        CALL,
-        trace_in,
-        output.clone(),
-        loaded.model.cost(1),
-    )?;
+    finish_with(&mut env, CALL, trace_in, output.clone(), cost)?;
     copy_out(&env, CALL, dst, cap, &output)?;
     Ok(out.len() as i32)
 }

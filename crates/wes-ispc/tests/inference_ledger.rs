@@ -210,6 +210,14 @@ fn forged_inference_results_are_rejected() {
     forged.execution.as_mut().unwrap().args = encode_input(&digit(2).0);
     assert!(verifier.verify(&forged, &call.proof, &view).is_err());
 
+    // The caller's input referenced instead of spent (the call id would not be unique).
+    let mut forged = call.tx.clone();
+    forged.inputs[0].mode = InputMode::Reference;
+    assert!(matches!(
+        verifier.verify(&forged, &call.proof, &view),
+        Err(ProofError::Rejected { .. })
+    ));
+
     // No reference to the model's Resource output.
     let mut forged = call.tx.clone();
     forged.inputs.pop();

@@ -246,3 +246,165 @@ fn quantized_network_tracks_f32() {
     println!("regressor on {n} digits: max |quantized − f32| = {max_abs:.4} (outputs 0–9)");
     assert!(max_abs < 0.1, "regressor error {max_abs}");
 }
+
+/// Hand-built graphs (protobuf built here) for the deploy-time checks.
+mod built {
+    use candle_onnx::onnx::{
+        GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto, TensorShapeProto,
+        TypeProto, ValueInfoProto, tensor_shape_proto, type_proto,
+    };
+    use prost::Message;
+
+    pub fn tensor(name: &str, dims: &[i64], data: Vec<f32>) -> TensorProto {
+        TensorProto {
+            name: name.into(),
+            dims: dims.to_vec(),
+            data_type: 1,
+            float_data: data,
+            ..Default::default()
+        }
+    }
+
+    pub fn ints(name: &str, data: Vec<i64>) -> TensorProto {
+        TensorProto {
+            name: name.into(),
+            dims: vec![data.len() as i64],
+            data_type: 7,
+            int64_data: data,
+            ..Default::default()
+        }
+    }
+
+    pub fn node(op: &str, inputs: &[&str], output: &str) -> NodeProto {
+        NodeProto {
+            op_type: op.into(),
+            input: inputs.iter().map(|s| s.to_string()).collect(),
+            output: vec![output.into()],
+            name: output.into(),
+            ..Default::default()
+        }
+    }
+
+    fn value(name: &str, dims: &[i64]) -> ValueInfoProto {
+        let dim = dims
+            .iter()
+            .map(|&d| tensor_shape_proto::Dimension {
+                value: Some(if d < 0 {
+                    tensor_shape_proto::dimension::Value::DimParam("N".into())
+                } else {
+                    tensor_shape_proto::dimension::Value::DimValue(d)
+                }),
+                ..Default::default()
+            })
+            .collect();
+        ValueInfoProto {
+            name: name.into(),
+            r#type: Some(TypeProto {
+                value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+                    elem_type: 1,
+                    shape: Some(TensorShapeProto { dim }),
+                })),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    /// A model with input `x` of `[N, features]`, the given nodes and constants, output `y`.
+    pub fn model(features: i64, nodes: Vec<NodeProto>, consts: Vec<TensorProto>) -> Vec<u8> {
+        ModelProto {
+            ir_version: 8,
+            opset_import: vec![OperatorSetIdProto {
+                domain: String::new(),
+                version: 17,
+            }],
+            graph: Some(GraphProto {
+                name: "built".into(),
+                node: nodes,
+                initializer: consts,
+                input: vec![value("x", &[-1, features])],
+                output: vec![value("y", &[-1])],
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+        .encode_to_vec()
+    }
+}
+
+#[test]
+fn shapes_the_plan_cannot_keep_are_refused() {
+    use built::*;
+    let w = tensor("w", &[4, 10], vec![0.1; 40]);
+    // A reshape to [N, 2, 5] would change what ArgMax/Softmax reduce over.
+    let bytes = model(
+        4,
+        vec![
+            node("MatMul", &["x", "w"], "h"),
+            node("Reshape", &["h", "s"], "y"),
+        ],
+        vec![w.clone(), ints("s", vec![0, 2, 5])],
+    );
+    assert!(matches!(
+        OnnxModel::load(&bytes),
+        Err(OnnxError::BadNode { .. })
+    ));
+    // A column constant broadcasts to [F, F] in ONNX: not a bias.
+    let bytes = model(
+        4,
+        vec![
+            node("MatMul", &["x", "w"], "h"),
+            node("Add", &["h", "c"], "y"),
+        ],
+        vec![w.clone(), tensor("c", &[10, 1], vec![1.0; 10])],
+    );
+    assert!(matches!(
+        OnnxModel::load(&bytes),
+        Err(OnnxError::BadNode { .. })
+    ));
+    // Zero-width values.
+    let bytes = model(
+        4,
+        vec![node("MatMul", &["x", "z"], "y")],
+        vec![tensor("z", &[4, 0], vec![])],
+    );
+    assert!(OnnxModel::load(&bytes).is_err());
+    // The same reshape to [N, 10] is fine.
+    let bytes = model(
+        4,
+        vec![
+            node("MatMul", &["x", "w"], "h"),
+            node("Reshape", &["h", "s"], "y"),
+        ],
+        vec![w, ints("s", vec![-1, 10])],
+    );
+    let m = OnnxModel::load(&bytes).unwrap();
+    assert_eq!(m.run(&[1.0; 4]).unwrap()[0].shape, vec![1, 10]);
+}
+
+#[test]
+fn a_constant_reused_by_many_nodes_counts_for_every_use() {
+    use built::*;
+    // One 512×512 constant (1 MiB) multiplied 100 times: each use would hold copies.
+    let n = 512;
+    let mut nodes = Vec::new();
+    let mut prev = "x".to_string();
+    for i in 0..100 {
+        let out = if i == 99 {
+            "y".to_string()
+        } else {
+            format!("h{i}")
+        };
+        nodes.push(node("MatMul", &[&prev, "w"], &out));
+        prev = out;
+    }
+    let bytes = model(
+        n,
+        nodes,
+        vec![tensor("w", &[n, n], vec![0.0; (n * n) as usize])],
+    );
+    match OnnxModel::load(&bytes) {
+        Err(OnnxError::Limit { what, .. }) => assert!(what.contains("constant"), "{what}"),
+        other => panic!("{other:?}"),
+    }
+}

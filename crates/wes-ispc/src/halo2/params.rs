@@ -45,17 +45,21 @@ impl ParamsCache {
                 format!("circuit size k = {k} exceeds {MAX_K}"),
             ));
         }
-        let mut memory = self
-            .memory
-            .lock()
-            .map_err(|_| io::Error::other("params cache lock poisoned"))?;
-        if let Some(p) = memory.get(&k) {
+        let lock = || {
+            self.memory
+                .lock()
+                .map_err(|_| io::Error::other("params cache lock poisoned"))
+        };
+        if let Some(p) = lock()?.get(&k) {
             return Ok(p.clone());
         }
+        // Generated outside the lock: other sizes stay available meanwhile (two threads may
+        // both generate one size once; the results are identical).
         let params = Arc::new(match &self.dir {
             Some(dir) => load_or_generate(dir, k)?,
             None => Params::new(k),
         });
+        let mut memory = lock()?;
         memory.insert(k, params.clone());
         Ok(params)
     }
@@ -85,7 +89,11 @@ fn load_or_generate(dir: &Path, k: u32) -> io::Result<Params<EqAffine>> {
     let mut bytes = Vec::new();
     params.write(&mut bytes)?;
     // Write then rename, so a concurrent reader never sees half a file.
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let tmp = path.with_extension(format!(
+        "tmp{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
     fs::write(&tmp, &bytes)?;
     fs::rename(&tmp, &path)?;
     Ok(params)

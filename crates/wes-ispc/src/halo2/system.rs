@@ -381,13 +381,6 @@ impl Halo2Prover {
             }),
         }
     }
-
-    /// The verifier that shares this prover's caches.
-    pub fn verifier(&self) -> Halo2Verifier {
-        Halo2Verifier {
-            cache: self.cache.clone(),
-        }
-    }
 }
 
 impl Halo2Verifier {
@@ -470,11 +463,12 @@ impl ProofVerifier for Halo2Verifier {
             )));
         }
         let binding = self.cache.binding(tx, view)?;
-        let keys = self
-            .cache
-            .keys(&execution.resource, &binding.circuit, view, false)?;
+        // The cheap checks first; the key (derived once per model) last.
         let loaded = self.cache.model(&execution.resource, view)?;
-        let net = &keys.file.net;
+        let net = loaded
+            .net
+            .as_ref()
+            .map_err(|e| rejected(format!("model {}: {e}", execution.resource)))?;
         let input = quantized_input(net, &execution.args)?;
         let cost = loaded.model.cost(1);
         if execution.cu_used != cost || cost > execution.cu_limit {
@@ -485,6 +479,10 @@ impl ProofVerifier for Halo2Verifier {
         }
         // The execution's outputs: the first output is the inference's State.
         let first = tx.inputs.first().ok_or_else(|| rejected("no fee input"))?;
+        if first.mode != InputMode::Spend {
+            // The call id commits to it: only a spent input makes it unique.
+            return Err(rejected("the first input (the caller's) must be spent"));
+        }
         let state = tx
             .outputs
             .first()
@@ -530,6 +528,9 @@ impl ProofVerifier for Halo2Verifier {
             return Err(rejected("the trace root is not that of the inference"));
         }
         crate::plain::check_plain_part(tx, view, 1, 1, &halo2_system())?;
+        let keys = self
+            .cache
+            .keys(&execution.resource, &binding.circuit, view, false)?;
         keys.verify(&input, &result.outputs, proof)
     }
 }

@@ -175,6 +175,7 @@ pub(crate) fn decode(bytes: &[u8], limits: &OnnxLimits) -> Result<Graph, OnnxErr
             max: limits.max_parameters,
         });
     }
+    super::plan::check_operators(&nodes)?;
     let runtime_inputs: Vec<&onnx::ValueInfoProto> = graph
         .input
         .iter()
@@ -241,8 +242,8 @@ fn input_features(input: &onnx::ValueInfoProto) -> Result<usize, OnnxError> {
         return Err(bad("element type is not float32"));
     }
     let dims = &t.shape.as_ref().ok_or_else(|| bad("no shape"))?.dim;
-    if dims.len() < 2 {
-        return Err(bad("rank below 2: expected [batch, features…]"));
+    if dims.len() != 2 {
+        return Err(bad("rank is not 2: expected [batch, features]"));
     }
     let mut features: usize = 1;
     for d in &dims[1..] {
@@ -266,7 +267,10 @@ fn decode_tensor(t: &TensorProto) -> Result<Const, OnnxError> {
     let mut dims = Vec::with_capacity(t.dims.len());
     let mut len: usize = 1;
     for &d in &t.dims {
-        let d = usize::try_from(d).map_err(|_| bad(format!("negative dimension {d}")))?;
+        let d = usize::try_from(d)
+            .ok()
+            .filter(|&d| d > 0)
+            .ok_or_else(|| bad(format!("dimension {d} is not positive")))?;
         len = len
             .checked_mul(d)
             .filter(|&l| l <= 1 << 28)

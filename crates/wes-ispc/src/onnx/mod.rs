@@ -37,7 +37,8 @@ pub struct OnnxLimits {
     pub max_model_bytes: usize,
     /// Most graph nodes.
     pub max_nodes: usize,
-    /// Most constant elements (weights).
+    /// Most constant elements (weights): in the file, and again in the compiled plan, where
+    /// every use of a constant counts with each copy the plan keeps.
     pub max_parameters: u64,
     /// Widest value (features per row).
     pub max_features: usize,
@@ -51,7 +52,7 @@ impl Default for OnnxLimits {
             max_model_bytes: 64 << 20,
             max_nodes: 4_096,
             max_parameters: 16 << 20,
-            max_features: 1 << 20,
+            max_features: 1 << 16,
             max_rows: 1_024,
         }
     }

@@ -144,6 +144,10 @@ struct Compiler<'g> {
     slots: usize,
     cost: u64,
     max_features: usize,
+    /// Constant elements copied into steps so far (a constant used by many nodes counts for
+    /// each use: each use holds its own copy), against `max_parameters`.
+    materialised: u64,
+    max_parameters: u64,
 }
 
 pub(crate) fn compile(graph: &Graph, limits: &OnnxLimits) -> Result<Plan, OnnxError> {
@@ -164,6 +168,8 @@ pub(crate) fn compile(graph: &Graph, limits: &OnnxLimits) -> Result<Plan, OnnxEr
         slots: 1,
         cost: 0,
         max_features: limits.max_features,
+        materialised: 0,
+        max_parameters: limits.max_parameters,
     };
     c.values.insert(
         graph.input.clone(),
@@ -193,6 +199,42 @@ pub(crate) fn compile(graph: &Graph, limits: &OnnxLimits) -> Result<Plan, OnnxEr
     })
 }
 
+/// The operators the plan compiles (the `Constant` node is folded while decoding).
+const SUPPORTED: &[(&str, &str)] = &[
+    ("", "Identity"),
+    ("", "Flatten"),
+    ("", "Reshape"),
+    ("", "Cast"),
+    ("", "MatMul"),
+    ("", "Gemm"),
+    ("", "Add"),
+    ("", "Sub"),
+    ("", "Mul"),
+    ("", "Div"),
+    ("", "Relu"),
+    ("", "Sigmoid"),
+    ("", "Tanh"),
+    ("", "Softmax"),
+    ("", "ArgMax"),
+    ("ai.onnx.ml", "ArrayFeatureExtractor"),
+];
+
+/// Checks every node's operator before anything else, so that the first error a model with
+/// an unsupported operator gets names it.
+pub(crate) fn check_operators(nodes: &[Node]) -> Result<(), OnnxError> {
+    for node in nodes {
+        let domain = if node.domain == "ai.onnx" {
+            ""
+        } else {
+            node.domain.as_str()
+        };
+        if !SUPPORTED.contains(&(domain, node.op.as_str())) {
+            return Err(unsupported(node));
+        }
+    }
+    Ok(())
+}
+
 fn unsupported(node: &Node) -> OnnxError {
     OnnxError::UnsupportedOp {
         op: node.op.clone(),
@@ -217,6 +259,9 @@ impl<'g> Compiler<'g> {
         kind: Kind,
         rank1: bool,
     ) -> Result<Value, OnnxError> {
+        if cols == 0 {
+            return Err(node.bad("a value with no features"));
+        }
         if cols > self.max_features {
             return Err(OnnxError::Limit {
                 what: "features of a value",
@@ -237,6 +282,19 @@ impl<'g> Compiler<'g> {
         self.slots += 1;
         self.values.insert(out.clone(), v);
         Ok(v)
+    }
+
+    /// Counts `n` constant elements a step is about to copy, before copying them.
+    fn materialise(&mut self, n: usize) -> Result<(), OnnxError> {
+        self.materialised = self.materialised.saturating_add(n as u64);
+        if self.materialised > self.max_parameters {
+            return Err(OnnxError::Limit {
+                what: "constant elements held by the plan (each use counted)",
+                value: self.materialised,
+                max: self.max_parameters,
+            });
+        }
+        Ok(())
     }
 
     fn alias(&mut self, node: &Node, x: Value, cols: usize, rank1: bool) -> Result<(), OnnxError> {
@@ -337,6 +395,8 @@ impl<'g> Compiler<'g> {
                 let [rows, cols] = w.dims[..] else {
                     return Err(node.bad("the weight must be a 2-D constant"));
                 };
+                // Three copies are kept (candle tensor, two layouts).
+                self.materialise(3 * rows * cols)?;
                 self.dense(node, x, w.to_f32(), rows, cols, None)
             }
             ("" | "ai.onnx", "Gemm") => self.gemm(node),
@@ -450,27 +510,15 @@ impl<'g> Compiler<'g> {
             .constant(node, 1)?
             .as_i64()
             .ok_or_else(|| node.bad("the shape must be an integer constant"))?;
+        // Values here are `[N, F]` (or `[N]`): a reshape may only keep that shape.
+        let features = i64::try_from(x.cols).unwrap_or(i64::MAX);
         match shape {
             [-1] if x.cols == 1 => self.alias(node, x, 1, true),
-            [first, rest @ ..] if (*first == -1 || *first == 0) && !rest.is_empty() => {
-                let mut n: i64 = 1;
-                for &d in rest {
-                    if d <= 0 {
-                        return Err(
-                            node.bad(format!("shape {shape:?}: only the batch may be inferred"))
-                        );
-                    }
-                    n = n.saturating_mul(d);
-                }
-                if n as usize != x.cols {
-                    return Err(
-                        node.bad(format!("shape {shape:?} does not hold {} features", x.cols))
-                    );
-                }
-                self.alias(node, x, x.cols, false)
-            }
+            [-1 | 0, f] if *f == features => self.alias(node, x, x.cols, false),
             _ => Err(node.bad(format!(
-                "shape {shape:?}: the batch must stay the first dimension"
+                "shape {shape:?}: only [N, {}]{} is supported",
+                x.cols,
+                if x.cols == 1 { " or [N]" } else { "" }
             ))),
         }
     }
@@ -486,6 +534,7 @@ impl<'g> Compiler<'g> {
         };
         let alpha = node.attr_f("alpha", 1.0);
         let beta = node.attr_f("beta", 1.0);
+        self.materialise(3 * r * c)?;
         let raw = b.to_f32();
         let (rows, cols, mut w) = if node.attr_i("transB", 0) != 0 {
             let mut t = vec![0f32; r * c];
@@ -503,6 +552,9 @@ impl<'g> Compiler<'g> {
             None => None,
             Some(_) => {
                 let cst = self.constant(node, 2)?;
+                if cst.dims.len() > 2 || (cst.dims.len() == 2 && cst.dims[0] != 1) {
+                    return Err(node.bad(format!("C of shape {:?} is not a row", cst.dims)));
+                }
                 let v = cst.to_f32();
                 let v = match v.len() {
                     1 => vec![v[0]; cols],
@@ -569,12 +621,24 @@ impl<'g> Compiler<'g> {
         let operand = |c: &Self, i: usize| -> Result<BinaryOperand, OnnxError> {
             let name = c.input(node, i)?;
             if let Some(cst) = c.graph.consts.get(name) {
+                // A row broadcast over the batch: `[]`, `[1]`, `[F]` or `[1, F]`.
+                if cst.dims.len() > 2 || (cst.dims.len() == 2 && cst.dims[0] != 1) {
+                    return Err(node.bad(format!(
+                        "constant of shape {:?} is not a row broadcast over the batch",
+                        cst.dims
+                    )));
+                }
                 let v = cst.to_f32();
                 return Ok((Operand::Const(cpu_f32(&v, &[v.len()])?), None, Some(v)));
             }
             let v = c.f32_value(node, i)?;
             Ok((Operand::Slot(v.slot), Some(v), None))
         };
+        for i in 0..2 {
+            if let Some(cst) = self.graph.consts.get(self.input(node, i)?) {
+                self.materialise(2 * cst.len())?;
+            }
+        }
         let (a, va, ca) = operand(self, 0)?;
         let (b, vb, cb) = operand(self, 1)?;
         let x = match (va, vb) {
