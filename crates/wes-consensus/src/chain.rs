@@ -264,6 +264,16 @@ impl<L: Ledger> ChainManager<L> {
             .max()
     }
 
+    /// The block on the best chain that holds `txid` (the deepest, if several do).
+    pub fn tx_block(&self, txid: &TxId) -> Option<BlockHash> {
+        self.tx_index
+            .get(txid)?
+            .iter()
+            .filter_map(|b| self.confirmations(b).map(|c| (c, *b)))
+            .max_by_key(|(c, _)| *c)
+            .map(|(_, b)| b)
+    }
+
     /// Whether `txid` is at least `k` blocks deep on the best chain.
     pub fn is_tx_final(&self, txid: &TxId, k: u64) -> bool {
         self.tx_confirmations(txid).is_some_and(|c| c >= k)

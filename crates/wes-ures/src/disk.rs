@@ -120,7 +120,7 @@ impl DiskStore {
         for dir in [&root, &objects, &tmp] {
             fs::create_dir_all(dir).map_err(io_err("create directory", dir))?;
         }
-        let db = sled::Config::new().path(root.join("meta")).open()?;
+        let db = open_sled(&sled::Config::new().path(root.join("meta")))?;
         match db.get(FORMAT_KEY)? {
             Some(v) if v.as_ref() == DISK_FORMAT.as_bytes() => {}
             Some(v) => {
@@ -788,4 +788,22 @@ fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> Sto
 /// guarded data is `()`, a flag or a cache), so a poisoned lock is safe to keep using.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Opens a sled database, waiting up to two seconds for its file lock: sled's background
+/// flusher keeps a dropped database locked for a moment, so reopening right after closing
+/// (a restart in the same process) would otherwise fail at random.
+fn open_sled(config: &sled::Config) -> Result<sled::Db, sled::Error> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        match config.open() {
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
 }

@@ -22,11 +22,21 @@ fn backend(e: sled::Error) -> StoreError {
 impl SledStore {
     /// Opens (creating if needed) the database in directory `path`.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        let db = sled::Config::new()
-            .path(path)
-            .cache_capacity(256 << 20)
-            .open()
-            .map_err(backend)?;
+        let config = sled::Config::new().path(path).cache_capacity(256 << 20);
+        // sled's background flusher keeps a dropped database locked for a moment: wait for
+        // the lock (up to two seconds) so that reopening right after closing works.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        let db = loop {
+            match config.open() {
+                Err(sled::Error::Io(e))
+                    if e.to_string().contains("could not acquire lock")
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => break other.map_err(backend)?,
+            }
+        };
         Ok(SledStore { db })
     }
 
