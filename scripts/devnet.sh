@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Runs a local WES development chain with sensible defaults: the ledger on sled in
-# ./wes-devnet-data (reused on the next run), proof of work on an easy target, funded dev
-# keys (alice, bob, miner), a transfer in every block. Ctrl-C stops it.
-# Options are passed on: scripts/devnet.sh --blocks 10 --block-time-ms 500 --data-dir DIR
-# The reference node with JSON-RPC and networking (wes-node, issue #8) will replace it.
+# Runs a local WES development chain with sensible defaults: the reference node `wes-node`
+# (examples/reference-chain) with its ledger, resources and keys in ./wes-devnet-data (reused
+# on the next run), proof of work on an easy target, funded dev keys (alice, bob, miner) and
+# JSON-RPC on 127.0.0.1:8645. Ctrl-C stops it cleanly.
+# Options are passed on: scripts/devnet.sh --data-dir DIR --listen 127.0.0.1:9000 --block-time-ms 500
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/ensure.sh
@@ -11,4 +11,5 @@ cd "$(dirname "$0")/.."
 ensure_cargo
 ensure_debian_packages "${WES_DEBIAN_PACKAGES[@]}"
 
-cargo run --release -p wes-devnet -- "$@"
+# The dev profile (dependencies optimised), so the build is shared with scripts/test.sh.
+exec cargo run -p wes-node -- devnet "$@"

@@ -4,8 +4,8 @@
 //! `bob` and a coinbase paying its fee to `miner`. Stop it and start it again: it continues
 //! from the data directory.
 //!
-//! Until the reference node (`wes-node`, with JSON-RPC and networking) exists, this is the
-//! chain the README's first command runs.
+//! The smallest chain loop; the reference node with JSON-RPC is `wes-node`
+//! (`examples/reference-chain`), which the README's first command runs.
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -1,0 +1,142 @@
+//! Node configuration (TOML): where the data lives, the RPC address, whether to mine, and the
+//! chain's genesis parameters.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use wes_core::{ChainId, CompactTarget, Genesis, Lock, Output, PublicKey, TokenId};
+use wes_ledger::{FeePolicy, LedgerConfig, TokenFee};
+
+/// The proof systems a chain may accept.
+pub const PROOF_SYSTEMS: &[&str] = &["replay", "halo2-ipa"];
+
+/// A node's configuration file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// Where the ledger, resources, keys and proving parameters live.
+    pub data_dir: PathBuf,
+    /// JSON-RPC listen address (keep it on 127.0.0.1 unless you put a proxy in front).
+    pub rpc_addr: SocketAddr,
+    /// Mine blocks (with the key named `miner_key` in the data directory's keystore).
+    pub mine: bool,
+    /// The keystore name of the key block rewards and fees go to.
+    pub miner_key: String,
+    /// The chain.
+    pub chain: ChainSpec,
+}
+
+/// Genesis parameters: every node of a chain must use the same.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChainSpec {
+    /// The chain id (signed into every transaction).
+    pub chain_id: u32,
+    /// Target time between blocks.
+    pub block_time_ms: u64,
+    /// Genesis time, milliseconds since the Unix epoch.
+    pub genesis_time_ms: u64,
+    /// A message in the genesis block.
+    pub message: String,
+    /// Native-token fee: per byte of a transaction.
+    pub fee_per_byte: u64,
+    /// Native-token fee: per compute unit of an execution.
+    pub fee_per_cu: u64,
+    /// Accepted proof systems: `replay` (WASM contracts) and/or `halo2-ipa` (model inference).
+    pub proof_systems: Vec<String>,
+    /// Initial balances.
+    pub allocations: Vec<Allocation>,
+}
+
+/// An initial balance of native tokens.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Allocation {
+    /// The owner's Ed25519 public key, hex.
+    pub public_key: String,
+    /// The amount.
+    pub amount: u64,
+}
+
+impl NodeConfig {
+    /// Reads and checks a configuration file.
+    pub fn read(path: &Path) -> Result<NodeConfig> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?;
+        let config: NodeConfig =
+            toml::from_str(&text).with_context(|| format!("parse {}", path.display()))?;
+        config.chain.check()?;
+        Ok(config)
+    }
+
+    /// Writes the configuration as TOML.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let text = toml::to_string_pretty(self)?;
+        std::fs::write(path, text).with_context(|| format!("write {}", path.display()))
+    }
+}
+
+impl ChainSpec {
+    /// Checks the parameters.
+    pub fn check(&self) -> Result<()> {
+        anyhow::ensure!(self.block_time_ms > 0, "block_time_ms must be positive");
+        for s in &self.proof_systems {
+            anyhow::ensure!(
+                PROOF_SYSTEMS.contains(&s.as_str()),
+                "unknown proof system {s:?} (known: {PROOF_SYSTEMS:?})"
+            );
+        }
+        for a in &self.allocations {
+            public_key(&a.public_key)?;
+        }
+        Ok(())
+    }
+
+    /// The chain id.
+    pub fn chain_id(&self) -> ChainId {
+        ChainId(self.chain_id)
+    }
+
+    /// The genesis block's content.
+    pub fn genesis(&self, target: CompactTarget) -> Result<Genesis> {
+        let allocations = self
+            .allocations
+            .iter()
+            .map(|a| {
+                Ok(Output::asset(
+                    Lock::key(public_key(&a.public_key)?),
+                    TokenId::Native,
+                    u128::from(a.amount),
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Genesis {
+            chain_id: self.chain_id(),
+            time_ms: self.genesis_time_ms,
+            target,
+            allocations,
+            message: self.message.clone(),
+        })
+    }
+
+    /// The ledger's configuration: native-token fees.
+    pub fn ledger_config(&self) -> LedgerConfig {
+        let mut c = LedgerConfig::new(self.chain_id());
+        c.fees = FeePolicy::native(TokenFee {
+            per_byte: u128::from(self.fee_per_byte),
+            per_cu: u128::from(self.fee_per_cu),
+        });
+        c
+    }
+}
+
+/// Parses a hex Ed25519 public key.
+pub fn public_key(hex_key: &str) -> Result<PublicKey> {
+    let bytes: [u8; 32] = hex::decode(hex_key)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .with_context(|| format!("{hex_key:?} is not 32 bytes of hex"))?;
+    Ok(PublicKey(bytes))
+}

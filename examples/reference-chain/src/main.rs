@@ -1,0 +1,564 @@
+//! `wes-node`: run the reference chain, or talk to one.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use serde_json::{Value, json};
+use wes_core::{Output, ResourceBody, ResourceKind, SecretKey, TokenId, codec};
+use wes_node::client::{Client, key, recipient, resource_body};
+use wes_node::config::{Allocation, ChainSpec, NodeConfig};
+use wes_node::keys::{Keystore, address_of, dev_key};
+use wes_node::node::Node;
+
+/// The WES-rs reference chain.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Cli {
+    /// The node's JSON-RPC URL (client commands).
+    #[arg(
+        long,
+        global = true,
+        default_value = "http://127.0.0.1:8645",
+        env = "WES_RPC"
+    )]
+    rpc: String,
+    /// The keystore (client commands).
+    #[arg(
+        long,
+        global = true,
+        default_value = "wes-devnet-data/keys.json",
+        env = "WES_KEYSTORE"
+    )]
+    keystore: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Start a local single-node development chain (dev genesis, funded dev keys, mining).
+    Devnet {
+        /// Where the chain lives (reused when it exists).
+        #[arg(long, default_value = "wes-devnet-data")]
+        data_dir: PathBuf,
+        /// JSON-RPC listen address (port 0 picks a free port).
+        #[arg(long, default_value = "127.0.0.1:8645")]
+        listen: SocketAddr,
+        /// Milliseconds between blocks.
+        #[arg(long, default_value_t = 2_000)]
+        block_time_ms: u64,
+    },
+    /// Check a configuration and create the node's data directory and genesis.
+    Init {
+        /// The configuration file (TOML); a template is written there if it does not exist.
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Run a node from a configuration file.
+    Run {
+        /// The configuration file (TOML).
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Manage keys in the keystore.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Chain, mining and mempool status.
+    Status,
+    /// A block by height.
+    Block {
+        /// The height.
+        height: u64,
+    },
+    /// Balances of a key name, public key or address.
+    Balance {
+        /// Who.
+        who: String,
+    },
+    /// Send native tokens.
+    Transfer {
+        /// Keystore name of the payer.
+        #[arg(long)]
+        from: String,
+        /// Keystore name or public key of the payee.
+        #[arg(long)]
+        to: String,
+        /// Amount.
+        #[arg(long)]
+        amount: u128,
+        /// Fee (native).
+        #[arg(long, default_value_t = 10_000)]
+        fee: u128,
+    },
+    /// A transaction's status and confirmations.
+    Tx {
+        /// The transaction id.
+        txid: String,
+    },
+    /// Resources in URES.
+    Resource {
+        #[command(subcommand)]
+        command: ResourceCommand,
+    },
+    /// WASM contracts.
+    Contract {
+        #[command(subcommand)]
+        command: ContractCommand,
+    },
+    /// ONNX models.
+    Model {
+        #[command(subcommand)]
+        command: ModelCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum KeysCommand {
+    /// Generate a key.
+    New {
+        /// Its name.
+        name: String,
+    },
+    /// List keys and addresses.
+    List,
+}
+
+#[derive(Subcommand, Debug)]
+enum ResourceCommand {
+    /// Upload a file; prints its content id.
+    Put {
+        /// The file.
+        file: PathBuf,
+        /// wasm, onnx or file.
+        #[arg(long, default_value = "file")]
+        kind: String,
+    },
+    /// Download a resource.
+    Get {
+        /// Its content id.
+        id: String,
+        /// Where to write it.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ContractCommand {
+    /// Upload a WASM contract and register it on chain.
+    Deploy {
+        /// The .wasm file (or WebAssembly text, .wat).
+        file: PathBuf,
+        /// Keystore name of the deployer.
+        #[arg(long)]
+        from: String,
+    },
+    /// Call a contract: the node executes it, you sign the resulting transaction.
+    Call {
+        /// The contract's code resource id.
+        #[arg(long)]
+        resource: String,
+        /// The entry function.
+        #[arg(long)]
+        entry: String,
+        /// Arguments, hex.
+        #[arg(long, default_value = "")]
+        args: String,
+        /// Keystore name of the caller.
+        #[arg(long)]
+        from: String,
+        /// Fee (native).
+        #[arg(long, default_value_t = 2_000_000)]
+        fee: u128,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ModelCommand {
+    /// Upload an ONNX model, generate its halo2 circuit and register it on chain.
+    Deploy {
+        /// The .onnx file.
+        file: PathBuf,
+        /// Keystore name of the deployer.
+        #[arg(long)]
+        from: String,
+    },
+    /// Run a model. With --prove: a proven inference transaction; without: an answer off chain.
+    Infer {
+        /// The model's Resource output (`txid:index`, printed by `model deploy`).
+        #[arg(long)]
+        model: String,
+        /// One row of input: comma-separated numbers.
+        #[arg(long)]
+        input: String,
+        /// Keystore name of the caller (with --prove).
+        #[arg(long, default_value = "alice")]
+        from: String,
+        /// Make it a transaction with a zero-knowledge proof.
+        #[arg(long)]
+        prove: bool,
+        /// Fee (native).
+        #[arg(long, default_value_t = 2_000_000)]
+        fee: u128,
+    },
+}
+
+fn print(v: &Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
+    );
+}
+
+/// The devnet's configuration: dev keys alice and bob funded, miner mining.
+fn devnet_config(data_dir: &Path, listen: SocketAddr, block_time_ms: u64) -> NodeConfig {
+    let alloc = |name: &str| Allocation {
+        public_key: hex::encode(dev_key(name).public_key().0),
+        amount: 1_000_000_000_000,
+    };
+    NodeConfig {
+        data_dir: data_dir.to_path_buf(),
+        rpc_addr: listen,
+        mine: true,
+        miner_key: "miner".into(),
+        chain: ChainSpec {
+            chain_id: 1337,
+            block_time_ms,
+            genesis_time_ms: 1_767_225_600_000,
+            message: "WES-rs devnet".into(),
+            fee_per_byte: 1,
+            fee_per_cu: 1,
+            proof_systems: vec!["replay".into(), "halo2-ipa".into()],
+            allocations: vec![alloc("alice"), alloc("bob")],
+        },
+    }
+}
+
+fn ensure_dev_keys(path: &Path) -> Result<Keystore> {
+    let mut store = Keystore::open(path)?;
+    for name in ["alice", "bob", "miner"] {
+        if store.get(name).is_err() {
+            store.insert(name, &dev_key(name))?;
+        }
+    }
+    Ok(store)
+}
+
+fn run_node(config: NodeConfig, banner: bool) -> Result<()> {
+    let keystore = Keystore::open(config.data_dir.join("keys.json"))?;
+    let miner = if config.mine {
+        Some(keystore.get(&config.miner_key)?)
+    } else {
+        None
+    };
+    let node = Node::open(config.clone(), miner)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let (handle, addr) = wes_node::rpc::serve(node.clone(), config.rpc_addr).await?;
+        let tip = node.lock().chain.tip()?;
+        println!("WES-rs node — chain {} at height {}", config.chain.chain_id, tip.height);
+        println!("  data     {}", config.data_dir.display());
+        println!("RPC listening on http://{addr}");
+        if banner {
+            let store = Keystore::open(config.data_dir.join("keys.json"))?;
+            for (name, address) in store.list()? {
+                println!("  {name:<8} {address}");
+            }
+            println!("  keys     {}", config.data_dir.join("keys.json").display());
+            println!("\nTry: wes-node --rpc http://{addr} --keystore {} transfer --from alice --to bob --amount 1000",
+                config.data_dir.join("keys.json").display());
+            println!("     wes-node --rpc http://{addr} balance bob\n");
+        }
+        let miner = if node.mining() {
+            let n = node.clone();
+            Some(std::thread::spawn(move || n.mine_forever()))
+        } else {
+            None
+        };
+        shutdown_signal().await;
+        println!("shutting down…");
+        node.shutdown();
+        let _ = handle.stop();
+        handle.stopped().await;
+        if let Some(m) = miner {
+            let _ = tokio::task::spawn_blocking(move || m.join()).await;
+        }
+        println!("stopped at height {}", node.lock().chain.tip()?.height);
+        Ok::<_, anyhow::Error>(())
+    })
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return std::future::pending().await,
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    match cli.command {
+        Command::Devnet {
+            data_dir,
+            listen,
+            block_time_ms,
+        } => {
+            std::fs::create_dir_all(&data_dir)?;
+            ensure_dev_keys(&data_dir.join("keys.json"))?;
+            let config = devnet_config(&data_dir, listen, block_time_ms);
+            config.write(&data_dir.join("node.toml"))?;
+            run_node(config, true)
+        }
+        Command::Init { config } => {
+            if !config.exists() {
+                let data_dir = config.parent().unwrap_or(Path::new(".")).join("wes-data");
+                devnet_config(&data_dir, "127.0.0.1:8645".parse()?, 2_000).write(&config)?;
+                println!("wrote a template configuration to {}", config.display());
+            }
+            let cfg = NodeConfig::read(&config)?;
+            ensure_dev_keys(&cfg.data_dir.join("keys.json"))?;
+            let node = Node::open(cfg.clone(), None)?;
+            let genesis = node.lock().chain.ledger().genesis_hash();
+            println!(
+                "initialised {} — chain {}, genesis {genesis}",
+                cfg.data_dir.display(),
+                cfg.chain.chain_id
+            );
+            Ok(())
+        }
+        Command::Run { config } => run_node(NodeConfig::read(&config)?, false),
+        Command::Keys { command } => {
+            let mut store = Keystore::open(&cli.keystore)?;
+            match command {
+                KeysCommand::New { name } => {
+                    let k = SecretKey::generate();
+                    store.insert(&name, &k)?;
+                    println!(
+                        "{name}  {}  public key {}",
+                        address_of(&k),
+                        hex::encode(k.public_key().0)
+                    );
+                }
+                KeysCommand::List => {
+                    for (name, address) in store.list()? {
+                        let k = store.get(&name)?;
+                        println!(
+                            "{name:<12} {address}  public key {}",
+                            hex::encode(k.public_key().0)
+                        );
+                    }
+                }
+            }
+            Ok(())
+        }
+        command => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(client_command(&cli.rpc, &cli.keystore, command))
+        }
+    }
+}
+
+async fn client_command(url: &str, keystore: &Path, command: Command) -> Result<()> {
+    let c = Client::new(url)?;
+    let store = Keystore::open(keystore)?;
+    match command {
+        Command::Status => {
+            let mining: Value = c.call("wes_miningStatus", vec![]).await?;
+            let mempool: Value = c.call("wes_mempool", vec![]).await?;
+            let chain: u32 = c.call("wes_chainId", vec![]).await?;
+            print(&json!({"chain_id": chain, "mining": mining, "mempool": mempool}));
+        }
+        Command::Block { height } => print(
+            &c.call::<Value>("wes_getBlockByHeight", vec![json!(height)])
+                .await?,
+        ),
+        Command::Balance { who } => {
+            let who = match store.get(&who) {
+                Ok(k) => hex::encode(k.public_key().0),
+                Err(_) => who,
+            };
+            print(&c.call::<Value>("wes_getBalance", vec![json!(who)]).await?);
+        }
+        Command::Transfer {
+            from,
+            to,
+            amount,
+            fee,
+        } => {
+            let payer = key(&store, &from)?;
+            let payee = recipient(&store, &to)?;
+            let out = Output::asset(wes_core::Lock::key(payee), TokenId::Native, amount);
+            let txid = c.pay(&payer, vec![out], fee).await?;
+            println!("{txid}");
+        }
+        Command::Tx { txid } => print(
+            &c.call::<Value>("wes_getTransaction", vec![json!(txid)])
+                .await?,
+        ),
+        Command::Resource { command } => match command {
+            ResourceCommand::Put { file, kind } => {
+                let bytes =
+                    std::fs::read(&file).with_context(|| format!("read {}", file.display()))?;
+                let name = file
+                    .file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_default();
+                let id: String = c
+                    .call(
+                        "wes_putResource",
+                        vec![json!(hex::encode(bytes)), json!(kind), json!(name)],
+                    )
+                    .await?;
+                println!("{id}");
+            }
+            ResourceCommand::Get { id, out } => {
+                let data: String = c.call("wes_getResource", vec![json!(id)]).await?;
+                std::fs::write(&out, hex::decode(data)?)?;
+                println!("wrote {}", out.display());
+            }
+        },
+        Command::Contract { command } => match command {
+            ContractCommand::Deploy { file, from } => {
+                let k = key(&store, &from)?;
+                let mut bytes =
+                    std::fs::read(&file).with_context(|| format!("read {}", file.display()))?;
+                if file.extension().is_some_and(|e| e == "wat") {
+                    bytes = wat::parse_bytes(&bytes)
+                        .with_context(|| {
+                            format!("{} is not valid WebAssembly text", file.display())
+                        })?
+                        .into_owned();
+                }
+                let name = file
+                    .file_stem()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_default();
+                let id: String = c
+                    .call(
+                        "wes_putResource",
+                        vec![json!(hex::encode(&bytes)), json!("wasm"), json!(name)],
+                    )
+                    .await?;
+                let body = resource_body(&id, ResourceKind::Wasm, bytes.len() as u64, &name)?;
+                let txid = c.register_resource(&k, body, 10_000).await?;
+                print(
+                    &json!({"resource": id, "txid": txid, "resource_output": format!("{txid}:0")}),
+                );
+            }
+            ContractCommand::Call {
+                resource,
+                entry,
+                args,
+                from,
+                fee,
+            } => {
+                let k = key(&store, &from)?;
+                let fee_input = c.fee_input(&k, fee + 100_000).await?;
+                let constructed: Value = c.call("wes_constructCall", vec![json!({
+                    "resource": resource, "entry": entry, "args": args,
+                    "fee_inputs": [fee_input], "change": hex::encode(k.public_key().0), "fee": fee.to_string(),
+                })]).await?;
+                let txid = c.sign_and_send(&k, &constructed).await?;
+                print(
+                    &json!({"txid": txid, "cu_used": constructed["cu_used"], "return_data": constructed["return_data"]}),
+                );
+            }
+        },
+        Command::Model { command } => match command {
+            ModelCommand::Deploy { file, from } => {
+                let k = key(&store, &from)?;
+                let bytes =
+                    std::fs::read(&file).with_context(|| format!("read {}", file.display()))?;
+                let name = file
+                    .file_stem()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_default();
+                eprintln!("generating the model's halo2 circuit and keys…");
+                let d: Value = c
+                    .call(
+                        "wes_deployModel",
+                        vec![json!(hex::encode(&bytes)), json!(name)],
+                    )
+                    .await?;
+                let body: ResourceBody = codec::decode(&hex::decode(
+                    d["resource_body"].as_str().context("no body")?,
+                )?)?;
+                let txid = c.register_resource(&k, body, 10_000).await?;
+                print(
+                    &json!({"model": d["model"], "circuit": d["circuit"], "txid": txid, "model_output": format!("{txid}:0")}),
+                );
+            }
+            ModelCommand::Infer {
+                model,
+                input,
+                from,
+                prove,
+                fee,
+            } => {
+                let input: Vec<f32> = input
+                    .split(',')
+                    .map(|s| {
+                        s.trim()
+                            .parse::<f32>()
+                            .with_context(|| format!("input value {s:?}"))
+                    })
+                    .collect::<Result<_>>()?;
+                if !prove {
+                    let out: Value = c
+                        .call("wes_callModel", vec![json!(model), json!(input)])
+                        .await?;
+                    print(&out);
+                    return Ok(());
+                }
+                let k = key(&store, &from)?;
+                let fee_input = c.fee_input(&k, fee + 100_000).await?;
+                eprintln!("running the model and proving the inference…");
+                let constructed: Value = c
+                    .call(
+                        "wes_constructInference",
+                        vec![json!({
+                            "model": model, "input": input, "fee_inputs": [fee_input],
+                            "change": hex::encode(k.public_key().0), "fee": fee.to_string(),
+                        })],
+                    )
+                    .await?;
+                let txid = c.sign_and_send(&k, &constructed).await?;
+                print(
+                    &json!({"txid": txid, "result": constructed["result"], "proof_bytes": constructed["proof"].as_str().map_or(0, |p| p.len() / 2)}),
+                );
+            }
+        },
+        Command::Devnet { .. }
+        | Command::Init { .. }
+        | Command::Run { .. }
+        | Command::Keys { .. } => bail!("not a client command"),
+    }
+    Ok(())
+}

@@ -1,0 +1,407 @@
+//! The node: the SDK's parts composed through their public traits, and what the RPC needs.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result, anyhow, bail};
+use wes_consensus::{ChainManager, PowParams, PowXorEngine, Submitted};
+use wes_core::{
+    Address, Block, BlockContext, BlockHash, ChainView, ContentId, ContractId, Ledger, Lock,
+    OutPoint, Output, ResourceKind, ResourceMeta, ResourceStore, SecretKey, SignedTransaction,
+    TxId, ViewError,
+};
+use wes_ispc::halo2::{Halo2Prover, Halo2Verifier, ParamsCache};
+use wes_ispc::onnx::OnnxExecutor;
+use wes_ispc::{ReplayVerifier, WasmExecutor};
+use wes_ledger::{
+    EutxoLedger, LedgerObserver, Mempool, MempoolConfig, ResourceProvider, SledStore,
+};
+use wes_ures::DiskStore;
+
+use crate::config::NodeConfig;
+
+/// The ledger type of this node.
+pub type NodeLedger = EutxoLedger<SledStore>;
+
+/// Unspent outputs by owner address: what `wes_getBalance` and `wes_getUtxos` read. Rebuilt
+/// from the chain at start, then kept current as a ledger observer.
+#[derive(Default)]
+pub struct OwnerIndex {
+    map: Mutex<HashMap<Address, HashMap<OutPoint, Output>>>,
+}
+
+impl OwnerIndex {
+    fn lock(&self) -> MutexGuard<'_, HashMap<Address, HashMap<OutPoint, Output>>> {
+        self.map.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn add(&self, items: &[(OutPoint, Output)]) {
+        let mut map = self.lock();
+        for (op, out) in items {
+            map.entry(out.lock.address())
+                .or_default()
+                .insert(*op, out.clone());
+        }
+    }
+
+    fn remove(&self, items: &[(OutPoint, Output)]) {
+        let mut map = self.lock();
+        for (op, out) in items {
+            if let Some(m) = map.get_mut(&out.lock.address()) {
+                m.remove(op);
+            }
+        }
+    }
+
+    /// The unspent outputs `owner` can spend, in outpoint order.
+    pub fn of(&self, owner: &Address) -> Vec<(OutPoint, Output)> {
+        let mut v: Vec<_> = self
+            .lock()
+            .get(owner)
+            .map(|m| m.iter().map(|(o, out)| (*o, out.clone())).collect())
+            .unwrap_or_default();
+        v.sort_by_key(|(o, _)| *o);
+        v
+    }
+}
+
+impl LedgerObserver for OwnerIndex {
+    fn block_applied(
+        &self,
+        _: &Block,
+        spent: &[(OutPoint, Output)],
+        created: &[(OutPoint, Output)],
+    ) {
+        self.remove(spent);
+        self.add(created);
+    }
+
+    fn block_reverted(
+        &self,
+        _: &Block,
+        restored: &[(OutPoint, Output)],
+        removed: &[(OutPoint, Output)],
+    ) {
+        self.remove(removed);
+        self.add(restored);
+    }
+}
+
+/// URES as the ledger's and executors' resource source.
+pub struct Ures(pub Arc<DiskStore>);
+
+impl Ures {
+    /// The bytes of `id`, verified chunk by chunk.
+    pub fn read(&self, id: &ContentId) -> Result<Option<Vec<u8>>, ViewError> {
+        if !self.0.has(id).map_err(|e| ViewError(e.to_string()))? {
+            return Ok(None);
+        }
+        let mut bytes = Vec::new();
+        self.0
+            .open(id)
+            .map_err(|e| ViewError(e.to_string()))?
+            .read_to_end(&mut bytes)
+            .map_err(|e| ViewError(e.to_string()))?;
+        Ok(Some(bytes))
+    }
+}
+
+impl ResourceProvider for Ures {
+    fn resource(&self, id: &ContentId) -> Result<Option<Vec<u8>>, ViewError> {
+        self.read(id)
+    }
+}
+
+/// The chain at the tip plus URES, for constructing executions.
+pub struct TipView<'a> {
+    ledger: &'a NodeLedger,
+    ures: &'a Ures,
+}
+
+impl ChainView for TipView<'_> {
+    fn unspent(&self, outpoint: &OutPoint) -> Result<Option<Output>, ViewError> {
+        self.ledger
+            .unspent(outpoint)
+            .map_err(|e| ViewError(e.to_string()))
+    }
+
+    fn state(
+        &self,
+        contract: &ContractId,
+        key: &[u8],
+    ) -> Result<Option<(OutPoint, Output)>, ViewError> {
+        self.ledger
+            .state(contract, key)
+            .map_err(|e| ViewError(e.to_string()))
+    }
+
+    fn resource(&self, id: &ContentId) -> Result<Option<Vec<u8>>, ViewError> {
+        self.ures.read(id)
+    }
+}
+
+/// What the chain and the mempool hold, behind one lock.
+pub struct Inner {
+    /// The chain manager (ledger inside).
+    pub chain: ChainManager<NodeLedger>,
+    /// Transactions waiting for a block.
+    pub mempool: Mempool,
+}
+
+/// A running node's parts.
+pub struct Node {
+    inner: Mutex<Inner>,
+    /// Its configuration.
+    pub config: NodeConfig,
+    engine: Arc<PowXorEngine>,
+    /// Resources.
+    pub ures: Arc<Ures>,
+    /// WASM contracts.
+    pub wasm: Arc<WasmExecutor>,
+    /// ONNX models.
+    pub onnx: Arc<OnnxExecutor>,
+    /// halo2 proofs of inference.
+    pub prover: Halo2Prover,
+    /// IPA parameters (cached in the data directory).
+    pub params: Arc<ParamsCache>,
+    /// Owners' unspent outputs.
+    pub index: Arc<OwnerIndex>,
+    miner: Option<SecretKey>,
+    stop: AtomicBool,
+    mined: AtomicU64,
+    hash_rate: AtomicU64,
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+impl Node {
+    /// Opens (or creates) the node's data directory under `config`.
+    pub fn open(config: NodeConfig, miner: Option<SecretKey>) -> Result<Arc<Node>> {
+        let dir = &config.data_dir;
+        std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+        let mut pow = PowParams::devnet(config.chain.chain_id());
+        pow.block_time_ms = config.chain.block_time_ms;
+        let genesis = config.chain.genesis(pow.pow_limit)?;
+        let ures = Arc::new(Ures(Arc::new(
+            DiskStore::open(dir.join("resources")).context("open the resource store")?,
+        )));
+        let wasm = Arc::new(WasmExecutor::default());
+        let onnx = Arc::new(OnnxExecutor::new());
+        let params = Arc::new(ParamsCache::on_disk(dir.join("halo2-params")));
+        let mut verifiers = wes_core::VerifierRegistry::new();
+        for system in &config.chain.proof_systems {
+            match system.as_str() {
+                "replay" => verifiers.register(Arc::new(ReplayVerifier::new(wasm.clone()))),
+                "halo2-ipa" => {
+                    verifiers.register(Arc::new(Halo2Verifier::new(params.clone(), onnx.clone())))
+                }
+                other => bail!("unknown proof system {other}"),
+            };
+        }
+        let index = Arc::new(OwnerIndex::default());
+        let store = SledStore::open(dir.join("ledger")).context("open the ledger store")?;
+        let ledger = EutxoLedger::open(store, config.chain.ledger_config(), &genesis, verifiers)?
+            .with_resources(ures.clone())
+            .with_observer(index.clone());
+        // The index starts from the chain as it is.
+        let tip = ledger.tip()?;
+        for height in 0..=tip.height {
+            let hash = ledger.hash_at(height)?.context("missing block hash")?;
+            let block = ledger.block(&hash)?.context("missing block")?;
+            let mut live = Vec::new();
+            for tx in &block.transactions {
+                for i in 0..tx.tx.outputs.len() {
+                    let op = tx.tx.outpoint(i as u32);
+                    if let Some(out) = ledger.unspent(&op)? {
+                        live.push((op, out));
+                    }
+                }
+            }
+            index.add(&live);
+        }
+        let header = ledger
+            .header(&ledger.genesis_hash())?
+            .context("genesis header")?;
+        let engine = Arc::new(PowXorEngine::for_genesis(pow, &header)?);
+        let chain = ChainManager::new(ledger, engine.clone())?;
+        let mempool = Mempool::new(MempoolConfig::default(), config.chain.ledger_config().fees);
+        Ok(Arc::new(Node {
+            inner: Mutex::new(Inner { chain, mempool }),
+            prover: Halo2Prover::new(params.clone(), onnx.clone()),
+            config,
+            engine,
+            ures,
+            wasm,
+            onnx,
+            params,
+            index,
+            miner,
+            stop: AtomicBool::new(false),
+            mined: AtomicU64::new(0),
+            hash_rate: AtomicU64::new(0),
+        }))
+    }
+
+    /// The chain and mempool, locked.
+    pub fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A view of the tip for constructing executions (`inner` is the locked state).
+    pub fn view<'a>(&'a self, inner: &'a Inner) -> TipView<'a> {
+        TipView {
+            ledger: inner.chain.ledger(),
+            ures: &self.ures,
+        }
+    }
+
+    /// The context of the next block.
+    pub fn next_context(inner: &Inner) -> Result<BlockContext> {
+        let tip = inner.chain.tip()?;
+        Ok(BlockContext {
+            height: tip.height + 1,
+            time_ms: now_ms().max(inner.chain.best_header().time_ms + 1),
+        })
+    }
+
+    /// Validates `tx` against the tip and adds it to the mempool.
+    pub fn submit(&self, tx: SignedTransaction) -> Result<TxId> {
+        let mut inner = self.lock();
+        let ctx = Self::next_context(&inner)?;
+        let Inner { chain, mempool } = &mut *inner;
+        mempool
+            .insert(chain.ledger(), tx, &ctx)
+            .map_err(|e| anyhow!("{e}"))
+    }
+
+    /// Stores `bytes` in URES after checking them as `kind` (a WASM module or ONNX model is
+    /// validated by its executor first).
+    pub fn put_resource(&self, bytes: &[u8], kind: ResourceKind, name: &str) -> Result<ContentId> {
+        match kind {
+            ResourceKind::Wasm => wes_core::Executor::validate(&*self.wasm, bytes)
+                .map_err(|e| anyhow!("invalid WASM contract: {e}"))?,
+            ResourceKind::Onnx => wes_core::Executor::validate(&*self.onnx, bytes)
+                .map_err(|e| anyhow!("invalid ONNX model: {e}"))?,
+            ResourceKind::File => {}
+        }
+        let meta = ResourceMeta {
+            name: name.into(),
+            mime: String::new(),
+            verifying_key: None,
+        };
+        let stat = self.ures.0.put(kind, &meta, &mut &bytes[..])?;
+        Ok(stat.id)
+    }
+
+    /// Asks the miner to stop.
+    pub fn shutdown(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the node is stopping.
+    pub fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    /// Blocks mined by this process, and the last hash rate seen.
+    pub fn mining_stats(&self) -> (u64, u64) {
+        (
+            self.mined.load(Ordering::Relaxed),
+            self.hash_rate.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Whether this node mines.
+    pub fn mining(&self) -> bool {
+        self.miner.is_some() && self.config.mine
+    }
+
+    /// Mines one block on the tip from the mempool. Returns its height and hash.
+    pub fn mine_one(&self) -> Result<(u64, BlockHash, usize)> {
+        let miner = self.miner.as_ref().context("no miner key")?;
+        let mut inner = self.lock();
+        let ctx = Self::next_context(&inner)?;
+        let txs: Vec<SignedTransaction> = inner
+            .mempool
+            .select(1_000, 4 << 20)
+            .into_iter()
+            .map(|p| p.tx.clone())
+            .collect();
+        let lock = Lock::key(miner.public_key());
+        let built =
+            inner
+                .chain
+                .ledger()
+                .build_block(txs.clone(), &lock, miner.public_key(), ctx.time_ms);
+        let mut block = match built {
+            Ok(b) => b,
+            Err(e) => {
+                // Something in the pool went stale: drop what no longer checks, mine the rest
+                // next time.
+                tracing::warn!("building a block from the mempool failed: {e}");
+                let Inner { chain, mempool } = &mut *inner;
+                for tx in &txs {
+                    if chain.ledger().check_transaction(tx, &ctx).is_err() {
+                        mempool.remove(&tx.id());
+                    }
+                }
+                chain
+                    .ledger()
+                    .build_block(vec![], &lock, miner.public_key(), ctx.time_ms)?
+            }
+        };
+        block.header.target = inner.chain.next_target()?;
+        let (sealed, stats) = self.engine.seal_with_stats(block.header, &self.stop)?;
+        block.header = sealed.context("mining cancelled")?;
+        self.hash_rate
+            .store(stats.hash_rate() as u64, Ordering::Relaxed);
+        let hash = block.hash();
+        let n = block.transactions.len() - 1;
+        match inner.chain.submit_block(block.clone(), now_ms())? {
+            Submitted::Extended { height, .. } => {
+                let next = Self::next_context(&inner)?;
+                let Inner { chain, mempool } = &mut *inner;
+                mempool.block_applied(chain.ledger(), &block, &next);
+                self.mined.fetch_add(1, Ordering::Relaxed);
+                Ok((height, hash, n))
+            }
+            other => bail!("own block {hash} did not extend the chain: {other:?}"),
+        }
+    }
+
+    /// Mines until [`shutdown`](Node::shutdown), a block every `block_time_ms`.
+    pub fn mine_forever(&self) {
+        let block_time = self.config.chain.block_time_ms;
+        while !self.stopping() {
+            let due = self.lock().chain.best_header().time_ms + block_time;
+            let now = now_ms();
+            if now < due {
+                std::thread::sleep(Duration::from_millis((due - now).min(200)));
+                continue;
+            }
+            match self.mine_one() {
+                Ok((height, hash, n)) => tracing::info!(height, %hash, txs = n, "mined block"),
+                Err(e) if self.stopping() => tracing::debug!("mining stopped: {e}"),
+                Err(e) => {
+                    tracing::error!("mining failed: {e:#}");
+                    std::thread::sleep(Duration::from_millis(block_time));
+                }
+            }
+        }
+    }
+}
+
+/// Whether `dir` holds a node's data already.
+pub fn initialised(dir: &Path) -> bool {
+    dir.join("ledger").exists()
+}

@@ -1,0 +1,373 @@
+//! End to end, as a user meets the chain: the real `wes-node` binary started as a process on a
+//! temporary data directory and a free localhost port, driven through its own client
+//! commands and raw JSON-RPC: a transfer, a contract deployed and called, a model deployed
+//! and a proven inference, confirmations growing; killed and restarted on the same data
+//! directory with chain and balances intact; malformed and oversize requests answered with
+//! errors while the node keeps mining.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_wes-node");
+
+struct NodeProcess {
+    child: Child,
+    rpc: String,
+    addr: String,
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `wes-node devnet` on `dir` and a free port; waits for its RPC line.
+fn start(dir: &Path) -> NodeProcess {
+    let mut child = Command::new(BIN)
+        .args(["devnet", "--data-dir"])
+        .arg(dir)
+        .args(["--listen", "127.0.0.1:0", "--block-time-ms", "400"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start wes-node");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(url) = line.strip_prefix("RPC listening on ") {
+                let _ = tx.send(url.to_string());
+            }
+        }
+    });
+    let rpc = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the node prints its RPC address");
+    let addr = rpc.trim_start_matches("http://").to_string();
+    NodeProcess { child, rpc, addr }
+}
+
+/// Runs a client command against `node`; returns stdout, panicking with stderr on failure.
+fn cli(node: &NodeProcess, dir: &Path, args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .args(["--rpc", &node.rpc, "--keystore"])
+        .arg(dir.join("keys.json"))
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "wes-node {args:?} failed: {}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+fn cli_json(node: &NodeProcess, dir: &Path, args: &[&str]) -> Value {
+    let out = cli(node, dir, args);
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {out}"))
+}
+
+/// A raw HTTP POST to the node; returns the status line and body.
+fn post(addr: &str, body: &[u8]) -> (String, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    let _ = s.write_all(body); // the server may close early on an oversize body
+    let mut resp = Vec::new();
+    let _ = s.read_to_end(&mut resp);
+    let resp = String::from_utf8_lossy(&resp).to_string();
+    let status = resp.lines().next().unwrap_or("").to_string();
+    let body = resp.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+    (status, body)
+}
+
+fn rpc(node: &NodeProcess, method: &str, params: Value) -> Value {
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+    let (_, resp) = post(&node.addr, body.to_string().as_bytes());
+    serde_json::from_str(&resp).unwrap_or_else(|e| panic!("{method}: {e}: {resp}"))
+}
+
+fn height(node: &NodeProcess) -> u64 {
+    rpc(node, "wes_blockNumber", json!([]))["result"]
+        .as_u64()
+        .unwrap()
+}
+
+/// Waits until `txid` has at least `n` confirmations; returns the transaction.
+fn confirmed(node: &NodeProcess, txid: &str, n: u64) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let tx = rpc(node, "wes_getTransaction", json!([txid]));
+        if tx["result"]["confirmations"].as_u64().unwrap_or(0) >= n {
+            return tx["result"].clone();
+        }
+        assert!(Instant::now() < deadline, "{txid} not confirmed: {tx}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../crates/wes-ispc/tests/fixtures/onnx")
+}
+
+#[test]
+fn devnet_transfer_contract_model_restart_and_bad_requests() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("chain");
+    let node = start(&dir);
+
+    // A transfer, confirmations growing.
+    let txid = cli(
+        &node,
+        &dir,
+        &[
+            "transfer", "--from", "alice", "--to", "bob", "--amount", "12345",
+        ],
+    );
+    let txid = txid.trim();
+    let first = confirmed(&node, txid, 1);
+    assert_eq!(first["status"], "included");
+    let later = confirmed(&node, txid, 3);
+    assert!(later["confirmations"].as_u64().unwrap() >= 3);
+    let bob = cli_json(&node, &dir, &["balance", "bob"]);
+    assert_eq!(bob["native"], "1000000012345");
+
+    // A contract: deploy, then two calls; the second returns 2.
+    let wasm = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("contracts/counter.wat");
+    let deployed = cli_json(
+        &node,
+        &dir,
+        &[
+            "contract",
+            "deploy",
+            wasm.to_str().unwrap(),
+            "--from",
+            "alice",
+        ],
+    );
+    confirmed(&node, deployed["txid"].as_str().unwrap(), 1);
+    let resource = deployed["resource"].as_str().unwrap();
+    let call = cli_json(
+        &node,
+        &dir,
+        &[
+            "contract",
+            "call",
+            "--resource",
+            resource,
+            "--entry",
+            "increment",
+            "--from",
+            "bob",
+        ],
+    );
+    confirmed(&node, call["txid"].as_str().unwrap(), 1);
+    let call = cli_json(
+        &node,
+        &dir,
+        &[
+            "contract",
+            "call",
+            "--resource",
+            resource,
+            "--entry",
+            "increment",
+            "--from",
+            "bob",
+        ],
+    );
+    assert_eq!(call["return_data"], hex(&2u64.to_le_bytes()));
+    confirmed(&node, call["txid"].as_str().unwrap(), 1);
+
+    // A model: deploy (circuit generated), then a proven inference mined and verified.
+    let model = fixtures().join("digits_mlp.onnx");
+    let deployed = cli_json(
+        &node,
+        &dir,
+        &[
+            "model",
+            "deploy",
+            model.to_str().unwrap(),
+            "--from",
+            "alice",
+        ],
+    );
+    confirmed(&node, deployed["txid"].as_str().unwrap(), 1);
+    let cases: Value =
+        serde_json::from_slice(&std::fs::read(fixtures().join("digits_mlp.json")).unwrap())
+            .unwrap();
+    let case = &cases["cases"][0];
+    let input: Vec<String> = case["input"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.to_string())
+        .collect();
+    let label = case["outputs"]["label"][0].as_f64().unwrap() as i64;
+    let inferred = cli_json(
+        &node,
+        &dir,
+        &[
+            "model",
+            "infer",
+            "--model",
+            deployed["model_output"].as_str().unwrap(),
+            "--input",
+            &input.join(","),
+            "--prove",
+            "--from",
+            "alice",
+        ],
+    );
+    assert_eq!(inferred["result"]["labels"][0].as_i64(), Some(label));
+    assert!(inferred["proof_bytes"].as_u64().unwrap() > 0);
+    let tx = confirmed(&node, inferred["txid"].as_str().unwrap(), 2);
+    assert_eq!(tx["outputs"][0]["body"]["type"], "state");
+
+    // Malformed and oversize requests: errors, and the node keeps mining.
+    let before = height(&node);
+    let (_, body) = post(&node.addr, b"{this is not json");
+    assert!(body.contains("error"), "{body}");
+    let unknown = rpc(&node, "wes_noSuchMethod", json!([]));
+    assert!(
+        unknown["error"]["message"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("not found"),
+        "{unknown}"
+    );
+    let bad_params = rpc(&node, "wes_getBlockByHeight", json!(["tall"]));
+    assert_eq!(bad_params["error"]["code"], -32602, "{bad_params}");
+    let bad_tx = rpc(&node, "wes_sendRawTransaction", json!(["00ff00ff"]));
+    assert!(
+        bad_tx["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("transaction"),
+        "{bad_tx}"
+    );
+    let not_hex = rpc(&node, "wes_sendRawTransaction", json!(["zz"]));
+    assert_eq!(not_hex["error"]["code"], -32602);
+    let big = vec![b' '; 40 << 20];
+    let (status, _) = post(&node.addr, &big);
+    assert!(
+        status.contains("413") || status.is_empty(),
+        "oversize body: {status}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while height(&node) < before + 2 {
+        assert!(Instant::now() < deadline, "the node stopped mining");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // Kill and restart on the same data directory: chain and balances intact.
+    let tip = height(&node);
+    let alice = cli_json(&node, &dir, &["balance", "alice"]);
+    let bob = cli_json(&node, &dir, &["balance", "bob"]);
+    drop(node); // SIGKILL: no clean shutdown
+    let node = start(&dir);
+    assert!(height(&node) >= tip);
+    assert_eq!(cli_json(&node, &dir, &["balance", "alice"]), alice);
+    assert_eq!(cli_json(&node, &dir, &["balance", "bob"]), bob);
+    let txid2 = cli(
+        &node,
+        &dir,
+        &[
+            "transfer", "--from", "bob", "--to", "alice", "--amount", "1",
+        ],
+    );
+    confirmed(&node, txid2.trim(), 1);
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `init` writes a template configuration and creates the data directory; `run --config`
+/// starts a node from the TOML file.
+#[test]
+fn init_then_run_from_a_toml_configuration() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("node.toml");
+    let out = Command::new(BIN)
+        .args(["init", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("genesis"));
+    // Pick a free port and a fast block time.
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        text.contains("[chain]") && text.contains("proof_systems"),
+        "{text}"
+    );
+    let text = text
+        .replace("127.0.0.1:8645", "127.0.0.1:0")
+        .replace("block_time_ms = 2000", "block_time_ms = 300");
+    std::fs::write(&config, text).unwrap();
+    let mut child = Command::new(BIN)
+        .args(["run", "--config"])
+        .arg(&config)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let line = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.strip_prefix("RPC listening on http://")
+                .map(str::to_string)
+        })
+        .expect("RPC address");
+    let node = NodeProcess {
+        child,
+        rpc: format!("http://{line}"),
+        addr: line,
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while height(&node) < 2 {
+        assert!(Instant::now() < deadline, "no blocks mined");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(rpc(&node, "wes_chainId", json!([]))["result"], 1337);
+    // A configuration with an unknown field is refused with the reason.
+    let bad = tmp.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        std::fs::read_to_string(&config).unwrap() + "\nsurprise = 1\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["run", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("surprise"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
