@@ -24,8 +24,21 @@ pub struct NodeConfig {
     pub mine: bool,
     /// The keystore name of the key block rewards and fees go to.
     pub miner_key: String,
+    /// External services contracts may call (`external_call`), by name.
+    #[serde(default)]
+    pub connectors: Vec<ConnectorSpec>,
     /// The chain.
     pub chain: ChainSpec,
+}
+
+/// An HTTP connector: `POST {url}/prepare`, `/commit/{op}`, `/abort/{op}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectorSpec {
+    /// The name contracts use.
+    pub name: String,
+    /// The service's base URL (`http://…`).
+    pub url: String,
 }
 
 /// Genesis parameters: every node of a chain must use the same.

@@ -225,6 +225,7 @@ fn devnet_config(data_dir: &Path, listen: SocketAddr, block_time_ms: u64) -> Nod
         rpc_addr: listen,
         mine: true,
         miner_key: "miner".into(),
+        connectors: Vec::new(),
         chain: ChainSpec {
             chain_id: 1337,
             block_time_ms,

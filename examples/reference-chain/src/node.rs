@@ -14,9 +14,10 @@ use wes_core::{
     OutPoint, Output, ResourceKind, ResourceMeta, ResourceStore, SecretKey, SignedTransaction,
     TxId, ViewError,
 };
+use wes_ispc::connectors::HttpConnector;
 use wes_ispc::halo2::{Halo2Prover, Halo2Verifier, ParamsCache};
 use wes_ispc::onnx::OnnxExecutor;
-use wes_ispc::{ReplayVerifier, WasmExecutor};
+use wes_ispc::{ExternalSettlement, ReplayVerifier, WasmExecutor};
 use wes_ledger::{
     EutxoLedger, LedgerObserver, Mempool, MempoolConfig, ResourceProvider, SledStore,
 };
@@ -170,6 +171,9 @@ pub struct Node {
     pub params: Arc<ParamsCache>,
     /// Owners' unspent outputs.
     pub index: Arc<OwnerIndex>,
+    /// External calls of constructed transactions, committed when they are mined and
+    /// aborted when they expire.
+    pub settlement: ExternalSettlement,
     miner: Option<SecretKey>,
     stop: AtomicBool,
     mined: AtomicU64,
@@ -196,6 +200,11 @@ impl Node {
             DiskStore::open(dir.join("resources")).context("open the resource store")?,
         )));
         let wasm = Arc::new(WasmExecutor::default());
+        for c in &config.connectors {
+            wasm.connectors()
+                .register(&c.name, Arc::new(HttpConnector::new(&c.url)), None);
+        }
+        let settlement = ExternalSettlement::new(wasm.connectors().clone());
         let onnx = Arc::new(OnnxExecutor::new());
         let params = Arc::new(ParamsCache::on_disk(dir.join("halo2-params")));
         let mut verifiers = wes_core::VerifierRegistry::new();
@@ -245,6 +254,7 @@ impl Node {
             onnx,
             params,
             index,
+            settlement,
             miner,
             stop: AtomicBool::new(false),
             mined: AtomicU64::new(0),
@@ -353,6 +363,7 @@ impl Node {
                 for tx in &txs {
                     if chain.ledger().check_transaction(tx, &ctx).is_err() {
                         mempool.remove(&tx.id());
+                        self.settlement.dropped(&tx.id());
                     }
                 }
                 chain
@@ -372,6 +383,11 @@ impl Node {
                 let next = Self::next_context(&inner)?;
                 let Inner { chain, mempool } = &mut *inner;
                 mempool.block_applied(chain.ledger(), &block, &next);
+                drop(inner);
+                let settled = self.settlement.block(&block);
+                for (op, e) in &settled.failures {
+                    tracing::warn!(op = %op.op, "connector did not hear the outcome: {e}");
+                }
                 self.mined.fetch_add(1, Ordering::Relaxed);
                 Ok((height, hash, n))
             }

@@ -365,6 +365,12 @@ pub fn module(
             let inner = node.lock();
             let call = construct_call(&node.wasm, &ReplayProver, &req, &node.view(&inner))
                 .map_err(rejected)?;
+            // Its external calls are committed when it is mined, aborted when it expires.
+            node.settlement.track(
+                call.tx.id(),
+                call.tx.validity.not_after,
+                call.external.clone(),
+            );
             Ok(constructed(call, Value::Null))
         },
     )?;

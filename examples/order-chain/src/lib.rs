@@ -1,0 +1,298 @@
+//! An app chain for order processing, built from the reference node's parts and the example
+//! Rust contracts of `wes-ispc` (`stock`, `order_flow`):
+//!
+//! 1. the shop deploys both contracts, stocks 10 of item 7 and lets the order flow take stock;
+//! 2. a customer places an order: **one** contract call that takes the stock (a nested call
+//!    into `stock`), pays the shop, books the shipment with the shipping service (an external
+//!    call through a connector) and records an invoice — one transaction, or nothing;
+//! 3. the shipper hears *commit* when the block with the order is mined; an order the shipper
+//!    refuses fails as a whole, nothing lands, and the shipper hears *abort*.
+//!
+//! Every block is validated by the node's ledger, which verifies each call by replay from its
+//! recorded trace (the shipping service is not asked twice).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, anyhow, bail};
+use wes_core::{
+    ContentId, Input, Lock, OutPoint, Output, OutputBody, ResourceBody, ResourceKind, ResourceMeta,
+    SecretKey, TokenId, Transaction, ValidityWindow, codec,
+};
+use wes_ispc::connectors::{MemoryConnector, OpStatus};
+use wes_ispc::{CallRequest, ReplayProver, construct_call, contract_id};
+use wes_node::config::{Allocation, ChainSpec, NodeConfig};
+use wes_node::keys::dev_key;
+use wes_node::node::Node;
+
+/// The item the shop sells.
+pub const ITEM: u32 = 7;
+
+/// What a run did.
+#[derive(Debug)]
+pub struct Summary {
+    /// Tracking code of the order that went through.
+    pub tracking: String,
+    /// Stock left of [`ITEM`].
+    pub stock_left: u64,
+    /// What the shop was paid for it.
+    pub paid: u128,
+    /// Why the second order failed.
+    pub refused: String,
+    /// Shipments committed and aborted, as the shipper saw them.
+    pub shipments: (usize, usize),
+    /// Height of the chain at the end.
+    pub height: u64,
+}
+
+/// Builds the example contracts with `crates/wes-ispc/guest/build.sh` (Debian's Rust 1.63 and
+/// its wasm32 standard library: `scripts/test.sh` installs them) into `out`.
+pub fn build_contracts(out: &Path) -> Result<()> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../crates/wes-ispc/guest/build.sh");
+    let status = std::process::Command::new("sh")
+        .arg(&script)
+        .arg(out)
+        .status()
+        .with_context(|| format!("run {}", script.display()))?;
+    if !status.success() {
+        bail!(
+            "building the contracts failed (see above; `scripts/test.sh` installs what build.sh needs)"
+        );
+    }
+    Ok(())
+}
+
+struct App {
+    node: Arc<Node>,
+}
+
+fn u64_arg(args: &mut Vec<u8>, v: u64) {
+    args.extend_from_slice(&v.to_le_bytes());
+}
+
+fn prefixed(args: &mut Vec<u8>, bytes: &[u8]) {
+    args.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    args.extend_from_slice(bytes);
+}
+
+impl App {
+    /// A native coin of `key` worth at least `need`, and its amount.
+    fn coin(&self, key: &SecretKey, need: u128) -> Result<(OutPoint, u128)> {
+        self.node
+            .index
+            .of(&Lock::key(key.public_key()).address())
+            .into_iter()
+            .find_map(|(op, o)| {
+                o.as_asset()
+                    .filter(|a| a.token == TokenId::Native && a.amount >= need)
+                    .map(|a| (op, a.amount))
+            })
+            .context("no coin large enough")
+    }
+
+    /// Submits and mines `tx`.
+    fn land(&self, tx: wes_core::SignedTransaction) -> Result<()> {
+        self.node.submit(tx)?;
+        let (_, _, n) = self.node.mine_one()?;
+        anyhow::ensure!(n == 1, "the block did not include the transaction");
+        Ok(())
+    }
+
+    /// Stores a contract in URES and registers it with a Resource output owned by `owner`.
+    fn deploy(&self, owner: &SecretKey, name: &str, code: &[u8]) -> Result<ContentId> {
+        let id = self.node.put_resource(code, ResourceKind::Wasm, name)?;
+        let (coin, amount) = self.coin(owner, 1_000_000)?;
+        let body = ResourceBody {
+            content: id,
+            kind: ResourceKind::Wasm,
+            size: code.len() as u64,
+            meta: ResourceMeta {
+                name: name.into(),
+                mime: "application/wasm".into(),
+                verifying_key: None,
+            },
+        };
+        let tx = Transaction {
+            version: Transaction::VERSION,
+            chain_id: self.node.config.chain.chain_id(),
+            inputs: vec![Input::spend(coin)],
+            outputs: vec![
+                Output {
+                    lock: Lock::key(owner.public_key()),
+                    body: OutputBody::Resource(body),
+                },
+                Output::asset(
+                    Lock::key(owner.public_key()),
+                    TokenId::Native,
+                    amount - 100_000,
+                ),
+            ],
+            validity: ValidityWindow::ALWAYS,
+            execution: None,
+        };
+        self.land(tx.sign(&[owner]))?;
+        Ok(id)
+    }
+
+    /// Runs `entry` of `resource` for `caller`; the node executes it, the caller signs.
+    fn call(
+        &self,
+        caller: &SecretKey,
+        resource: ContentId,
+        entry: &str,
+        args: Vec<u8>,
+    ) -> Result<Vec<u8>> {
+        let fee = 1_000_000;
+        let call = {
+            let inner = self.node.lock();
+            let ctx = Node::next_context(&inner)?;
+            let req = CallRequest {
+                chain_id: self.node.config.chain.chain_id(),
+                resource,
+                entry: entry.into(),
+                args,
+                cu_limit: 600_000,
+                height: ctx.height,
+                valid_until: ctx.height + 20,
+                time_ms: ctx.time_ms,
+                fee_inputs: vec![self.coin(caller, fee + 10_000)?.0],
+                change_lock: Lock::key(caller.public_key()),
+                fee,
+            };
+            construct_call(
+                &self.node.wasm,
+                &ReplayProver,
+                &req,
+                &self.node.view(&inner),
+            )
+            .map_err(|e| anyhow!("{entry}: {e}"))?
+        };
+        self.node.settlement.track(
+            call.tx.id(),
+            call.tx.validity.not_after,
+            call.external.clone(),
+        );
+        let ret = call.outcome.return_data.clone();
+        self.land(call.sign(&[caller]))?;
+        Ok(ret)
+    }
+}
+
+/// Runs the app chain in `data_dir` with the contracts built into `contracts` (see
+/// [`build_contracts`]).
+pub fn run(data_dir: &Path, contracts: &Path) -> Result<Summary> {
+    let (shop, alice, miner) = (dev_key("shop"), dev_key("alice"), dev_key("miner"));
+    let alloc = |k: &SecretKey| Allocation {
+        public_key: hex(&k.public_key().0),
+        amount: 1_000_000_000,
+    };
+    let config = NodeConfig {
+        data_dir: data_dir.to_path_buf(),
+        rpc_addr: "127.0.0.1:0".parse()?,
+        mine: true,
+        miner_key: "miner".into(),
+        connectors: Vec::new(),
+        chain: ChainSpec {
+            chain_id: 77,
+            block_time_ms: 1_000,
+            genesis_time_ms: 1_767_225_600_000,
+            message: "order chain".into(),
+            fee_per_byte: 1,
+            fee_per_cu: 1,
+            proof_systems: vec!["replay".into()],
+            allocations: vec![alloc(&shop), alloc(&alice)],
+        },
+    };
+    let node = Node::open(config, Some(miner))?;
+    // The shipping service: an in-process connector (an HTTP one is configured in node.toml).
+    let shipper = Arc::new(MemoryConnector::new(|op| {
+        // order_id[32] ‖ item u32 ‖ qty u64 ‖ address
+        let address =
+            String::from_utf8_lossy(op.request.get(44..).unwrap_or_default()).into_owned();
+        Ok(if address.contains("nowhere") {
+            b"\x00we do not ship there".to_vec()
+        } else {
+            [b"\x01TRACK-".as_slice(), hex(&op.request[..4]).as_bytes()].concat()
+        })
+    }));
+    node.wasm
+        .connectors()
+        .register("shipping", shipper.clone(), None);
+    let app = App { node: node.clone() };
+
+    let read = |name: &str| {
+        std::fs::read(contracts.join(format!("{name}.wasm")))
+            .with_context(|| format!("contract {name}: run build_contracts first"))
+    };
+    let stock = app.deploy(&shop, "stock", &read("stock")?)?;
+    let flow = app.deploy(&shop, "order_flow", &read("order_flow")?)?;
+    app.call(&shop, stock, "init", vec![])?;
+    let mut add = ITEM.to_le_bytes().to_vec();
+    u64_arg(&mut add, 10);
+    app.call(&shop, stock, "add", add)?;
+    let flow_address = Lock::contract(contract_id(&flow)).address();
+    app.call(&shop, stock, "authorize", flow_address.0.0.to_vec())?;
+
+    let order = |id: u8, qty: u64, address: &str| {
+        let mut args = [id; 32].to_vec();
+        args.extend_from_slice(stock.as_bytes());
+        args.extend_from_slice(&ITEM.to_le_bytes());
+        u64_arg(&mut args, qty);
+        u64_arg(&mut args, 100);
+        prefixed(&mut args, &codec::encode(&TokenId::Native));
+        prefixed(&mut args, &codec::encode(&Lock::key(shop.public_key())));
+        args.extend_from_slice(address.as_bytes());
+        args
+    };
+    let shop_before: u128 = balance(&node, &shop);
+    let tracking = app.call(&alice, flow, "place", order(1, 3, "1 Main St"))?;
+    let paid = balance(&node, &shop) - shop_before;
+    let refused = match app.call(&alice, flow, "place", order(2, 1, "nowhere")) {
+        Ok(_) => bail!("the shipper refuses 'nowhere'"),
+        Err(e) => e.to_string(),
+    };
+    let level = {
+        let inner = node.lock();
+        let key = [b"i".as_slice(), &ITEM.to_le_bytes()].concat();
+        let (_, out) = inner
+            .chain
+            .ledger()
+            .state(&contract_id(&stock), &key)?
+            .context("stock level")?;
+        u64::from_le_bytes(
+            out.as_state()
+                .context("state")?
+                .data
+                .clone()
+                .try_into()
+                .map_err(|_| anyhow!("level"))?,
+        )
+    };
+    Ok(Summary {
+        tracking: String::from_utf8_lossy(&tracking).into_owned(),
+        stock_left: level,
+        paid,
+        refused,
+        shipments: (
+            shipper.ops(OpStatus::Committed).len(),
+            shipper.ops(OpStatus::Aborted).len(),
+        ),
+        height: node.lock().chain.tip()?.height,
+    })
+}
+
+fn balance(node: &Node, key: &SecretKey) -> u128 {
+    node.index
+        .of(&Lock::key(key.public_key()).address())
+        .iter()
+        .filter_map(|(_, o)| {
+            o.as_asset()
+                .filter(|a| a.token == TokenId::Native)
+                .map(|a| a.amount)
+        })
+        .sum()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
