@@ -207,6 +207,20 @@ enum ModelCommand {
     },
 }
 
+/// A spinner on stderr while a person waits (key generation, proving); hidden when stderr
+/// is not a terminal.
+fn spinner(message: &str) -> indicatif::ProgressBar {
+    let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        indicatif::ProgressBar::new_spinner()
+    } else {
+        eprintln!("{message}");
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_message(message.to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(100));
+    bar
+}
+
 fn print(v: &Value) {
     println!(
         "{}",
@@ -501,13 +515,14 @@ async fn client_command(url: &str, keystore: &Path, command: Command) -> Result<
                     .file_stem()
                     .map(|n| n.to_string_lossy().to_string())
                     .unwrap_or_default();
-                eprintln!("generating the model's halo2 circuit and keys…");
+                let wait = spinner("generating the model's halo2 circuit and keys…");
                 let d: Value = c
                     .call(
                         "wes_deployModel",
                         vec![json!(hex::encode(&bytes)), json!(name)],
                     )
                     .await?;
+                wait.finish_and_clear();
                 let body: ResourceBody = codec::decode(&hex::decode(
                     d["resource_body"].as_str().context("no body")?,
                 )?)?;
@@ -540,7 +555,7 @@ async fn client_command(url: &str, keystore: &Path, command: Command) -> Result<
                 }
                 let k = key(&store, &from)?;
                 let fee_input = c.fee_input(&k, fee + 100_000).await?;
-                eprintln!("running the model and proving the inference…");
+                let wait = spinner("running the model and proving the inference…");
                 let constructed: Value = c
                     .call(
                         "wes_constructInference",
@@ -550,6 +565,7 @@ async fn client_command(url: &str, keystore: &Path, command: Command) -> Result<
                         })],
                     )
                     .await?;
+                wait.finish_and_clear();
                 let txid = c.sign_and_send(&k, &constructed).await?;
                 print(
                     &json!({"txid": txid, "result": constructed["result"], "proof_bytes": constructed["proof"].as_str().map_or(0, |p| p.len() / 2)}),
