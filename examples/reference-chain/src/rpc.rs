@@ -109,6 +109,16 @@ pub fn output_json(op: &OutPoint, out: &wes_core::Output) -> Value {
     json!({"outpoint": op.to_string(), "owner": out.lock.address().to_string(), "body": body, "encoded": hex::encode(codec::encode(out))})
 }
 
+/// The content of the live Resource output at `at`.
+fn resource_at(node: &Node, at: &OutPoint) -> RpcResult<ContentId> {
+    let out = wes_core::Ledger::unspent(node.lock().chain.ledger(), at)
+        .map_err(node_err)?
+        .ok_or_else(|| err(code::NOT_FOUND, format!("output {at} is not unspent")))?;
+    out.as_resource()
+        .map(|r| r.content)
+        .ok_or_else(|| invalid(format!("{at} is not a Resource output")))
+}
+
 fn block_json(node: &Node, hash: &BlockHash) -> RpcResult<Value> {
     let inner = node.lock();
     let block = wes_core::Ledger::block(inner.chain.ledger(), hash)
@@ -400,17 +410,7 @@ pub fn module(
         |p: Params, node, _| -> RpcResult<Value> {
             let (c,): (InferParams,) = p.parse()?;
             let at = outpoint(&c.model)?;
-            let model = {
-                let inner = node.lock();
-                let out = wes_core::Ledger::unspent(inner.chain.ledger(), &at)
-                    .map_err(node_err)?
-                    .ok_or_else(|| {
-                        err(code::NOT_FOUND, format!("model output {at} is not unspent"))
-                    })?;
-                out.as_resource()
-                    .map(|r| r.content)
-                    .ok_or_else(|| invalid(format!("{at} is not a Resource output")))?
-            };
+            let model = resource_at(&node, &at)?;
             let req = call_request(
                 &node,
                 model,
@@ -435,11 +435,7 @@ pub fn module(
     m.register_blocking_method("wes_callModel", |p: Params, node, _| -> RpcResult<Value> {
         let (model, input): (String, Vec<f32>) = p.parse()?;
         let id: ContentId = if model.contains(':') {
-            let at = outpoint(&model)?;
-            let out = wes_core::Ledger::unspent(node.lock().chain.ledger(), &at)
-                .map_err(node_err)?
-                .ok_or_else(|| err(code::NOT_FOUND, format!("model output {at} is not unspent")))?;
-            out.as_resource().map(|r| r.content).ok_or_else(|| invalid(format!("{at} is not a Resource output")))?
+            resource_at(&node, &outpoint(&model)?)?
         } else {
             parse("content id", &model)?
         };
