@@ -53,7 +53,13 @@ impl Client {
     }
 
     /// Native coins of `key` covering `need`: outpoints and their total.
-    async fn coins(&self, key: &PublicKey, need: u128) -> Result<(Vec<OutPoint>, u128)> {
+    /// Coins of `token` owned by `key` covering `need`: outpoints and their total.
+    async fn coins(
+        &self,
+        key: &PublicKey,
+        token: TokenId,
+        need: u128,
+    ) -> Result<(Vec<OutPoint>, u128)> {
         let utxos: Vec<Value> = self
             .call("wes_getUtxos", vec![json!(hex::encode(key.0))])
             .await?;
@@ -62,7 +68,7 @@ impl Client {
         for u in utxos {
             let out: Output = codec::decode(&hex::decode(u["encoded"].as_str().unwrap_or(""))?)?;
             if let Some(a) = out.as_asset()
-                && a.token == TokenId::Native
+                && a.token == token
                 && total < need
             {
                 picked.push(
@@ -72,31 +78,42 @@ impl Client {
             }
         }
         if total < need {
-            bail!("insufficient native balance: have {total}, need {need}");
+            bail!("insufficient {token} balance: have {total}, need {need}");
         }
         Ok((picked, total))
     }
 
-    /// Signs and sends a plain transaction paying `outputs` (plus `fee`) from `key`'s coins.
-    pub async fn pay(&self, key: &SecretKey, outputs: Vec<Output>, fee: u128) -> Result<String> {
-        let spend: u128 = outputs
-            .iter()
-            .filter_map(|o| o.as_asset())
-            .map(|a| a.amount)
-            .sum();
-        let (coins, total) = self.coins(&key.public_key(), spend + fee).await?;
+    /// Signs and sends a plain transaction paying `outputs` plus `fee` in `fee_token` (which
+    /// the chain's fee policy must accept) from `key`'s coins, change back to `key`.
+    pub async fn pay(
+        &self,
+        key: &SecretKey,
+        outputs: Vec<Output>,
+        fee: u128,
+        fee_token: TokenId,
+    ) -> Result<String> {
+        let mut need: std::collections::BTreeMap<TokenId, u128> = Default::default();
+        *need.entry(fee_token).or_default() += fee;
+        for a in outputs.iter().filter_map(|o| o.as_asset()) {
+            *need.entry(a.token).or_default() += a.amount;
+        }
         let mut outputs = outputs;
-        if total > spend + fee {
-            outputs.push(Output::asset(
-                Lock::key(key.public_key()),
-                TokenId::Native,
-                total - spend - fee,
-            ));
+        let mut inputs = Vec::new();
+        for (token, amount) in need {
+            let (coins, total) = self.coins(&key.public_key(), token, amount).await?;
+            inputs.extend(coins.into_iter().map(Input::spend));
+            if total > amount {
+                outputs.push(Output::asset(
+                    Lock::key(key.public_key()),
+                    token,
+                    total - amount,
+                ));
+            }
         }
         let tx = Transaction {
             version: Transaction::VERSION,
             chain_id: self.chain_id().await?,
-            inputs: coins.into_iter().map(Input::spend).collect(),
+            inputs,
             outputs,
             validity: ValidityWindow::ALWAYS,
             execution: None,
@@ -126,7 +143,7 @@ impl Client {
 
     /// A fee input for a construction: the key's first native coin of at least `need`.
     pub async fn fee_input(&self, key: &SecretKey, need: u128) -> Result<String> {
-        let (coins, _) = self.coins(&key.public_key(), need).await?;
+        let (coins, _) = self.coins(&key.public_key(), TokenId::Native, need).await?;
         anyhow::ensure!(
             coins.len() == 1,
             "no single coin of {need} or more: consolidate first"
@@ -145,7 +162,7 @@ impl Client {
             lock: Lock::key(key.public_key()),
             body: OutputBody::Resource(body),
         };
-        self.pay(key, vec![out], fee).await
+        self.pay(key, vec![out], fee, TokenId::Native).await
     }
 }
 
@@ -168,6 +185,15 @@ pub fn resource_body(
     })
 }
 
+/// A token: `native`, or the hex of its encoded `TokenId` (as `wes_getBalance` shows it).
+pub fn token(s: &str) -> Result<TokenId> {
+    if s == "native" {
+        return Ok(TokenId::Native);
+    }
+    codec::decode(&hex::decode(s).with_context(|| format!("token {s:?} is not hex"))?)
+        .map_err(|e| anyhow!("token {s:?}: {e}"))
+}
+
 /// `name` from the keystore, or an error naming the keystore.
 pub fn key(store: &Keystore, name: &str) -> Result<SecretKey> {
     store.get(name)
@@ -179,5 +205,22 @@ pub fn recipient(store: &Keystore, who: &str) -> Result<PublicKey> {
         Ok(k) => Ok(k.public_key()),
         Err(_) => crate::config::public_key(who)
             .with_context(|| format!("{who:?} is neither a key name nor a public key")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_parse_by_name_or_encoding() {
+        assert_eq!(token("native").unwrap(), TokenId::Native);
+        let issued = TokenId::Issued {
+            contract: wes_core::ContractId(wes_core::Hash([3; 32])),
+            tag: wes_core::Hash([4; 32]),
+        };
+        assert_eq!(token(&hex::encode(codec::encode(&issued))).unwrap(), issued);
+        assert!(token("zz").is_err());
+        assert!(token("00ff").is_err());
     }
 }

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
-use wes_core::{Output, ResourceBody, ResourceKind, SecretKey, TokenId, codec};
-use wes_node::client::{Client, key, recipient, resource_body};
+use wes_core::{Output, ResourceBody, ResourceKind, SecretKey, codec};
+use wes_node::client::{Client, key, recipient, resource_body, token as parse_token};
 use wes_node::config::{Allocation, ChainSpec, NodeConfig};
 use wes_node::keys::{Keystore, address_of, dev_key};
 use wes_node::node::Node;
@@ -90,9 +90,15 @@ enum Command {
         /// Amount.
         #[arg(long)]
         amount: u128,
-        /// Fee (native).
+        /// The token sent: `native` or the hex of an encoded token id (see `balance`).
+        #[arg(long, default_value = "native")]
+        token: String,
+        /// Fee.
         #[arg(long, default_value_t = 10_000)]
         fee: u128,
+        /// The token the fee is paid in (the chain's fee policy must accept it).
+        #[arg(long, default_value = "native")]
+        fee_token: String,
     },
     /// A transaction's status and confirmations.
     Tx {
@@ -425,12 +431,16 @@ async fn client_command(url: &str, keystore: &Path, command: Command) -> Result<
             from,
             to,
             amount,
+            token,
             fee,
+            fee_token,
         } => {
             let payer = key(&store, &from)?;
             let payee = recipient(&store, &to)?;
-            let out = Output::asset(wes_core::Lock::key(payee), TokenId::Native, amount);
-            let txid = c.pay(&payer, vec![out], fee).await?;
+            let out = Output::asset(wes_core::Lock::key(payee), parse_token(&token)?, amount);
+            let txid = c
+                .pay(&payer, vec![out], fee, parse_token(&fee_token)?)
+                .await?;
             println!("{txid}");
         }
         Command::Tx { txid } => print(
