@@ -3,8 +3,7 @@
 //! It makes deterministic dev keys, a genesis that funds them, a signed transfer that pays a
 //! fee, and block 1 whose coinbase collects that fee; then it checks what a node would check
 //! with `wes-core` alone (body roots, batch signature verification, canonical round-trips)
-//! and prints the result. Until the reference chain (`wes-node`) lands, this is what the
-//! README's "run" command runs.
+//! and prints the result. The running chain is `wes-node` (`examples/reference-chain`).
 
 use anyhow::{Context, Result, ensure};
 use wes_core::{
