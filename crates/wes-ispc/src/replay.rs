@@ -205,7 +205,11 @@ impl ProofVerifier for ReplayVerifier {
             resource: execution.resource,
             entry: execution.entry.clone(),
             args: execution.args.clone(),
-            cu_limit: execution.cu_limit,
+            // Replay within what the transaction claims and pays for, not its (possibly huge)
+            // limit: an execution that needs more than `cu_used` is rejected after at most
+            // `cu_used` units of work, so a false claim costs the verifier no more than it
+            // costs the sender.
+            cu_limit: execution.cu_used,
         };
         let (outcome, report) = self
             .executor
@@ -221,6 +225,10 @@ impl ProofVerifier for ReplayVerifier {
                     system: replay_system(),
                     what: format!("resource {id}"),
                 },
+                WasmError::OutOfCu { .. } => rejected(format!(
+                    "the execution needs more than its cu_used of {}",
+                    execution.cu_used
+                )),
                 other => rejected(format!("the execution fails on replay: {other}")),
             })?;
         if outcome.cu_used != execution.cu_used {

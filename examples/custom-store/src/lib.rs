@@ -99,20 +99,35 @@ impl LogStore {
         file.read_to_end(&mut bytes).map_err(io("read the log"))?;
         let mut map = HashMap::new();
         let mut at = 0;
-        while bytes.len() - at >= 36 {
-            let n = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap_or_default()) as usize;
-            let Some(payload) = bytes.get(at + 36..at + 36 + n) else {
-                break;
-            };
-            if hash(RECORD, payload).as_bytes()[..] != bytes[at + 4..at + 36] {
-                break;
+        while at < bytes.len() {
+            let rest = &bytes[at..];
+            let n = rest
+                .get(..4)
+                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
+            let record = n.and_then(|n| rest.get(..36 + n).map(|r| (n, r)));
+            let ops = record.and_then(|(_, r)| {
+                (hash(RECORD, &r[36..]).as_bytes()[..] == r[4..36])
+                    .then(|| decode(&r[36..]))
+                    .flatten()
+            });
+            match (record, ops) {
+                (Some((n, _)), Some(ops)) => {
+                    apply_ops(&mut map, ops);
+                    at += 36 + n;
+                }
+                // The last record is torn (a crash mid-append) or damaged: cut it off.
+                (None, _) => break,
+                (Some((n, _)), None) if at + 36 + n == bytes.len() => break,
+                // A damaged record with acknowledged ones after it: refuse, lose nothing.
+                (Some(_), None) => {
+                    return Err(StoreError::Backend(format!(
+                        "{}: record at byte {at} is corrupt and is not the last one",
+                        path.display()
+                    )));
+                }
             }
-            let Some(ops) = decode(payload) else { break };
-            apply_ops(&mut map, ops);
-            at += 36 + n;
         }
         if at < bytes.len() {
-            // A torn record from a crash mid-append: cut it off.
             file.set_len(at as u64)
                 .map_err(io("truncate the torn tail"))?;
             file.sync_all().map_err(io("sync"))?;
@@ -153,8 +168,12 @@ impl KvStore for LogStore {
             .file
             .lock()
             .map_err(|_| StoreError::Backend("log lock poisoned".into()))?;
-        file.write_all(&record).map_err(io("append"))?;
-        file.sync_data().map_err(io("sync"))?;
+        let end = file.metadata().map_err(io("stat the log"))?.len();
+        if let Err(e) = file.write_all(&record).and_then(|()| file.sync_data()) {
+            // Take a partial record back, so later batches do not follow a torn one.
+            let _ = file.set_len(end);
+            return Err(io("append")(e));
+        }
         let mut map = self
             .map
             .write()

@@ -64,3 +64,21 @@ fn a_torn_last_record_is_cut_off() {
     );
     assert_eq!(store.get(b"c").unwrap(), None);
 }
+
+#[test]
+fn a_damaged_record_in_the_middle_is_an_error_not_a_silent_loss() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kv.log");
+    let store = LogStore::open(&path).unwrap();
+    for i in 0..3u8 {
+        let mut b = Batch::new();
+        b.put(vec![i], vec![i; 8]);
+        store.apply(b).unwrap();
+    }
+    drop(store);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[40] ^= 0xff; // inside the first record's payload
+    std::fs::write(&path, &bytes).unwrap();
+    assert!(LogStore::open(&path).is_err());
+    assert_eq!(std::fs::read(&path).unwrap(), bytes, "nothing cut");
+}

@@ -212,7 +212,11 @@ pub fn run(data_dir: &Path, contracts: &Path) -> Result<Summary> {
         Ok(if address.contains("nowhere") {
             b"\x00we do not ship there".to_vec()
         } else {
-            [b"\x01TRACK-".as_slice(), hex(&op.request[..4]).as_bytes()].concat()
+            [
+                b"\x01TRACK-".as_slice(),
+                hex(op.request.get(..4).unwrap_or_default()).as_bytes(),
+            ]
+            .concat()
         })
     }));
     node.wasm

@@ -143,12 +143,19 @@ impl Client {
 
     /// A fee input for a construction: the key's first native coin of at least `need`.
     pub async fn fee_input(&self, key: &SecretKey, need: u128) -> Result<String> {
-        let (coins, _) = self.coins(&key.public_key(), TokenId::Native, need).await?;
-        anyhow::ensure!(
-            coins.len() == 1,
-            "no single coin of {need} or more: consolidate first"
-        );
-        Ok(coins[0].to_string())
+        let utxos: Vec<Value> = self
+            .call("wes_getUtxos", vec![json!(hex::encode(key.public_key().0))])
+            .await?;
+        for u in utxos {
+            let out: Output = codec::decode(&hex::decode(u["encoded"].as_str().unwrap_or(""))?)?;
+            if out
+                .as_asset()
+                .is_some_and(|a| a.token == TokenId::Native && a.amount >= need)
+            {
+                return Ok(u["outpoint"].as_str().unwrap_or_default().to_string());
+            }
+        }
+        bail!("no single native coin of {need} or more: consolidate with a transfer to yourself")
     }
 
     /// Creates a Resource output for `body`, owned by `key`.

@@ -82,6 +82,14 @@ impl Keystore {
             std::fs::create_dir_all(dir)?;
         }
         let text = serde_json::to_string_pretty(&self.seeds)?;
-        std::fs::write(&self.path, text).with_context(|| format!("write {}", self.path.display()))
+        std::fs::write(&self.path, text)
+            .with_context(|| format!("write {}", self.path.display()))?;
+        // Seeds are secrets: readable by the owner only.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&self.path, std::fs::Permissions::from_mode(0o600))?;
+        }
+        Ok(())
     }
 }

@@ -359,10 +359,19 @@ fn main() -> Result<()> {
             if !config.exists() {
                 let data_dir = config.parent().unwrap_or(Path::new(".")).join("wes-data");
                 devnet_config(&data_dir, "127.0.0.1:8645".parse()?, 2_000).write(&config)?;
-                println!("wrote a template configuration to {}", config.display());
+                println!(
+                    "wrote a template configuration to {} (its allocations fund the public dev keys: edit them)",
+                    config.display()
+                );
             }
             let cfg = NodeConfig::read(&config)?;
-            ensure_dev_keys(&cfg.data_dir.join("keys.json"))?;
+            // A fresh mining key (the dev keys are public: only `devnet` uses them).
+            let mut store = Keystore::open(cfg.data_dir.join("keys.json"))?;
+            if store.get(&cfg.miner_key).is_err() {
+                let k = SecretKey::generate();
+                store.insert(&cfg.miner_key, &k)?;
+                println!("new key {:?}: {}", cfg.miner_key, address_of(&k));
+            }
             let node = Node::open(cfg.clone(), None)?;
             let genesis = node.lock().chain.ledger().genesis_hash();
             println!(

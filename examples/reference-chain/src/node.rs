@@ -40,21 +40,18 @@ impl OwnerIndex {
         self.map.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn add(&self, items: &[(OutPoint, Output)]) {
+    /// Removes `gone` and adds `new` in one step, so that readers never see half a block.
+    fn update(&self, gone: &[(OutPoint, Output)], new: &[(OutPoint, Output)]) {
         let mut map = self.lock();
-        for (op, out) in items {
-            map.entry(out.lock.address())
-                .or_default()
-                .insert(*op, out.clone());
-        }
-    }
-
-    fn remove(&self, items: &[(OutPoint, Output)]) {
-        let mut map = self.lock();
-        for (op, out) in items {
+        for (op, out) in gone {
             if let Some(m) = map.get_mut(&out.lock.address()) {
                 m.remove(op);
             }
+        }
+        for (op, out) in new {
+            map.entry(out.lock.address())
+                .or_default()
+                .insert(*op, out.clone());
         }
     }
 
@@ -77,8 +74,7 @@ impl LedgerObserver for OwnerIndex {
         spent: &[(OutPoint, Output)],
         created: &[(OutPoint, Output)],
     ) {
-        self.remove(spent);
-        self.add(created);
+        self.update(spent, created);
     }
 
     fn block_reverted(
@@ -87,8 +83,7 @@ impl LedgerObserver for OwnerIndex {
         restored: &[(OutPoint, Output)],
         removed: &[(OutPoint, Output)],
     ) {
-        self.remove(removed);
-        self.add(restored);
+        self.update(removed, restored);
     }
 }
 
@@ -142,6 +137,39 @@ impl ChainView for TipView<'_> {
 
     fn resource(&self, id: &ContentId) -> Result<Option<Vec<u8>>, ViewError> {
         self.ures.read(id)
+    }
+}
+
+/// The tip plus URES, taking the node's lock for each read only: long executions (contract
+/// calls, proving) run without holding up the miner and the other RPC calls. The tip may move
+/// meanwhile; the transaction is then refused at submission, like any stale one.
+pub struct LockedView<'a>(&'a Node);
+
+impl ChainView for LockedView<'_> {
+    fn unspent(&self, outpoint: &OutPoint) -> Result<Option<Output>, ViewError> {
+        let inner = self.0.lock();
+        inner
+            .chain
+            .ledger()
+            .unspent(outpoint)
+            .map_err(|e| ViewError(e.to_string()))
+    }
+
+    fn state(
+        &self,
+        contract: &ContractId,
+        key: &[u8],
+    ) -> Result<Option<(OutPoint, Output)>, ViewError> {
+        let inner = self.0.lock();
+        inner
+            .chain
+            .ledger()
+            .state(contract, key)
+            .map_err(|e| ViewError(e.to_string()))
+    }
+
+    fn resource(&self, id: &ContentId) -> Result<Option<Vec<u8>>, ViewError> {
+        self.0.ures.read(id)
     }
 }
 
@@ -236,7 +264,7 @@ impl Node {
                     }
                 }
             }
-            index.add(&live);
+            index.update(&[], &live);
         }
         let header = ledger
             .header(&ledger.genesis_hash())?
@@ -267,12 +295,17 @@ impl Node {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A view of the tip for constructing executions (`inner` is the locked state).
+    /// A view of the tip for reading while `inner` is locked.
     pub fn view<'a>(&'a self, inner: &'a Inner) -> TipView<'a> {
         TipView {
             ledger: inner.chain.ledger(),
             ures: &self.ures,
         }
+    }
+
+    /// A view of the tip for long work (executions, proofs): it locks per read.
+    pub fn locked_view(&self) -> LockedView<'_> {
+        LockedView(self)
     }
 
     /// The context of the next block.
@@ -341,34 +374,43 @@ impl Node {
         let miner = self.miner.as_ref().context("no miner key")?;
         let mut inner = self.lock();
         let ctx = Self::next_context(&inner)?;
-        let txs: Vec<SignedTransaction> = inner
+        let mut txs: Vec<SignedTransaction> = inner
             .mempool
             .select(1_000, 4 << 20)
             .into_iter()
             .map(|p| p.tx.clone())
             .collect();
         let lock = Lock::key(miner.public_key());
-        let built =
+        let mut built =
             inner
                 .chain
                 .ledger()
                 .build_block(txs.clone(), &lock, miner.public_key(), ctx.time_ms);
-        let mut block = match built {
-            Ok(b) => b,
-            Err(e) => {
-                // Something in the pool went stale: drop what no longer checks, mine the rest
-                // next time.
-                tracing::warn!("building a block from the mempool failed: {e}");
-                let Inner { chain, mempool } = &mut *inner;
-                for tx in &txs {
-                    if chain.ledger().check_transaction(tx, &ctx).is_err() {
-                        mempool.remove(&tx.id());
-                        self.settlement.dropped(&tx.id());
+        let mut block = loop {
+            match built {
+                Ok(b) => break b,
+                Err(e) => {
+                    // A pooled transaction no longer fits the tip (or conflicts with another
+                    // in the block): drop the one the ledger names and try again; anything
+                    // else, mine an empty block.
+                    let bad = failing_tx(&e);
+                    tracing::warn!("building a block from the mempool failed: {e}");
+                    let Inner { chain, mempool } = &mut *inner;
+                    match bad {
+                        Some(id) if txs.iter().any(|t| t.id() == id) => {
+                            txs.retain(|t| t.id() != id);
+                            mempool.remove(&id);
+                            self.settlement.dropped(&id);
+                        }
+                        _ => txs.clear(),
                     }
+                    built = chain.ledger().build_block(
+                        txs.clone(),
+                        &lock,
+                        miner.public_key(),
+                        ctx.time_ms,
+                    );
                 }
-                chain
-                    .ledger()
-                    .build_block(vec![], &lock, miner.public_key(), ctx.time_ms)?
             }
         };
         block.header.target = inner.chain.next_target()?;
@@ -414,6 +456,19 @@ impl Node {
                 }
             }
         }
+    }
+}
+
+/// The transaction a ledger error blames, if any.
+fn failing_tx(e: &wes_ledger::LedgerError) -> Option<TxId> {
+    use wes_ledger::{BlockError, LedgerError};
+    match e {
+        LedgerError::Transaction { txid, .. } => Some(*txid),
+        LedgerError::Block { source, .. } => match &**source {
+            BlockError::Transaction { txid, .. } => Some(*txid),
+            _ => None,
+        },
+        _ => None,
     }
 }
 

@@ -20,6 +20,9 @@ use wes_ispc::{CallRequest, ReplayProver, construct_call, construct_inference};
 
 use crate::node::Node;
 
+/// The most compute units a construction may ask for (about 50 ms of WASM here).
+pub const MAX_CALL_CU: u64 = 50_000_000;
+
 /// Largest request body (a model or contract upload, hex-encoded).
 pub const MAX_REQUEST_BYTES: u32 = 32 << 20;
 
@@ -199,8 +202,12 @@ fn call_request(
         fee,
         cu_limit,
     } = pay;
-    let inner = node.lock();
-    let ctx = Node::next_context(&inner).map_err(node_err)?;
+    if cu_limit > MAX_CALL_CU {
+        return Err(invalid(format!(
+            "cu_limit {cu_limit} is above {MAX_CALL_CU}"
+        )));
+    }
+    let ctx = Node::next_context(&node.lock()).map_err(node_err)?;
     let change = crate::config::public_key(change).map_err(invalid)?;
     Ok(CallRequest {
         chain_id: node.config.chain.chain_id(),
@@ -266,7 +273,8 @@ pub fn module(
         let mut sums: std::collections::BTreeMap<String, u128> = Default::default();
         for (_, out) in node.index.of(&addr) {
             if let Some(a) = out.as_asset() {
-                *sums.entry(token_name(&a.token)).or_default() += a.amount;
+                let sum = sums.entry(token_name(&a.token)).or_default();
+                *sum = sum.saturating_add(a.amount);
             }
         }
         let map: serde_json::Map<String, Value> = sums
@@ -372,8 +380,8 @@ pub fn module(
                     cu_limit: c.cu_limit,
                 },
             )?;
-            let inner = node.lock();
-            let call = construct_call(&node.wasm, &ReplayProver, &req, &node.view(&inner))
+            // Executed without holding the node's lock (the view locks per read).
+            let call = construct_call(&node.wasm, &ReplayProver, &req, &node.locked_view())
                 .map_err(rejected)?;
             // Its external calls are committed when it is mined, aborted when it expires.
             node.settlement.track(
@@ -423,8 +431,7 @@ pub fn module(
                     cu_limit: c.cu_limit,
                 },
             )?;
-            let inner = node.lock();
-            let call = construct_inference(&node.onnx, &node.prover, &req, at, &node.view(&inner))
+            let call = construct_inference(&node.onnx, &node.prover, &req, at, &node.locked_view())
                 .map_err(rejected)?;
             let result: InferenceResult =
                 codec::decode(&call.outcome.return_data).map_err(node_err)?;

@@ -261,6 +261,14 @@ fn devnet_transfer_contract_model_restart_and_bad_requests() {
             .contains("transaction"),
         "{bad_tx}"
     );
+    // A construction may not ask for unbounded compute.
+    let greedy = rpc(
+        &node,
+        "wes_constructCall",
+        json!([{"resource": "00".repeat(32), "entry": "f", "fee_inputs": [], "change": "00".repeat(32),
+                "fee": "1", "cu_limit": u64::MAX}]),
+    );
+    assert_eq!(greedy["error"]["code"], -32602, "{greedy}");
     let not_hex = rpc(&node, "wes_sendRawTransaction", json!(["zz"]));
     assert_eq!(not_hex["error"]["code"], -32602);
     let big = vec![b' '; 40 << 20];
