@@ -79,6 +79,9 @@ pub struct Mempool {
     entries: HashMap<TxId, PooledTx>,
     by_priority: BTreeSet<(u128, TxId)>,
     spends: HashMap<OutPoint, TxId>,
+    /// Pooled transactions reading (referencing) each outpoint: a block cannot hold one of
+    /// them after a transaction spending it, so spending and reading conflict like two spends.
+    reads: HashMap<OutPoint, Vec<TxId>>,
     bytes: usize,
 }
 
@@ -91,6 +94,7 @@ impl Mempool {
             entries: HashMap::new(),
             by_priority: BTreeSet::new(),
             spends: HashMap::new(),
+            reads: HashMap::new(),
             bytes: 0,
         }
     }
@@ -150,8 +154,13 @@ impl Mempool {
             .map_err(MempoolError::Invalid)?;
         let priority = self.priority(&summary);
 
+        // A spend conflicts with pooled spends and reads of the outpoint; a read with spends.
         let mut conflicts: Vec<TxId> = spent_outpoints(&tx)
-            .filter_map(|op| self.spends.get(&op).copied())
+            .flat_map(|op| {
+                let readers = self.reads.get(&op).into_iter().flatten().copied();
+                self.spends.get(&op).copied().into_iter().chain(readers)
+            })
+            .chain(read_outpoints(&tx).filter_map(|op| self.spends.get(&op).copied()))
             .collect();
         conflicts.sort();
         conflicts.dedup();
@@ -195,6 +204,9 @@ impl Mempool {
         for op in spent_outpoints(&tx) {
             self.spends.insert(op, txid);
         }
+        for op in read_outpoints(&tx) {
+            self.reads.entry(op).or_default().push(txid);
+        }
         self.by_priority.insert((priority, txid));
         self.bytes += size;
         self.entries.insert(
@@ -215,6 +227,14 @@ impl Mempool {
         for op in spent_outpoints(&entry.tx) {
             if self.spends.get(&op) == Some(txid) {
                 self.spends.remove(&op);
+            }
+        }
+        for op in read_outpoints(&entry.tx) {
+            if let Some(readers) = self.reads.get_mut(&op) {
+                readers.retain(|r| r != txid);
+                if readers.is_empty() {
+                    self.reads.remove(&op);
+                }
             }
         }
         self.bytes -= entry.summary.size;
@@ -304,6 +324,14 @@ impl Mempool {
             let _ = self.insert(ledger, tx.clone(), next);
         }
     }
+}
+
+fn read_outpoints(tx: &SignedTransaction) -> impl Iterator<Item = OutPoint> + '_ {
+    tx.tx
+        .inputs
+        .iter()
+        .filter(|i| i.mode == InputMode::Reference)
+        .map(|i| i.prev)
 }
 
 fn spent_outpoints(tx: &SignedTransaction) -> impl Iterator<Item = OutPoint> + '_ {

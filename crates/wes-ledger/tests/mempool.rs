@@ -155,3 +155,60 @@ fn expired_transactions_leave_the_pool() {
     pool.block_applied(&ledger, &block, &next_ctx(&ledger));
     assert!(pool.is_empty());
 }
+
+/// Bob pays carol and reads (references) alice's genesis coin.
+fn bob_reads_alice(fee: u128) -> SignedTransaction {
+    sign(
+        tx(
+            vec![
+                Input::spend(genesis_out(1)),
+                Input::reference(genesis_out(0)),
+            ],
+            vec![Output::asset(
+                lock("carol"),
+                TokenId::Native,
+                1_000_000 - fee,
+            )],
+        ),
+        &[&key("bob")],
+    )
+}
+
+#[test]
+fn reading_and_spending_one_output_conflict() {
+    // A block cannot hold a read of an output after its spend: the pool keeps at most one.
+    let ledger = memory_ledger();
+    let mut pool = pool();
+    let ctx = next_ctx(&ledger);
+    let reader = pool.insert(&ledger, bob_reads_alice(5_000), &ctx).unwrap();
+    assert!(matches!(
+        pool.insert(&ledger, alice_pays(lock("bob"), 100, 1_000), &ctx),
+        Err(MempoolError::Conflict { with, .. }) if with == reader
+    ));
+    let spender = pool
+        .insert(&ledger, alice_pays(lock("bob"), 100, 50_000), &ctx)
+        .unwrap();
+    assert!(
+        !pool.contains(&reader),
+        "the better spend replaced the read"
+    );
+    assert!(matches!(
+        pool.insert(&ledger, bob_reads_alice(6_000), &ctx),
+        Err(MempoolError::Conflict { with, .. }) if with == spender
+    ));
+    // Once the spender leaves, reads are admitted again.
+    pool.remove(&spender);
+    pool.insert(&ledger, bob_reads_alice(6_000), &ctx).unwrap();
+    let block = ledger
+        .build_block(
+            pool.select(10, 1 << 20)
+                .into_iter()
+                .map(|p| p.tx.clone())
+                .collect(),
+            &lock("miner"),
+            key("miner").public_key(),
+            ctx.time_ms,
+        )
+        .unwrap();
+    assert_eq!(block.transactions.len(), 2);
+}
