@@ -148,11 +148,7 @@ pub struct LockedView<'a>(&'a Node);
 impl ChainView for LockedView<'_> {
     fn unspent(&self, outpoint: &OutPoint) -> Result<Option<Output>, ViewError> {
         let inner = self.0.lock();
-        inner
-            .chain
-            .ledger()
-            .unspent(outpoint)
-            .map_err(|e| ViewError(e.to_string()))
+        self.0.view(&inner).unspent(outpoint)
     }
 
     fn state(
@@ -161,11 +157,7 @@ impl ChainView for LockedView<'_> {
         key: &[u8],
     ) -> Result<Option<(OutPoint, Output)>, ViewError> {
         let inner = self.0.lock();
-        inner
-            .chain
-            .ledger()
-            .state(contract, key)
-            .map_err(|e| ViewError(e.to_string()))
+        self.0.view(&inner).state(contract, key)
     }
 
     fn resource(&self, id: &ContentId) -> Result<Option<Vec<u8>>, ViewError> {
