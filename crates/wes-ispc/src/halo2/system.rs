@@ -306,6 +306,10 @@ impl KeyCache {
     }
 
     fn model(&self, id: &ContentId, view: &dyn ChainView) -> Result<Arc<LoadedModel>, ProofError> {
+        // Every verification needs the compiled model: read its bytes only when not cached.
+        if let Some(m) = self.onnx.cached(id) {
+            return Ok(m);
+        }
         let code = view
             .resource(id)
             .map_err(|e| backend(e.to_string()))?

@@ -100,10 +100,15 @@ impl OnnxExecutor {
         }
     }
 
+    /// The compiled model `id`, if it is in the cache (no need to read its bytes).
+    pub fn cached(&self, id: &ContentId) -> Option<Arc<LoadedModel>> {
+        self.cache.lock().ok()?.get(id).cloned()
+    }
+
     /// The compiled model `id` whose bytes are `code` (compiled on first use).
     pub fn load(&self, id: &ContentId, code: &[u8]) -> Result<Arc<LoadedModel>, OnnxError> {
-        if let Some(m) = self.cache.lock().map_err(poisoned)?.get(id) {
-            return Ok(m.clone());
+        if let Some(m) = self.cached(id) {
+            return Ok(m);
         }
         let model = OnnxModel::load_with(code, &self.limits)?;
         let net = QuantizedNet::from_model(&model);
