@@ -1,0 +1,111 @@
+//! What the network needs from the node it serves: [`ChainBackend`].
+//!
+//! The network calls the backend from blocking threads (never from its event loop), so
+//! implementations may take locks, read disks and verify proofs. Imports run one at a time
+//! on the network's import worker, in arrival order.
+
+use wes_core::{Blame, Block, BlockHash, BlockHeader, Chunk, ContentId, Fault, SignedTransaction};
+use wes_ures::SourceError;
+
+use crate::protocol::Status;
+use crate::service::NetworkHandle;
+
+/// Why the backend refused something, and whose fault that is: [`Fault::Input`] costs the
+/// sending peer score, anything else does not.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Rejection {
+    /// Whose fault.
+    pub fault: Fault,
+    /// What was wrong.
+    pub message: String,
+}
+
+impl Rejection {
+    /// A rejection from any error that can say whose fault it is.
+    pub fn from_error<E: Blame + std::fmt::Display>(e: &E) -> Self {
+        Rejection {
+            fault: e.fault(),
+            message: e.to_string(),
+        }
+    }
+
+    /// Invalid data.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Rejection {
+            fault: Fault::Input,
+            message: message.into(),
+        }
+    }
+
+    /// A failure of this node.
+    pub fn local(message: impl Into<String>) -> Self {
+        Rejection {
+            fault: Fault::Local,
+            message: message.into(),
+        }
+    }
+}
+
+impl Blame for Rejection {
+    fn fault(&self) -> Fault {
+        self.fault
+    }
+}
+
+/// What importing a block did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Imported {
+    /// The best chain now ends in a new tip (extended or reorganised).
+    NewTip {
+        /// The tip.
+        tip: BlockHash,
+        /// Its height.
+        height: u64,
+    },
+    /// Stored on a branch that is not the best.
+    SideBranch,
+    /// Its parent is unknown: the sender is ahead of us and we should sync from it.
+    Orphan {
+        /// The missing parent.
+        missing_parent: BlockHash,
+    },
+    /// Known already.
+    Duplicate,
+}
+
+/// The node behind the network.
+pub trait ChainBackend: Send + Sync + 'static {
+    /// The node's status (genesis, best tip, cumulative work).
+    fn status(&self) -> Status;
+
+    /// Hashes of the best chain at `protocol::locator_heights(tip)`, newest first.
+    fn locator(&self) -> Vec<BlockHash>;
+
+    /// Up to `max` headers of the best chain after the first `locator` hash found on it
+    /// (after genesis when none is).
+    fn headers_after(&self, locator: &[BlockHash], max: usize) -> Vec<BlockHeader>;
+
+    /// The block `hash`, if stored.
+    fn block(&self, hash: &BlockHash) -> Option<Block>;
+
+    /// Whether the block `hash` is known (on any branch).
+    fn knows_block(&self, hash: &BlockHash) -> bool;
+
+    /// Context-free checks of a header (proof of work, chain id): cheap enough to run before
+    /// relaying a block or fetching the body of a synced header.
+    fn check_header(&self, header: &BlockHeader) -> Result<(), Rejection>;
+
+    /// Imports a block from a peer. `net` is there to fetch what the block needs (resources
+    /// referenced by its executions) before it is verified.
+    fn import_block(&self, block: Block, net: &NetworkHandle) -> Result<Imported, Rejection>;
+
+    /// Adds a peer's transaction to the mempool; `Ok(false)` if it was known already.
+    fn import_transaction(&self, tx: SignedTransaction) -> Result<bool, Rejection>;
+
+    /// Chunk `index` of content `id`, for a peer.
+    fn chunk(&self, id: &ContentId, index: u64) -> Result<Chunk, SourceError>;
+
+    /// The size of content `id`, for a peer.
+    fn content_size(&self, id: &ContentId) -> Result<u64, SourceError>;
+}
