@@ -100,8 +100,13 @@ pub trait ChainBackend: Send + Sync + 'static {
     /// referenced by its executions) before it is verified.
     fn import_block(&self, block: Block, net: &NetworkHandle) -> Result<Imported, Rejection>;
 
-    /// Adds a peer's transaction to the mempool; `Ok(false)` if it was known already.
-    fn import_transaction(&self, tx: SignedTransaction) -> Result<bool, Rejection>;
+    /// Adds a peer's transaction to the mempool; `Ok(false)` if it was known already. `net`
+    /// is there to fetch the resources its execution needs before it is verified.
+    fn import_transaction(
+        &self,
+        tx: SignedTransaction,
+        net: &NetworkHandle,
+    ) -> Result<bool, Rejection>;
 
     /// Chunk `index` of content `id`, for a peer.
     fn chunk(&self, id: &ContentId, index: u64) -> Result<Chunk, SourceError>;

@@ -350,6 +350,35 @@ impl NetworkHandle {
     }
 }
 
+impl NetworkHandle {
+    /// Downloads content `id` when nothing on chain gives its size and metadata (e.g. an
+    /// execution's code known only by id): the size is asked from peers, then every chunk is
+    /// verified against the id as in [`fetch_resource`](Self::fetch_resource), so a peer
+    /// lying about the size only makes the fetch fail. Blocking.
+    pub fn fetch_content<S: ResourceStore + ?Sized>(
+        &self,
+        id: wes_core::ContentId,
+        kind: wes_core::ResourceKind,
+        store: &S,
+    ) -> Result<FetchReport, FetchError<S::Error>> {
+        let peers = self.info_blocking().map(|i| i.peers).unwrap_or_default();
+        let size = peers
+            .iter()
+            .filter_map(|p| p.peer_id.parse().ok())
+            .find_map(|peer| PeerSource::new(self.clone(), peer).size(&id).ok());
+        let Some(size) = size else {
+            return Err(FetchError::NoPeers { id });
+        };
+        let resource = ResourceBody {
+            content: id,
+            kind,
+            size,
+            meta: Default::default(),
+        };
+        self.fetch_resource(&resource, store)
+    }
+}
+
 /// Starts the network on the current tokio runtime: listens, dials the bootnodes, and
 /// returns once the listen addresses are known.
 ///
@@ -513,7 +542,7 @@ fn import_worker(
             Job::Tx { tx, from, id } => Feedback::Tx {
                 from,
                 id,
-                result: backend.import_transaction(tx),
+                result: backend.import_transaction(tx, &handle),
             },
         };
         if feedback.blocking_send(fb).is_err() {

@@ -192,6 +192,7 @@ pub fn run(data_dir: &Path, contracts: &Path) -> Result<Summary> {
         mine: true,
         miner_key: "miner".into(),
         connectors: Vec::new(),
+        network: Default::default(),
         chain: ChainSpec {
             chain_id: 77,
             block_time_ms: 1_000,

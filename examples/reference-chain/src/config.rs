@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use wes_core::{ChainId, CompactTarget, Genesis, Lock, Output, PublicKey, TokenId};
 use wes_ledger::{FeePolicy, LedgerConfig, TokenFee};
+use wes_net::libp2p::Multiaddr;
 
 /// The proof systems a chain may accept.
 pub const PROOF_SYSTEMS: &[&str] = &["replay", "halo2-ipa"];
@@ -27,8 +28,40 @@ pub struct NodeConfig {
     /// External services contracts may call (`external_call`), by name.
     #[serde(default)]
     pub connectors: Vec<ConnectorSpec>,
+    /// Peer-to-peer networking; without `listen` addresses the node runs alone.
+    #[serde(default)]
+    pub network: NetworkSpec,
     /// The chain.
     pub chain: ChainSpec,
+}
+
+/// Peer-to-peer networking (libp2p multiaddresses).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSpec {
+    /// Where to listen, e.g. `/ip4/0.0.0.0/tcp/30333` (`/tcp/0`: a free port). Empty: no
+    /// networking.
+    #[serde(default)]
+    pub listen: Vec<String>,
+    /// Peers to dial at start, each ending in `/p2p/<peer id>` (what a node prints as
+    /// "P2P listening on").
+    #[serde(default)]
+    pub bootnodes: Vec<String>,
+}
+
+impl NetworkSpec {
+    /// The listen and bootnode addresses, parsed.
+    pub fn addresses(&self) -> Result<(Vec<Multiaddr>, Vec<Multiaddr>)> {
+        let parse = |v: &[String]| {
+            v.iter()
+                .map(|a| {
+                    a.parse::<Multiaddr>()
+                        .with_context(|| format!("{a:?} is not a multiaddress"))
+                })
+                .collect::<Result<Vec<_>>>()
+        };
+        Ok((parse(&self.listen)?, parse(&self.bootnodes)?))
+    }
 }
 
 /// An HTTP connector: `POST {url}/prepare`, `/commit/{op}`, `/abort/{op}`.
@@ -81,6 +114,7 @@ impl NodeConfig {
         let config: NodeConfig =
             toml::from_str(&text).with_context(|| format!("parse {}", path.display()))?;
         config.chain.check()?;
+        config.network.addresses()?;
         Ok(config)
     }
 

@@ -9,5 +9,6 @@
 pub mod client;
 pub mod config;
 pub mod keys;
+pub mod network;
 pub mod node;
 pub mod rpc;

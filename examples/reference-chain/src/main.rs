@@ -38,14 +38,32 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Start a local single-node development chain (dev genesis, funded dev keys, mining).
+    /// Start a local development chain (dev genesis, funded dev keys, mining): one node, or
+    /// `--nodes N` nodes in this process that find each other over libp2p on 127.0.0.1.
     Devnet {
-        /// Where the chain lives (reused when it exists).
+        /// Where the chain lives (reused when it exists); with `--nodes N`, node `i` lives in
+        /// `<data-dir>/node-<i>`.
         #[arg(long, default_value = "wes-devnet-data")]
         data_dir: PathBuf,
-        /// JSON-RPC listen address (port 0 picks a free port).
+        /// JSON-RPC address (port 0 picks a free port); node `i` of `--nodes` uses port + i.
         #[arg(long, default_value = "127.0.0.1:8645")]
-        listen: SocketAddr,
+        rpc_addr: SocketAddr,
+        /// libp2p listen address of the (first) node; the others listen on free ports.
+        #[arg(long, default_value = "/ip4/127.0.0.1/tcp/0")]
+        listen: String,
+        /// Peers to dial, comma-separated multiaddresses ending in `/p2p/<peer id>`.
+        #[arg(long, value_delimiter = ',')]
+        bootnodes: Vec<String>,
+        /// How many nodes to run in this process.
+        #[arg(long, default_value_t = 1)]
+        nodes: usize,
+        /// Do not mine (follow the chain other nodes mine).
+        #[arg(long)]
+        no_mine: bool,
+        /// The dev key block rewards go to (node `i` > 0 of `--nodes` uses `<name>-<i>`):
+        /// give each devnet process its own, or their blocks may be identical.
+        #[arg(long, default_value = "miner")]
+        miner_key: String,
         /// Milliseconds between blocks.
         #[arg(long, default_value_t = 2_000)]
         block_time_ms: u64,
@@ -61,6 +79,12 @@ enum Command {
         /// The configuration file (TOML).
         #[arg(long)]
         config: PathBuf,
+        /// libp2p listen addresses, comma-separated (replace the configuration's).
+        #[arg(long, value_delimiter = ',')]
+        listen: Vec<String>,
+        /// Peers to dial, comma-separated (added to the configuration's).
+        #[arg(long, value_delimiter = ',')]
+        bootnodes: Vec<String>,
     },
     /// Manage keys in the keystore.
     Keys {
@@ -235,17 +259,18 @@ fn print(v: &Value) {
 }
 
 /// The devnet's configuration: dev keys alice and bob funded, miner mining.
-fn devnet_config(data_dir: &Path, listen: SocketAddr, block_time_ms: u64) -> NodeConfig {
+fn devnet_config(data_dir: &Path, rpc_addr: SocketAddr, block_time_ms: u64) -> NodeConfig {
     let alloc = |name: &str| Allocation {
         public_key: hex::encode(dev_key(name).public_key().0),
         amount: 1_000_000_000_000,
     };
     NodeConfig {
         data_dir: data_dir.to_path_buf(),
-        rpc_addr: listen,
+        rpc_addr,
         mine: true,
         miner_key: "miner".into(),
         connectors: Vec::new(),
+        network: Default::default(),
         chain: ChainSpec {
             chain_id: 1337,
             block_time_ms,
@@ -269,49 +294,88 @@ fn ensure_dev_keys(path: &Path) -> Result<Keystore> {
     Ok(store)
 }
 
-fn run_node(config: NodeConfig, banner: bool) -> Result<()> {
-    let keystore = Keystore::open(config.data_dir.join("keys.json"))?;
-    let miner = if config.mine {
-        Some(keystore.get(&config.miner_key)?)
-    } else {
-        None
-    };
-    let node = Node::open(config.clone(), miner)?;
+/// Runs the nodes of `configs` in this process until Ctrl-C / SIGTERM. Nodes after the first
+/// dial the first one's libp2p address.
+fn run_nodes(configs: Vec<NodeConfig>, banner: bool) -> Result<()> {
+    let mut nodes = Vec::new();
+    for config in &configs {
+        let keystore = Keystore::open(config.data_dir.join("keys.json"))?;
+        let miner = if config.mine {
+            Some(keystore.get(&config.miner_key)?)
+        } else {
+            None
+        };
+        nodes.push(Node::open(config.clone(), miner)?);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let (handle, addr) = wes_node::rpc::serve(node.clone(), config.rpc_addr).await?;
-        let tip = node.lock().chain.tip()?;
-        println!("WES-rs node — chain {} at height {}", config.chain.chain_id, tip.height);
-        println!("  data     {}", config.data_dir.display());
-        println!("RPC listening on http://{addr}");
-        if banner {
-            let store = Keystore::open(config.data_dir.join("keys.json"))?;
-            for (name, address) in store.list()? {
-                println!("  {name:<8} {address}");
+        let mut servers = Vec::new();
+        let mut first_p2p: Option<wes_net::libp2p::Multiaddr> = None;
+        for (i, node) in nodes.iter().enumerate() {
+            let config = &node.config;
+            let (handle, addr) = wes_node::rpc::serve(node.clone(), config.rpc_addr).await?;
+            servers.push(handle);
+            let tip = node.lock().chain.tip()?;
+            if nodes.len() > 1 {
+                println!("node {i}");
             }
-            println!("  keys     {}", config.data_dir.join("keys.json").display());
-            println!("\nTry: wes-node --rpc http://{addr} --keystore {} transfer --from alice --to bob --amount 1000",
-                config.data_dir.join("keys.json").display());
-            println!("     wes-node --rpc http://{addr} balance bob\n");
+            println!("WES-rs node — chain {} at height {}", config.chain.chain_id, tip.height);
+            println!("  data     {}", config.data_dir.display());
+            println!("RPC listening on http://{addr}");
+            let (listen, mut bootnodes) = config.network.addresses()?;
+            if !listen.is_empty() {
+                if let Some(first) = &first_p2p {
+                    bootnodes.push(first.clone());
+                }
+                let net = wes_node::network::start(node, &listen, &bootnodes).await?;
+                let addrs = net.listen_addrs();
+                for a in &addrs {
+                    println!("P2P listening on {a}");
+                }
+                if first_p2p.is_none() {
+                    first_p2p = addrs.first().cloned();
+                }
+            }
+            if banner && i == 0 {
+                let store = Keystore::open(config.data_dir.join("keys.json"))?;
+                for (name, address) in store.list()? {
+                    println!("  {name:<8} {address}");
+                }
+                println!("  keys     {}", config.data_dir.join("keys.json").display());
+                println!("\nTry: wes-node --rpc http://{addr} --keystore {} transfer --from alice --to bob --amount 1000",
+                    config.data_dir.join("keys.json").display());
+                println!("     wes-node --rpc http://{addr} balance bob\n");
+            }
         }
-        let miner = if node.mining() {
-            let n = node.clone();
-            Some(std::thread::spawn(move || n.mine_forever()))
-        } else {
-            None
-        };
+        let miners: Vec<_> = nodes
+            .iter()
+            .filter(|n| n.mining())
+            .map(|n| {
+                let n = n.clone();
+                std::thread::spawn(move || n.mine_forever())
+            })
+            .collect();
         shutdown_signal().await;
         println!("shutting down…");
-        node.shutdown();
-        let _ = handle.stop();
-        handle.stopped().await;
-        if let Some(m) = miner {
+        for node in &nodes {
+            node.shutdown();
+            if let Some(net) = node.network() {
+                net.shutdown();
+            }
+        }
+        for handle in servers {
+            let _ = handle.stop();
+            handle.stopped().await;
+        }
+        for m in miners {
             let _ = tokio::task::spawn_blocking(move || m.join()).await;
         }
-        println!("stopped at height {}", node.lock().chain.tip()?.height);
+        for node in &nodes {
+            println!("stopped at height {}", node.lock().chain.tip()?.height);
+        }
         Ok::<_, anyhow::Error>(())
     })
 }
@@ -346,14 +410,55 @@ fn main() -> Result<()> {
     match cli.command {
         Command::Devnet {
             data_dir,
+            rpc_addr,
             listen,
+            bootnodes,
+            nodes,
+            no_mine,
+            miner_key,
             block_time_ms,
         } => {
-            std::fs::create_dir_all(&data_dir)?;
-            ensure_dev_keys(&data_dir.join("keys.json"))?;
-            let config = devnet_config(&data_dir, listen, block_time_ms);
-            config.write(&data_dir.join("node.toml"))?;
-            run_node(config, true)
+            anyhow::ensure!(
+                (1..=16).contains(&nodes),
+                "--nodes must be between 1 and 16"
+            );
+            let mut configs = Vec::new();
+            for i in 0..nodes {
+                let dir = if nodes == 1 {
+                    data_dir.clone()
+                } else {
+                    data_dir.join(format!("node-{i}"))
+                };
+                std::fs::create_dir_all(&dir)?;
+                ensure_dev_keys(&dir.join("keys.json"))?;
+                let mut rpc = rpc_addr;
+                if rpc.port() != 0 {
+                    rpc.set_port(rpc.port() + i as u16);
+                }
+                let mut config = devnet_config(&dir, rpc, block_time_ms);
+                config.mine = !no_mine;
+                // Each node mines with a key of its own (so their blocks differ).
+                let name = if i == 0 {
+                    miner_key.clone()
+                } else {
+                    format!("{miner_key}-{i}")
+                };
+                let mut store = Keystore::open(dir.join("keys.json"))?;
+                if store.get(&name).is_err() {
+                    store.insert(&name, &dev_key(&name))?;
+                }
+                config.miner_key = name;
+                config.network.listen = vec![if i == 0 {
+                    listen.clone()
+                } else {
+                    "/ip4/127.0.0.1/tcp/0".into()
+                }];
+                config.network.bootnodes = bootnodes.clone();
+                config.network.addresses()?;
+                config.write(&dir.join("node.toml"))?;
+                configs.push(config);
+            }
+            run_nodes(configs, true)
         }
         Command::Init { config } => {
             if !config.exists() {
@@ -381,7 +486,19 @@ fn main() -> Result<()> {
             );
             Ok(())
         }
-        Command::Run { config } => run_node(NodeConfig::read(&config)?, false),
+        Command::Run {
+            config,
+            listen,
+            bootnodes,
+        } => {
+            let mut config = NodeConfig::read(&config)?;
+            if !listen.is_empty() {
+                config.network.listen = listen;
+            }
+            config.network.bootnodes.extend(bootnodes);
+            config.network.addresses()?;
+            run_nodes(vec![config], false)
+        }
         Command::Keys { command } => {
             let mut store = Keystore::open(&cli.keystore)?;
             match command {

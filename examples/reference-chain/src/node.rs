@@ -4,11 +4,11 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, anyhow, bail};
-use wes_consensus::{ChainManager, PowParams, PowXorEngine, Submitted};
+use wes_consensus::{ChainError, ChainManager, PowParams, PowXorEngine, Submitted};
 use wes_core::{
     Address, Block, BlockContext, BlockHash, ChainView, ContentId, ContractId, Ledger, Lock,
     OutPoint, Output, ResourceKind, ResourceMeta, ResourceStore, SecretKey, SignedTransaction,
@@ -19,8 +19,10 @@ use wes_ispc::halo2::{Halo2Prover, Halo2Verifier, ParamsCache};
 use wes_ispc::onnx::OnnxExecutor;
 use wes_ispc::{ExternalSettlement, ReplayVerifier, WasmExecutor};
 use wes_ledger::{
-    EutxoLedger, LedgerObserver, Mempool, MempoolConfig, ResourceProvider, SledStore,
+    EutxoLedger, LedgerError, LedgerObserver, Mempool, MempoolConfig, MempoolError,
+    ResourceProvider, SledStore,
 };
+use wes_net::NetworkHandle;
 use wes_ures::DiskStore;
 
 use crate::config::NodeConfig;
@@ -195,6 +197,7 @@ pub struct Node {
     /// aborted when they expire.
     pub settlement: ExternalSettlement,
     miner: Option<SecretKey>,
+    net: OnceLock<NetworkHandle>,
     stop: AtomicBool,
     mined: AtomicU64,
     hash_rate: AtomicU64,
@@ -276,6 +279,7 @@ impl Node {
             index,
             settlement,
             miner,
+            net: OnceLock::new(),
             stop: AtomicBool::new(false),
             mined: AtomicU64::new(0),
             hash_rate: AtomicU64::new(0),
@@ -309,14 +313,108 @@ impl Node {
         })
     }
 
-    /// Validates `tx` against the tip and adds it to the mempool.
+    /// Validates a client's `tx` against the tip, adds it to the mempool and relays it to
+    /// the network.
     pub fn submit(&self, tx: SignedTransaction) -> Result<TxId> {
+        let id = self.accept(tx.clone()).map_err(|e| anyhow!("{e}"))?;
+        if let Some(net) = self.network()
+            && let Err(e) = net.publish_transaction(&tx)
+        {
+            tracing::warn!("relaying {id}: {e}");
+        }
+        Ok(id)
+    }
+
+    /// Validates `tx` against the tip and adds it to the mempool (a peer's transaction:
+    /// gossip relays it, the node does not).
+    pub fn accept(&self, tx: SignedTransaction) -> Result<TxId, MempoolError<LedgerError>> {
         let mut inner = self.lock();
-        let ctx = Self::next_context(&inner)?;
+        let ctx = Self::next_context(&inner).map_err(|e| {
+            MempoolError::Invalid(LedgerError::Store(wes_ledger::StoreError::Backend(
+                e.to_string(),
+            )))
+        })?;
         let Inner { chain, mempool } = &mut *inner;
-        mempool
-            .insert(chain.ledger(), tx, &ctx)
-            .map_err(|e| anyhow!("{e}"))
+        mempool.insert(chain.ledger(), tx, &ctx)
+    }
+
+    /// Attaches the network: mined blocks are announced and client transactions relayed.
+    pub fn attach_network(&self, net: NetworkHandle) {
+        let _ = self.net.set(net);
+    }
+
+    /// The network, once attached.
+    pub fn network(&self) -> Option<&NetworkHandle> {
+        self.net.get()
+    }
+
+    /// The consensus engine (header checks for the network).
+    pub fn engine(&self) -> &PowXorEngine {
+        &self.engine
+    }
+
+    /// Submits a block (mined here or from a peer) to the chain, and brings the mempool and
+    /// external-call settlement along when the best chain changes, reorganisations included.
+    pub fn import_block(&self, block: Block) -> Result<Submitted, ChainError<LedgerError>> {
+        let mut inner = self.lock();
+        let old_height = inner.chain.best_header().height;
+        let outcome = inner.chain.submit_block(block, now_ms())?;
+        let (reverted, applied) = match &outcome {
+            Submitted::Extended { height, .. } => (Vec::new(), (old_height + 1, *height)),
+            Submitted::Reorganized {
+                from, fork_point, ..
+            } => {
+                let ledger = inner.chain.ledger();
+                let mut reverted = Vec::new();
+                let mut at = *from;
+                while at != *fork_point {
+                    match ledger.block(&at) {
+                        Ok(Some(b)) => {
+                            at = b.header.parent;
+                            reverted.push(b);
+                        }
+                        _ => break,
+                    }
+                }
+                let fork_height = ledger
+                    .header(fork_point)
+                    .ok()
+                    .flatten()
+                    .map_or(0, |h| h.height);
+                let tip = inner.chain.best_header().height;
+                (reverted, (fork_height + 1, tip))
+            }
+            _ => return Ok(outcome),
+        };
+        let mut applied_blocks = Vec::new();
+        for height in applied.0..=applied.1 {
+            let ledger = inner.chain.ledger();
+            if let Ok(Some(hash)) = ledger.hash_at(height)
+                && let Ok(Some(b)) = ledger.block(&hash)
+            {
+                applied_blocks.push(b);
+            }
+        }
+        if let Ok(next) = Self::next_context(&inner) {
+            let Inner { chain, mempool } = &mut *inner;
+            for b in &reverted {
+                mempool.block_reverted(chain.ledger(), b, &next);
+            }
+            for b in &applied_blocks {
+                mempool.block_applied(chain.ledger(), b, &next);
+            }
+        }
+        drop(inner);
+        if !reverted.is_empty() {
+            tracing::info!(reverted = reverted.len(), "chain reorganised");
+        }
+        for b in &applied_blocks {
+            let settled = self.settlement.block(b);
+            for (op, e) in &settled.failures {
+                tracing::warn!(op = %op.op, "connector did not hear the outcome: {e}");
+            }
+        }
+        Ok(outcome)
     }
 
     /// Stores `bytes` in URES after checking them as `kind` (a WASM module or ONNX model is
@@ -406,26 +504,29 @@ impl Node {
             }
         };
         block.header.target = inner.chain.next_target()?;
+        // Seal without the lock: peers' blocks keep arriving meanwhile.
+        drop(inner);
         let (sealed, stats) = self.engine.seal_with_stats(block.header, &self.stop)?;
         block.header = sealed.context("mining cancelled")?;
         self.hash_rate
             .store(stats.hash_rate() as u64, Ordering::Relaxed);
         let hash = block.hash();
         let n = block.transactions.len() - 1;
-        match inner.chain.submit_block(block.clone(), now_ms())? {
-            Submitted::Extended { height, .. } => {
-                let next = Self::next_context(&inner)?;
-                let Inner { chain, mempool } = &mut *inner;
-                mempool.block_applied(chain.ledger(), &block, &next);
-                drop(inner);
-                let settled = self.settlement.block(&block);
-                for (op, e) in &settled.failures {
-                    tracing::warn!(op = %op.op, "connector did not hear the outcome: {e}");
+        match self.import_block(block.clone())? {
+            Submitted::Extended { .. } | Submitted::Reorganized { .. } => {
+                if let Some(net) = self.network()
+                    && let Err(e) = net.announce_block(&block)
+                {
+                    tracing::warn!("announcing {hash}: {e}");
                 }
                 self.mined.fetch_add(1, Ordering::Relaxed);
-                Ok((height, hash, n))
+                Ok((block.header.height, hash, n))
             }
-            other => bail!("own block {hash} did not extend the chain: {other:?}"),
+            other => Err(LostRace {
+                hash,
+                outcome: format!("{other:?}"),
+            }
+            .into()),
         }
     }
 
@@ -442,6 +543,7 @@ impl Node {
             match self.mine_one() {
                 Ok((height, hash, n)) => tracing::info!(height, %hash, txs = n, "mined block"),
                 Err(e) if self.stopping() => tracing::debug!("mining stopped: {e}"),
+                Err(e) if e.downcast_ref::<LostRace>().is_some() => tracing::debug!("{e}"),
                 Err(e) => {
                     tracing::error!("mining failed: {e:#}");
                     std::thread::sleep(Duration::from_millis(block_time));
@@ -449,6 +551,17 @@ impl Node {
             }
         }
     }
+}
+
+/// A block this node mined did not become the tip: a peer's block for the same height won
+/// (arrived first with more work, or won the XOR tie-break). Normal with several miners.
+#[derive(Debug, thiserror::Error)]
+#[error("own block {hash} is not the tip ({outcome}): a peer's block won")]
+pub struct LostRace {
+    /// The block mined.
+    pub hash: BlockHash,
+    /// What the chain made of it.
+    pub outcome: String,
 }
 
 /// The transaction a ledger error blames, if any.

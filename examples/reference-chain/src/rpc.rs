@@ -469,7 +469,38 @@ pub fn module(
             "block_time_ms": node.config.chain.block_time_ms,
         }))
     })?;
+    m.register_async_method("wes_netInfo", |_, node, _| async move {
+        let net = network(&node)?;
+        let info = net.info().await.map_err(node_err)?;
+        serde_json::to_value(info).map_err(node_err)
+    })?;
+    m.register_method(
+        "wes_netBlockPeer",
+        |p: Params, node, _| -> RpcResult<bool> {
+            let (peer,): (String,) = p.parse()?;
+            network(node)?
+                .block_peer(parse("peer id", &peer)?)
+                .map_err(node_err)?;
+            Ok(true)
+        },
+    )?;
+    m.register_method(
+        "wes_netUnblockPeer",
+        |p: Params, node, _| -> RpcResult<bool> {
+            let (peer,): (String,) = p.parse()?;
+            network(node)?
+                .unblock_peer(parse("peer id", &peer)?)
+                .map_err(node_err)?;
+            Ok(true)
+        },
+    )?;
     Ok(m)
+}
+
+fn network(node: &Node) -> RpcResult<wes_net::NetworkHandle> {
+    node.network()
+        .cloned()
+        .ok_or_else(|| err(code::NOT_FOUND, "this node runs without networking"))
 }
 
 /// Starts the server on `addr`.

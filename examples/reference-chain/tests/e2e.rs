@@ -33,7 +33,7 @@ fn start(dir: &Path) -> NodeProcess {
     let mut child = Command::new(BIN)
         .args(["devnet", "--data-dir"])
         .arg(dir)
-        .args(["--listen", "127.0.0.1:0", "--block-time-ms", "400"])
+        .args(["--rpc-addr", "127.0.0.1:0", "--block-time-ms", "400"])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

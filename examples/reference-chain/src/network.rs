@@ -1,0 +1,270 @@
+//! The node on the network: [`NodeBackend`] answers `wes-net` from the node's chain, mempool
+//! and URES, and fetches the resources a peer's block or transaction needs before verifying
+//! it; [`start`] brings the network up with the node's persistent identity.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use wes_core::{
+    Block, BlockHash, BlockHeader, Chunk, ConsensusEngine, ContentId, Fault, Ledger, OutPoint,
+    Output, OutputBody, ResourceBody, ResourceKind, ResourceStore, SignedTransaction,
+};
+use wes_ledger::MempoolError;
+use wes_net::libp2p::Multiaddr;
+use wes_net::libp2p::identity::Keypair;
+use wes_net::protocol::locator_heights;
+use wes_net::{ChainBackend, Imported, NetConfig, NetworkHandle, Rejection, Status};
+use wes_ures::{ChunkSource, SourceError, StoreSource};
+
+use crate::node::Node;
+
+/// Resources a block may make this node fetch on its own (contracts, models, their circuit
+/// files): larger registrations are fetched only when an execution needs them.
+pub const MAX_PREFETCH_BYTES: u64 = 64 << 20;
+
+/// `wes-net`'s view of a [`Node`].
+pub struct NodeBackend(pub Arc<Node>);
+
+/// Content a transaction needs or registers: with its on-chain registration when there is
+/// one, else by id only (an execution's code, a model's circuit file).
+enum Needed {
+    Registered(ResourceBody),
+    ById(ContentId, ResourceKind),
+}
+
+impl NodeBackend {
+    /// What `txs` reference, register or execute that URES does not hold yet.
+    fn missing_resources(&self, txs: &[SignedTransaction]) -> Vec<Needed> {
+        let node = &self.0;
+        let mut needed = Vec::new();
+        let mut seen = HashSet::new();
+        {
+            let inner = node.lock();
+            let ledger = inner.chain.ledger();
+            let mut created: HashMap<OutPoint, &Output> = HashMap::new();
+            for tx in txs {
+                for (i, out) in tx.tx.outputs.iter().enumerate() {
+                    created.insert(tx.tx.outpoint(i as u32), out);
+                }
+            }
+            let mut consider = |body: &ResourceBody, needed: &mut Vec<Needed>| {
+                if body.kind != ResourceKind::File
+                    && body.size <= MAX_PREFETCH_BYTES
+                    && seen.insert(body.content)
+                {
+                    needed.push(Needed::Registered(body.clone()));
+                }
+                if let Some(vk) = body.meta.verifying_key.map(ContentId)
+                    && seen.insert(vk)
+                {
+                    needed.push(Needed::ById(vk, ResourceKind::File));
+                }
+            };
+            for tx in txs {
+                for input in &tx.tx.inputs {
+                    let out = match created.get(&input.prev) {
+                        Some(o) => Some((*o).clone()),
+                        None => ledger.unspent(&input.prev).ok().flatten(),
+                    };
+                    if let Some(Output {
+                        body: OutputBody::Resource(body),
+                        ..
+                    }) = out
+                    {
+                        consider(&body, &mut needed);
+                    }
+                }
+                for out in &tx.tx.outputs {
+                    if let OutputBody::Resource(body) = &out.body {
+                        consider(body, &mut needed);
+                    }
+                }
+            }
+            for tx in txs {
+                if let Some(exec) = &tx.tx.execution
+                    && seen.insert(exec.resource)
+                {
+                    needed.push(Needed::ById(exec.resource, ResourceKind::Wasm));
+                }
+            }
+        }
+        let store = &node.ures.0;
+        needed.retain(|n| {
+            let id = match n {
+                Needed::Registered(b) => b.content,
+                Needed::ById(id, _) => *id,
+            };
+            !store.has(&id).unwrap_or(true)
+        });
+        needed
+    }
+
+    /// Fetches what `txs` need from peers. Failures are logged, not returned: verification
+    /// then reports the resource as unavailable (not the sender's fault), and the block or
+    /// transaction can be tried again.
+    fn prefetch(&self, txs: &[SignedTransaction], net: &NetworkHandle) {
+        let store = &*self.0.ures.0;
+        for need in self.missing_resources(txs) {
+            let result = match &need {
+                Needed::Registered(body) => net.fetch_resource(body, store),
+                Needed::ById(id, kind) => net.fetch_content(*id, *kind, store),
+            };
+            match result {
+                Ok(report) => tracing::info!(
+                    content = %report.stat.id,
+                    bytes = report.stat.size,
+                    "resource fetched from peers"
+                ),
+                Err(e) => tracing::warn!("resource not fetched: {e}"),
+            }
+        }
+    }
+}
+
+impl ChainBackend for NodeBackend {
+    fn status(&self) -> Status {
+        let inner = self.0.lock();
+        let best = inner.chain.best_hash();
+        Status {
+            genesis: inner.chain.ledger().genesis_hash(),
+            best,
+            height: inner.chain.best_header().height,
+            work: inner.chain.cumulative_work(&best).map_or(0, |w| w.0),
+        }
+    }
+
+    fn locator(&self) -> Vec<BlockHash> {
+        let inner = self.0.lock();
+        let ledger = inner.chain.ledger();
+        locator_heights(inner.chain.best_header().height)
+            .into_iter()
+            .filter_map(|h| ledger.hash_at(h).ok().flatten())
+            .collect()
+    }
+
+    fn headers_after(&self, locator: &[BlockHash], max: usize) -> Vec<BlockHeader> {
+        let inner = self.0.lock();
+        let ledger = inner.chain.ledger();
+        let on_best = |hash: &BlockHash| {
+            let header = ledger.header(hash).ok().flatten()?;
+            (ledger.hash_at(header.height).ok().flatten()? == *hash).then_some(header.height)
+        };
+        let start = locator.iter().find_map(on_best).unwrap_or(0);
+        let tip = inner.chain.best_header().height;
+        (start + 1..=tip.min(start.saturating_add(max as u64)))
+            .map_while(|h| {
+                let hash = ledger.hash_at(h).ok().flatten()?;
+                ledger.header(&hash).ok().flatten()
+            })
+            .collect()
+    }
+
+    fn block(&self, hash: &BlockHash) -> Option<Block> {
+        self.0.lock().chain.ledger().block(hash).ok().flatten()
+    }
+
+    fn knows_block(&self, hash: &BlockHash) -> bool {
+        self.0.lock().chain.knows(hash)
+    }
+
+    fn check_header(&self, header: &BlockHeader) -> Result<(), Rejection> {
+        self.0
+            .engine()
+            .validate_header(header)
+            .map_err(|e| Rejection::from_error(&e))
+    }
+
+    fn import_block(&self, block: Block, net: &NetworkHandle) -> Result<Imported, Rejection> {
+        let hash = block.hash();
+        if self.0.lock().chain.knows(&hash) {
+            return Ok(Imported::Duplicate);
+        }
+        self.prefetch(&block.transactions, net);
+        match self.0.import_block(block) {
+            Ok(outcome) => Ok(match outcome {
+                wes_consensus::Submitted::Extended { tip, height } => {
+                    tracing::info!(height, %tip, "block from the network");
+                    Imported::NewTip { tip, height }
+                }
+                wes_consensus::Submitted::Reorganized { to, .. } => {
+                    let height = self.0.lock().chain.best_header().height;
+                    tracing::info!(height, tip = %to, "reorganised to a peer's branch");
+                    Imported::NewTip { tip: to, height }
+                }
+                wes_consensus::Submitted::SideBranch => Imported::SideBranch,
+                wes_consensus::Submitted::Orphan { missing_parent } => {
+                    Imported::Orphan { missing_parent }
+                }
+                wes_consensus::Submitted::Duplicate => Imported::Duplicate,
+            }),
+            Err(e) => Err(Rejection::from_error(&e)),
+        }
+    }
+
+    fn import_transaction(
+        &self,
+        tx: SignedTransaction,
+        net: &NetworkHandle,
+    ) -> Result<bool, Rejection> {
+        if self.0.lock().mempool.contains(&tx.id()) {
+            return Ok(false);
+        }
+        self.prefetch(std::slice::from_ref(&tx), net);
+        match self.0.accept(tx) {
+            Ok(_) => Ok(true),
+            Err(MempoolError::AlreadyKnown(_)) => Ok(false),
+            Err(MempoolError::Invalid(e)) => Err(Rejection::from_error(&e)),
+            Err(e @ (MempoolError::Conflict { .. } | MempoolError::Full(_))) => Err(Rejection {
+                fault: Fault::Unavailable,
+                message: e.to_string(),
+            }),
+        }
+    }
+
+    fn chunk(&self, id: &ContentId, index: u64) -> Result<Chunk, SourceError> {
+        StoreSource(&*self.0.ures.0).chunk(id, index)
+    }
+
+    fn content_size(&self, id: &ContentId) -> Result<u64, SourceError> {
+        StoreSource(&*self.0.ures.0).size(id)
+    }
+}
+
+/// The node's libp2p identity, kept in `dir/p2p-key` so its peer id (and so its address as
+/// a bootnode) survives restarts.
+pub fn identity(dir: &Path) -> Result<Keypair> {
+    let path = dir.join("p2p-key");
+    if let Ok(bytes) = std::fs::read(&path) {
+        return Keypair::from_protobuf_encoding(&bytes)
+            .with_context(|| format!("{} is not a libp2p key", path.display()));
+    }
+    let key = Keypair::generate_ed25519();
+    let bytes = key.to_protobuf_encoding().context("encode the p2p key")?;
+    crate::keys::write_private(&path, &bytes)?;
+    Ok(key)
+}
+
+/// Starts the network for `node` (on the current tokio runtime) and attaches it.
+pub async fn start(
+    node: &Arc<Node>,
+    listen: &[Multiaddr],
+    bootnodes: &[Multiaddr],
+) -> Result<NetworkHandle> {
+    let (chain_id, genesis) = {
+        let inner = node.lock();
+        (
+            node.config.chain.chain_id(),
+            inner.chain.ledger().genesis_hash(),
+        )
+    };
+    let mut config = NetConfig::new(chain_id, genesis, listen.to_vec());
+    config.bootnodes = bootnodes.to_vec();
+    let key = identity(&node.config.data_dir)?;
+    let net = wes_net::start(config, key, Arc::new(NodeBackend(node.clone())))
+        .await
+        .context("start the network")?;
+    node.attach_network(net.clone());
+    Ok(net)
+}
