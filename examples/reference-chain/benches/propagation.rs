@@ -1,0 +1,154 @@
+//! Block propagation and transaction gossip between five `wes-node` nodes on 127.0.0.1
+//! (`cargo bench -p wes-node --bench propagation`).
+//!
+//! Five nodes run in this process, each with its own sled ledger, URES and libp2p swarm,
+//! connected over TCP + noise + yamux exactly as separate processes would be. Every round one
+//! node (in turn) mines a block; the latency is from the moment the miner has imported it
+//! until the last of the other four has it as its tip (imported and verified, not just
+//! received), polled every 100 µs. Then 1,024 signed transfers are submitted to one node and
+//! timed until all are in the last node's mempool (each receiver verifies every one).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wes_core::{Input, Lock, Output, TokenId, Transaction, ValidityWindow};
+use wes_node::config::{Allocation, ChainSpec, NodeConfig};
+use wes_node::keys::dev_key;
+use wes_node::node::Node;
+
+const NODES: usize = 5;
+const ROUNDS: usize = 200;
+const TXS: usize = 1_024;
+
+fn config(dir: &std::path::Path, i: usize) -> NodeConfig {
+    let allocations = (0..TXS)
+        .map(|k| Allocation {
+            public_key: hex::encode(dev_key(&format!("k{k}")).public_key().0),
+            amount: 1_000_000_000,
+        })
+        .collect();
+    NodeConfig {
+        data_dir: dir.join(format!("node-{i}")),
+        rpc_addr: "127.0.0.1:0".parse().unwrap(),
+        mine: false,
+        miner_key: "miner".into(),
+        connectors: Vec::new(),
+        network: Default::default(),
+        chain: ChainSpec {
+            chain_id: 4242,
+            block_time_ms: 2_000,
+            genesis_time_ms: 1_767_225_600_000,
+            message: "propagation bench".into(),
+            fee_per_byte: 1,
+            fee_per_cu: 1,
+            proof_systems: vec!["replay".into()],
+            allocations,
+        },
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn main() {
+    let tmp = tempfile::tempdir().unwrap();
+    let nodes: Vec<Arc<Node>> = (0..NODES)
+        .map(|i| Node::open(config(tmp.path(), i), Some(dev_key(&format!("miner-{i}")))).unwrap())
+        .collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listen = vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()];
+    let first = runtime
+        .block_on(wes_node::network::start(&nodes[0], &listen, &[]))
+        .unwrap();
+    let boot = first.listen_addrs();
+    let mut nets = vec![first];
+    for n in &nodes[1..] {
+        nets.push(
+            runtime
+                .block_on(wes_node::network::start(n, &listen, &boot))
+                .unwrap(),
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while nets
+        .iter()
+        .any(|n| n.info_blocking().map_or(0, |i| i.peers.len()) < NODES - 1)
+    {
+        assert!(Instant::now() < deadline, "the nodes did not all connect");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Let gossipsub build its mesh.
+    std::thread::sleep(Duration::from_secs(2));
+
+    let mut latencies = Vec::with_capacity(ROUNDS);
+    for round in 0..ROUNDS {
+        let miner = &nodes[round % NODES];
+        let (_, hash, _) = miner.mine_one().unwrap();
+        let t0 = Instant::now();
+        for n in &nodes {
+            while n.lock().chain.best_hash() != hash {
+                assert!(t0.elapsed() < Duration::from_secs(10), "block {round} lost");
+                std::thread::sleep(Duration::from_micros(100));
+            }
+        }
+        latencies.push(t0.elapsed());
+    }
+    latencies.sort();
+    println!(
+        "block propagation to all of {NODES} nodes ({ROUNDS} blocks): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        percentile(&latencies, 0.50).as_secs_f64() * 1e3,
+        percentile(&latencies, 0.99).as_secs_f64() * 1e3,
+        latencies.last().unwrap().as_secs_f64() * 1e3,
+    );
+
+    // Transaction gossip: each allocation spent once, submitted to node 0.
+    let genesis = config(tmp.path(), 0)
+        .chain
+        .genesis(wes_consensus::PowParams::devnet(wes_core::ChainId(4242)).pow_limit)
+        .unwrap();
+    let coinbase = genesis.coinbase();
+    let txs: Vec<_> = (0..TXS)
+        .map(|k| {
+            let key = dev_key(&format!("k{k}"));
+            Transaction {
+                version: Transaction::VERSION,
+                chain_id: wes_core::ChainId(4242),
+                inputs: vec![Input::spend(coinbase.outpoint(k as u32))],
+                outputs: vec![Output::asset(
+                    Lock::key(dev_key(&format!("k{}", (k + 1) % TXS)).public_key()),
+                    TokenId::Native,
+                    1_000_000_000 - 10_000,
+                )],
+                validity: ValidityWindow::ALWAYS,
+                execution: None,
+            }
+            .sign(&[&key])
+        })
+        .collect();
+    let last = &nodes[NODES - 1];
+    let t0 = Instant::now();
+    for tx in txs {
+        nodes[0].submit(tx).unwrap();
+    }
+    let submitted = t0.elapsed();
+    while last.lock().mempool.len() < TXS {
+        assert!(t0.elapsed() < Duration::from_secs(120), "transactions lost");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let all = t0.elapsed();
+    println!(
+        "transaction gossip: {TXS} transfers submitted to node 0 in {:.0} ms, all in node {}'s mempool after {:.0} ms: {:.0} tx/s",
+        submitted.as_secs_f64() * 1e3,
+        NODES - 1,
+        all.as_secs_f64() * 1e3,
+        TXS as f64 / all.as_secs_f64()
+    );
+    for n in &nets {
+        n.shutdown();
+    }
+}
