@@ -201,7 +201,8 @@ pub fn check_header_chain(
         return Err(0);
     }
     for (i, pair) in headers.windows(2).enumerate() {
-        if pair[1].parent != pair[0].hash() || pair[1].height != pair[0].height + 1 {
+        if pair[1].parent != pair[0].hash() || Some(pair[1].height) != pair[0].height.checked_add(1)
+        {
             return Err(i + 1);
         }
     }

@@ -146,7 +146,7 @@ enum Command {
 /// Where a block being imported came from.
 enum Origin {
     Gossip(MessageId),
-    Sync { last: bool },
+    Sync { epoch: u64, last: bool },
     Candidate(ResponseChannel<Vec<u8>>),
 }
 
@@ -177,20 +177,29 @@ enum Feedback {
     Respond {
         channel: ResponseChannel<Vec<u8>>,
         response: Response,
+        /// Held until the response is handed to the swarm, so the serving limit also
+        /// bounds responses waiting in the feedback queue.
+        _permit: tokio::sync::OwnedSemaphorePermit,
     },
 }
 
 enum Pending {
     Reply(oneshot::Sender<Result<Response, NetError>>),
     Status,
-    Headers,
-    Blocks(Vec<BlockHash>),
+    Headers(u64),
+    Blocks(u64, Vec<BlockHash>),
     Candidate,
 }
 
 struct SyncJob {
     peer: PeerId,
+    /// Tells this sync's requests and imports from those of an abandoned one.
+    epoch: u64,
+    /// Hashes whose headers were checked and whose bodies are still to fetch.
     queue: VecDeque<BlockHash>,
+    /// The last header received: the next headers request continues after it, so a branch
+    /// longer than one batch is followed even while it has less work than ours.
+    cursor: Option<BlockHash>,
     started: Instant,
 }
 
@@ -351,31 +360,17 @@ impl NetworkHandle {
 }
 
 impl NetworkHandle {
-    /// Downloads content `id` when nothing on chain gives its size and metadata (e.g. an
-    /// execution's code known only by id): the size is asked from peers, then every chunk is
-    /// verified against the id as in [`fetch_resource`](Self::fetch_resource), so a peer
-    /// lying about the size only makes the fetch fail. Blocking.
-    pub fn fetch_content<S: ResourceStore + ?Sized>(
-        &self,
-        id: wes_core::ContentId,
-        kind: wes_core::ResourceKind,
-        store: &S,
-    ) -> Result<FetchReport, FetchError<S::Error>> {
+    /// The size connected peers claim for content `id` (the first answer), for content
+    /// nothing on chain describes (e.g. a model's circuit file). Only a claim: build a
+    /// [`ResourceBody`] with it, check it against your limits, and
+    /// [`fetch_resource`](Self::fetch_resource) verifies every chunk against the id, so a
+    /// wrong size only makes the fetch fail. Blocking.
+    pub fn content_size(&self, id: &wes_core::ContentId) -> Option<u64> {
         let peers = self.info_blocking().map(|i| i.peers).unwrap_or_default();
-        let size = peers
+        peers
             .iter()
             .filter_map(|p| p.peer_id.parse().ok())
-            .find_map(|peer| PeerSource::new(self.clone(), peer).size(&id).ok());
-        let Some(size) = size else {
-            return Err(FetchError::NoPeers { id });
-        };
-        let resource = ResourceBody {
-            content: id,
-            kind,
-            size,
-            meta: Default::default(),
-        };
-        self.fetch_resource(&resource, store)
+            .find_map(|peer| PeerSource::new(self.clone(), peer).size(id).ok())
     }
 }
 
@@ -457,6 +452,7 @@ pub async fn start(
         addresses: HashMap::new(),
         admin_blocked: HashSet::new(),
         sync: None,
+        epochs: 0,
     };
     tokio::spawn(service.run(command_rx, feedback_rx));
     Ok(handle)
@@ -566,6 +562,7 @@ struct Service {
     addresses: HashMap<PeerId, Vec<Multiaddr>>,
     admin_blocked: HashSet<PeerId>,
     sync: Option<SyncJob>,
+    epochs: u64,
 }
 
 impl Service {
@@ -623,6 +620,13 @@ impl Service {
         self.sync.as_ref().is_some_and(|s| s.peer == *peer)
     }
 
+    /// Whether `epoch` is the running sync's, with `peer`.
+    fn current_sync(&self, peer: &PeerId, epoch: u64) -> bool {
+        self.sync
+            .as_ref()
+            .is_some_and(|s| s.peer == *peer && s.epoch == epoch)
+    }
+
     fn our_status(&self) -> Status {
         // Only used on the event loop for cheap comparisons; the backend answers from memory.
         self.backend.status()
@@ -658,7 +662,11 @@ impl Service {
                         .kad
                         .add_address(&peer_id, a.clone());
                 }
-                self.addresses.insert(peer_id, addrs);
+                if self.addresses.len() < 4 * self.config.max_peers
+                    || self.addresses.contains_key(&peer_id)
+                {
+                    self.addresses.insert(peer_id, addrs);
+                }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::RoutingUpdated {
                 peer, ..
@@ -845,9 +853,9 @@ impl Service {
             Pending::Reply(reply) => {
                 let _ = reply.send(Err(error));
             }
-            Pending::Headers | Pending::Blocks(_) => {
+            Pending::Headers(epoch) | Pending::Blocks(epoch, _) => {
                 tracing::debug!(%peer, "sync request failed: {error}");
-                if self.syncing_from(&peer) {
+                if self.current_sync(&peer, epoch) {
                     self.sync = None;
                 }
             }
@@ -892,7 +900,6 @@ impl Service {
         let feedback = self.feedback_tx.clone();
         let limits = self.config.limits;
         tokio::task::spawn_blocking(move || {
-            let _permit = permit;
             let response = match request {
                 Request::Headers { locator, max } => Response::Headers(backend.headers_after(
                     &locator[..locator.len().min(64)],
@@ -917,7 +924,11 @@ impl Service {
                 Request::Size { id } => Response::Size(backend.content_size(&id).ok()),
                 Request::Status(_) | Request::Candidate(_) => return,
             };
-            let _ = feedback.blocking_send(Feedback::Respond { channel, response });
+            let _ = feedback.blocking_send(Feedback::Respond {
+                channel,
+                response,
+                _permit: permit,
+            });
         });
     }
 
@@ -935,9 +946,15 @@ impl Service {
                 let _ = reply.send(Ok(r));
             }
             (Pending::Status, Response::Status(s)) => self.on_status(peer, s),
-            (Pending::Headers, Response::Headers(headers)) => self.on_headers(peer, headers),
-            (Pending::Blocks(asked), Response::Blocks(blocks)) => {
-                self.on_blocks(peer, asked, blocks)
+            (Pending::Headers(epoch), Response::Headers(headers)) => {
+                if self.current_sync(&peer, epoch) {
+                    self.on_headers(peer, headers)
+                }
+            }
+            (Pending::Blocks(epoch, asked), Response::Blocks(blocks)) => {
+                if self.current_sync(&peer, epoch) {
+                    self.on_blocks(peer, asked, blocks)
+                }
             }
             (Pending::Candidate, Response::Candidate { best }) => {
                 if !self.backend.knows_block(&best) {
@@ -974,20 +991,28 @@ impl Service {
             }
         }
         tracing::debug!(%peer, "syncing");
+        self.epochs += 1;
         self.sync = Some(SyncJob {
             peer,
+            epoch: self.epochs,
             queue: VecDeque::new(),
+            cursor: None,
             started: Instant::now(),
         });
         self.request_headers(peer);
     }
 
     fn request_headers(&mut self, peer: PeerId) {
+        let Some(s) = &self.sync else { return };
+        let epoch = s.epoch;
+        let mut locator: Vec<BlockHash> = s.cursor.into_iter().collect();
+        locator.extend(self.backend.locator());
+        locator.truncate(64);
         let request = Request::Headers {
-            locator: self.backend.locator(),
+            locator,
             max: self.config.limits.max_headers,
         };
-        self.send_request(peer, &request, Pending::Headers);
+        self.send_request(peer, &request, Pending::Headers(epoch));
     }
 
     fn on_headers(&mut self, peer: PeerId, headers: Vec<wes_core::BlockHeader>) {
@@ -1018,14 +1043,16 @@ impl Service {
             .map(|h| h.hash())
             .filter(|h| !self.backend.knows_block(h))
             .collect();
-        if queue.is_empty() {
+        if headers.is_empty() {
             tracing::debug!(%peer, "in sync");
             self.sync = None;
             return;
         }
         if let Some(s) = &mut self.sync {
             s.queue = queue;
+            s.cursor = headers.last().map(|h| h.hash());
         }
+        // Bodies of the unknown ones, then the next headers after the cursor.
         self.request_bodies(peer);
     }
 
@@ -1038,12 +1065,13 @@ impl Service {
         }
         let hashes: Vec<BlockHash> = s.queue.iter().take(max).copied().collect();
         s.started = Instant::now();
+        let epoch = s.epoch;
         self.send_request(
             peer,
             &Request::Blocks {
                 hashes: hashes.clone(),
             },
-            Pending::Blocks(hashes),
+            Pending::Blocks(epoch, hashes),
         );
     }
 
@@ -1058,15 +1086,23 @@ impl Service {
             self.sync = None;
             return self.penalise(peer, Offence::BadSyncResponse, "blocks other than asked");
         }
-        if let Some(s) = &mut self.sync {
-            s.queue.drain(..blocks.len());
-        }
         let n = blocks.len();
+        let Some(s) = &mut self.sync else { return };
+        // The answer must be the front of what is still to fetch (one request in flight).
+        if !s.queue.iter().take(n).eq(asked.iter().take(n)) {
+            self.sync = None;
+            return;
+        }
+        s.queue.drain(..n);
+        let epoch = s.epoch;
         for (i, block) in blocks.into_iter().enumerate() {
             let job = Job::Block {
                 block,
                 from: peer,
-                origin: Origin::Sync { last: i + 1 == n },
+                origin: Origin::Sync {
+                    epoch,
+                    last: i + 1 == n,
+                },
             };
             if self.import_tx.try_send(job).is_err() {
                 // The import queue is full: give up this round, the next tick resumes.
@@ -1080,14 +1116,18 @@ impl Service {
 
     fn on_feedback(&mut self, feedback: Feedback) {
         match feedback {
-            Feedback::Respond { channel, response } => self.respond(channel, &response),
+            Feedback::Respond {
+                channel, response, ..
+            } => self.respond(channel, &response),
             Feedback::Tx { from, id, result } => match result {
                 Ok(true) => self.report(&id, &from, MessageAcceptance::Accept),
                 Ok(false) => self.report(&id, &from, MessageAcceptance::Ignore),
-                Err(e) if e.fault == wes_core::Fault::Input => {
-                    self.reject_gossip(from, &id, Offence::InvalidTransaction, &e.message)
+                // Not relayed, not charged: whether a transaction is valid depends on the
+                // chain the node has (an honest peer may be ahead, or on another branch).
+                Err(e) => {
+                    tracing::debug!(peer = %from, "transaction refused: {}", e.message);
+                    self.report(&id, &from, MessageAcceptance::Ignore)
                 }
-                Err(_) => self.report(&id, &from, MessageAcceptance::Ignore),
             },
             Feedback::Block {
                 from,
@@ -1123,8 +1163,8 @@ impl Service {
                 let best = self.our_status().best;
                 self.respond(channel, &Response::Candidate { best });
             }
-            Origin::Sync { last } => {
-                let ours = self.syncing_from(&from);
+            Origin::Sync { epoch, last } => {
+                let ours = self.current_sync(&from, epoch);
                 if result.is_err() && ours {
                     self.sync = None;
                 } else if last && ours {

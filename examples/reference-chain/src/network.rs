@@ -20,9 +20,12 @@ use wes_ures::{ChunkSource, SourceError, StoreSource};
 
 use crate::node::Node;
 
-/// Resources a block may make this node fetch on its own (contracts, models, their circuit
-/// files): larger registrations are fetched only when an execution needs them.
+/// The most bytes one block or transaction from a peer may make this node fetch (contracts,
+/// models, circuit files) before it is verified.
 pub const MAX_PREFETCH_BYTES: u64 = 64 << 20;
+
+/// The most resources one block or transaction from a peer may make this node fetch.
+pub const MAX_PREFETCH_COUNT: usize = 8;
 
 /// `wes-net`'s view of a [`Node`].
 pub struct NodeBackend(pub Arc<Node>);
@@ -106,11 +109,33 @@ impl NodeBackend {
     /// transaction can be tried again.
     fn prefetch(&self, txs: &[SignedTransaction], net: &NetworkHandle) {
         let store = &*self.0.ures.0;
-        for need in self.missing_resources(txs) {
-            let result = match &need {
-                Needed::Registered(body) => net.fetch_resource(body, store),
-                Needed::ById(id, kind) => net.fetch_content(*id, *kind, store),
+        let mut budget = MAX_PREFETCH_BYTES;
+        for need in self
+            .missing_resources(txs)
+            .into_iter()
+            .take(MAX_PREFETCH_COUNT)
+        {
+            let body = match need {
+                Needed::Registered(body) => body,
+                Needed::ById(content, kind) => match net.content_size(&content) {
+                    Some(size) => ResourceBody {
+                        content,
+                        kind,
+                        size,
+                        meta: Default::default(),
+                    },
+                    None => {
+                        tracing::warn!(%content, "no peer has the resource");
+                        continue;
+                    }
+                },
             };
+            if body.size > budget {
+                tracing::warn!(content = %body.content, size = body.size, "resource over the prefetch budget");
+                continue;
+            }
+            budget -= body.size;
+            let result = net.fetch_resource(&body, store);
             match result {
                 Ok(report) => tracing::info!(
                     content = %report.stat.id,
@@ -178,8 +203,18 @@ impl ChainBackend for NodeBackend {
 
     fn import_block(&self, block: Block, net: &NetworkHandle) -> Result<Imported, Rejection> {
         let hash = block.hash();
-        if self.0.lock().chain.knows(&hash) {
-            return Ok(Imported::Duplicate);
+        {
+            let inner = self.0.lock();
+            if inner.chain.knows(&hash) {
+                return Ok(Imported::Duplicate);
+            }
+            // Blocks out of nowhere are not kept (an orphan pool fed by gossip is memory
+            // anyone can fill): the network syncs from the sender instead, in order.
+            if !inner.chain.knows(&block.header.parent) {
+                return Ok(Imported::Orphan {
+                    missing_parent: block.header.parent,
+                });
+            }
         }
         self.prefetch(&block.transactions, net);
         match self.0.import_block(block) {
