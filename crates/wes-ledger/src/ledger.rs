@@ -147,6 +147,23 @@ impl<S: KvStore> EutxoLedger<S> {
         self.read_meta().genesis
     }
 
+    /// The checks of a transaction that do not depend on the chain: format, limits,
+    /// internal consistency and the signatures it carries (phases 1 and 2 of
+    /// [`Ledger::check_transaction`]; whether every input's lock is signed for needs the
+    /// inputs, i.e. the state). A transaction failing them is invalid on every chain,
+    /// so whoever sent it may be penalised; one passing them may still be refused against
+    /// the UTXO set, which says nothing about its sender (a peer may know another tip).
+    pub fn check_stateless(&self, tx: &SignedTransaction) -> Result<(), LedgerError> {
+        let txid = tx.id();
+        let invalid = |source: TxError| LedgerError::Transaction {
+            txid,
+            source: Box::new(source),
+        };
+        let checked = structure::check(tx, txid, &self.config).map_err(invalid)?;
+        signatures::signers(tx).map_err(invalid)?;
+        signatures::verify_one(tx, &checked.txid).map_err(invalid)
+    }
+
     /// Stores a block of another branch without applying it, so a later [`Ledger::reorg`]
     /// or [`Ledger::block`] can find it. Nothing is validated.
     pub fn insert_block(&self, block: &Block) -> Result<(), LedgerError> {

@@ -640,3 +640,40 @@ fn contract_state_is_written_only_by_its_contract() {
     assert_eq!(op, replace.tx.outpoint(1));
     assert_eq!(out.as_state().unwrap().version, 2);
 }
+
+#[test]
+fn stateless_checks_judge_the_transaction_alone() {
+    let ledger = memory_ledger();
+    // Valid on its own, and whatever the UTXO set holds: an input nobody created passes
+    // the stateless phases and fails only against the state.
+    let good = alice_pays(lock("bob"), 100, FEE);
+    ledger.check_stateless(&good).unwrap();
+    let unknown_input = sign(
+        tx(
+            vec![Input::spend(OutPoint {
+                tx: TxId(Hash::ZERO),
+                index: 7,
+            })],
+            vec![Output::asset(lock("bob"), TokenId::Native, 1)],
+        ),
+        &[&key("alice")],
+    );
+    ledger.check_stateless(&unknown_input).unwrap();
+    assert!(
+        ledger
+            .check_transaction(&unknown_input, &next_ctx(&ledger))
+            .is_err()
+    );
+    // A forged signature, or another chain: invalid on every chain. (A *missing* signature
+    // shows only against the inputs' locks, i.e. the state.)
+    let mut forged = alice_pays(lock("bob"), 1, FEE);
+    forged.witness.signatures[0].signature = key("alice").sign(b"forged");
+    assert!(matches!(
+        ledger.check_stateless(&forged).unwrap_err().tx_error(),
+        Some(TxError::BadSignature { .. })
+    ));
+    let mut other_chain = alice_pays(lock("bob"), 1, FEE).tx;
+    other_chain.chain_id = ChainId(other_chain.chain_id.0 + 1);
+    let other_chain = sign(other_chain, &[&key("alice")]);
+    assert!(ledger.check_stateless(&other_chain).is_err());
+}

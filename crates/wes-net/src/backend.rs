@@ -1,8 +1,10 @@
 //! What the network needs from the node it serves: [`ChainBackend`].
 //!
-//! The network calls the backend from blocking threads (never from its event loop), so
-//! implementations may take locks, read disks and verify proofs. Imports run one at a time
-//! on the network's import worker, in arrival order.
+//! [`status`](ChainBackend::status), [`locator`](ChainBackend::locator) and
+//! [`check_header`](ChainBackend::check_header) are called on the network's event loop: they
+//! must answer from memory without waiting (a cached status, a context-free header check).
+//! Everything else is called from blocking threads, so it may take locks, read disks and
+//! verify proofs. Imports run one at a time on the network's import worker, in arrival order.
 
 use wes_core::{Blame, Block, BlockHash, BlockHeader, Chunk, ContentId, Fault, SignedTransaction};
 use wes_ures::SourceError;
@@ -76,10 +78,12 @@ pub enum Imported {
 
 /// The node behind the network.
 pub trait ChainBackend: Send + Sync + 'static {
-    /// The node's status (genesis, best tip, cumulative work).
+    /// The node's status (genesis, best tip, cumulative work). Called on the event loop:
+    /// answer from a cache, never wait for the chain's lock.
     fn status(&self) -> Status;
 
-    /// Hashes of the best chain at `protocol::locator_heights(tip)`, newest first.
+    /// Hashes of the best chain at `protocol::locator_heights(tip)`, newest first. Called on
+    /// the event loop, like [`status`](Self::status).
     fn locator(&self) -> Vec<BlockHash>;
 
     /// Up to `max` headers of the best chain after the first `locator` hash found on it
@@ -92,8 +96,8 @@ pub trait ChainBackend: Send + Sync + 'static {
     /// Whether the block `hash` is known (on any branch).
     fn knows_block(&self, hash: &BlockHash) -> bool;
 
-    /// Context-free checks of a header (proof of work, chain id): cheap enough to run before
-    /// relaying a block or fetching the body of a synced header.
+    /// Context-free checks of a header (proof of work, chain id): cheap enough to run on the
+    /// event loop before importing a gossiped block or fetching the body of a synced header.
     fn check_header(&self, header: &BlockHeader) -> Result<(), Rejection>;
 
     /// Imports a block from a peer. `net` is there to fetch what the block needs (resources
@@ -102,6 +106,10 @@ pub trait ChainBackend: Send + Sync + 'static {
 
     /// Adds a peer's transaction to the mempool; `Ok(false)` if it was known already. `net`
     /// is there to fetch the resources its execution needs before it is verified.
+    ///
+    /// Return [`Fault::Input`] only for what is invalid on every chain (format, signatures):
+    /// the sender is charged for it. A refusal against this node's chain (a missing input, a
+    /// conflict) must use another fault, since an honest peer may know another tip.
     fn import_transaction(
         &self,
         tx: SignedTransaction,

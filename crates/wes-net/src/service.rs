@@ -23,7 +23,8 @@ use libp2p::identity::Keypair;
 use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent, dial_opts::DialOpts};
 use libp2p::{
-    Multiaddr, PeerId, StreamProtocol, Swarm, allow_block_list, identify, kad, noise, tcp, yamux,
+    Multiaddr, PeerId, StreamProtocol, Swarm, allow_block_list, connection_limits, identify, kad,
+    noise, tcp, yamux,
 };
 use serde::Serialize;
 use tokio::sync::{Semaphore, mpsc, oneshot};
@@ -114,11 +115,14 @@ pub struct NetInfo {
     pub blocked: Vec<String>,
     /// The peer being synced from, if any.
     pub syncing_from: Option<String>,
+    /// Candidate blocks received as the aggregator of their height.
+    pub candidates_received: u64,
 }
 
 #[derive(NetworkBehaviour)]
 struct Behaviour {
     blocked: allow_block_list::Behaviour<allow_block_list::BlockedPeers>,
+    limits: connection_limits::Behaviour,
     identify: identify::Behaviour,
     kad: kad::Behaviour<kad::store::MemoryStore>,
     gossipsub: gossipsub::Behaviour,
@@ -174,6 +178,11 @@ enum Feedback {
         id: MessageId,
         result: Result<bool, Rejection>,
     },
+    Headers {
+        peer: PeerId,
+        epoch: u64,
+        result: HeadersChecked,
+    },
     Respond {
         channel: ResponseChannel<Vec<u8>>,
         response: Response,
@@ -181,6 +190,32 @@ enum Feedback {
         /// bounds responses waiting in the feedback queue.
         _permit: tokio::sync::OwnedSemaphorePermit,
     },
+}
+
+/// Unknown hashes to fetch and the cursor, or the offence the headers show.
+type HeadersChecked = Result<(VecDeque<BlockHash>, BlockHash), (Offence, String)>;
+
+/// Checks a peer's headers: a chain starting on a known block, each passing the engine's
+/// header checks. Returns those not known yet and the last hash.
+fn check_headers(backend: &dyn ChainBackend, headers: &[wes_core::BlockHeader]) -> HeadersChecked {
+    if let Err(i) = check_header_chain(headers, |h| backend.knows_block(h)) {
+        return Err((
+            Offence::BadSyncResponse,
+            format!("headers do not form a chain at {i}"),
+        ));
+    }
+    for h in headers {
+        backend
+            .check_header(h)
+            .map_err(|e| (Offence::InvalidBlock, e.message))?;
+    }
+    let last = headers.last().map(|h| h.hash()).unwrap_or_default();
+    let unknown = headers
+        .iter()
+        .map(|h| h.hash())
+        .filter(|h| !backend.knows_block(h))
+        .collect();
+    Ok((unknown, last))
 }
 
 enum Pending {
@@ -200,6 +235,8 @@ struct SyncJob {
     /// The last header received: the next headers request continues after it, so a branch
     /// longer than one batch is followed even while it has less work than ours.
     cursor: Option<BlockHash>,
+    /// Bodies asked for so far.
+    fetched: usize,
     started: Instant,
 }
 
@@ -453,6 +490,8 @@ pub async fn start(
         admin_blocked: HashSet::new(),
         sync: None,
         epochs: 0,
+        backoff: HashMap::new(),
+        candidates_received: 0,
     };
     tokio::spawn(service.run(command_rx, feedback_rx));
     Ok(handle)
@@ -462,6 +501,7 @@ fn build_swarm(config: &NetConfig, keypair: Keypair) -> Result<Swarm<Behaviour>,
     let limits = config.limits;
     let timeout = config.request_timeout;
     let max_serving = config.max_serving;
+    let max_peers = u32::try_from(config.max_peers).unwrap_or(u32::MAX);
     let swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
         .with_tokio()
         .with_tcp(
@@ -501,8 +541,13 @@ fn build_swarm(config: &NetConfig, keypair: Keypair) -> Result<Swarm<Behaviour>,
                     .with_request_timeout(timeout)
                     .with_max_concurrent_streams(max_serving * 4),
             );
+            let limits = connection_limits::ConnectionLimits::default()
+                .with_max_established(Some(max_peers))
+                .with_max_established_per_peer(Some(2))
+                .with_max_pending_incoming(Some(32));
             Ok(Behaviour {
                 blocked: Default::default(),
+                limits: connection_limits::Behaviour::new(limits),
                 identify: identify::Behaviour::new(identify::Config::new(
                     IDENTIFY_PROTOCOL.into(),
                     key.public(),
@@ -563,6 +608,9 @@ struct Service {
     admin_blocked: HashSet<PeerId>,
     sync: Option<SyncJob>,
     epochs: u64,
+    /// Peers a sync gave nothing new from, not synced from again before the instant.
+    backoff: HashMap<PeerId, Instant>,
+    candidates_received: u64,
 }
 
 impl Service {
@@ -828,10 +876,14 @@ impl Service {
                 error,
                 ..
             } => {
-                if let request_response::OutboundFailure::Io(e) = &error
-                    && is_oversize(e)
-                {
-                    self.penalise(peer, Offence::Oversize, &e.to_string());
+                match &error {
+                    request_response::OutboundFailure::Io(e) if is_oversize(e) => {
+                        self.penalise(peer, Offence::Oversize, &e.to_string())
+                    }
+                    request_response::OutboundFailure::Timeout => {
+                        self.penalise(peer, Offence::Unresponsive, "request timed out")
+                    }
+                    _ => {}
                 }
                 if let Some(p) = self.pending.remove(&request_id) {
                     self.fail(peer, p, NetError::Request(error.to_string()));
@@ -876,6 +928,7 @@ impl Service {
                 self.on_status(peer, status);
             }
             Request::Candidate(block) => {
+                self.candidates_received += 1;
                 if let Err(e) = self.backend.check_header(&block.header) {
                     return self.penalise(peer, Offence::InvalidBlock, &e.message);
                 }
@@ -957,8 +1010,8 @@ impl Service {
                 }
             }
             (Pending::Candidate, Response::Candidate { best }) => {
-                if !self.backend.knows_block(&best) {
-                    // The aggregator prefers a block we have not seen: get it.
+                if best != self.our_status().best {
+                    // The aggregator prefers another block: get what we lack of its chain.
                     self.start_sync(peer);
                 }
             }
@@ -978,12 +1031,19 @@ impl Service {
         }
         self.statuses.insert(peer, status);
         let ours = self.our_status();
-        if status.work > ours.work && !self.backend.knows_block(&status.best) {
+        if status.work > ours.work {
             self.start_sync(peer);
         }
     }
 
     fn start_sync(&mut self, peer: PeerId) {
+        if self
+            .backoff
+            .get(&peer)
+            .is_some_and(|until| *until > Instant::now())
+        {
+            return;
+        }
         if let Some(s) = &self.sync {
             // One sync at a time; a stalled one is abandoned after a minute.
             if s.started.elapsed() < Duration::from_secs(60) {
@@ -997,6 +1057,7 @@ impl Service {
             epoch: self.epochs,
             queue: VecDeque::new(),
             cursor: None,
+            fetched: 0,
             started: Instant::now(),
         });
         self.request_headers(peer);
@@ -1016,44 +1077,65 @@ impl Service {
     }
 
     fn on_headers(&mut self, peer: PeerId, headers: Vec<wes_core::BlockHeader>) {
-        if !self.syncing_from(&peer) {
+        let Some(epoch) = self
+            .sync
+            .as_ref()
+            .filter(|s| s.peer == peer)
+            .map(|s| s.epoch)
+        else {
             return;
-        }
+        };
         if headers.len() > self.config.limits.max_headers as usize {
             self.sync = None;
             return self.penalise(peer, Offence::BadSyncResponse, "too many headers");
         }
-        let backend = self.backend.clone();
-        if let Err(i) = check_header_chain(&headers, |h| backend.knows_block(h)) {
-            self.sync = None;
-            return self.penalise(
-                peer,
-                Offence::BadSyncResponse,
-                &format!("headers do not form a chain at {i}"),
-            );
-        }
-        for h in &headers {
-            if let Err(e) = self.backend.check_header(h) {
-                self.sync = None;
-                return self.penalise(peer, Offence::InvalidBlock, &e.message);
-            }
-        }
-        let queue: VecDeque<BlockHash> = headers
-            .iter()
-            .map(|h| h.hash())
-            .filter(|h| !self.backend.knows_block(h))
-            .collect();
         if headers.is_empty() {
-            tracing::debug!(%peer, "in sync");
-            self.sync = None;
+            return self.finish_sync(peer);
+        }
+        // Checking up to 512 headers against the chain reads the node's state: off the loop.
+        let backend = self.backend.clone();
+        let feedback = self.feedback_tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let result = check_headers(&*backend, &headers);
+            let _ = feedback.blocking_send(Feedback::Headers {
+                peer,
+                epoch,
+                result,
+            });
+        });
+    }
+
+    fn on_headers_checked(&mut self, peer: PeerId, epoch: u64, result: HeadersChecked) {
+        if !self.current_sync(&peer, epoch) {
             return;
         }
-        if let Some(s) = &mut self.sync {
-            s.queue = queue;
-            s.cursor = headers.last().map(|h| h.hash());
+        match result {
+            Err((offence, why)) => {
+                self.sync = None;
+                self.penalise(peer, offence, &why);
+            }
+            Ok((queue, cursor)) => {
+                if let Some(s) = &mut self.sync {
+                    s.fetched += queue.len();
+                    s.queue = queue;
+                    s.cursor = Some(cursor);
+                }
+                // Bodies of the unknown ones, then the next headers after the cursor.
+                self.request_bodies(peer);
+            }
         }
-        // Bodies of the unknown ones, then the next headers after the cursor.
-        self.request_bodies(peer);
+    }
+
+    /// The peer has no headers after ours: done. A peer that claimed more work and gave
+    /// nothing is not synced from again for a while.
+    fn finish_sync(&mut self, peer: PeerId) {
+        if let Some(s) = self.sync.take()
+            && s.fetched == 0
+        {
+            self.backoff
+                .insert(peer, Instant::now() + 5 * self.config.status_interval);
+        }
+        tracing::debug!(%peer, "in sync");
     }
 
     fn request_bodies(&mut self, peer: PeerId) {
@@ -1119,11 +1201,20 @@ impl Service {
             Feedback::Respond {
                 channel, response, ..
             } => self.respond(channel, &response),
+            Feedback::Headers {
+                peer,
+                epoch,
+                result,
+            } => self.on_headers_checked(peer, epoch, result),
             Feedback::Tx { from, id, result } => match result {
                 Ok(true) => self.report(&id, &from, MessageAcceptance::Accept),
                 Ok(false) => self.report(&id, &from, MessageAcceptance::Ignore),
-                // Not relayed, not charged: whether a transaction is valid depends on the
-                // chain the node has (an honest peer may be ahead, or on another branch).
+                // The backend says `Input` only for what is invalid on every chain.
+                Err(e) if e.fault == wes_core::Fault::Input => {
+                    self.reject_gossip(from, &id, Offence::InvalidTransaction, &e.message)
+                }
+                // Refused against our chain: not relayed, not charged (an honest peer may be
+                // ahead of us or on another branch).
                 Err(e) => {
                     tracing::debug!(peer = %from, "transaction refused: {}", e.message);
                     self.report(&id, &from, MessageAcceptance::Ignore)
@@ -1293,6 +1384,7 @@ impl Service {
                 .collect(),
             blocked: self.admin_blocked.iter().map(|p| p.to_string()).collect(),
             syncing_from: self.sync.as_ref().map(|s| s.peer.to_string()),
+            candidates_received: self.candidates_received,
         }
     }
 
@@ -1306,6 +1398,8 @@ impl Service {
                     .remove_blacklisted_peer(&peer);
             }
         }
+        let now = Self::now();
+        self.backoff.retain(|_, until| *until > now);
         // Refresh statuses: a peer that got ahead without us hearing its blocks is found
         // here, and sync starts from it.
         let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();

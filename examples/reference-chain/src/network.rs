@@ -8,13 +8,12 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use wes_core::{
-    Block, BlockHash, BlockHeader, Chunk, ConsensusEngine, ContentId, Fault, Ledger, OutPoint,
-    Output, OutputBody, ResourceBody, ResourceKind, ResourceStore, SignedTransaction,
+    Blame, Block, BlockHash, BlockHeader, Chunk, ConsensusEngine, ContentId, Fault, Ledger,
+    OutPoint, Output, OutputBody, ResourceBody, ResourceKind, ResourceStore, SignedTransaction,
 };
 use wes_ledger::MempoolError;
 use wes_net::libp2p::Multiaddr;
 use wes_net::libp2p::identity::Keypair;
-use wes_net::protocol::locator_heights;
 use wes_net::{ChainBackend, Imported, NetConfig, NetworkHandle, Rejection, Status};
 use wes_ures::{ChunkSource, SourceError, StoreSource};
 
@@ -150,23 +149,17 @@ impl NodeBackend {
 
 impl ChainBackend for NodeBackend {
     fn status(&self) -> Status {
-        let inner = self.0.lock();
-        let best = inner.chain.best_hash();
+        let s = self.0.status();
         Status {
-            genesis: inner.chain.ledger().genesis_hash(),
-            best,
-            height: inner.chain.best_header().height,
-            work: inner.chain.cumulative_work(&best).map_or(0, |w| w.0),
+            genesis: s.genesis,
+            best: s.best,
+            height: s.height,
+            work: s.work,
         }
     }
 
     fn locator(&self) -> Vec<BlockHash> {
-        let inner = self.0.lock();
-        let ledger = inner.chain.ledger();
-        locator_heights(inner.chain.best_header().height)
-            .into_iter()
-            .filter_map(|h| ledger.hash_at(h).ok().flatten())
-            .collect()
+        self.0.status().locator
     }
 
     fn headers_after(&self, locator: &[BlockHash], max: usize) -> Vec<BlockHeader> {
@@ -216,6 +209,10 @@ impl ChainBackend for NodeBackend {
                 });
             }
         }
+        // Nothing is fetched for a block whose body does not match its header.
+        block
+            .check_body()
+            .map_err(|e| Rejection::invalid(format!("block {hash}: {e}")))?;
         self.prefetch(&block.transactions, net);
         match self.0.import_block(block) {
             Ok(outcome) => Ok(match outcome {
@@ -243,16 +240,29 @@ impl ChainBackend for NodeBackend {
         tx: SignedTransaction,
         net: &NetworkHandle,
     ) -> Result<bool, Rejection> {
-        if self.0.lock().mempool.contains(&tx.id()) {
-            return Ok(false);
+        {
+            // What is invalid on every chain (format, signatures) is the sender's fault, and
+            // nothing is fetched for it.
+            let inner = self.0.lock();
+            if inner.mempool.contains(&tx.id()) {
+                return Ok(false);
+            }
+            inner
+                .chain
+                .ledger()
+                .check_stateless(&tx)
+                .map_err(|e| Rejection::from_error(&e))?;
         }
         self.prefetch(std::slice::from_ref(&tx), net);
         match self.0.accept(tx) {
             Ok(_) => Ok(true),
             Err(MempoolError::AlreadyKnown(_)) => Ok(false),
-            Err(MempoolError::Invalid(e)) => Err(Rejection::from_error(&e)),
-            Err(e @ (MempoolError::Conflict { .. } | MempoolError::Full(_))) => Err(Rejection {
-                fault: Fault::Unavailable,
+            // Refused against our chain: a peer may know another tip, so not its fault.
+            Err(e) => Err(Rejection {
+                fault: match &e {
+                    MempoolError::Invalid(l) if l.fault() == Fault::Local => Fault::Local,
+                    _ => Fault::Unavailable,
+                },
                 message: e.to_string(),
             }),
         }

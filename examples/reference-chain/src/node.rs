@@ -167,6 +167,40 @@ impl ChainView for LockedView<'_> {
     }
 }
 
+/// Where the best chain stands, kept current for readers that must not wait for the node's
+/// lock (the network's event loop answers peers' status requests from it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainStatus {
+    /// The genesis hash.
+    pub genesis: BlockHash,
+    /// The best tip.
+    pub best: BlockHash,
+    /// Its height.
+    pub height: u64,
+    /// Cumulative work of the best chain.
+    pub work: u128,
+    /// Hashes of the best chain at `wes_net::protocol::locator_heights(height)`.
+    pub locator: Vec<BlockHash>,
+}
+
+impl ChainStatus {
+    fn of(chain: &ChainManager<NodeLedger>) -> ChainStatus {
+        let ledger = chain.ledger();
+        let best = chain.best_hash();
+        let height = chain.best_header().height;
+        ChainStatus {
+            genesis: ledger.genesis_hash(),
+            best,
+            height,
+            work: chain.cumulative_work(&best).map_or(0, |w| w.0),
+            locator: wes_net::protocol::locator_heights(height)
+                .into_iter()
+                .filter_map(|h| ledger.hash_at(h).ok().flatten())
+                .collect(),
+        }
+    }
+}
+
 /// What the chain and the mempool hold, behind one lock.
 pub struct Inner {
     /// The chain manager (ledger inside).
@@ -197,6 +231,9 @@ pub struct Node {
     /// aborted when they expire.
     pub settlement: ExternalSettlement,
     miner: Option<SecretKey>,
+    status: Mutex<ChainStatus>,
+    /// Set to abandon the block being sealed (its parent is no longer the tip).
+    sealing: Mutex<Option<Arc<AtomicBool>>>,
     net: OnceLock<NetworkHandle>,
     stop: AtomicBool,
     mined: AtomicU64,
@@ -266,6 +303,7 @@ impl Node {
             .context("genesis header")?;
         let engine = Arc::new(PowXorEngine::for_genesis(pow, &header)?);
         let chain = ChainManager::new(ledger, engine.clone())?;
+        let status = Mutex::new(ChainStatus::of(&chain));
         let mempool = Mempool::new(MempoolConfig::default(), config.chain.ledger_config().fees);
         Ok(Arc::new(Node {
             inner: Mutex::new(Inner { chain, mempool }),
@@ -279,6 +317,8 @@ impl Node {
             index,
             settlement,
             miner,
+            status,
+            sealing: Mutex::new(None),
             net: OnceLock::new(),
             stop: AtomicBool::new(false),
             mined: AtomicU64::new(0),
@@ -338,6 +378,14 @@ impl Node {
         mempool.insert(chain.ledger(), tx, &ctx)
     }
 
+    /// Where the best chain stands (without taking the node's lock).
+    pub fn status(&self) -> ChainStatus {
+        self.status
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     /// Attaches the network: mined blocks are announced and client transactions relayed.
     pub fn attach_network(&self, net: NetworkHandle) {
         let _ = self.net.set(net);
@@ -386,6 +434,11 @@ impl Node {
             }
             _ => return Ok(outcome),
         };
+        *self.status.lock().unwrap_or_else(|e| e.into_inner()) = ChainStatus::of(&inner.chain);
+        // A block being sealed on the old tip is wasted work now.
+        if let Some(cancel) = &*self.sealing.lock().unwrap_or_else(|e| e.into_inner()) {
+            cancel.store(true, Ordering::SeqCst);
+        }
         let mut applied_blocks = Vec::new();
         for height in applied.0..=applied.1 {
             let ledger = inner.chain.ledger();
@@ -439,6 +492,9 @@ impl Node {
     /// Asks the miner to stop.
     pub fn shutdown(&self) {
         self.stop.store(true, Ordering::SeqCst);
+        if let Some(cancel) = &*self.sealing.lock().unwrap_or_else(|e| e.into_inner()) {
+            cancel.store(true, Ordering::SeqCst);
+        }
     }
 
     /// Whether the node is stopping.
@@ -504,10 +560,28 @@ impl Node {
             }
         };
         block.header.target = inner.chain.next_target()?;
-        // Seal without the lock: peers' blocks keep arriving meanwhile.
+        // Seal without the lock: peers' blocks keep arriving meanwhile, and one that moves
+        // the tip cancels this seal (as does shutdown).
+        let cancel = Arc::new(AtomicBool::new(false));
+        *self.sealing.lock().unwrap_or_else(|e| e.into_inner()) = Some(cancel.clone());
         drop(inner);
-        let (sealed, stats) = self.engine.seal_with_stats(block.header, &self.stop)?;
-        block.header = sealed.context("mining cancelled")?;
+        if self.stopping() {
+            cancel.store(true, Ordering::SeqCst);
+        }
+        let sealed = self.engine.seal_with_stats(block.header, &cancel);
+        *self.sealing.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        let (sealed, stats) = sealed?;
+        let Some(header) = sealed else {
+            if self.stopping() {
+                bail!("mining cancelled");
+            }
+            return Err(LostRace {
+                hash: BlockHash::default(),
+                outcome: "the tip moved while sealing".into(),
+            }
+            .into());
+        };
+        block.header = header;
         self.hash_rate
             .store(stats.hash_rate() as u64, Ordering::Relaxed);
         let hash = block.hash();

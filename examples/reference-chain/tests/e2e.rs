@@ -5,119 +5,25 @@
 //! directory with chain and balances intact; malformed and oversize requests answered with
 //! errors while the node keeps mining.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::*;
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_wes-node");
-
-struct NodeProcess {
-    child: Child,
-    rpc: String,
-    addr: String,
-}
-
-impl Drop for NodeProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `wes-node devnet` on `dir` and a free port; waits for its RPC line.
+/// Starts `wes-node devnet` on `dir` and free ports; waits for its RPC line.
 fn start(dir: &Path) -> NodeProcess {
-    let mut child = Command::new(BIN)
-        .args(["devnet", "--data-dir"])
-        .arg(dir)
-        .args(["--rpc-addr", "127.0.0.1:0", "--block-time-ms", "400"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start wes-node");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(url) = line.strip_prefix("RPC listening on ") {
-                let _ = tx.send(url.to_string());
-            }
-        }
-    });
-    let rpc = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the node prints its RPC address");
-    let addr = rpc.trim_start_matches("http://").to_string();
-    NodeProcess { child, rpc, addr }
-}
-
-/// Runs a client command against `node`; returns stdout, panicking with stderr on failure.
-fn cli(node: &NodeProcess, dir: &Path, args: &[&str]) -> String {
-    let out = Command::new(BIN)
-        .args(["--rpc", &node.rpc, "--keystore"])
-        .arg(dir.join("keys.json"))
-        .args(args)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "wes-node {args:?} failed: {}\n{stdout}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
-
-fn cli_json(node: &NodeProcess, dir: &Path, args: &[&str]) -> Value {
-    let out = cli(node, dir, args);
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {out}"))
-}
-
-/// A raw HTTP POST to the node; returns the status line and body.
-fn post(addr: &str, body: &[u8]) -> (String, String) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let head = format!(
-        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    s.write_all(head.as_bytes()).unwrap();
-    let _ = s.write_all(body); // the server may close early on an oversize body
-    let mut resp = Vec::new();
-    let _ = s.read_to_end(&mut resp);
-    let resp = String::from_utf8_lossy(&resp).to_string();
-    let status = resp.lines().next().unwrap_or("").to_string();
-    let body = resp.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
-    (status, body)
-}
-
-fn rpc(node: &NodeProcess, method: &str, params: Value) -> Value {
-    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-    let (_, resp) = post(&node.addr, body.to_string().as_bytes());
-    serde_json::from_str(&resp).unwrap_or_else(|e| panic!("{method}: {e}: {resp}"))
-}
-
-fn height(node: &NodeProcess) -> u64 {
-    rpc(node, "wes_blockNumber", json!([]))["result"]
-        .as_u64()
-        .unwrap()
-}
-
-/// Waits until `txid` has at least `n` confirmations; returns the transaction.
-fn confirmed(node: &NodeProcess, txid: &str, n: u64) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let tx = rpc(node, "wes_getTransaction", json!([txid]));
-        if tx["result"]["confirmations"].as_u64().unwrap_or(0) >= n {
-            return tx["result"].clone();
-        }
-        assert!(Instant::now() < deadline, "{txid} not confirmed: {tx}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let mut cmd = Command::new(BIN);
+    cmd.args(["devnet", "--data-dir"]).arg(dir).args([
+        "--rpc-addr",
+        "127.0.0.1:0",
+        "--block-time-ms",
+        "400",
+    ]);
+    spawn(cmd, dir, true)
 }
 
 fn fixtures() -> PathBuf {
@@ -133,7 +39,6 @@ fn devnet_transfer_contract_model_restart_and_bad_requests() {
     // A transfer, confirmations growing.
     let txid = cli(
         &node,
-        &dir,
         &[
             "transfer", "--from", "alice", "--to", "bob", "--amount", "12345",
         ],
@@ -143,14 +48,13 @@ fn devnet_transfer_contract_model_restart_and_bad_requests() {
     assert_eq!(first["status"], "included");
     let later = confirmed(&node, txid, 3);
     assert!(later["confirmations"].as_u64().unwrap() >= 3);
-    let bob = cli_json(&node, &dir, &["balance", "bob"]);
+    let bob = cli_json(&node, &["balance", "bob"]);
     assert_eq!(bob["native"], "1000000012345");
 
     // A contract: deploy, then two calls; the second returns 2.
     let wasm = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("contracts/counter.wat");
     let deployed = cli_json(
         &node,
-        &dir,
         &[
             "contract",
             "deploy",
@@ -163,7 +67,6 @@ fn devnet_transfer_contract_model_restart_and_bad_requests() {
     let resource = deployed["resource"].as_str().unwrap();
     let call = cli_json(
         &node,
-        &dir,
         &[
             "contract",
             "call",
@@ -178,7 +81,6 @@ fn devnet_transfer_contract_model_restart_and_bad_requests() {
     confirmed(&node, call["txid"].as_str().unwrap(), 1);
     let call = cli_json(
         &node,
-        &dir,
         &[
             "contract",
             "call",
@@ -197,7 +99,6 @@ fn devnet_transfer_contract_model_restart_and_bad_requests() {
     let model = fixtures().join("digits_mlp.onnx");
     let deployed = cli_json(
         &node,
-        &dir,
         &[
             "model",
             "deploy",
@@ -220,7 +121,6 @@ fn devnet_transfer_contract_model_restart_and_bad_requests() {
     let label = case["outputs"]["label"][0].as_f64().unwrap() as i64;
     let inferred = cli_json(
         &node,
-        &dir,
         &[
             "model",
             "infer",
@@ -285,16 +185,15 @@ fn devnet_transfer_contract_model_restart_and_bad_requests() {
 
     // Kill and restart on the same data directory: chain and balances intact.
     let tip = height(&node);
-    let alice = cli_json(&node, &dir, &["balance", "alice"]);
-    let bob = cli_json(&node, &dir, &["balance", "bob"]);
+    let alice = cli_json(&node, &["balance", "alice"]);
+    let bob = cli_json(&node, &["balance", "bob"]);
     drop(node); // SIGKILL: no clean shutdown
     let node = start(&dir);
     assert!(height(&node) >= tip);
-    assert_eq!(cli_json(&node, &dir, &["balance", "alice"]), alice);
-    assert_eq!(cli_json(&node, &dir, &["balance", "bob"]), bob);
+    assert_eq!(cli_json(&node, &["balance", "alice"]), alice);
+    assert_eq!(cli_json(&node, &["balance", "bob"]), bob);
     let txid2 = cli(
         &node,
-        &dir,
         &[
             "transfer", "--from", "bob", "--to", "alice", "--amount", "1",
         ],
@@ -333,27 +232,9 @@ fn init_then_run_from_a_toml_configuration() {
         .replace("127.0.0.1:8645", "127.0.0.1:0")
         .replace("block_time_ms = 2000", "block_time_ms = 300");
     std::fs::write(&config, text).unwrap();
-    let mut child = Command::new(BIN)
-        .args(["run", "--config"])
-        .arg(&config)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let line = BufReader::new(stdout)
-        .lines()
-        .map_while(Result::ok)
-        .find_map(|l| {
-            l.strip_prefix("RPC listening on http://")
-                .map(str::to_string)
-        })
-        .expect("RPC address");
-    let node = NodeProcess {
-        child,
-        rpc: format!("http://{line}"),
-        addr: line,
-    };
+    let mut cmd = Command::new(BIN);
+    cmd.args(["run", "--config"]).arg(&config);
+    let node = spawn(cmd, tmp.path(), false);
     let deadline = Instant::now() + Duration::from_secs(30);
     while height(&node) < 2 {
         assert!(Instant::now() < deadline, "no blocks mined");

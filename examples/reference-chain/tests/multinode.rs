@@ -10,33 +10,19 @@
 //! * after a partition (links blocked through the admin RPC) heals, all nodes converge within
 //!   two blocks.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use common::*;
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_wes-node");
 const BLOCK_MS: &str = "300";
 
-struct NodeProcess {
-    child: Child,
-    rpc: String,
-    addr: String,
-    p2p: String,
-    dir: PathBuf,
-}
-
-impl Drop for NodeProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `wes-node devnet` (one node) on `dir`, a free RPC port and a free p2p port.
+/// Starts `wes-node devnet` (one node) on `dir`, a free RPC port and a free p2p port; a
+/// miner gets a key of its own (named after its directory).
 fn start(dir: &Path, mine: bool, bootnodes: &[&NodeProcess]) -> NodeProcess {
     let mut cmd = Command::new(BIN);
     cmd.args(["devnet", "--data-dir"])
@@ -50,85 +36,19 @@ fn start(dir: &Path, mine: bool, bootnodes: &[&NodeProcess]) -> NodeProcess {
         cmd.arg("--no-mine");
     }
     if !bootnodes.is_empty() {
-        let list: Vec<&str> = bootnodes.iter().map(|n| n.p2p.as_str()).collect();
+        let list: Vec<&str> = bootnodes.iter().map(|n| p2p(n)).collect();
         cmd.args(["--bootnodes", &list.join(",")]);
     }
-    let mut child = cmd
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start wes-node");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            for prefix in ["RPC listening on ", "P2P listening on "] {
-                if let Some(v) = line.strip_prefix(prefix) {
-                    let _ = tx.send(v.to_string());
-                }
-            }
-        }
-    });
-    let rpc = rx.recv_timeout(Duration::from_secs(60)).expect("RPC line");
-    let p2p = rx.recv_timeout(Duration::from_secs(60)).expect("P2P line");
-    let addr = rpc.trim_start_matches("http://").to_string();
-    NodeProcess {
-        child,
-        rpc,
-        addr,
-        p2p,
-        dir: dir.to_path_buf(),
-    }
+    spawn(cmd, dir, true)
 }
 
-fn post(addr: &str, body: &[u8]) -> String {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let head = format!(
-        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    s.write_all(head.as_bytes()).unwrap();
-    s.write_all(body).unwrap();
-    let mut resp = Vec::new();
-    let _ = s.read_to_end(&mut resp);
-    let resp = String::from_utf8_lossy(&resp).to_string();
-    resp.split("\r\n\r\n").nth(1).unwrap_or("").to_string()
-}
-
-fn rpc(node: &NodeProcess, method: &str, params: Value) -> Value {
-    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-    let resp = post(&node.addr, body.to_string().as_bytes());
-    let v: Value = serde_json::from_str(&resp).unwrap_or_else(|e| panic!("{method}: {e}: {resp}"));
-    assert!(v.get("error").is_none(), "{method}: {v}");
-    v["result"].clone()
-}
-
-fn cli(node: &NodeProcess, args: &[&str]) -> Value {
-    let stdout = cli_text(node, args);
-    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {stdout}"))
-}
-
-fn cli_text(node: &NodeProcess, args: &[&str]) -> String {
-    let out = Command::new(BIN)
-        .args(["--rpc", &node.rpc, "--keystore"])
-        .arg(node.dir.join("keys.json"))
-        .args(args)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "wes-node {args:?} failed: {}\n{stdout}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
+fn p2p(node: &NodeProcess) -> &str {
+    node.p2p.as_deref().expect("a networked node")
 }
 
 /// (height, tip hash) of a node.
 fn tip(node: &NodeProcess) -> (u64, String) {
-    let s = rpc(node, "wes_miningStatus", json!([]));
+    let s = call(node, "wes_miningStatus", json!([]));
     (
         s["height"].as_u64().unwrap(),
         s["tip"].as_str().unwrap().to_string(),
@@ -136,18 +56,9 @@ fn tip(node: &NodeProcess) -> (u64, String) {
 }
 
 fn hash_at(node: &NodeProcess, height: u64) -> Option<String> {
-    let body =
-        json!({"jsonrpc": "2.0", "id": 1, "method": "wes_getBlockByHeight", "params": [height]});
-    let v: Value = serde_json::from_str(&post(&node.addr, body.to_string().as_bytes())).ok()?;
-    v["result"]["hash"].as_str().map(str::to_string)
-}
-
-fn wait_until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    rpc(node, "wes_getBlockByHeight", json!([height]))["result"]["hash"]
+        .as_str()
+        .map(str::to_string)
 }
 
 /// Waits until every node has reached `height` and they agree on the block there.
@@ -165,25 +76,8 @@ fn agree_at(nodes: &[&NodeProcess], height: u64, secs: u64) -> String {
     agreed
 }
 
-fn confirmed_on(node: &NodeProcess, txid: &str, secs: u64) -> Value {
-    let mut found = Value::Null;
-    wait_until(&format!("{txid} confirmed"), secs, || {
-        let body =
-            json!({"jsonrpc": "2.0", "id": 1, "method": "wes_getTransaction", "params": [txid]});
-        let v: Value =
-            serde_json::from_str(&post(&node.addr, body.to_string().as_bytes())).unwrap();
-        if v["result"]["confirmations"].as_u64().unwrap_or(0) >= 1 {
-            found = v["result"].clone();
-            true
-        } else {
-            false
-        }
-    });
-    found
-}
-
 fn peer_id(node: &NodeProcess) -> String {
-    node.p2p.rsplit('/').next().unwrap().to_string()
+    p2p(node).rsplit('/').next().unwrap().to_string()
 }
 
 #[test]
@@ -193,7 +87,7 @@ fn nodes_share_transactions_blocks_and_contracts_and_catch_up() {
     let b = start(&tmp.path().join("b"), false, &[&a]);
     let c = start(&tmp.path().join("c"), true, &[&a]);
     wait_until("peers found", 30, || {
-        rpc(&b, "wes_netInfo", json!([]))["peers"]
+        call(&b, "wes_netInfo", json!([]))["peers"]
             .as_array()
             .unwrap()
             .len()
@@ -201,7 +95,7 @@ fn nodes_share_transactions_blocks_and_contracts_and_catch_up() {
     });
 
     // A transfer sent to b, which does not mine, is mined by a or c.
-    let txid = cli_text(
+    let txid = cli(
         &b,
         &[
             "transfer", "--from", "alice", "--to", "bob", "--amount", "1234",
@@ -209,15 +103,15 @@ fn nodes_share_transactions_blocks_and_contracts_and_catch_up() {
     )
     .trim()
     .to_string();
-    let tx = confirmed_on(&b, &txid, 60);
-    assert_eq!(rpc(&b, "wes_miningStatus", json!([]))["blocks_mined"], 0);
+    let tx = confirmed(&b, &txid, 1);
+    assert_eq!(call(&b, "wes_miningStatus", json!([]))["blocks_mined"], 0);
     let h = tx["height"].as_u64().expect("height of the block");
     agree_at(&[&a, &b, &c], h, 30);
 
     // A contract uploaded to b only: the miners fetch it over the network when its
     // registration is mined, a calls it, c and b verify the call by replay.
     let wasm = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("contracts/counter.wat");
-    let deployed = cli(
+    let deployed = cli_json(
         &b,
         &[
             "contract",
@@ -228,9 +122,9 @@ fn nodes_share_transactions_blocks_and_contracts_and_catch_up() {
         ],
     );
     let resource = deployed["resource"].as_str().unwrap().to_string();
-    confirmed_on(&b, deployed["txid"].as_str().unwrap(), 60);
-    confirmed_on(&a, deployed["txid"].as_str().unwrap(), 60);
-    let mut call = Value::Null;
+    confirmed(&b, deployed["txid"].as_str().unwrap(), 1);
+    confirmed(&a, deployed["txid"].as_str().unwrap(), 1);
+    let mut called = Value::Null;
     wait_until("the contract callable on a", 30, || {
         let out = Command::new(BIN)
             .args(["--rpc", &a.rpc, "--keystore"])
@@ -248,12 +142,12 @@ fn nodes_share_transactions_blocks_and_contracts_and_catch_up() {
             .output()
             .unwrap();
         if out.status.success() {
-            call = serde_json::from_slice(&out.stdout).unwrap();
+            called = serde_json::from_slice(&out.stdout).unwrap();
         }
         out.status.success()
     });
-    let call_tx = confirmed_on(&c, call["txid"].as_str().unwrap(), 60);
-    confirmed_on(&b, call["txid"].as_str().unwrap(), 60);
+    let call_tx = confirmed(&c, called["txid"].as_str().unwrap(), 1);
+    confirmed(&b, called["txid"].as_str().unwrap(), 1);
     agree_at(&[&a, &b, &c], call_tx["height"].as_u64().unwrap(), 30);
 
     // c killed, the chain moves on, c restarted on its data catches up.
@@ -270,8 +164,18 @@ fn nodes_share_transactions_blocks_and_contracts_and_catch_up() {
     let (h2, _) = tip(&a);
     agree_at(&[&a, &b, &c, &d], h2, 60);
     // It holds what it synced: the transfer and the contract call.
-    confirmed_on(&d, &txid, 5);
-    confirmed_on(&d, call["txid"].as_str().unwrap(), 5);
+    confirmed(&d, &txid, 1);
+    confirmed(&d, called["txid"].as_str().unwrap(), 1);
+    // Miners sent their blocks to each height's aggregator too.
+    let candidates: u64 = [&a, &b, &c]
+        .iter()
+        .map(|n| {
+            call(n, "wes_netInfo", json!([]))["candidates_received"]
+                .as_u64()
+                .unwrap()
+        })
+        .sum();
+    assert!(candidates > 0, "no candidate reached an aggregator");
 }
 
 #[test]
@@ -284,7 +188,7 @@ fn partitioned_groups_converge_within_two_blocks_after_healing() {
     let all = [&a, &b, &c, &d];
     wait_until("full mesh", 30, || {
         all.iter().all(|n| {
-            rpc(n, "wes_netInfo", json!([]))["peers"]
+            call(n, "wes_netInfo", json!([]))["peers"]
                 .as_array()
                 .unwrap()
                 .len()
@@ -299,7 +203,7 @@ fn partitioned_groups_converge_within_two_blocks_after_healing() {
     for (side, other) in [(left, right), (right, left)] {
         for n in side {
             for o in other {
-                rpc(n, "wes_netBlockPeer", json!([peer_id(o)]));
+                call(n, "wes_netBlockPeer", json!([peer_id(o)]));
             }
         }
     }
@@ -316,7 +220,7 @@ fn partitioned_groups_converge_within_two_blocks_after_healing() {
     for (side, other) in [(left, right), (right, left)] {
         for n in side {
             for o in other {
-                rpc(n, "wes_netUnblockPeer", json!([peer_id(o)]));
+                call(n, "wes_netUnblockPeer", json!([peer_id(o)]));
             }
         }
     }
@@ -456,9 +360,8 @@ fn a_peer_sending_garbage_oversize_frames_and_invalid_blocks_is_banned() {
     // An invalid block: the tip with its time changed and a transaction added, so neither
     // its proof of work nor its body can be right.
     let (h, _) = tip(&a);
-    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "wes_getBlockByHeight", "params": [h]});
-    let v: Value = serde_json::from_str(&post(&a.addr, body.to_string().as_bytes())).unwrap();
-    let bytes = hex::decode(v["result"]["encoded"].as_str().unwrap()).unwrap();
+    let v = call(&a, "wes_getBlockByHeight", json!([h]));
+    let bytes = hex::decode(v["encoded"].as_str().unwrap()).unwrap();
     let mut block: wes_core::Block = wes_core::decode(&bytes).unwrap();
     block.header.time_ms += 1;
     let coinbase = block.transactions[0].clone();
@@ -467,7 +370,7 @@ fn a_peer_sending_garbage_oversize_frames_and_invalid_blocks_is_banned() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let evil_id = runtime.block_on(async {
         let mut evil = evil::EvilPeer::new(&topics.blocks);
-        let peer = evil.connect(a.p2p.parse().unwrap()).await;
+        let peer = evil.connect(p2p(&a).parse().unwrap()).await;
         evil.run_for(Duration::from_millis(500)).await;
         evil.publish(b"definitely not a block".to_vec());
         evil.request(&peer, vec![0xff; 40]);
@@ -479,7 +382,7 @@ fn a_peer_sending_garbage_oversize_frames_and_invalid_blocks_is_banned() {
 
     let mut info = Value::Null;
     wait_until("the evil peer banned", 20, || {
-        info = rpc(&a, "wes_netInfo", json!([]));
+        info = call(&a, "wes_netInfo", json!([]));
         info["banned"]
             .as_array()
             .unwrap()
