@@ -308,6 +308,47 @@ impl Mempool {
         }
     }
 
+    /// Updates the pool after a reorganisation: the best chain lost `reverted` (any order)
+    /// and gained `applied` (oldest first); `ledger` is at the new tip. Transactions the new
+    /// branch includes leave the pool, everything held is checked once against the new tip,
+    /// and the reverted blocks' transactions (but coinbases) come back if still valid. One
+    /// pass, whatever the depth: calling [`block_reverted`](Self::block_reverted) per block
+    /// would check the whole pool once per block.
+    pub fn reorganized<L: Ledger>(
+        &mut self,
+        ledger: &L,
+        reverted: &[Block],
+        applied: &[Block],
+        next: &BlockContext,
+    ) {
+        for block in applied {
+            for tx in &block.transactions {
+                self.remove(&tx.id());
+            }
+        }
+        let held: Vec<TxId> = self.entries.keys().copied().collect();
+        for id in held {
+            if ledger
+                .check_transaction(&self.entries[&id].tx, next)
+                .is_err()
+            {
+                self.remove(&id);
+            }
+        }
+        let mut back: Vec<&Block> = reverted.iter().collect();
+        back.sort_by_key(|b| b.header.height);
+        for block in back {
+            for tx in block.transactions.iter().skip(1) {
+                let _ = self.insert(ledger, tx.clone(), next);
+            }
+        }
+    }
+
+    /// The ids of the pooled transactions, in no particular order.
+    pub fn ids(&self) -> impl Iterator<Item = &TxId> + '_ {
+        self.entries.keys()
+    }
+
     /// Updates the pool after `block` was reverted: its transactions (but the coinbase) come
     /// back if still valid, and everything held is checked again against `ledger`.
     pub fn block_reverted<L: Ledger>(&mut self, ledger: &L, block: &Block, next: &BlockContext) {

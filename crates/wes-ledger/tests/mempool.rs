@@ -212,3 +212,35 @@ fn reading_and_spending_one_output_conflict() {
         .unwrap();
     assert_eq!(block.transactions.len(), 2);
 }
+
+#[test]
+fn a_reorganisation_is_one_pass_that_keeps_exactly_what_the_new_branch_lacks() {
+    let ledger = memory_ledger();
+    let mut pool = pool();
+    let ctx = next_ctx(&ledger);
+    let on_old_branch = alice_pays(lock("bob"), 100, 2_000);
+    let on_new_branch = bob_pays(2_000);
+    pool.insert(&ledger, on_new_branch.clone(), &ctx).unwrap();
+    let old = mine(&ledger, vec![on_old_branch.clone()]);
+    pool.block_applied(&ledger, &old, &next_ctx(&ledger));
+    assert_eq!(pool.len(), 1);
+
+    // The node switches to a branch holding the other transaction, two blocks long.
+    ledger.revert_tip().unwrap();
+    let new1 = mine(&ledger, vec![on_new_branch.clone()]);
+    let new2 = mine(&ledger, vec![]);
+    pool.reorganized(&ledger, &[old], &[new1, new2], &next_ctx(&ledger));
+    assert!(
+        pool.contains(&on_old_branch.id()),
+        "reverted, still valid: back"
+    );
+    assert!(
+        !pool.contains(&on_new_branch.id()),
+        "mined on the new branch: gone"
+    );
+    assert_eq!(pool.len(), 1);
+    assert_eq!(
+        pool.ids().copied().collect::<Vec<_>>(),
+        vec![on_old_branch.id()]
+    );
+}

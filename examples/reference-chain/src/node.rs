@@ -1,6 +1,6 @@
 //! The node: the SDK's parts composed through their public traits, and what the RPC needs.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -448,18 +448,38 @@ impl Node {
                 applied_blocks.push(b);
             }
         }
-        if let Ok(next) = Self::next_context(&inner) {
-            let Inner { chain, mempool } = &mut *inner;
-            for b in &reverted {
-                mempool.block_reverted(chain.ledger(), b, &next);
+        let next = match Self::next_context(&inner) {
+            Ok(next) => next,
+            Err(e) => {
+                tracing::error!("cannot update the mempool after {applied:?}: {e:#}");
+                return Ok(outcome);
             }
+        };
+        let Inner { chain, mempool } = &mut *inner;
+        let before: HashSet<TxId> = mempool.ids().copied().collect();
+        if reverted.is_empty() {
             for b in &applied_blocks {
                 mempool.block_applied(chain.ledger(), b, &next);
             }
+        } else {
+            mempool.reorganized(chain.ledger(), &reverted, &applied_blocks, &next);
         }
+        // Pooled transactions that left without being mined: their external calls are
+        // aborted now rather than at expiry.
+        let mined: HashSet<TxId> = applied_blocks
+            .iter()
+            .flat_map(|b| b.transactions.iter().map(|t| t.id()))
+            .collect();
+        let dropped: Vec<TxId> = before
+            .into_iter()
+            .filter(|id| !mempool.contains(id) && !mined.contains(id))
+            .collect();
         drop(inner);
         if !reverted.is_empty() {
             tracing::info!(reverted = reverted.len(), "chain reorganised");
+        }
+        for id in &dropped {
+            self.settlement.dropped(id);
         }
         for b in &applied_blocks {
             let settled = self.settlement.block(b);
