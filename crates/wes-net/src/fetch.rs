@@ -2,6 +2,8 @@
 //! request-response protocol, so [`wes_ures::Fetcher`] downloads resources from the network
 //! with every chunk verified against its content id.
 
+use std::time::Instant;
+
 use libp2p::PeerId;
 use wes_core::{Chunk, ContentId};
 use wes_ures::{ChunkSource, SourceError};
@@ -15,12 +17,24 @@ use crate::service::NetworkHandle;
 pub struct PeerSource {
     net: NetworkHandle,
     peer: PeerId,
+    deadline: Option<Instant>,
 }
 
 impl PeerSource {
     /// Chunks of `peer`, asked through `net`.
     pub fn new(net: NetworkHandle, peer: PeerId) -> Self {
-        PeerSource { net, peer }
+        PeerSource {
+            net,
+            peer,
+            deadline: None,
+        }
+    }
+
+    /// Asks nothing after `deadline` (a request already sent still runs to its timeout), so a
+    /// slow peer cannot hold a download forever.
+    pub fn until(mut self, deadline: Instant) -> Self {
+        self.deadline = Some(deadline);
+        self
     }
 
     /// The peer.
@@ -29,6 +43,11 @@ impl PeerSource {
     }
 
     fn ask(&self, request: Request) -> Result<Response, SourceError> {
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(SourceError::Failed {
+                reason: "the download's deadline passed".into(),
+            });
+        }
         self.net
             .request_blocking(self.peer, request)
             .map_err(|e| SourceError::Failed {

@@ -373,12 +373,37 @@ impl NetworkHandle {
         resource: &ResourceBody,
         store: &S,
     ) -> Result<FetchReport, FetchError<S::Error>> {
+        self.fetch(resource, store, None)
+    }
+
+    /// [`fetch_resource`](Self::fetch_resource), asking nothing after `deadline`.
+    pub fn fetch_resource_until<S: ResourceStore + ?Sized>(
+        &self,
+        resource: &ResourceBody,
+        store: &S,
+        deadline: Instant,
+    ) -> Result<FetchReport, FetchError<S::Error>> {
+        self.fetch(resource, store, Some(deadline))
+    }
+
+    fn fetch<S: ResourceStore + ?Sized>(
+        &self,
+        resource: &ResourceBody,
+        store: &S,
+        deadline: Option<Instant>,
+    ) -> Result<FetchReport, FetchError<S::Error>> {
         let mut peers = self.info_blocking().map(|i| i.peers).unwrap_or_default();
         peers.sort_by_key(|p| -p.score);
         let sources: Vec<PeerSource> = peers
             .iter()
             .filter_map(|p| p.peer_id.parse().ok())
-            .map(|peer| PeerSource::new(self.clone(), peer))
+            .map(|peer| {
+                let source = PeerSource::new(self.clone(), peer);
+                match deadline {
+                    Some(d) => source.until(d),
+                    None => source,
+                }
+            })
             .collect();
         let result =
             Fetcher::new(sources.iter().map(|s| s as &dyn ChunkSource)).fetch(resource, store);

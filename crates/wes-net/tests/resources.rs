@@ -162,6 +162,11 @@ async fn chunks_travel_verified_and_liars_are_charged() {
         assert_eq!(bytes, shared);
         assert_eq!(score_of(&f, &h), Some(0));
 
+        // Past its deadline a download asks nobody and stores nothing.
+        let late = MemoryStore::new();
+        assert!(f.fetch_resource_until(&body, &late, Instant::now()).is_err());
+        assert!(!late.has(&body.content).unwrap());
+
         // Nobody has it: a clean error, nobody charged.
         let missing = ResourceBody {
             content: ContentId(Hash::ZERO),

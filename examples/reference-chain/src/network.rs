@@ -26,6 +26,10 @@ pub const MAX_PREFETCH_BYTES: u64 = 64 << 20;
 /// The most resources one block or transaction from a peer may make this node fetch.
 pub const MAX_PREFETCH_COUNT: usize = 8;
 
+/// How long fetching the resources of one block or transaction may take (a slow peer must
+/// not hold the import of everything else).
+pub const PREFETCH_TIME: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// `wes-net`'s view of a [`Node`].
 pub struct NodeBackend(pub Arc<Node>);
 
@@ -109,6 +113,7 @@ impl NodeBackend {
     fn prefetch(&self, txs: &[SignedTransaction], net: &NetworkHandle) {
         let store = &*self.0.ures.0;
         let mut budget = MAX_PREFETCH_BYTES;
+        let deadline = std::time::Instant::now() + PREFETCH_TIME;
         for need in self
             .missing_resources(txs)
             .into_iter()
@@ -134,7 +139,7 @@ impl NodeBackend {
                 continue;
             }
             budget -= body.size;
-            let result = net.fetch_resource(&body, store);
+            let result = net.fetch_resource_until(&body, store, deadline);
             match result {
                 Ok(report) => tracing::info!(
                     content = %report.stat.id,
