@@ -164,7 +164,10 @@ async fn chunks_travel_verified_and_liars_are_charged() {
 
         // Past its deadline a download asks nobody and stores nothing.
         let late = MemoryStore::new();
-        assert!(f.fetch_resource_until(&body, &late, Instant::now()).is_err());
+        assert!(
+            f.fetch_resource_until(&body, &late, Instant::now())
+                .is_err()
+        );
         assert!(!late.has(&body.content).unwrap());
 
         // Nobody has it: a clean error, nobody charged.
