@@ -75,7 +75,9 @@ struct Entry {
 /// is marked invalid with all its descendants, and the best valid branch is chosen again.
 /// Blocks failing only the proof of work or the body check are not remembered (cheap to
 /// forge; a wrong body says nothing about the header). A time too far ahead is not
-/// remembered either: the same block may be submitted again later.
+/// remembered either: the same block may be submitted again later. Nor is a block the ledger
+/// cannot check *now* (an error whose fault is not [`Fault::Input`]: a resource not fetched
+/// yet, a failing disk): it is forgotten with its descendants, to be submitted again.
 ///
 /// Memory: headers of all known blocks, and the bodies of blocks not on the applied chain.
 /// On [`new`](Self::new) the applied chain is loaded from the ledger (side branches are not
@@ -428,6 +430,38 @@ impl<L: Ledger> ChainManager<L> {
         self.mark_invalid(hash);
     }
 
+    /// Removes `hash` and its descendants (never the applied chain).
+    fn forget(&mut self, hash: BlockHash) {
+        let mut stack = vec![hash];
+        while let Some(h) = stack.pop() {
+            let applied = self
+                .entries
+                .get(&h)
+                .is_some_and(|e| self.ledger.hash_at(e.header.height).ok().flatten() == Some(h));
+            if h == self.best || applied {
+                continue;
+            }
+            if let Some(kids) = self.children.remove(&h) {
+                stack.extend(kids);
+            }
+            if let Some(entry) = self.entries.remove(&h) {
+                if let Some(siblings) = self.children.get_mut(&entry.header.parent) {
+                    siblings.retain(|c| *c != h);
+                }
+                if let Some(block) = &entry.block {
+                    for id in block.tx_ids() {
+                        if let Some(v) = self.tx_index.get_mut(&id) {
+                            v.retain(|b| *b != h);
+                            if v.is_empty() {
+                                self.tx_index.remove(&id);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     fn mark_invalid(&mut self, hash: BlockHash) {
         let mut stack = vec![hash];
         while let Some(h) = stack.pop() {
@@ -485,6 +519,10 @@ impl<L: Ledger> ChainManager<L> {
                     rejected.push((hash, e));
                 }
                 Err(SwitchError::Ledger(hash, source)) => {
+                    // Not invalid, not checkable now (an unfetched resource, a failing
+                    // disk): forgotten with its descendants, so the block can be submitted
+                    // again later instead of being known and never applied.
+                    self.forget(hash);
                     return Err(ChainError::Ledger { hash, source });
                 }
                 Err(SwitchError::Missing(hash)) => return Err(ChainError::MissingBlock(hash)),

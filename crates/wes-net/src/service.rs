@@ -14,6 +14,7 @@
 //! fit is dropped (a gossip message is ignored, a request refused) rather than buffered.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -56,8 +57,10 @@ pub struct NetConfig {
     pub limits: Limits,
     /// Peer scoring.
     pub scores: ScoreConfig,
-    /// Blocks and transactions waiting for import (beyond it, gossip is ignored).
+    /// Blocks and transactions waiting for import, at most (beyond it, gossip is ignored).
     pub import_queue: usize,
+    /// Bytes of blocks and transactions waiting for import, at most.
+    pub import_queue_bytes: usize,
     /// Requests from peers served at once (beyond it, requests are refused).
     pub max_serving: usize,
     /// Connected peers at most.
@@ -78,7 +81,8 @@ impl NetConfig {
             genesis,
             limits: Limits::default(),
             scores: ScoreConfig::default(),
-            import_queue: 256,
+            import_queue: 16_384,
+            import_queue_bytes: 64 << 20,
             max_serving: 16,
             max_peers: 50,
             request_timeout: Duration::from_secs(10),
@@ -193,7 +197,7 @@ enum Feedback {
 }
 
 /// Unknown hashes to fetch and the cursor, or the offence the headers show.
-type HeadersChecked = Result<(VecDeque<BlockHash>, BlockHash), (Offence, String)>;
+type HeadersChecked = Result<(VecDeque<BlockHash>, BlockHash, u64), (Offence, String)>;
 
 /// Checks a peer's headers: a chain starting on a known block, each passing the engine's
 /// header checks. Returns those not known yet and the last hash.
@@ -215,7 +219,8 @@ fn check_headers(backend: &dyn ChainBackend, headers: &[wes_core::BlockHeader]) 
         .map(|h| h.hash())
         .filter(|h| !backend.knows_block(h))
         .collect();
-    Ok((unknown, last))
+    let height = headers.last().map_or(0, |h| h.height);
+    Ok((unknown, last, height))
 }
 
 enum Pending {
@@ -235,6 +240,8 @@ struct SyncJob {
     /// The last header received: the next headers request continues after it, so a branch
     /// longer than one batch is followed even while it has less work than ours.
     cursor: Option<BlockHash>,
+    /// The cursor's height: every batch of headers must end above it.
+    cursor_height: Option<u64>,
     /// Bodies asked for so far.
     fetched: usize,
     started: Instant,
@@ -484,6 +491,11 @@ pub async fn start(
     }
     let (commands, command_rx) = mpsc::channel(1024);
     let (import_tx, import_rx) = mpsc::channel(config.import_queue.max(1));
+    let import_tx = ImportQueue {
+        jobs: import_tx,
+        bytes: Arc::new(AtomicUsize::new(0)),
+        max_bytes: config.import_queue_bytes,
+    };
     let (feedback_tx, feedback_rx) = mpsc::channel(1024);
     let handle = NetworkHandle {
         commands,
@@ -494,9 +506,10 @@ pub async fn start(
         let backend = backend.clone();
         let handle = handle.clone();
         let feedback = feedback_tx.clone();
+        let queued = import_tx.bytes.clone();
         std::thread::Builder::new()
             .name("wes-net-import".into())
-            .spawn(move || import_worker(import_rx, backend, handle, feedback))
+            .spawn(move || import_worker(import_rx, queued, backend, handle, feedback))
             .map_err(|e| NetError::Transport(format!("spawn the import worker: {e}")))?;
     }
     let service = Service {
@@ -588,13 +601,36 @@ fn build_swarm(config: &NetConfig, keypair: Keypair) -> Result<Swarm<Behaviour>,
     Ok(swarm)
 }
 
+/// The queue to the import worker, bounded by count and by bytes: a flood of small
+/// transactions and a few huge blocks are both held to a fixed memory.
+struct ImportQueue {
+    jobs: mpsc::Sender<(Job, usize)>,
+    bytes: Arc<AtomicUsize>,
+    max_bytes: usize,
+}
+
+impl ImportQueue {
+    /// Queues `job` of `size` bytes; `false` if it does not fit (then it is dropped).
+    fn push(&self, job: Job, size: usize) -> bool {
+        let before = self.bytes.fetch_add(size, AtomicOrdering::SeqCst);
+        if before.saturating_add(size) > self.max_bytes || self.jobs.try_send((job, size)).is_err()
+        {
+            self.bytes.fetch_sub(size, AtomicOrdering::SeqCst);
+            return false;
+        }
+        true
+    }
+}
+
 fn import_worker(
-    mut jobs: mpsc::Receiver<Job>,
+    mut jobs: mpsc::Receiver<(Job, usize)>,
+    queued: Arc<AtomicUsize>,
     backend: Arc<dyn ChainBackend>,
     handle: NetworkHandle,
     feedback: mpsc::Sender<Feedback>,
 ) {
-    while let Some(job) = jobs.blocking_recv() {
+    while let Some((job, size)) = jobs.blocking_recv() {
+        queued.fetch_sub(size, AtomicOrdering::SeqCst);
         let fb = match job {
             Job::Block {
                 block,
@@ -623,7 +659,7 @@ struct Service {
     backend: Arc<dyn ChainBackend>,
     topics: (TopicHash, TopicHash),
     handle: NetworkHandle,
-    import_tx: mpsc::Sender<Job>,
+    import_tx: ImportQueue,
     feedback_tx: mpsc::Sender<Feedback>,
     serving: Arc<Semaphore>,
     book: PeerBook,
@@ -830,7 +866,7 @@ impl Service {
                 from,
                 origin: Origin::Gossip(id.clone()),
             };
-            if self.import_tx.try_send(job).is_err() {
+            if !self.import_tx.push(job, message.data.len()) {
                 self.report(&id, &from, MessageAcceptance::Ignore);
             }
         } else if message.topic == self.topics.1 {
@@ -843,7 +879,7 @@ impl Service {
                 from,
                 id: id.clone(),
             };
-            if self.import_tx.try_send(job).is_err() {
+            if !self.import_tx.push(job, message.data.len()) {
                 self.report(&id, &from, MessageAcceptance::Ignore);
             }
         } else {
@@ -905,7 +941,14 @@ impl Service {
                     request_response::OutboundFailure::Io(e) if is_oversize(e) => {
                         self.penalise(peer, Offence::Oversize, &e.to_string())
                     }
-                    request_response::OutboundFailure::Timeout => {
+                    // Only requests a peer answers at once count: a candidate waits for the
+                    // aggregator's import, a chunk may be large on a slow link.
+                    request_response::OutboundFailure::Timeout
+                        if matches!(
+                            self.pending.get(&request_id),
+                            Some(Pending::Status | Pending::Headers(_) | Pending::Blocks(..))
+                        ) =>
+                    {
                         self.penalise(peer, Offence::Unresponsive, "request timed out")
                     }
                     _ => {}
@@ -933,7 +976,7 @@ impl Service {
             Pending::Headers(epoch) | Pending::Blocks(epoch, _) => {
                 tracing::debug!(%peer, "sync request failed: {error}");
                 if self.current_sync(&peer, epoch) {
-                    self.sync = None;
+                    self.abandon_sync(peer);
                 }
             }
             Pending::Status | Pending::Candidate => {}
@@ -941,6 +984,7 @@ impl Service {
     }
 
     fn on_request(&mut self, peer: PeerId, bytes: &[u8], channel: ResponseChannel<Vec<u8>>) {
+        let size = bytes.len();
         let request: Request =
             match codec::decode_with_limit(bytes, self.config.limits.max_request_bytes) {
                 Ok(r) => r,
@@ -962,7 +1006,7 @@ impl Service {
                     from: peer,
                     origin: Origin::Candidate(channel),
                 };
-                let _ = self.import_tx.try_send(job);
+                self.import_tx.push(job, size);
             }
             other => self.serve(peer, other, channel),
         }
@@ -1035,8 +1079,10 @@ impl Service {
                 }
             }
             (Pending::Candidate, Response::Candidate { best }) => {
-                if best != self.our_status().best {
-                    // The aggregator prefers another block: get what we lack of its chain.
+                let ours = self.our_status();
+                let ahead = self.statuses.get(&peer).is_some_and(|s| s.work > ours.work);
+                if best != ours.best && ahead {
+                    // The aggregator prefers another block and has more work: get it.
                     self.start_sync(peer);
                 }
             }
@@ -1082,6 +1128,7 @@ impl Service {
             epoch: self.epochs,
             queue: VecDeque::new(),
             cursor: None,
+            cursor_height: None,
             fetched: 0,
             started: Instant::now(),
         });
@@ -1139,12 +1186,19 @@ impl Service {
                 self.sync = None;
                 self.penalise(peer, offence, &why);
             }
-            Ok((queue, cursor)) => {
-                if let Some(s) = &mut self.sync {
-                    s.fetched += queue.len();
-                    s.queue = queue;
-                    s.cursor = Some(cursor);
+            Ok((queue, cursor, height)) => {
+                let Some(s) = &mut self.sync else { return };
+                // Each batch must move on: a peer answering the same headers again would
+                // hold the sync slot forever. (Not charged: a peer that reorganised meanwhile
+                // answers from our locator again, honestly.)
+                if s.cursor_height.is_some_and(|c| height <= c) {
+                    return self.abandon_sync(peer);
                 }
+                s.fetched += queue.len();
+                s.queue = queue;
+                s.cursor = Some(cursor);
+                s.cursor_height = Some(height);
+                s.started = Instant::now();
                 // Bodies of the unknown ones, then the next headers after the cursor.
                 self.request_bodies(peer);
             }
@@ -1157,10 +1211,22 @@ impl Service {
         if let Some(s) = self.sync.take()
             && s.fetched == 0
         {
-            self.backoff
-                .insert(peer, Instant::now() + 5 * self.config.status_interval);
+            self.back_off(peer);
         }
         tracing::debug!(%peer, "in sync");
+    }
+
+    /// Ends the running sync with `peer` without progress: not synced from for a while.
+    fn abandon_sync(&mut self, peer: PeerId) {
+        if self.syncing_from(&peer) {
+            self.sync = None;
+            self.back_off(peer);
+        }
+    }
+
+    fn back_off(&mut self, peer: PeerId) {
+        self.backoff
+            .insert(peer, Instant::now() + 5 * self.config.status_interval);
     }
 
     fn request_bodies(&mut self, peer: PeerId) {
@@ -1203,6 +1269,7 @@ impl Service {
         s.queue.drain(..n);
         let epoch = s.epoch;
         for (i, block) in blocks.into_iter().enumerate() {
+            let size = codec::encoded_len(&block);
             let job = Job::Block {
                 block,
                 from: peer,
@@ -1211,7 +1278,7 @@ impl Service {
                     last: i + 1 == n,
                 },
             };
-            if self.import_tx.try_send(job).is_err() {
+            if !self.import_tx.push(job, size) {
                 // The import queue is full: give up this round, the next tick resumes.
                 self.sync = None;
                 return;
@@ -1280,10 +1347,17 @@ impl Service {
                 self.respond(channel, &Response::Candidate { best });
             }
             Origin::Sync { epoch, last } => {
-                let ours = self.current_sync(&from, epoch);
-                if result.is_err() && ours {
-                    self.sync = None;
-                } else if last && ours {
+                if !self.current_sync(&from, epoch) {
+                    return;
+                }
+                if let Some(s) = &mut self.sync {
+                    // Imports are progress: a slow one is not a stalled sync.
+                    s.started = Instant::now();
+                }
+                if result.is_err() {
+                    // Invalid: charged above. Not checkable now: try later, from anyone.
+                    self.abandon_sync(from);
+                } else if last {
                     self.request_bodies(from);
                 }
             }
@@ -1443,7 +1517,8 @@ impl Service {
         if let Some(s) = &self.sync
             && s.started.elapsed() > Duration::from_secs(60)
         {
-            self.sync = None;
+            let peer = s.peer;
+            self.abandon_sync(peer);
         }
     }
 }

@@ -17,7 +17,6 @@ use wes_node::keys::dev_key;
 use wes_node::node::Node;
 
 const NODES: usize = 5;
-const ROUNDS: usize = 200;
 const TXS: usize = 1_024;
 
 fn config(dir: &std::path::Path, i: usize) -> NodeConfig {
@@ -52,6 +51,10 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 fn main() {
+    // `cargo bench` measures; `cargo test` (which runs benches once, without `--bench`) only
+    // checks that it works, with fewer blocks.
+    let measure = std::env::args().any(|a| a == "--bench");
+    let rounds = if measure { 200 } else { 20 };
     let tmp = tempfile::tempdir().unwrap();
     let nodes: Vec<Arc<Node>> = (0..NODES)
         .map(|i| Node::open(config(tmp.path(), i), Some(dev_key(&format!("miner-{i}")))).unwrap())
@@ -85,8 +88,8 @@ fn main() {
     // Let gossipsub build its mesh.
     std::thread::sleep(Duration::from_secs(2));
 
-    let mut latencies = Vec::with_capacity(ROUNDS);
-    for round in 0..ROUNDS {
+    let mut latencies = Vec::with_capacity(rounds);
+    for round in 0..rounds {
         let miner = &nodes[round % NODES];
         let (_, hash, _) = miner.mine_one().unwrap();
         let t0 = Instant::now();
@@ -100,7 +103,7 @@ fn main() {
     }
     latencies.sort();
     println!(
-        "block propagation to all of {NODES} nodes ({ROUNDS} blocks): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        "block propagation to all of {NODES} nodes ({rounds} blocks): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         percentile(&latencies, 0.50).as_secs_f64() * 1e3,
         percentile(&latencies, 0.99).as_secs_f64() * 1e3,
         latencies.last().unwrap().as_secs_f64() * 1e3,

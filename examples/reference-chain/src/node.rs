@@ -403,91 +403,104 @@ impl Node {
 
     /// Submits a block (mined here or from a peer) to the chain, and brings the mempool and
     /// external-call settlement along when the best chain changes, reorganisations included.
+    ///
+    /// The chain may move even when the submission fails (orphans it connected applied
+    /// before one of them failed): what follows is decided by where the best chain is
+    /// afterwards, not by the outcome.
     pub fn import_block(&self, block: Block) -> Result<Submitted, ChainError<LedgerError>> {
         let mut inner = self.lock();
-        let old_height = inner.chain.best_header().height;
-        let outcome = inner.chain.submit_block(block, now_ms())?;
-        let (reverted, applied) = match &outcome {
-            Submitted::Extended { height, .. } => (Vec::new(), (old_height + 1, *height)),
-            Submitted::Reorganized {
-                from, fork_point, ..
-            } => {
-                let ledger = inner.chain.ledger();
-                let mut reverted = Vec::new();
-                let mut at = *from;
-                while at != *fork_point {
-                    match ledger.block(&at) {
-                        Ok(Some(b)) => {
-                            at = b.header.parent;
-                            reverted.push(b);
-                        }
-                        _ => break,
-                    }
-                }
-                let fork_height = ledger
-                    .header(fork_point)
-                    .ok()
-                    .flatten()
-                    .map_or(0, |h| h.height);
-                let tip = inner.chain.best_header().height;
-                (reverted, (fork_height + 1, tip))
+        let old_best = inner.chain.best_hash();
+        let result = inner.chain.submit_block(block, now_ms());
+        if inner.chain.best_hash() != old_best {
+            let moved = self.follow_tip(&mut inner, old_best);
+            drop(inner);
+            if !moved.reverted.is_empty() {
+                tracing::info!(reverted = moved.reverted.len(), "chain reorganised");
             }
-            _ => return Ok(outcome),
-        };
+            for id in &moved.dropped {
+                self.settlement.dropped(id);
+            }
+            for b in &moved.applied {
+                let settled = self.settlement.block(b);
+                for (op, e) in &settled.failures {
+                    tracing::warn!(op = %op.op, "connector did not hear the outcome: {e}");
+                }
+            }
+        }
+        result
+    }
+
+    /// After the best chain moved away from `old_best`: the cached status, the seal in
+    /// progress and the mempool follow; returns what settlement must hear.
+    fn follow_tip(&self, inner: &mut Inner, old_best: BlockHash) -> TipMoved {
         *self.status.lock().unwrap_or_else(|e| e.into_inner()) = ChainStatus::of(&inner.chain);
         // A block being sealed on the old tip is wasted work now.
         if let Some(cancel) = &*self.sealing.lock().unwrap_or_else(|e| e.into_inner()) {
             cancel.store(true, Ordering::SeqCst);
         }
-        let mut applied_blocks = Vec::new();
-        for height in applied.0..=applied.1 {
-            let ledger = inner.chain.ledger();
-            if let Ok(Some(hash)) = ledger.hash_at(height)
-                && let Ok(Some(b)) = ledger.block(&hash)
-            {
-                applied_blocks.push(b);
-            }
-        }
-        let next = match Self::next_context(&inner) {
-            Ok(next) => next,
-            Err(e) => {
-                tracing::error!("cannot update the mempool after {applied:?}: {e:#}");
-                return Ok(outcome);
+        let ledger = inner.chain.ledger();
+        let on_best = |b: &Block| ledger.hash_at(b.header.height).ok().flatten() == Some(b.hash());
+        // The old branch back to the fork point (empty when the chain only grew).
+        let mut reverted = Vec::new();
+        let mut at = old_best;
+        let fork_height = loop {
+            match ledger.block(&at) {
+                Ok(Some(b)) if on_best(&b) => break Some(b.header.height),
+                Ok(Some(b)) => {
+                    at = b.header.parent;
+                    reverted.push(b);
+                }
+                _ => break None,
             }
         };
-        let Inner { chain, mempool } = &mut *inner;
+        let tip = inner.chain.best_header().height;
+        let applied: Vec<Block> = fork_height
+            .map(|f| {
+                (f + 1..=tip)
+                    .filter_map(|h| {
+                        let hash = ledger.hash_at(h).ok().flatten()?;
+                        ledger.block(&hash).ok().flatten()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let next = match Self::next_context(inner) {
+            Ok(next) => next,
+            Err(e) => {
+                tracing::error!("cannot update the mempool for the new tip: {e:#}");
+                return TipMoved {
+                    reverted,
+                    applied,
+                    dropped: Vec::new(),
+                };
+            }
+        };
+        let Inner { chain, mempool } = inner;
         let before: HashSet<TxId> = mempool.ids().copied().collect();
-        if reverted.is_empty() {
-            for b in &applied_blocks {
+        if fork_height.is_some() && reverted.is_empty() {
+            for b in &applied {
                 mempool.block_applied(chain.ledger(), b, &next);
             }
         } else {
-            mempool.reorganized(chain.ledger(), &reverted, &applied_blocks, &next);
+            // A reorganisation (or a branch we could not walk: then everything held is
+            // checked against the new tip).
+            mempool.reorganized(chain.ledger(), &reverted, &applied, &next);
         }
         // Pooled transactions that left without being mined: their external calls are
         // aborted now rather than at expiry.
-        let mined: HashSet<TxId> = applied_blocks
+        let mined: HashSet<TxId> = applied
             .iter()
             .flat_map(|b| b.transactions.iter().map(|t| t.id()))
             .collect();
-        let dropped: Vec<TxId> = before
+        let dropped = before
             .into_iter()
             .filter(|id| !mempool.contains(id) && !mined.contains(id))
             .collect();
-        drop(inner);
-        if !reverted.is_empty() {
-            tracing::info!(reverted = reverted.len(), "chain reorganised");
+        TipMoved {
+            reverted,
+            applied,
+            dropped,
         }
-        for id in &dropped {
-            self.settlement.dropped(id);
-        }
-        for b in &applied_blocks {
-            let settled = self.settlement.block(b);
-            for (op, e) in &settled.failures {
-                tracing::warn!(op = %op.op, "connector did not hear the outcome: {e}");
-            }
-        }
-        Ok(outcome)
     }
 
     /// Stores `bytes` in URES after checking them as `kind` (a WASM module or ONNX model is
@@ -552,6 +565,7 @@ impl Node {
                 .chain
                 .ledger()
                 .build_block(txs.clone(), &lock, miner.public_key(), ctx.time_ms);
+        let mut dropped = Vec::new();
         let mut block = loop {
             match built {
                 Ok(b) => break b,
@@ -559,6 +573,9 @@ impl Node {
                     // A pooled transaction no longer fits the tip (or conflicts with another
                     // in the block): drop the one the ledger names and try again; anything
                     // else, mine an empty block.
+                    if txs.is_empty() {
+                        bail!("cannot build even an empty block: {e}");
+                    }
                     let bad = failing_tx(&e);
                     tracing::warn!("building a block from the mempool failed: {e}");
                     let Inner { chain, mempool } = &mut *inner;
@@ -566,7 +583,7 @@ impl Node {
                         Some(id) if txs.iter().any(|t| t.id() == id) => {
                             txs.retain(|t| t.id() != id);
                             mempool.remove(&id);
-                            self.settlement.dropped(&id);
+                            dropped.push(id);
                         }
                         _ => txs.clear(),
                     }
@@ -585,11 +602,20 @@ impl Node {
         let cancel = Arc::new(AtomicBool::new(false));
         *self.sealing.lock().unwrap_or_else(|e| e.into_inner()) = Some(cancel.clone());
         drop(inner);
+        // Connectors hear about dropped transactions outside the node's lock.
+        for id in &dropped {
+            self.settlement.dropped(id);
+        }
         if self.stopping() {
             cancel.store(true, Ordering::SeqCst);
         }
         let sealed = self.engine.seal_with_stats(block.header, &cancel);
-        *self.sealing.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        {
+            let mut slot = self.sealing.lock().unwrap_or_else(|e| e.into_inner());
+            if slot.as_ref().is_some_and(|c| Arc::ptr_eq(c, &cancel)) {
+                *slot = None;
+            }
+        }
         let (sealed, stats) = sealed?;
         let Some(header) = sealed else {
             if self.stopping() {
@@ -645,6 +671,13 @@ impl Node {
             }
         }
     }
+}
+
+/// What a move of the best chain did, for settlement.
+struct TipMoved {
+    reverted: Vec<Block>,
+    applied: Vec<Block>,
+    dropped: Vec<TxId>,
 }
 
 /// A block this node mined did not become the tip: a peer's block for the same height won
