@@ -326,6 +326,18 @@ impl Mempool {
                 self.remove(&tx.id());
             }
         }
+        self.recheck_all(ledger, next);
+        let mut back: Vec<&Block> = reverted.iter().collect();
+        back.sort_by_key(|b| b.header.height);
+        for block in back {
+            for tx in block.transactions.iter().skip(1) {
+                let _ = self.insert(ledger, tx.clone(), next);
+            }
+        }
+    }
+
+    /// Checks everything held against `ledger` at `next`, dropping what fails.
+    fn recheck_all<L: Ledger>(&mut self, ledger: &L, next: &BlockContext) {
         let held: Vec<TxId> = self.entries.keys().copied().collect();
         for id in held {
             if ledger
@@ -333,13 +345,6 @@ impl Mempool {
                 .is_err()
             {
                 self.remove(&id);
-            }
-        }
-        let mut back: Vec<&Block> = reverted.iter().collect();
-        back.sort_by_key(|b| b.header.height);
-        for block in back {
-            for tx in block.transactions.iter().skip(1) {
-                let _ = self.insert(ledger, tx.clone(), next);
             }
         }
     }
@@ -352,15 +357,7 @@ impl Mempool {
     /// Updates the pool after `block` was reverted: its transactions (but the coinbase) come
     /// back if still valid, and everything held is checked again against `ledger`.
     pub fn block_reverted<L: Ledger>(&mut self, ledger: &L, block: &Block, next: &BlockContext) {
-        let held: Vec<TxId> = self.entries.keys().copied().collect();
-        for id in held {
-            if ledger
-                .check_transaction(&self.entries[&id].tx, next)
-                .is_err()
-            {
-                self.remove(&id);
-            }
-        }
+        self.recheck_all(ledger, next);
         for tx in block.transactions.iter().skip(1) {
             let _ = self.insert(ledger, tx.clone(), next);
         }

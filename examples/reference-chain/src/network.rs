@@ -41,8 +41,21 @@ enum Needed {
 }
 
 impl NodeBackend {
-    /// What `txs` reference, register or execute that URES does not hold yet.
-    fn missing_resources(&self, txs: &[SignedTransaction]) -> Vec<Needed> {
+    /// [`EutxoLedger::check_stateless`](wes_ledger::EutxoLedger::check_stateless), as a
+    /// rejection the sender is charged for.
+    fn check_stateless(&self, tx: &SignedTransaction) -> Result<(), Rejection> {
+        self.0
+            .lock()
+            .chain
+            .ledger()
+            .check_stateless(tx)
+            .map_err(|e| Rejection::from_error(&e))
+    }
+
+    /// What `txs` reference or execute that URES does not hold yet, and with
+    /// `registrations` what they register too (a block's deployments are fetched so that
+    /// later calls find the code; a pooled transaction's are not needed to verify it).
+    fn missing_resources(&self, txs: &[SignedTransaction], registrations: bool) -> Vec<Needed> {
         let node = &self.0;
         let mut needed = Vec::new();
         let mut seen = HashSet::new();
@@ -82,9 +95,11 @@ impl NodeBackend {
                         consider(&body, &mut needed);
                     }
                 }
-                for out in &tx.tx.outputs {
-                    if let OutputBody::Resource(body) = &out.body {
-                        consider(body, &mut needed);
+                if registrations {
+                    for out in &tx.tx.outputs {
+                        if let OutputBody::Resource(body) = &out.body {
+                            consider(body, &mut needed);
+                        }
                     }
                 }
             }
@@ -110,12 +125,12 @@ impl NodeBackend {
     /// Fetches what `txs` need from peers. Failures are logged, not returned: verification
     /// then reports the resource as unavailable (not the sender's fault), and the block or
     /// transaction can be tried again.
-    fn prefetch(&self, txs: &[SignedTransaction], net: &NetworkHandle) {
+    fn prefetch(&self, txs: &[SignedTransaction], registrations: bool, net: &NetworkHandle) {
         let store = &*self.0.ures.0;
         let mut budget = MAX_PREFETCH_BYTES;
         let deadline = std::time::Instant::now() + PREFETCH_TIME;
         for need in self
-            .missing_resources(txs)
+            .missing_resources(txs, registrations)
             .into_iter()
             .take(MAX_PREFETCH_COUNT)
         {
@@ -218,7 +233,7 @@ impl ChainBackend for NodeBackend {
         block
             .check_body()
             .map_err(|e| Rejection::invalid(format!("block {hash}: {e}")))?;
-        self.prefetch(&block.transactions, net);
+        self.prefetch(&block.transactions, true, net);
         match self.0.import_block(block) {
             Ok(outcome) => Ok(match outcome {
                 wes_consensus::Submitted::Extended { tip, height } => {
@@ -245,31 +260,33 @@ impl ChainBackend for NodeBackend {
         tx: SignedTransaction,
         net: &NetworkHandle,
     ) -> Result<bool, Rejection> {
-        {
-            // What is invalid on every chain (format, signatures) is the sender's fault, and
-            // nothing is fetched for it.
-            let inner = self.0.lock();
-            if inner.mempool.contains(&tx.id()) {
-                return Ok(false);
-            }
-            inner
-                .chain
-                .ledger()
-                .check_stateless(&tx)
-                .map_err(|e| Rejection::from_error(&e))?;
+        if self.0.lock().mempool.contains(&tx.id()) {
+            return Ok(false);
         }
-        self.prefetch(std::slice::from_ref(&tx), net);
-        match self.0.accept(tx) {
+        // What is invalid on every chain (format, signatures) is the sender's fault. A
+        // transaction that needs resources is checked for that before anything is fetched
+        // for it; a plain one is checked once, and classified only if it fails.
+        let needs_resources = tx.tx.execution.is_some();
+        if needs_resources {
+            self.check_stateless(&tx)?;
+            self.prefetch(std::slice::from_ref(&tx), false, net);
+        }
+        match self.0.accept(tx.clone()) {
             Ok(_) => Ok(true),
             Err(MempoolError::AlreadyKnown(_)) => Ok(false),
-            // Refused against our chain: a peer may know another tip, so not its fault.
-            Err(e) => Err(Rejection {
-                fault: match &e {
-                    MempoolError::Invalid(l) if l.fault() == Fault::Local => Fault::Local,
-                    _ => Fault::Unavailable,
-                },
-                message: e.to_string(),
-            }),
+            Err(MempoolError::Invalid(l)) if l.fault() == Fault::Local => {
+                Err(Rejection::from_error(&l))
+            }
+            Err(e) => {
+                if !needs_resources {
+                    self.check_stateless(&tx)?;
+                }
+                // Refused against our chain: a peer may know another tip, so not its fault.
+                Err(Rejection {
+                    fault: Fault::Unavailable,
+                    message: e.to_string(),
+                })
+            }
         }
     }
 
