@@ -122,18 +122,14 @@ impl NodeBackend {
         needed
     }
 
-    /// Fetches what `txs` need from peers. Failures are logged, not returned: verification
+    /// Fetches `needed` from peers. Failures are logged, not returned: verification
     /// then reports the resource as unavailable (not the sender's fault), and the block or
     /// transaction can be tried again.
-    fn prefetch(&self, txs: &[SignedTransaction], registrations: bool, net: &NetworkHandle) {
+    fn prefetch(&self, needed: Vec<Needed>, net: &NetworkHandle) {
         let store = &*self.0.ures.0;
         let mut budget = MAX_PREFETCH_BYTES;
         let deadline = std::time::Instant::now() + PREFETCH_TIME;
-        for need in self
-            .missing_resources(txs, registrations)
-            .into_iter()
-            .take(MAX_PREFETCH_COUNT)
-        {
+        for need in needed.into_iter().take(MAX_PREFETCH_COUNT) {
             let body = match need {
                 Needed::Registered(body) => body,
                 Needed::ById(content, kind) => match net.content_size(&content) {
@@ -229,11 +225,15 @@ impl ChainBackend for NodeBackend {
                 });
             }
         }
-        // Nothing is fetched for a block whose body does not match its header.
-        block
-            .check_body()
-            .map_err(|e| Rejection::invalid(format!("block {hash}: {e}")))?;
-        self.prefetch(&block.transactions, true, net);
+        let needed = self.missing_resources(&block.transactions, true);
+        if !needed.is_empty() {
+            // Nothing is fetched for a block whose body does not match its header (the
+            // chain checks the body anyway; this is only worth doing before a download).
+            block
+                .check_body()
+                .map_err(|e| Rejection::invalid(format!("block {hash}: {e}")))?;
+            self.prefetch(needed, net);
+        }
         match self.0.import_block(block) {
             Ok(outcome) => Ok(match outcome {
                 wes_consensus::Submitted::Extended { tip, height } => {
@@ -264,12 +264,18 @@ impl ChainBackend for NodeBackend {
             return Ok(false);
         }
         // What is invalid on every chain (format, signatures) is the sender's fault. A
-        // transaction that needs resources is checked for that before anything is fetched
-        // for it; a plain one is checked once, and classified only if it fails.
-        let needs_resources = tx.tx.execution.is_some();
-        if needs_resources {
+        // transaction whose execution needs resources we lack is checked for that before
+        // anything is fetched for it; any other is checked once, and classified only if it
+        // fails.
+        let needed = if tx.tx.execution.is_some() {
+            self.missing_resources(std::slice::from_ref(&tx), false)
+        } else {
+            Vec::new()
+        };
+        let checked_early = !needed.is_empty();
+        if checked_early {
             self.check_stateless(&tx)?;
-            self.prefetch(std::slice::from_ref(&tx), false, net);
+            self.prefetch(needed, net);
         }
         match self.0.accept(tx.clone()) {
             Ok(_) => Ok(true),
@@ -278,7 +284,7 @@ impl ChainBackend for NodeBackend {
                 Err(Rejection::from_error(&l))
             }
             Err(e) => {
-                if !needs_resources {
+                if !checked_early {
                     self.check_stateless(&tx)?;
                 }
                 // Refused against our chain: a peer may know another tip, so not its fault.
