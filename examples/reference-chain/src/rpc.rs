@@ -474,26 +474,20 @@ pub fn module(
         let info = net.info().await.map_err(node_err)?;
         serde_json::to_value(info).map_err(node_err)
     })?;
-    m.register_method(
-        "wes_netBlockPeer",
-        |p: Params, node, _| -> RpcResult<bool> {
+    for (method, blocked) in [("wes_netBlockPeer", true), ("wes_netUnblockPeer", false)] {
+        m.register_method(method, move |p: Params, node, _| -> RpcResult<bool> {
             let (peer,): (String,) = p.parse()?;
-            network(node)?
-                .block_peer(parse("peer id", &peer)?)
-                .map_err(node_err)?;
+            let peer = parse("peer id", &peer)?;
+            let net = network(node)?;
+            if blocked {
+                net.block_peer(peer)
+            } else {
+                net.unblock_peer(peer)
+            }
+            .map_err(node_err)?;
             Ok(true)
-        },
-    )?;
-    m.register_method(
-        "wes_netUnblockPeer",
-        |p: Params, node, _| -> RpcResult<bool> {
-            let (peer,): (String,) = p.parse()?;
-            network(node)?
-                .unblock_peer(parse("peer id", &peer)?)
-                .map_err(node_err)?;
-            Ok(true)
-        },
-    )?;
+        })?;
+    }
     Ok(m)
 }
 
