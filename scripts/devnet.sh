@@ -12,4 +12,4 @@ ensure_cargo
 ensure_debian_packages "${WES_DEBIAN_PACKAGES[@]}"
 
 # The dev profile (dependencies optimised), so the build is shared with scripts/test.sh.
-exec cargo run -p wes-node -- devnet "$@"
+exec cargo run -p wes-reference-chain -- devnet "$@"

@@ -1,75 +1,60 @@
-//! The same chain — ledger, chain manager, block production — under two consensus engines.
-//! The only line that differs is the one that builds the engine.
+//! Runs a chain under the example's rotating-authority consensus: two nodes on 127.0.0.1,
+//! one holding three of the five authority keys, the other two, so the chain advances only
+//! while both take their turns. Prints who sealed each block.
 //!
-//! Run with `cargo run -p wes-custom-consensus -- pow` or `-- authority`.
+//! `cargo run -p wes-custom-consensus`
 
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
-use wes_consensus::{ChainManager, PowParams, PowXorEngine, RoundRobinAuthority};
-use wes_core::{
-    ChainId, CompactTarget, ConsensusEngine, Genesis, Ledger, Lock, Output, SecretKey, TokenId,
-};
-use wes_ledger::{EutxoLedger, LedgerConfig, MemoryStore};
+use wes_core::{Ledger, SecretKey};
+use wes_node::{LaunchOptions, launch};
 
-const CHAIN: ChainId = ChainId(77);
-
-fn main() -> anyhow::Result<()> {
-    let which = std::env::args().nth(1).unwrap_or_else(|| "pow".into());
-    let key = SecretKey::from_seed([7; 32]);
-    let params = PowParams::devnet(CHAIN);
-    let genesis = Genesis {
-        chain_id: CHAIN,
-        time_ms: 1_700_000_000_000,
-        // The PoW engine starts from the genesis target; authorities want zero.
-        target: if which == "pow" {
-            params.pow_limit
-        } else {
-            CompactTarget(0)
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let keys = wes_custom_consensus::pool();
+    let reward = SecretKey::dev("treasury").public_key();
+    let a = wes_custom_consensus::open(&dir.path().join("a"), &keys[..3], reward, 300)?;
+    let b = wes_custom_consensus::open(&dir.path().join("b"), &keys[3..], reward, 300)?;
+    let listen = vec!["/ip4/127.0.0.1/tcp/0".parse()?];
+    let a = launch(
+        a,
+        LaunchOptions {
+            listen: listen.clone(),
+            produce: true,
+            ..Default::default()
         },
-        allocations: vec![Output::asset(
-            Lock::key(key.public_key()),
-            TokenId::Native,
-            1_000,
-        )],
-        message: "custom-consensus example".into(),
-    };
-    let ledger = EutxoLedger::open(
-        MemoryStore::new(),
-        LedgerConfig::new(CHAIN),
-        &genesis,
-        Default::default(),
-    )?;
-    let genesis_header = ledger
-        .header(&ledger.tip()?.hash)?
-        .expect("genesis is stored");
-
-    // ---- The swap: pick an engine. Everything below is the same for both. ----
-    let engine: Arc<dyn ConsensusEngine> = match which.as_str() {
-        "pow" => Arc::new(PowXorEngine::for_genesis(params.clone(), &genesis_header)?),
-        "authority" => Arc::new(RoundRobinAuthority::instant_seal(CHAIN, key.clone())),
-        other => anyhow::bail!("unknown engine {other:?}: use `pow` or `authority`"),
-    };
-    // ---------------------------------------------------------------------------
-
-    let mut chain = ChainManager::new(ledger, engine.clone())?;
-    let mut now = genesis.time_ms;
-    for _ in 0..5 {
-        now += params.block_time_ms;
-        let mut block = chain.ledger().build_block(
-            vec![],
-            &Lock::key(key.public_key()),
-            key.public_key(),
-            now,
-        )?;
-        block.header.target = chain.next_target()?;
-        block.header = engine
-            .seal(block.header, &AtomicBool::new(false))?
-            .expect("not cancelled");
-        let outcome = chain.submit_block(block, now)?;
-        println!("{}: {outcome:?}", engine.name());
+    )
+    .await?;
+    let boot = a
+        .network
+        .as_ref()
+        .map(|n| n.listen_addrs())
+        .unwrap_or_default();
+    let b = launch(
+        b,
+        LaunchOptions {
+            listen,
+            bootnodes: boot,
+            produce: true,
+            ..Default::default()
+        },
+    )
+    .await?;
+    while b.node.status().height < 12 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let tip = chain.tip()?;
-    println!("{}: height {} tip {}", engine.name(), tip.height, tip.hash);
+    let ledger = b.node.ledger();
+    for h in 1..=12 {
+        let hash = ledger.hash_at(h)?.expect("on the best chain");
+        let header = ledger.header(&hash)?.expect("stored");
+        let who = keys.iter().position(|k| k.public_key() == header.producer);
+        println!(
+            "block {h:>2} sealed by authority-{}",
+            who.map_or("?".into(), |i| i.to_string())
+        );
+    }
+    a.stop().await;
+    b.stop().await;
     Ok(())
 }

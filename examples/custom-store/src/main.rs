@@ -1,9 +1,8 @@
-//! `wes-custom-store`: a chain whose ledger lives in a user-written backend (an append-only
-//! log file). Mines a few transfer blocks into `./custom-store-data/ledger.log`; run it
-//! again and it continues from the log.
+//! `wes-custom-store`: a chain whose ledger lives in a user-written log file and whose
+//! resources live in a user-written directory store. Produces a few blocks into
+//! `./custom-store-data/`; run it again and it continues from there.
 
 use anyhow::Result;
-use wes_custom_store::LogStore;
 
 fn main() -> Result<()> {
     let dir = std::path::PathBuf::from(
@@ -12,12 +11,16 @@ fn main() -> Result<()> {
             .unwrap_or("custom-store-data".into()),
     );
     std::fs::create_dir_all(&dir)?;
-    let path = dir.join("ledger.log");
-    let (before, after) = wes_custom_store::demo::run(LogStore::open(&path)?, 3)?;
-    println!("ledger in {}: height {before} → {after}", path.display());
+    let (before, after) = wes_custom_store::demo::run(&dir, 3)?;
+    println!("chain in {}: height {before} → {after}", dir.display());
     println!(
         "bob holds {} (run again: the chain continues from the log)",
-        wes_custom_store::demo::balance_of_bob(LogStore::open(&path)?)?
+        wes_custom_store::demo::balance_of_bob(&dir)?
+    );
+    let (id, bytes) = wes_custom_store::demo::registered_file(&dir)?;
+    println!(
+        "registered file {id}: {:?}",
+        String::from_utf8_lossy(&bytes)
     );
     Ok(())
 }

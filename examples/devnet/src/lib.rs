@@ -1,24 +1,24 @@
-//! A local development chain, composed only through the public crates: the EUTXO ledger on
-//! sled in a data directory, the PoW + XOR engine on an easy target, a chain manager that
-//! validates every block, and funded dev keys. Each block carries a transfer from `alice` to
-//! `bob` and a coinbase paying its fee to `miner`. Stop it and start it again: it continues
-//! from the data directory.
+//! A local development chain composed with the `wes-node` library: the defaults (the EUTXO
+//! ledger on sled in a data directory, URES on disk), PoW + XOR on an easy target, and funded
+//! dev keys. The library's producer mines; a [`TipObserver`] keeps one transfer from `alice`
+//! to `bob` waiting for every block, and a coinbase pays its fee to `miner`. Stop it and
+//! start it again: it continues from the data directory.
 //!
-//! The smallest chain loop; the reference node with JSON-RPC is `wes-node`
+//! The smallest chain on the library; the reference node with JSON-RPC is `wes-node`
 //! (`examples/reference-chain`), which the README's first command runs.
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
 
-use anyhow::{Context, Result, bail};
-use wes_consensus::{ChainManager, PowParams, PowXorEngine, Submitted};
+use anyhow::{Context, Result};
+use wes_consensus::PowParams;
 use wes_core::{
-    ChainId, Domain, Genesis, Input, Ledger, Lock, OutPoint, Output, SecretKey, SignedTransaction,
-    TokenId, Transaction, ValidityWindow, hash,
+    ChainId, Domain, Genesis, Input, Lock, OutPoint, Output, SecretKey, SignedTransaction, TokenId,
+    Transaction, ValidityWindow, hash,
 };
-use wes_ledger::{EutxoLedger, LedgerConfig, SledStore};
+use wes_ledger::{EutxoLedger, SledStore};
+use wes_node::{Config, Node, NodeBuilder, TipMoved, TipObserver};
 
 /// The devnet's chain id.
 pub const CHAIN: ChainId = ChainId(1337);
@@ -28,6 +28,9 @@ pub const TRANSFER: u128 = 1_000;
 
 /// The fee of each transfer.
 pub const FEE: u128 = 1_000;
+
+/// The devnet's node.
+pub type DevNode = Node<EutxoLedger<SledStore>>;
 
 /// How to run the devnet.
 #[derive(Clone, Debug)]
@@ -53,7 +56,7 @@ pub struct DevnetSummary {
 
 /// A dev key, derived from its name so every run (and every reader) gets the same one.
 pub fn dev_key(name: &str) -> SecretKey {
-    SecretKey::from_seed(*hash(Domain::new("wes/dev-key"), name).as_bytes())
+    SecretKey::dev(name)
 }
 
 /// The devnet genesis: alice and bob hold a billion units each.
@@ -79,40 +82,13 @@ pub fn genesis(params: &PowParams) -> Genesis {
     }
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
-/// Alice's spendable coin: the change of her latest transfer, or her genesis allocation.
-fn alice_coin<L: Ledger>(ledger: &L, genesis: &Genesis) -> Result<(OutPoint, u128)> {
-    let alice = Lock::key(dev_key("alice").public_key());
-    let tip = ledger.tip().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut hash = tip.hash;
-    for _ in 0..tip.height {
-        let block = ledger
-            .block(&hash)
-            .map_err(|e| anyhow::anyhow!("{e}"))?
-            .context("applied block missing")?;
-        for tx in block.transactions.iter().skip(1).rev() {
-            for (i, out) in tx.tx.outputs.iter().enumerate() {
-                let op = tx.tx.outpoint(i as u32);
-                if out.lock == alice
-                    && let Some(asset) = out.as_asset()
-                    && ledger
-                        .unspent(&op)
-                        .map_err(|e| anyhow::anyhow!("{e}"))?
-                        .is_some()
-                {
-                    return Ok((op, asset.amount));
-                }
-            }
-        }
-        hash = block.header.parent;
-    }
-    Ok((genesis.coinbase().outpoint(0), 1_000_000_000))
+/// Alice's largest spendable coin, from the node's owner index.
+fn alice_coin(node: &DevNode) -> Option<(OutPoint, u128)> {
+    node.index()
+        .outputs_of(&Lock::key(dev_key("alice").public_key()).address())
+        .into_iter()
+        .filter_map(|(op, out)| out.as_asset().map(|a| (op, a.amount)))
+        .max_by_key(|(_, amount)| *amount)
 }
 
 fn transfer(coin: (OutPoint, u128)) -> SignedTransaction {
@@ -139,36 +115,82 @@ fn transfer(coin: (OutPoint, u128)) -> SignedTransaction {
     .sign(&[&alice])
 }
 
+/// The devnet's workload as a tip observer: after each block, alice's next transfer waits
+/// in the mempool for the next one; after `stop_after` blocks the node is asked to stop.
+struct Workload {
+    node: OnceLock<Weak<DevNode>>,
+    blocks: AtomicU64,
+    stop_after: Option<u64>,
+    verbose: bool,
+}
+
+impl Workload {
+    fn send_next(&self, node: &DevNode) {
+        if let Some(coin) = alice_coin(node)
+            && let Err(e) = node.submit(transfer(coin))
+        {
+            eprintln!("devnet: the next transfer was refused: {e}");
+        }
+    }
+}
+
+impl TipObserver for Workload {
+    fn tip_moved(&self, moved: &TipMoved) {
+        let Some(node) = self.node.get().and_then(Weak::upgrade) else {
+            return;
+        };
+        for block in &moved.applied {
+            let n = self.blocks.fetch_add(1, Ordering::SeqCst) + 1;
+            if self.verbose {
+                println!(
+                    "block {:>6}  {}  {} transfer(s), fee {FEE} each",
+                    block.header.height,
+                    block.hash(),
+                    block.transactions.len() - 1,
+                );
+            }
+            if self.stop_after.is_some_and(|max| n >= max) {
+                node.shutdown();
+                return;
+            }
+        }
+        if !moved.applied.is_empty() {
+            self.send_next(&node);
+        }
+    }
+}
+
 /// Runs the devnet until `config.blocks` new blocks are mined (or forever).
+///
+/// # Errors
+/// The data directory or the ledger cannot be opened.
 pub fn run(config: &DevnetConfig) -> Result<DevnetSummary> {
     let mut params = PowParams::devnet(CHAIN);
     params.block_time_ms = config.block_time_ms.max(1);
-    let genesis = genesis(&params);
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("create {}", config.data_dir.display()))?;
-    let store = SledStore::open(config.data_dir.join("ledger"))?;
-    let ledger = EutxoLedger::open(
-        store,
-        LedgerConfig::new(CHAIN),
-        &genesis,
-        Default::default(),
-    )?;
-    let genesis_header = ledger
-        .header(&ledger.genesis_hash())?
-        .context("genesis header missing")?;
-    let engine = Arc::new(PowXorEngine::for_genesis(params.clone(), &genesis_header)?);
-    let mut chain = ChainManager::new(ledger, engine.clone())?;
     let miner = dev_key("miner");
-    let miner_lock = Lock::key(miner.public_key());
+    let workload = Arc::new(Workload {
+        node: OnceLock::new(),
+        blocks: AtomicU64::new(0),
+        stop_after: config.blocks,
+        verbose: config.verbose,
+    });
+    let mut settings = Config::new(&config.data_dir);
+    settings.block_time_ms = params.block_time_ms;
+    let node = NodeBuilder::new(settings, genesis(&params))
+        .pow(params.clone(), Some(miner.public_key()))
+        .tip_observer(workload.clone())
+        .build()
+        .context("open the devnet")?;
+    let _ = workload.node.set(Arc::downgrade(&node));
 
     if config.verbose {
-        let tip = chain.tip()?;
+        let status = node.status();
         println!(
             "WES-rs devnet — chain {CHAIN}, data in {}",
             config.data_dir.display()
         );
-        println!("  genesis  {}", chain.ledger().genesis_hash());
-        println!("  tip      height {} ({})", tip.height, tip.hash);
+        println!("  genesis  {}", status.genesis);
+        println!("  tip      height {} ({})", status.height, status.best);
         for name in ["alice", "bob", "miner"] {
             let key = dev_key(name);
             println!(
@@ -183,43 +205,13 @@ pub fn run(config: &DevnetConfig) -> Result<DevnetSummary> {
         );
     }
 
-    let mut mined = 0;
-    while config.blocks.is_none_or(|n| mined < n) {
-        let parent_time = chain.best_header().time_ms;
-        let due = parent_time + params.block_time_ms;
-        let now = now_ms();
-        if now < due {
-            std::thread::sleep(Duration::from_millis((due - now).min(60_000)));
-        }
-        let time_ms = now_ms().max(parent_time + 1);
-        let coin = alice_coin(chain.ledger(), &genesis)?;
-        let mut block = chain.ledger().build_block(
-            vec![transfer(coin)],
-            &miner_lock,
-            miner.public_key(),
-            time_ms,
-        )?;
-        block.header.target = chain.next_target()?;
-        let (sealed, stats) = engine.seal_with_stats(block.header, &AtomicBool::new(false))?;
-        block.header = sealed.context("mining cancelled")?;
-        let hash = block.hash();
-        match chain.submit_block(block, now_ms())? {
-            Submitted::Extended { height, .. } => {
-                mined += 1;
-                if config.verbose {
-                    println!(
-                        "block {height:>6}  {hash}  1 transfer, fee {FEE}  ({} hashes, {:.0} H/s)",
-                        stats.hashes,
-                        stats.hash_rate()
-                    );
-                }
-            }
-            other => bail!("own block {hash} did not extend the chain: {other:?}"),
-        }
+    if config.blocks != Some(0) {
+        workload.send_next(&node);
+        // The library's production loop, on this thread, until the workload stops it.
+        node.produce_forever();
     }
-    let tip = chain.tip()?;
     Ok(DevnetSummary {
-        height: tip.height,
-        mined,
+        height: node.status().height,
+        mined: node.produced(),
     })
 }

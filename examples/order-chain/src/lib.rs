@@ -1,4 +1,5 @@
-//! An app chain for order processing, built from the reference node's parts and the example
+//! An app chain for order processing, composed with the `wes-node` library (sled ledger,
+//! PoW, WASM contracts verified by replay, an in-process shipping connector) and the example
 //! Rust contracts of `wes-ispc` (`stock`, `order_flow`):
 //!
 //! 1. the shop deploys both contracts, stocks 10 of item 7 and lets the order flow take stock;
@@ -15,15 +16,21 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow, bail};
+use wes_consensus::PowParams;
 use wes_core::{
-    ContentId, Input, Lock, OutPoint, Output, OutputBody, ResourceBody, ResourceKind, ResourceMeta,
-    SecretKey, TokenId, Transaction, ValidityWindow, codec,
+    ChainId, ContentId, Genesis, Input, Lock, OutPoint, Output, OutputBody, ResourceBody,
+    ResourceKind, ResourceMeta, SecretKey, TokenId, Transaction, ValidityWindow, codec,
 };
 use wes_ispc::connectors::{MemoryConnector, OpStatus};
-use wes_ispc::{CallRequest, ReplayProver, construct_call, contract_id};
-use wes_node::config::{Allocation, ChainSpec, NodeConfig};
-use wes_node::keys::dev_key;
-use wes_node::node::Node;
+use wes_ispc::{CallRequest, WasmExecutor, construct_call, contract_id};
+use wes_ledger::{EutxoLedger, FeePolicy, LedgerConfig, SledStore, TokenFee};
+use wes_node::{Config, Contracts, Node, NodeBuilder};
+
+/// The order chain's node: the EUTXO ledger on sled.
+pub type OrderNode = Node<EutxoLedger<SledStore>>;
+
+/// The chain id.
+pub const CHAIN: ChainId = ChainId(77);
 
 /// The item the shop sells.
 pub const ITEM: u32 = 7;
@@ -45,10 +52,10 @@ pub struct Summary {
     pub height: u64,
 }
 
-/// Builds the example contracts with `crates/wes-ispc/guest/build.sh` (Debian's Rust 1.63 and
+/// Builds the example contracts with `wes-ispc/guest/build.sh` (Debian's Rust 1.63 and
 /// its wasm32 standard library: `scripts/test.sh` installs them) into `out`.
 pub fn build_contracts(out: &Path) -> Result<()> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../crates/wes-ispc/guest/build.sh");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../wes-ispc/guest/build.sh");
     let status = std::process::Command::new("sh")
         .arg(&script)
         .arg(out)
@@ -63,7 +70,8 @@ pub fn build_contracts(out: &Path) -> Result<()> {
 }
 
 struct App {
-    node: Arc<Node>,
+    node: Arc<OrderNode>,
+    contracts: Contracts,
 }
 
 fn u64_arg(args: &mut Vec<u8>, v: u64) {
@@ -79,8 +87,8 @@ impl App {
     /// A native coin of `key` worth at least `need`, and its amount.
     fn coin(&self, key: &SecretKey, need: u128) -> Result<(OutPoint, u128)> {
         self.node
-            .index
-            .of(&Lock::key(key.public_key()).address())
+            .index()
+            .outputs_of(&Lock::key(key.public_key()).address())
             .into_iter()
             .find_map(|(op, o)| {
                 o.as_asset()
@@ -93,7 +101,7 @@ impl App {
     /// Submits and mines `tx`.
     fn land(&self, tx: wes_core::SignedTransaction) -> Result<()> {
         self.node.submit(tx)?;
-        let (_, _, n) = self.node.mine_one()?;
+        let (_, _, n) = self.node.produce_block()?;
         anyhow::ensure!(n == 1, "the block did not include the transaction");
         Ok(())
     }
@@ -114,7 +122,7 @@ impl App {
         };
         let tx = Transaction {
             version: Transaction::VERSION,
-            chain_id: self.node.config.chain.chain_id(),
+            chain_id: CHAIN,
             inputs: vec![Input::spend(coin)],
             outputs: vec![
                 Output {
@@ -143,31 +151,29 @@ impl App {
         args: Vec<u8>,
     ) -> Result<Vec<u8>> {
         let fee = 1_000_000;
-        let call = {
-            let inner = self.node.lock();
-            let ctx = Node::next_context(&inner)?;
-            let req = CallRequest {
-                chain_id: self.node.config.chain.chain_id(),
-                resource,
-                entry: entry.into(),
-                args,
-                cu_limit: 600_000,
-                height: ctx.height,
-                valid_until: ctx.height + 20,
-                time_ms: ctx.time_ms,
-                fee_inputs: vec![self.coin(caller, fee + 10_000)?.0],
-                change_lock: Lock::key(caller.public_key()),
-                fee,
-            };
-            construct_call(
-                &self.node.wasm,
-                &ReplayProver,
-                &req,
-                &self.node.view(&inner),
-            )
-            .map_err(|e| anyhow!("{entry}: {e}"))?
+        let ctx = self.node.next_context();
+        let req = CallRequest {
+            chain_id: CHAIN,
+            resource,
+            entry: entry.into(),
+            args,
+            cu_limit: 600_000,
+            height: ctx.height,
+            valid_until: ctx.height + 20,
+            time_ms: ctx.time_ms,
+            fee_inputs: vec![self.coin(caller, fee + 10_000)?.0],
+            change_lock: Lock::key(caller.public_key()),
+            fee,
         };
-        self.node.settlement.track(
+        let call = construct_call(
+            &self.contracts.wasm,
+            &*self.contracts.prover,
+            &req,
+            &self.node.view(),
+        )
+        .map_err(|e| anyhow!("{entry}: {e}"))?;
+        // The shipment is committed when the order is included, aborted if it is dropped.
+        self.contracts.settlement.track(
             call.tx.id(),
             call.tx.validity.not_after,
             call.external.clone(),
@@ -181,30 +187,27 @@ impl App {
 /// Runs the app chain in `data_dir` with the contracts built into `contracts` (see
 /// [`build_contracts`]).
 pub fn run(data_dir: &Path, contracts: &Path) -> Result<Summary> {
-    let (shop, alice, miner) = (dev_key("shop"), dev_key("alice"), dev_key("miner"));
-    let alloc = |k: &SecretKey| Allocation {
-        public_key: hex(&k.public_key().0),
-        amount: 1_000_000_000,
+    let (shop, alice, miner) = (
+        SecretKey::dev("shop"),
+        SecretKey::dev("alice"),
+        SecretKey::dev("miner"),
+    );
+    let mut params = PowParams::devnet(CHAIN);
+    params.block_time_ms = 1_000;
+    let genesis = Genesis {
+        chain_id: CHAIN,
+        time_ms: 1_767_225_600_000,
+        target: params.pow_limit,
+        allocations: [&shop, &alice]
+            .map(|k| Output::asset(Lock::key(k.public_key()), TokenId::Native, 1_000_000_000))
+            .to_vec(),
+        message: "order chain".into(),
     };
-    let config = NodeConfig {
-        data_dir: data_dir.to_path_buf(),
-        rpc_addr: "127.0.0.1:0".parse()?,
-        mine: true,
-        miner_key: "miner".into(),
-        connectors: Vec::new(),
-        network: Default::default(),
-        chain: ChainSpec {
-            chain_id: 77,
-            block_time_ms: 1_000,
-            genesis_time_ms: 1_767_225_600_000,
-            message: "order chain".into(),
-            fee_per_byte: 1,
-            fee_per_cu: 1,
-            proof_systems: vec!["replay".into()],
-            allocations: vec![alloc(&shop), alloc(&alice)],
-        },
-    };
-    let node = Node::open(config, Some(miner))?;
+    let mut rules = LedgerConfig::new(CHAIN);
+    rules.fees = FeePolicy::native(TokenFee {
+        per_byte: 1,
+        per_cu: 1,
+    });
     // The shipping service: an in-process connector (an HTTP one is configured in node.toml).
     let shipper = Arc::new(MemoryConnector::new(|op| {
         // order_id[32] ‖ item u32 ‖ qty u64 ‖ address
@@ -220,10 +223,22 @@ pub fn run(data_dir: &Path, contracts: &Path) -> Result<Summary> {
             .concat()
         })
     }));
-    node.wasm
-        .connectors()
+    let wasm = Arc::new(WasmExecutor::default());
+    wasm.connectors()
         .register("shipping", shipper.clone(), None);
-    let app = App { node: node.clone() };
+    let runtime = Contracts::new(wasm);
+    // The composition: sled ledger (the default), PoW mined by `miner` on demand, contracts
+    // proven and verified by replay.
+    let node = NodeBuilder::new(Config::new(data_dir), genesis)
+        .ledger_config(rules)
+        .pow(params, Some(miner.public_key()))
+        .contracts(runtime.clone())
+        .verifier(Arc::new(runtime.verifier()))
+        .build()?;
+    let app = App {
+        node: node.clone(),
+        contracts: runtime,
+    };
 
     let read = |name: &str| {
         std::fs::read(contracts.join(format!("{name}.wasm")))
@@ -256,23 +271,19 @@ pub fn run(data_dir: &Path, contracts: &Path) -> Result<Summary> {
         Ok(_) => bail!("the shipper refuses 'nowhere'"),
         Err(e) => e.to_string(),
     };
-    let level = {
-        let inner = node.lock();
-        let key = [b"i".as_slice(), &ITEM.to_le_bytes()].concat();
-        let (_, out) = inner
-            .chain
-            .ledger()
-            .state(&contract_id(&stock), &key)?
-            .context("stock level")?;
-        u64::from_le_bytes(
-            out.as_state()
-                .context("state")?
-                .data
-                .clone()
-                .try_into()
-                .map_err(|_| anyhow!("level"))?,
-        )
-    };
+    let key = [b"i".as_slice(), &ITEM.to_le_bytes()].concat();
+    let (_, out) = node
+        .ledger()
+        .state(&contract_id(&stock), &key)?
+        .context("stock level")?;
+    let level = u64::from_le_bytes(
+        out.as_state()
+            .context("state")?
+            .data
+            .clone()
+            .try_into()
+            .map_err(|_| anyhow!("level"))?,
+    );
     Ok(Summary {
         tracking: String::from_utf8_lossy(&tracking).into_owned(),
         stock_left: level,
@@ -282,13 +293,13 @@ pub fn run(data_dir: &Path, contracts: &Path) -> Result<Summary> {
             shipper.ops(OpStatus::Committed).len(),
             shipper.ops(OpStatus::Aborted).len(),
         ),
-        height: node.lock().chain.tip()?.height,
+        height: node.status().height,
     })
 }
 
-fn balance(node: &Node, key: &SecretKey) -> u128 {
-    node.index
-        .of(&Lock::key(key.public_key()).address())
+fn balance(node: &OrderNode, key: &SecretKey) -> u128 {
+    node.index()
+        .outputs_of(&Lock::key(key.public_key()).address())
         .iter()
         .filter_map(|(_, o)| {
             o.as_asset()

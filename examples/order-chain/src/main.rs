@@ -5,7 +5,7 @@ use anyhow::Result;
 fn main() -> Result<()> {
     let dir = tempfile_dir()?;
     let contracts = dir.join("contracts");
-    println!("building the contracts (crates/wes-ispc/guest/build.sh)…");
+    println!("building the contracts (wes-ispc/guest/build.sh)…");
     wes_order_chain::build_contracts(&contracts)?;
     let s = wes_order_chain::run(&dir.join("chain"), &contracts)?;
     println!(

@@ -1,5 +1,5 @@
 //! Block propagation and transaction gossip between five `wes-node` nodes on 127.0.0.1
-//! (`cargo bench -p wes-node --bench propagation`).
+//! (`cargo bench -p wes-reference-chain --bench propagation`).
 //!
 //! Five nodes run in this process, each with its own sled ledger, URES and libp2p swarm,
 //! connected over TCP + noise + yamux exactly as separate processes would be. Every round one
@@ -12,9 +12,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wes_core::{Input, Lock, Output, TokenId, Transaction, ValidityWindow};
-use wes_node::config::{Allocation, ChainSpec, NodeConfig};
-use wes_node::keys::dev_key;
-use wes_node::node::Node;
+use wes_reference_chain::chain::RefNode;
+use wes_reference_chain::config::{Allocation, ChainSpec, NodeConfig};
+use wes_reference_chain::keys::dev_key;
 
 const NODES: usize = 5;
 const TXS: usize = 1_024;
@@ -29,7 +29,8 @@ fn config(dir: &std::path::Path, i: usize) -> NodeConfig {
     NodeConfig {
         data_dir: dir.join(format!("node-{i}")),
         rpc_addr: "127.0.0.1:0".parse().unwrap(),
-        mine: false,
+        // A producer for `produce_block`; nothing mines on its own (no producer thread).
+        mine: true,
         miner_key: "miner".into(),
         connectors: Vec::new(),
         network: Default::default(),
@@ -56,8 +57,11 @@ fn main() {
     let measure = std::env::args().any(|a| a == "--bench");
     let rounds = if measure { 200 } else { 20 };
     let tmp = tempfile::tempdir().unwrap();
-    let nodes: Vec<Arc<Node>> = (0..NODES)
-        .map(|i| Node::open(config(tmp.path(), i), Some(dev_key(&format!("miner-{i}")))).unwrap())
+    let nodes: Vec<Arc<RefNode>> = (0..NODES)
+        .map(|i| {
+            let miner = dev_key(&format!("miner-{i}"));
+            wes_reference_chain::chain::open(&config(tmp.path(), i), Some(&miner)).unwrap()
+        })
         .collect();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -91,10 +95,10 @@ fn main() {
     let mut latencies = Vec::with_capacity(rounds);
     for round in 0..rounds {
         let miner = &nodes[round % NODES];
-        let (_, hash, _) = miner.mine_one().unwrap();
+        let (_, hash, _) = miner.produce_block().unwrap();
         let t0 = Instant::now();
         for n in &nodes {
-            while n.lock().chain.best_hash() != hash {
+            while n.status().best != hash {
                 assert!(t0.elapsed() < Duration::from_secs(10), "block {round} lost");
                 std::thread::sleep(Duration::from_micros(100));
             }
@@ -139,7 +143,7 @@ fn main() {
         nodes[0].submit(tx).unwrap();
     }
     let submitted = t0.elapsed();
-    while last.lock().mempool.len() < TXS {
+    while last.mempool().len() < TXS {
         assert!(t0.elapsed() < Duration::from_secs(120), "transactions lost");
         std::thread::sleep(Duration::from_millis(1));
     }

@@ -12,7 +12,7 @@ use wes_core::{
 };
 
 use crate::keys::Keystore;
-use crate::rpc::parse_outpoint;
+use wes_node::rpc::{MAX_REQUEST_BYTES, parse_outpoint};
 
 /// A connection to a node.
 pub struct Client {
@@ -33,8 +33,8 @@ impl Client {
     pub fn new(url: &str) -> Result<Client> {
         Ok(Client {
             rpc: HttpClientBuilder::default()
-                .max_request_size(crate::rpc::MAX_REQUEST_BYTES)
-                .max_response_size(crate::rpc::MAX_REQUEST_BYTES)
+                .max_request_size(MAX_REQUEST_BYTES)
+                .max_response_size(MAX_REQUEST_BYTES)
                 .request_timeout(std::time::Duration::from_secs(300))
                 .build(url)?,
         })

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use wes_core::{Address, Domain, Lock, SecretKey, hash};
+use wes_core::{Address, Lock, SecretKey};
 
 /// Named keys, kept in a file.
 #[derive(Debug)]
@@ -16,7 +16,7 @@ pub struct Keystore {
 
 /// A development key derived from its name, so every run and every reader gets the same one.
 pub fn dev_key(name: &str) -> SecretKey {
-    SecretKey::from_seed(*hash(Domain::new("wes/dev-key"), name).as_bytes())
+    SecretKey::dev(name)
 }
 
 /// The address of a key's single-signature lock.

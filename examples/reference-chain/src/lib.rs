@@ -1,14 +1,12 @@
-//! # wes-node — the WES-rs reference chain
+//! # The WES-rs reference chain
 //!
-//! A node composed only through the SDK's public crates: the EUTXO ledger on sled
-//! (`wes-ledger`), URES on disk (`wes-ures`), PoW + XOR consensus with its chain manager
-//! (`wes-consensus`), WASM contracts verified by replay and ONNX models proven with halo2
-//! (`wes-ispc`), a mempool and a miner; a JSON-RPC server ([`rpc`], documented in `RPC.md`)
-//! and a command-line client (`wes-node --help`).
+//! The [`wes_node`] library with the SDK's default modules — the EUTXO ledger on sled, URES
+//! on disk, PoW + XOR, WASM contracts verified by replay, ONNX models proven with halo2 —
+//! configured from a TOML file ([`config`]), opened by [`chain::open`], and the `wes-node`
+//! binary: the node (`devnet`, `init`, `run`) and a command-line [`client`] of its JSON-RPC
+//! (documented in `wes-node/RPC.md`).
 
+pub mod chain;
 pub mod client;
 pub mod config;
 pub mod keys;
-pub mod network;
-pub mod node;
-pub mod rpc;

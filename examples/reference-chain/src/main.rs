@@ -7,10 +7,10 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 use wes_core::{Output, ResourceBody, ResourceKind, SecretKey, codec};
-use wes_node::client::{Client, key, recipient, resource_body, token as parse_token};
-use wes_node::config::{Allocation, ChainSpec, NodeConfig};
-use wes_node::keys::{Keystore, address_of, dev_key};
-use wes_node::node::Node;
+use wes_node::LaunchOptions;
+use wes_reference_chain::client::{Client, key, recipient, resource_body, token as parse_token};
+use wes_reference_chain::config::{Allocation, ChainSpec, NodeConfig};
+use wes_reference_chain::keys::{Keystore, address_of, dev_key};
 
 /// The WES-rs reference chain.
 #[derive(Parser, Debug)]
@@ -305,32 +305,40 @@ fn run_nodes(configs: Vec<NodeConfig>, banner: bool) -> Result<()> {
         } else {
             None
         };
-        nodes.push(Node::open(config.clone(), miner)?);
+        nodes.push(wes_reference_chain::chain::open(config, miner.as_ref())?);
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let mut servers = Vec::new();
+        let mut running = Vec::new();
         let mut first_p2p: Option<wes_net::libp2p::Multiaddr> = None;
-        for (i, node) in nodes.iter().enumerate() {
-            let config = &node.config;
-            let (handle, addr) = wes_node::rpc::serve(node.clone(), config.rpc_addr).await?;
-            servers.push(handle);
-            let tip = node.lock().chain.tip()?;
-            if nodes.len() > 1 {
+        for (i, (node, config)) in nodes.into_iter().zip(&configs).enumerate() {
+            let (listen, mut bootnodes) = config.network.addresses()?;
+            if let Some(first) = &first_p2p {
+                bootnodes.push(first.clone());
+            }
+            let height = node.status().height;
+            let started = wes_node::launch(
+                node,
+                LaunchOptions {
+                    rpc: Some(config.rpc_addr),
+                    listen,
+                    bootnodes,
+                    produce: true,
+                    ..Default::default()
+                },
+            )
+            .await?;
+            let addr = started.rpc_addr.context("the RPC server's address")?;
+            if configs.len() > 1 {
                 println!("node {i}");
             }
-            println!("WES-rs node — chain {} at height {}", config.chain.chain_id, tip.height);
+            println!("WES-rs node — chain {} at height {height}", config.chain.chain_id);
             println!("  data     {}", config.data_dir.display());
             println!("RPC listening on http://{addr}");
-            let (listen, mut bootnodes) = config.network.addresses()?;
-            if !listen.is_empty() {
-                if let Some(first) = &first_p2p {
-                    bootnodes.push(first.clone());
-                }
-                let net = wes_node::network::start(node, &listen, &bootnodes).await?;
+            if let Some(net) = &started.network {
                 let addrs = net.listen_addrs();
                 for a in &addrs {
                     println!("P2P listening on {a}");
@@ -349,32 +357,17 @@ fn run_nodes(configs: Vec<NodeConfig>, banner: bool) -> Result<()> {
                     config.data_dir.join("keys.json").display());
                 println!("     wes-node --rpc http://{addr} balance bob\n");
             }
+            running.push(started);
         }
-        let miners: Vec<_> = nodes
-            .iter()
-            .filter(|n| n.mining())
-            .map(|n| {
-                let n = n.clone();
-                std::thread::spawn(move || n.mine_forever())
-            })
-            .collect();
         shutdown_signal().await;
         println!("shutting down…");
-        for node in &nodes {
-            node.shutdown();
-            if let Some(net) = node.network() {
-                net.shutdown();
-            }
+        for node in &running {
+            node.node.shutdown();
         }
-        for handle in servers {
-            let _ = handle.stop();
-            handle.stopped().await;
-        }
-        for m in miners {
-            let _ = tokio::task::spawn_blocking(move || m.join()).await;
-        }
-        for node in &nodes {
-            println!("stopped at height {}", node.lock().chain.tip()?.height);
+        for node in running {
+            let n = node.node.clone();
+            node.stop().await;
+            println!("stopped at height {}", n.status().height);
         }
         Ok::<_, anyhow::Error>(())
     })
@@ -477,8 +470,8 @@ fn main() -> Result<()> {
                 store.insert(&cfg.miner_key, &k)?;
                 println!("new key {:?}: {}", cfg.miner_key, address_of(&k));
             }
-            let node = Node::open(cfg.clone(), None)?;
-            let genesis = node.lock().chain.ledger().genesis_hash();
+            let node = wes_reference_chain::chain::open(&cfg, None)?;
+            let genesis = node.status().genesis;
             println!(
                 "initialised {} — chain {}, genesis {genesis}",
                 cfg.data_dir.display(),

@@ -27,7 +27,7 @@ fn start(dir: &Path) -> NodeProcess {
 }
 
 fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../crates/wes-ispc/tests/fixtures/onnx")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../wes-ispc/tests/fixtures/onnx")
 }
 
 #[test]

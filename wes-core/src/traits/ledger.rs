@@ -1,0 +1,149 @@
+//! The ledger: validity of transactions and blocks, and the UTXO state.
+
+use std::collections::BTreeMap;
+
+use crate::fault::Blame;
+use crate::hash::{BlockHash, Hash};
+use crate::types::block::{Block, BlockHeader};
+use crate::types::output::Output;
+use crate::types::token::{Amount, TokenId};
+use crate::types::transaction::{OutPoint, SignedTransaction};
+
+/// The block a ledger has applied last.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChainTip {
+    /// Its hash.
+    pub hash: BlockHash,
+    /// Its height.
+    pub height: u64,
+    /// The state root after it.
+    pub state_root: Hash,
+}
+
+/// Where a transaction is being checked: the block it would go into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockContext {
+    /// Height of that block.
+    pub height: u64,
+    /// Time of that block, milliseconds since the Unix epoch.
+    pub time_ms: u64,
+}
+
+/// What a valid transaction costs and pays.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TxSummary {
+    /// Fee per token: inputs minus outputs.
+    pub fees: BTreeMap<TokenId, Amount>,
+    /// Encoded size in bytes, witness included.
+    pub size: usize,
+    /// Compute units used by its execution, if any.
+    pub cu_used: u64,
+}
+
+/// The EUTXO ledger of one chain: rules, state and block store.
+///
+/// Contract: [`apply_block`](Ledger::apply_block) is atomic (after a crash the ledger is at
+/// the last whole block) and [`revert_tip`](Ledger::revert_tip) restores the exact previous
+/// state, so the chain manager can reorganise by reverting to a common ancestor and applying
+/// the other branch. Header validity (proof of work, timestamps) is the consensus engine's
+/// job; the ledger checks the body against the header and the state.
+pub trait Ledger: Send + Sync {
+    /// The ledger's error; [`Blame`] tells an invalid block from a failing disk.
+    type Error: std::error::Error + Blame + Send + Sync + 'static;
+
+    /// The last applied block.
+    fn tip(&self) -> Result<ChainTip, Self::Error>;
+
+    /// The unspent output at `outpoint`, or `None` if it does not exist or is spent.
+    fn unspent(&self, outpoint: &OutPoint) -> Result<Option<Output>, Self::Error>;
+
+    /// A stored header, on any branch.
+    fn header(&self, hash: &BlockHash) -> Result<Option<BlockHeader>, Self::Error>;
+
+    /// A stored block, on any branch.
+    fn block(&self, hash: &BlockHash) -> Result<Option<Block>, Self::Error>;
+
+    /// The hash of the block at `height` on the applied chain.
+    fn hash_at(&self, height: u64) -> Result<Option<BlockHash>, Self::Error>;
+
+    /// Checks `tx` against the current state as if it went into a block at `ctx`, without
+    /// changing anything (used by the mempool and block builders).
+    fn check_transaction(
+        &self,
+        tx: &SignedTransaction,
+        ctx: &BlockContext,
+    ) -> Result<TxSummary, Self::Error>;
+
+    /// The state root that applying `transactions` (coinbase first) on the tip at `ctx`
+    /// would give, for a producer filling in a new header. Changes nothing.
+    fn state_root_after(
+        &self,
+        transactions: &[SignedTransaction],
+        ctx: &BlockContext,
+    ) -> Result<Hash, Self::Error>;
+
+    /// Validates `block` as the child of the tip and applies it atomically.
+    fn apply_block(&self, block: &Block) -> Result<ChainTip, Self::Error>;
+
+    /// Undoes the tip block and returns it. Genesis cannot be reverted.
+    fn revert_tip(&self) -> Result<Block, Self::Error>;
+
+    /// Switches to another branch: reverts to `fork_point` (a block on the applied chain) and
+    /// applies `branch` (its descendants, parent first). If any block of `branch` is invalid,
+    /// the ledger is restored to the chain it had before and the block's error is returned.
+    fn reorg(&self, fork_point: &BlockHash, branch: &[Block]) -> Result<ChainTip, Self::Error>;
+}
+
+/// A shared ledger is a ledger: the node keeps one `Arc` for lock-free reads (RPC, network)
+/// and gives another to the chain manager, which applies blocks.
+impl<T: Ledger + ?Sized> Ledger for std::sync::Arc<T> {
+    type Error = T::Error;
+
+    fn tip(&self) -> Result<ChainTip, Self::Error> {
+        (**self).tip()
+    }
+
+    fn unspent(&self, outpoint: &OutPoint) -> Result<Option<Output>, Self::Error> {
+        (**self).unspent(outpoint)
+    }
+
+    fn header(&self, hash: &BlockHash) -> Result<Option<BlockHeader>, Self::Error> {
+        (**self).header(hash)
+    }
+
+    fn block(&self, hash: &BlockHash) -> Result<Option<Block>, Self::Error> {
+        (**self).block(hash)
+    }
+
+    fn hash_at(&self, height: u64) -> Result<Option<BlockHash>, Self::Error> {
+        (**self).hash_at(height)
+    }
+
+    fn check_transaction(
+        &self,
+        tx: &SignedTransaction,
+        ctx: &BlockContext,
+    ) -> Result<TxSummary, Self::Error> {
+        (**self).check_transaction(tx, ctx)
+    }
+
+    fn state_root_after(
+        &self,
+        transactions: &[SignedTransaction],
+        ctx: &BlockContext,
+    ) -> Result<Hash, Self::Error> {
+        (**self).state_root_after(transactions, ctx)
+    }
+
+    fn apply_block(&self, block: &Block) -> Result<ChainTip, Self::Error> {
+        (**self).apply_block(block)
+    }
+
+    fn revert_tip(&self) -> Result<Block, Self::Error> {
+        (**self).revert_tip()
+    }
+
+    fn reorg(&self, fork_point: &BlockHash, branch: &[Block]) -> Result<ChainTip, Self::Error> {
+        (**self).reorg(fork_point, branch)
+    }
+}

@@ -1,0 +1,107 @@
+//! What can go wrong in a node, with the evidence.
+
+use wes_core::{Blame, BlockHash, ConsensusError, Fault, ResourceKind};
+
+/// Any error, boxed with its source chain (a ledger's or chain manager's own error type).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Why a node could not be built, produce a block or serve a request.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The node's configuration is inconsistent (a missing component, a bad value).
+    #[error("configuration: {0}")]
+    Config(String),
+    /// A file or directory of the node could not be used.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The ledger failed or refused (its own error inside).
+    #[error("ledger: {0}")]
+    Ledger(#[source] BoxError),
+    /// The chain manager refused a block or failed (its own error inside).
+    #[error("chain: {0}")]
+    Chain(#[source] BoxError),
+    /// The consensus engine refused or failed.
+    #[error("consensus: {0}")]
+    Consensus(#[from] ConsensusError),
+    /// The resource store failed.
+    #[error("resource store: {0}")]
+    Resources(#[from] crate::resources::ResourceError),
+    /// A resource is not what it claims to be (a WASM module or model that its executor
+    /// refuses).
+    #[error("invalid {kind:?} resource: {reason}")]
+    InvalidResource {
+        /// The kind it was stored as.
+        kind: ResourceKind,
+        /// What the executor refused.
+        reason: String,
+    },
+    /// A call could not be constructed.
+    #[error("construct: {0}")]
+    Construct(#[from] crate::construct::ConstructError),
+    /// A transaction was refused by the mempool or the ledger.
+    #[error("transaction refused: {0}")]
+    Rejected(String),
+    /// This node has no block producer (it follows the chain only).
+    #[error("this node does not produce blocks")]
+    NoProducer,
+    /// Block production was cancelled (shutdown).
+    #[error("block production cancelled")]
+    Cancelled,
+    /// A block this node produced did not become the tip: another producer's block for the
+    /// same height won (arrived first with more work, or won the tie-break). Normal with
+    /// several producers.
+    #[error("own block {hash} is not the tip ({outcome}): another block won")]
+    LostRace {
+        /// The block produced.
+        hash: BlockHash,
+        /// What the chain made of it.
+        outcome: String,
+    },
+    /// The network failed to start or to answer.
+    #[error("network: {0}")]
+    Network(#[from] wes_net::NetError),
+    /// The RPC server failed to start.
+    #[error("rpc: {0}")]
+    Rpc(String),
+}
+
+impl NodeError {
+    /// A ledger error, boxed.
+    pub fn ledger(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        NodeError::Ledger(Box::new(e))
+    }
+
+    /// A chain-manager error, boxed.
+    pub fn chain(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        NodeError::Chain(Box::new(e))
+    }
+
+    /// An I/O error while doing `what`.
+    pub fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> NodeError {
+        let what = what.into();
+        move |source| NodeError::Io { what, source }
+    }
+}
+
+impl Blame for NodeError {
+    fn fault(&self) -> Fault {
+        match self {
+            NodeError::Consensus(e) => e.fault(),
+            NodeError::Resources(e) => e.fault(),
+            NodeError::InvalidResource { .. } | NodeError::Rejected(_) => Fault::Input,
+            NodeError::Construct(e) => match e {
+                crate::construct::ConstructError::Execution(x) => x.fault,
+                crate::construct::ConstructError::Proof(p) => p.fault(),
+                crate::construct::ConstructError::View(_) => Fault::Local,
+                _ => Fault::Input,
+            },
+            NodeError::LostRace { .. } | NodeError::Cancelled => Fault::Unavailable,
+            _ => Fault::Local,
+        }
+    }
+}

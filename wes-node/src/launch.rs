@@ -1,0 +1,120 @@
+//! Starting and stopping a node's services: the RPC server, the network and the block
+//! producer, with a graceful shutdown that stops them in order.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use jsonrpsee::Methods;
+use jsonrpsee::server::ServerHandle;
+use wes_net::NetworkHandle;
+use wes_net::libp2p::Multiaddr;
+
+use crate::error::NodeError;
+use crate::ledger::ChainLedger;
+use crate::node::Node;
+
+/// Which of a node's services to start.
+#[derive(Clone, Default)]
+pub struct LaunchOptions {
+    /// Serve JSON-RPC on this address (port 0 picks a free one); `None`: no RPC server.
+    pub rpc: Option<SocketAddr>,
+    /// The chain's own RPC methods, served beside the built-in `wes_*` ones.
+    pub rpc_methods: Vec<Methods>,
+    /// libp2p listen addresses; empty: no networking.
+    pub listen: Vec<Multiaddr>,
+    /// Peers to dial at start.
+    pub bootnodes: Vec<Multiaddr>,
+    /// Run the block producer (if the node has one) on a thread of its own.
+    pub produce: bool,
+}
+
+impl core::fmt::Debug for LaunchOptions {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("LaunchOptions")
+            .field("rpc", &self.rpc)
+            .field("rpc_methods", &self.rpc_methods.len())
+            .field("listen", &self.listen)
+            .field("bootnodes", &self.bootnodes)
+            .field("produce", &self.produce)
+            .finish()
+    }
+}
+
+/// A node with its services running. [`stop`](RunningNode::stop) shuts them down.
+pub struct RunningNode<L: ChainLedger> {
+    /// The node.
+    pub node: Arc<Node<L>>,
+    /// The RPC server's address, if it serves.
+    pub rpc_addr: Option<SocketAddr>,
+    /// The network, if it is on.
+    pub network: Option<NetworkHandle>,
+    rpc: Option<ServerHandle>,
+    producer: Option<std::thread::JoinHandle<()>>,
+}
+
+impl<L: ChainLedger> core::fmt::Debug for RunningNode<L> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("RunningNode")
+            .field("node", &self.node)
+            .field("rpc_addr", &self.rpc_addr)
+            .field("network", &self.network.is_some())
+            .field("producing", &self.producer.is_some())
+            .finish()
+    }
+}
+
+/// Starts `node`'s services (on the current tokio runtime): the RPC server, then the
+/// network, then the producer.
+///
+/// # Errors
+/// The RPC address cannot be bound or the network cannot start; what was started before
+/// is stopped again.
+pub async fn launch<L: ChainLedger>(
+    node: Arc<Node<L>>,
+    options: LaunchOptions,
+) -> Result<RunningNode<L>, NodeError> {
+    let mut running = RunningNode {
+        node: node.clone(),
+        rpc_addr: None,
+        network: None,
+        rpc: None,
+        producer: None,
+    };
+    if let Some(addr) = options.rpc {
+        let (handle, local) = crate::rpc::serve(node.clone(), addr, options.rpc_methods).await?;
+        running.rpc = Some(handle);
+        running.rpc_addr = Some(local);
+    }
+    if !options.listen.is_empty() {
+        match crate::network::start(&node, &options.listen, &options.bootnodes).await {
+            Ok(net) => running.network = Some(net),
+            Err(e) => {
+                running.stop().await;
+                return Err(e);
+            }
+        }
+    }
+    if options.produce && node.producer().is_some() {
+        let n = node.clone();
+        running.producer = Some(std::thread::spawn(move || n.produce_forever()));
+    }
+    Ok(running)
+}
+
+impl<L: ChainLedger> RunningNode<L> {
+    /// Stops production (a seal in progress is cancelled), the network and the RPC server,
+    /// and waits for them. The node's stores are closed when the last `Arc` goes.
+    pub async fn stop(mut self) {
+        self.node.shutdown();
+        if let Some(net) = self.network.take() {
+            net.shutdown();
+        }
+        if let Some(handle) = self.rpc.take() {
+            let _ = handle.stop();
+            handle.stopped().await;
+        }
+        if let Some(producer) = self.producer.take() {
+            let _ = tokio::task::spawn_blocking(move || producer.join()).await;
+        }
+    }
+}

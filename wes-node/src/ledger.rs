@@ -1,0 +1,96 @@
+//! What the node needs of a ledger beyond [`wes_core::Ledger`]: building a block for its
+//! producer, the fee policy its mempool prices by, and the cheap checks run before anything
+//! is fetched for a peer's transaction.
+//!
+//! [`EutxoLedger`] implements it over any [`KvStore`]. A chain with its own rules wraps
+//! `EutxoLedger` (or writes its own ledger) and implements this trait by delegation; the
+//! `app-rule` example does exactly that.
+
+use wes_core::Block;
+use wes_core::{
+    BlockHash, ContractId, Ledger, Lock, OutPoint, Output, PublicKey, SignedTransaction, TxId,
+};
+use wes_ledger::{EutxoLedger, FeePolicy, KvStore, LedgerError};
+
+/// A ledger a [`Node`](crate::Node) can run: [`Ledger`] plus block building.
+///
+/// Contract: everything [`Ledger`] promises; [`build_block`](ChainLedger::build_block) must
+/// produce a block that [`Ledger::apply_block`] accepts on the same tip (with the header's
+/// seal fields still to be filled by the producer).
+pub trait ChainLedger: Ledger + 'static {
+    /// The hash of the genesis block.
+    fn genesis_hash(&self) -> BlockHash;
+
+    /// The fees the ledger accepts, by token: the mempool orders transactions by them.
+    fn fee_policy(&self) -> FeePolicy;
+
+    /// Checks that need no chain state (format, limits, signatures): the sender of a
+    /// transaction that fails them is at fault on every chain.
+    fn check_stateless(&self, tx: &SignedTransaction) -> Result<(), Self::Error>;
+
+    /// A block on the tip holding `transactions` (in order) after a coinbase that pays
+    /// their fees to `reward`, produced by `producer` at `time_ms`. Target, nonce and seal
+    /// are left for the producer.
+    fn build_block(
+        &self,
+        transactions: Vec<SignedTransaction>,
+        reward: &Lock,
+        producer: PublicKey,
+        time_ms: u64,
+    ) -> Result<Block, Self::Error>;
+
+    /// The live State output of `contract` under `key` (for executions' chain view).
+    fn state(
+        &self,
+        contract: &ContractId,
+        key: &[u8],
+    ) -> Result<Option<(OutPoint, Output)>, Self::Error>;
+
+    /// The transaction an error of [`build_block`](ChainLedger::build_block) blames, so the
+    /// producer can leave it out and try again. `None`: the error is not one transaction's.
+    fn blamed_transaction(error: &Self::Error) -> Option<TxId>;
+}
+
+impl<S: KvStore + 'static> ChainLedger for EutxoLedger<S> {
+    fn genesis_hash(&self) -> BlockHash {
+        EutxoLedger::genesis_hash(self)
+    }
+
+    fn fee_policy(&self) -> FeePolicy {
+        self.config().fees.clone()
+    }
+
+    fn check_stateless(&self, tx: &SignedTransaction) -> Result<(), LedgerError> {
+        EutxoLedger::check_stateless(self, tx)
+    }
+
+    fn build_block(
+        &self,
+        transactions: Vec<SignedTransaction>,
+        reward: &Lock,
+        producer: PublicKey,
+        time_ms: u64,
+    ) -> Result<Block, LedgerError> {
+        EutxoLedger::build_block(self, transactions, reward, producer, time_ms)
+    }
+
+    fn state(
+        &self,
+        contract: &ContractId,
+        key: &[u8],
+    ) -> Result<Option<(OutPoint, Output)>, LedgerError> {
+        EutxoLedger::state(self, contract, key)
+    }
+
+    fn blamed_transaction(error: &LedgerError) -> Option<TxId> {
+        use wes_ledger::BlockError;
+        match error {
+            LedgerError::Transaction { txid, .. } => Some(*txid),
+            LedgerError::Block { source, .. } => match &**source {
+                BlockError::Transaction { txid, .. } => Some(*txid),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+}

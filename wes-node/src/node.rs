@@ -1,0 +1,574 @@
+//! The running node: the modules a chain chose (see [`NodeBuilder`](crate::NodeBuilder)),
+//! and what every chain needs done with them — accepting transactions, importing blocks and
+//! following the best chain (mempool, indexes, tip observers such as external settlement),
+//! producing blocks through the chain's [`BlockProducer`].
+//!
+//! # Locking
+//! Reads never wait behind an import or a proof: the ledger is shared (`Arc`) and read
+//! without any node lock; the best tip is a [`ChainStatus`] snapshot; indexes have their own
+//! short locks. Imports and production are serialised by the chain lock; the mempool has its
+//! own lock, taken after the chain's and never while verifying a transaction.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use wes_consensus::{ChainError, ChainManager, Submitted};
+use wes_core::{
+    Block, BlockContext, BlockHash, CandidateRouter, ConsensusEngine, ContentId, Ledger,
+    ProofSystemId, Prover, ResourceKind, ResourceMeta, ResourceStore, SignedTransaction, TxId,
+    VerifierRegistry,
+};
+use wes_ledger::{Mempool, MempoolConfig, MempoolError};
+use wes_net::NetworkHandle;
+
+use crate::construct::{Call, ConstructError, Constructed};
+use crate::error::NodeError;
+use crate::executors::Executors;
+use crate::index::ChainIndex;
+use crate::ispc::{Contracts, Models};
+use crate::ledger::ChainLedger;
+use crate::network::PrefetchPolicy;
+use crate::producer::BlockProducer;
+use crate::resources::Resources;
+use crate::status::ChainStatus;
+use crate::tip::{TipMoved, TipObserver};
+use crate::view::NodeView;
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// What a node does with its modules: limits and policies every chain sets.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Where the node keeps its files (ledger, resources, network identity…).
+    pub data_dir: PathBuf,
+    /// The block interval the chain aims at, in milliseconds (producers and the difficulty
+    /// rule use their own copy; this one is reported to clients).
+    pub block_time_ms: u64,
+    /// The mempool's limits.
+    pub mempool: MempoolConfig,
+    /// The most transactions a produced block carries (coinbase excluded).
+    pub max_block_txs: usize,
+    /// The most bytes of transactions a produced block carries.
+    pub max_block_bytes: usize,
+    /// What a peer's block or transaction may make this node fetch before verifying it.
+    pub prefetch: PrefetchPolicy,
+    /// The most compute units a call constructed through the node may use.
+    pub max_call_cu: u64,
+    /// For how many blocks a constructed call stays valid.
+    pub call_validity_blocks: u64,
+}
+
+impl Config {
+    /// Defaults, with files under `data_dir`.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Config {
+            data_dir: data_dir.into(),
+            block_time_ms: 2_000,
+            mempool: MempoolConfig::default(),
+            max_block_txs: 1_000,
+            max_block_bytes: 4 << 20,
+            prefetch: PrefetchPolicy::default(),
+            max_call_cu: 50_000_000,
+            call_validity_blocks: 100,
+        }
+    }
+}
+
+/// A running chain node over ledger type `L`. Built by [`NodeBuilder`](crate::NodeBuilder).
+pub struct Node<L: ChainLedger> {
+    pub(crate) config: Config,
+    pub(crate) chain_id: wes_core::ChainId,
+    pub(crate) ledger: Arc<L>,
+    pub(crate) chain: Mutex<ChainManager<Arc<L>>>,
+    pub(crate) mempool: Mutex<Mempool>,
+    pub(crate) engine: Arc<dyn ConsensusEngine>,
+    pub(crate) producer: Option<Arc<dyn BlockProducer>>,
+    pub(crate) resources: Resources,
+    pub(crate) executors: Executors,
+    pub(crate) provers: BTreeMap<ProofSystemId, Arc<dyn Prover>>,
+    pub(crate) verifiers: VerifierRegistry,
+    pub(crate) index: Arc<ChainIndex>,
+    pub(crate) contracts: Option<Contracts>,
+    pub(crate) models: Option<Models>,
+    pub(crate) candidates: Option<Arc<dyn CandidateRouter>>,
+    pub(crate) tip_observers: Vec<Arc<dyn TipObserver>>,
+    pub(crate) status: RwLock<ChainStatus>,
+    pub(crate) sealing: Mutex<Option<Arc<AtomicBool>>>,
+    pub(crate) net: OnceLock<NetworkHandle>,
+    pub(crate) stop: AtomicBool,
+    pub(crate) produced: AtomicU64,
+}
+
+impl<L: ChainLedger> core::fmt::Debug for Node<L> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let status = self.status();
+        f.debug_struct("Node")
+            .field("chain_id", &self.chain_id)
+            .field("engine", &self.engine.name())
+            .field("height", &status.height)
+            .field("best", &status.best)
+            .field("executors", &self.executors)
+            .field("verifiers", &self.verifiers)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl<L: ChainLedger> Node<L> {
+    /// The node's configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The chain id.
+    pub fn chain_id(&self) -> wes_core::ChainId {
+        self.chain_id
+    }
+
+    /// The ledger, for reads (lock-free; the tip may move between two reads).
+    pub fn ledger(&self) -> &Arc<L> {
+        &self.ledger
+    }
+
+    /// The chain manager, locked: for what only it knows (side branches, cumulative work,
+    /// confirmations of any block). Imports wait while it is held; prefer
+    /// [`status`](Node::status), [`ledger`](Node::ledger) and [`index`](Node::index).
+    pub fn chain(&self) -> MutexGuard<'_, ChainManager<Arc<L>>> {
+        lock(&self.chain)
+    }
+
+    /// The mempool, locked (briefly: no verification happens under this lock).
+    pub fn mempool(&self) -> MutexGuard<'_, Mempool> {
+        lock(&self.mempool)
+    }
+
+    /// The consensus engine.
+    pub fn engine(&self) -> &Arc<dyn ConsensusEngine> {
+        &self.engine
+    }
+
+    /// The block producer, if this node produces blocks.
+    pub fn producer(&self) -> Option<&Arc<dyn BlockProducer>> {
+        self.producer.as_ref()
+    }
+
+    /// The resource store.
+    pub fn resources(&self) -> &Resources {
+        &self.resources
+    }
+
+    /// The executors by resource kind.
+    pub fn executors(&self) -> &Executors {
+        &self.executors
+    }
+
+    /// The prover registered for `system`.
+    pub fn prover(&self, system: &ProofSystemId) -> Option<&Arc<dyn Prover>> {
+        self.provers.get(system)
+    }
+
+    /// The proof systems the chain accepts.
+    pub fn verifiers(&self) -> &VerifierRegistry {
+        &self.verifiers
+    }
+
+    /// Unspent outputs by owner and transactions by block, for the best chain.
+    pub fn index(&self) -> &ChainIndex {
+        &self.index
+    }
+
+    /// WASM contracts and their external-call settlement, if the chain runs contracts.
+    pub fn contracts(&self) -> Option<&Contracts> {
+        self.contracts.as_ref()
+    }
+
+    /// ONNX models and their halo2 prover, if the chain runs models.
+    pub fn models(&self) -> Option<&Models> {
+        self.models.as_ref()
+    }
+
+    /// The candidate routing the network uses for produced blocks (the consensus's).
+    pub fn candidate_router(&self) -> Option<&Arc<dyn CandidateRouter>> {
+        self.candidates.as_ref()
+    }
+
+    /// A view of the tip for executors and verifiers; it takes no lock of the node's.
+    pub fn view(&self) -> NodeView<L> {
+        NodeView::new(self.ledger.clone(), self.resources.clone())
+    }
+
+    /// Where the best chain stands (a snapshot; never waits for an import).
+    pub fn status(&self) -> ChainStatus {
+        self.status
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The context of the next block: one above the tip, now (and after the tip's time).
+    pub fn next_context(&self) -> BlockContext {
+        let s = self.status();
+        BlockContext {
+            height: s.height + 1,
+            time_ms: now_ms().max(s.header.time_ms + 1),
+        }
+    }
+
+    /// Attaches the network: produced blocks are announced and client transactions relayed.
+    pub fn attach_network(&self, net: NetworkHandle) {
+        let _ = self.net.set(net);
+    }
+
+    /// The network, once attached.
+    pub fn network(&self) -> Option<&NetworkHandle> {
+        self.net.get()
+    }
+
+    /// Validates a client's `tx` against the tip, adds it to the mempool and relays it to
+    /// the network.
+    ///
+    /// # Errors
+    /// [`NodeError::Rejected`] with the ledger's or mempool's reason.
+    pub fn submit(&self, tx: SignedTransaction) -> Result<TxId, NodeError> {
+        let id = self
+            .accept(tx.clone())
+            .map_err(|e| NodeError::Rejected(e.to_string()))?;
+        if let Some(net) = self.network()
+            && let Err(e) = net.publish_transaction(&tx)
+        {
+            tracing::warn!("relaying {id}: {e}");
+        }
+        Ok(id)
+    }
+
+    /// Validates `tx` against the tip and adds it to the mempool (a peer's transaction:
+    /// gossip relays it, the node does not). Signatures and proofs are verified without
+    /// holding the mempool's lock.
+    pub fn accept(&self, tx: SignedTransaction) -> Result<TxId, MempoolError<L::Error>> {
+        let id = tx.id();
+        if self.mempool().contains(&id) {
+            return Err(MempoolError::AlreadyKnown(id));
+        }
+        let best = self.status().best;
+        let ctx = self.next_context();
+        let summary = self
+            .ledger
+            .check_transaction(&tx, &ctx)
+            .map_err(MempoolError::Invalid)?;
+        let mut pool = self.mempool();
+        if self.status().best != best {
+            // The tip moved while the transaction was checked: check it again, now that the
+            // pool follows the new tip.
+            return pool.insert(&*self.ledger, tx, &self.next_context());
+        }
+        pool.insert_checked(tx, summary)
+    }
+
+    /// Stores `bytes` in the resource store as `kind` after its executor checked them (a
+    /// WASM module or ONNX model must load; plain files are stored as they are).
+    ///
+    /// # Errors
+    /// [`NodeError::InvalidResource`] with the executor's reason, or the store's failure.
+    pub fn put_resource(
+        &self,
+        bytes: &[u8],
+        kind: ResourceKind,
+        name: &str,
+    ) -> Result<ContentId, NodeError> {
+        self.executors
+            .validate(kind, bytes)
+            .map_err(|e| NodeError::InvalidResource {
+                kind,
+                reason: e.message,
+            })?;
+        let meta = ResourceMeta {
+            name: name.into(),
+            mime: String::new(),
+            verifying_key: None,
+        };
+        Ok(self.resources.put(kind, &meta, &mut &bytes[..])?.id)
+    }
+
+    /// Executes `call` once with the executor of its resource's kind and returns the
+    /// transaction carrying the outcome, proven with `call.proof_system`'s prover, for the
+    /// caller to sign ([`construct`](crate::construct)). Runs against a lock-free view.
+    ///
+    /// # Errors
+    /// [`NodeError::Construct`]: no executor or prover, a failed execution or proof.
+    pub fn construct(&self, call: &Call) -> Result<Constructed, NodeError> {
+        let kind = self
+            .resources
+            .stat(&call.resource)?
+            .ok_or(ConstructError::MissingResource(call.resource))?
+            .kind;
+        let executor = self
+            .executors
+            .get(kind)
+            .ok_or(ConstructError::NoExecutor(kind))?;
+        let prover = self
+            .provers
+            .get(&call.proof_system)
+            .ok_or_else(|| ConstructError::NoProver(call.proof_system.clone()))?;
+        let ctx = self.next_context();
+        Ok(crate::construct::construct(
+            &**executor,
+            &**prover,
+            self.chain_id,
+            call,
+            ctx.height,
+            ctx.time_ms,
+            ctx.height + self.config.call_validity_blocks,
+            &self.view(),
+        )?)
+    }
+
+    /// Submits a block (produced here or from a peer) to the chain, and brings the status,
+    /// the mempool and the tip observers along when the best chain changes,
+    /// reorganisations included.
+    ///
+    /// The chain may move even when the submission fails (orphans it connected applied
+    /// before one of them failed): what follows is decided by where the best chain is
+    /// afterwards, not by the outcome.
+    pub fn import_block(&self, block: Block) -> Result<Submitted, ChainError<L::Error>> {
+        let mut chain = self.chain();
+        let old_best = chain.best_hash();
+        let result = chain.submit_block(block, now_ms());
+        if chain.best_hash() != old_best {
+            let moved = self.follow_tip(&chain, old_best);
+            drop(chain);
+            if !moved.reverted.is_empty() {
+                tracing::info!(reverted = moved.reverted.len(), "chain reorganised");
+            }
+            for observer in &self.tip_observers {
+                observer.tip_moved(&moved);
+            }
+        }
+        result
+    }
+
+    /// After the best chain moved away from `old_best`: the status, the seal in progress
+    /// and the mempool follow; returns what the tip observers must hear.
+    fn follow_tip(&self, chain: &ChainManager<Arc<L>>, old_best: BlockHash) -> TipMoved {
+        *self.status.write().unwrap_or_else(|e| e.into_inner()) =
+            ChainStatus::of(chain, self.ledger.genesis_hash());
+        // A block being sealed on the old tip is wasted work now.
+        if let Some(cancel) = &*lock(&self.sealing) {
+            cancel.store(true, Ordering::SeqCst);
+        }
+        let ledger = &*self.ledger;
+        let on_best = |b: &Block| ledger.hash_at(b.header.height).ok().flatten() == Some(b.hash());
+        // The old branch back to the fork point (empty when the chain only grew).
+        let mut reverted = Vec::new();
+        let mut at = old_best;
+        let fork_height = loop {
+            match ledger.block(&at) {
+                Ok(Some(b)) if on_best(&b) => break Some(b.header.height),
+                Ok(Some(b)) => {
+                    at = b.header.parent;
+                    reverted.push(b);
+                }
+                _ => break None,
+            }
+        };
+        let tip = chain.best_header().height;
+        let applied: Vec<Block> = fork_height
+            .map(|f| {
+                (f + 1..=tip)
+                    .filter_map(|h| {
+                        let hash = ledger.hash_at(h).ok().flatten()?;
+                        ledger.block(&hash).ok().flatten()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let next = self.next_context();
+        let mut mempool = self.mempool();
+        let before: HashSet<TxId> = mempool.ids().copied().collect();
+        if fork_height.is_some() && reverted.is_empty() {
+            for b in &applied {
+                mempool.block_applied(ledger, b, &next);
+            }
+        } else {
+            // A reorganisation (or a branch we could not walk: then everything held is
+            // checked against the new tip).
+            mempool.reorganized(ledger, &reverted, &applied, &next);
+        }
+        // Pooled transactions that left without being included.
+        let included: HashSet<TxId> = applied
+            .iter()
+            .flat_map(|b| b.transactions.iter().map(|t| t.id()))
+            .collect();
+        let dropped = before
+            .into_iter()
+            .filter(|id| !mempool.contains(id) && !included.contains(id))
+            .collect();
+        TipMoved {
+            reverted,
+            applied,
+            dropped,
+        }
+    }
+
+    /// Asks the producer to stop (and cancels a seal in progress).
+    pub fn shutdown(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(cancel) = &*lock(&self.sealing) {
+            cancel.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// Whether the node is stopping.
+    pub fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    /// Whether this node produces blocks (it has a producer and is not stopping).
+    pub fn producing(&self) -> bool {
+        self.producer.is_some() && !self.stopping()
+    }
+
+    /// Blocks produced by this process.
+    pub fn produced(&self) -> u64 {
+        self.produced.load(Ordering::Relaxed)
+    }
+
+    /// Builds a block on the tip from the mempool, seals it with the producer, imports and
+    /// announces it. Returns its height, hash and number of transactions (coinbase
+    /// excluded).
+    ///
+    /// # Errors
+    /// [`NodeError::NoProducer`]; [`NodeError::LostRace`] when another block took the
+    /// height meanwhile; [`NodeError::Cancelled`] at shutdown; the ledger's or engine's
+    /// failure.
+    pub fn produce_block(&self) -> Result<(u64, BlockHash, usize), NodeError> {
+        let producer = self.producer.clone().ok_or(NodeError::NoProducer)?;
+        let chain = self.chain();
+        let ctx = self.next_context();
+        let mut txs: Vec<SignedTransaction> = self
+            .mempool()
+            .select(self.config.max_block_txs, self.config.max_block_bytes)
+            .into_iter()
+            .map(|p| p.tx.clone())
+            .collect();
+        let reward = producer.reward_lock();
+        let key = producer.producer();
+        let mut dropped = Vec::new();
+        let mut block = loop {
+            match self
+                .ledger
+                .build_block(txs.clone(), &reward, key, ctx.time_ms)
+            {
+                Ok(b) => break b,
+                Err(e) if txs.is_empty() => return Err(NodeError::ledger(e)),
+                Err(e) => {
+                    // A pooled transaction no longer fits the tip (or conflicts with another
+                    // in the block): drop the one the ledger names and try again; anything
+                    // else, produce an empty block.
+                    tracing::warn!("building a block from the mempool failed: {e}");
+                    match L::blamed_transaction(&e) {
+                        Some(id) if txs.iter().any(|t| t.id() == id) => {
+                            txs.retain(|t| t.id() != id);
+                            self.mempool().remove(&id);
+                            dropped.push(id);
+                        }
+                        _ => txs.clear(),
+                    }
+                }
+            }
+        };
+        block.header.target = chain.next_target().map_err(NodeError::chain)?;
+        // Seal without the chain lock: peers' blocks keep arriving meanwhile, and one that
+        // moves the tip cancels this seal (as does shutdown).
+        let cancel = Arc::new(AtomicBool::new(false));
+        *lock(&self.sealing) = Some(cancel.clone());
+        drop(chain);
+        if !dropped.is_empty() {
+            let moved = TipMoved {
+                dropped,
+                ..TipMoved::default()
+            };
+            for observer in &self.tip_observers {
+                observer.tip_moved(&moved);
+            }
+        }
+        if self.stopping() {
+            cancel.store(true, Ordering::SeqCst);
+        }
+        let sealed = producer.seal(block.header.clone(), &cancel);
+        {
+            let mut slot = lock(&self.sealing);
+            if slot.as_ref().is_some_and(|c| Arc::ptr_eq(c, &cancel)) {
+                *slot = None;
+            }
+        }
+        let Some(header) = sealed? else {
+            if self.stopping() {
+                return Err(NodeError::Cancelled);
+            }
+            return Err(NodeError::LostRace {
+                hash: BlockHash::default(),
+                outcome: "the tip moved while sealing".into(),
+            });
+        };
+        block.header = header;
+        let hash = block.hash();
+        let n = block.transactions.len() - 1;
+        match self.import_block(block.clone()).map_err(NodeError::chain)? {
+            Submitted::Extended { .. } | Submitted::Reorganized { .. } => {
+                if let Some(net) = self.network()
+                    && let Err(e) = net.announce_block(&block)
+                {
+                    tracing::warn!("announcing {hash}: {e}");
+                }
+                self.produced.fetch_add(1, Ordering::Relaxed);
+                Ok((block.header.height, hash, n))
+            }
+            other => Err(NodeError::LostRace {
+                hash,
+                outcome: format!("{other:?}"),
+            }),
+        }
+    }
+
+    /// Produces blocks until [`shutdown`](Node::shutdown), each at the producer's next slot.
+    /// Returns at once if the node has no producer.
+    pub fn produce_forever(&self) {
+        let Some(producer) = self.producer.clone() else {
+            return;
+        };
+        while !self.stopping() {
+            let parent = self.status().header;
+            let Some(due) = producer.next_slot(&parent) else {
+                // Not this node's turn: wait for the tip to move.
+                std::thread::sleep(Duration::from_millis(50));
+                continue;
+            };
+            let now = now_ms();
+            if now < due {
+                std::thread::sleep(Duration::from_millis((due - now).min(200)));
+                continue;
+            }
+            match self.produce_block() {
+                Ok((height, hash, n)) => tracing::info!(height, %hash, txs = n, "produced block"),
+                Err(e) if self.stopping() => tracing::debug!("production stopped: {e}"),
+                Err(e @ NodeError::LostRace { .. }) => tracing::debug!("{e}"),
+                Err(e) => {
+                    tracing::error!("block production failed: {e}");
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+            }
+        }
+    }
+}

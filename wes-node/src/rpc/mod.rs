@@ -1,0 +1,106 @@
+//! The JSON-RPC server (jsonrpsee, HTTP, `wes_` namespace), which chains extend with their
+//! own methods beside the built-in ones ([`serve`] takes extra modules). Binary values
+//! (transactions, blocks, resources) travel as hex of their canonical encoding; ids as hex;
+//! addresses as bech32m; amounts as decimal strings. The methods are documented in
+//! `wes-node/RPC.md`.
+//!
+//! No method waits behind an import or a proof: reads go to the ledger, the status snapshot
+//! and the indexes; constructions run on blocking threads against a lock-free view.
+
+mod construct;
+mod json;
+mod reads;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use jsonrpsee::server::{Server, ServerHandle};
+use jsonrpsee::types::ErrorObjectOwned;
+use jsonrpsee::{Methods, RpcModule};
+
+use crate::error::NodeError;
+use crate::ledger::ChainLedger;
+use crate::node::Node;
+
+pub use json::{output_json, owner_address, parse_outpoint, token_name};
+
+/// Largest request body (a model or contract upload, hex-encoded).
+pub const MAX_REQUEST_BYTES: u32 = 32 << 20;
+
+/// JSON-RPC error codes beyond the standard ones.
+pub mod code {
+    /// The request is well-formed but refused (invalid transaction, failed execution…).
+    pub const REJECTED: i32 = -32000;
+    /// Something asked for does not exist.
+    pub const NOT_FOUND: i32 = -32001;
+    /// The node failed (storage, …).
+    pub const NODE: i32 = -32002;
+}
+
+/// A method's result.
+pub type RpcResult<T> = Result<T, ErrorObjectOwned>;
+
+/// An error object with `code` and `msg`.
+pub fn err(code: i32, msg: impl Into<String>) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(code, msg.into(), None::<()>)
+}
+
+/// A refusal ([`code::REJECTED`]).
+pub fn rejected(e: impl std::fmt::Display) -> ErrorObjectOwned {
+    err(code::REJECTED, e.to_string())
+}
+
+/// A node failure ([`code::NODE`]).
+pub fn node_err(e: impl std::fmt::Display) -> ErrorObjectOwned {
+    err(code::NODE, e.to_string())
+}
+
+/// Invalid parameters (`-32602`).
+pub fn invalid(e: impl std::fmt::Display) -> ErrorObjectOwned {
+    err(jsonrpsee::types::error::INVALID_PARAMS_CODE, e.to_string())
+}
+
+/// The built-in `wes_*` methods over `node`.
+///
+/// # Errors
+/// Never in practice (method names are unique); jsonrpsee's registration error otherwise.
+pub fn module<L: ChainLedger>(
+    node: Arc<Node<L>>,
+) -> Result<RpcModule<Arc<Node<L>>>, jsonrpsee::core::RegisterMethodError> {
+    let mut m = RpcModule::new(node);
+    reads::register(&mut m)?;
+    construct::register(&mut m)?;
+    Ok(m)
+}
+
+/// Starts the server on `addr` with the built-in methods and `extra` (a chain's own
+/// methods or namespaces, e.g. an `RpcModule` of its own merged in). Returns the server's
+/// handle and the address it listens on.
+///
+/// # Errors
+/// The address cannot be bound, or a method of `extra` has a built-in method's name.
+pub async fn serve<L: ChainLedger>(
+    node: Arc<Node<L>>,
+    addr: SocketAddr,
+    extra: Vec<Methods>,
+) -> Result<(ServerHandle, SocketAddr), NodeError> {
+    let config = jsonrpsee::server::ServerConfig::builder()
+        .max_request_body_size(MAX_REQUEST_BYTES)
+        .max_response_body_size(MAX_REQUEST_BYTES)
+        .build();
+    let server = Server::builder()
+        .set_config(config)
+        .build(addr)
+        .await
+        .map_err(NodeError::io(format!("bind the RPC server to {addr}")))?;
+    let local = server
+        .local_addr()
+        .map_err(NodeError::io("the RPC server's address"))?;
+    let mut methods = module(node).map_err(|e| NodeError::Rpc(e.to_string()))?;
+    for more in extra {
+        methods
+            .merge(more)
+            .map_err(|e| NodeError::Rpc(e.to_string()))?;
+    }
+    Ok((server.start(methods), local))
+}
