@@ -17,6 +17,13 @@ cargo test --workspace --all-targets "$@" 2>&1 | tee "$log" || status=$?
 if [ "$status" -eq 0 ]; then
     cargo test --workspace --doc "$@" 2>&1 | tee -a "$log" || status=$?
 fi
+# The devnet's binary, built as `scripts/devnet.sh` builds it: the test build unifies the
+# crates' test features (wes-core/testing…) into every crate, so the binary `cargo run`
+# builds differs from the one the tests used. Building it here makes scripts/devnet.sh
+# after scripts/test.sh start at once instead of rebuilding the workspace's crates.
+if [ "$status" -eq 0 ]; then
+    cargo build -p wes-reference-chain --bin wes-node 2>&1 | tail -n 1 || status=$?
+fi
 awk '/^test result:/ { passed += $4; failed += $6 }
      END { printf "tests: %d passed, %d failed\n", passed, failed }' "$log"
 exit "$status"

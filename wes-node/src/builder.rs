@@ -303,7 +303,7 @@ impl<L: ChainLedger> NodeBuilder<L> {
     }
 
     /// Opens (or creates) the chain and returns the node, ready to produce, import and
-    /// serve; [`launch`](crate::launch) starts its RPC server, network and producer.
+    /// serve; [`launch`](crate::launch()) starts its RPC server, network and producer.
     ///
     /// # Errors
     /// No consensus was chosen; the data directory, the store or the ledger cannot be
@@ -349,7 +349,7 @@ impl<L: ChainLedger> NodeBuilder<L> {
         let chain = ChainManager::new(ledger.clone(), consensus.engine.clone())
             .map_err(NodeError::chain)?;
         let status = ChainStatus::of(&chain, genesis_hash);
-        let mempool = Mempool::new(config.mempool.clone(), ledger.fee_policy());
+        let mempool = Mempool::new(config.mempool, ledger.fee_policy());
         Ok(Arc::new(Node {
             chain_id: self.genesis.chain_id,
             config,

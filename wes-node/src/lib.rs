@@ -19,7 +19,7 @@
 //! - **peers** ([`network`]): `wes-net`'s backend, with resources fetched before a peer's
 //!   block or transaction is verified, within a [`PrefetchPolicy`];
 //! - **JSON-RPC** ([`rpc`]): the built-in `wes_*` methods and the chain's own;
-//! - **lifecycle** ([`launch`]): services started together and stopped gracefully.
+//! - **lifecycle** ([`launch()`]): services started together and stopped gracefully.
 //!
 //! Reads (RPC, the network's status) never wait behind an import or a proof: see
 //! [`node`]'s locking notes.

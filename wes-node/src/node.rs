@@ -303,7 +303,7 @@ impl<L: ChainLedger> Node<L> {
 
     /// Executes `call` once with the executor of its resource's kind and returns the
     /// transaction carrying the outcome, proven with `call.proof_system`'s prover, for the
-    /// caller to sign ([`construct`](crate::construct)). Runs against a lock-free view.
+    /// caller to sign ([`construct`](mod@crate::construct)). Runs against a lock-free view.
     ///
     /// # Errors
     /// [`NodeError::Construct`]: no executor or prover, a failed execution or proof.

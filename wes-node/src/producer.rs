@@ -5,7 +5,7 @@
 //!
 //! [`SealProducer`] fits every [`ConsensusEngine`] whose `seal` completes a header (PoW
 //! mining, an authority's signature). [`PowProducer`] is the same for
-//! [`PowXorEngine`](wes_consensus::PowXorEngine) and reports the hash rate. A user's engine
+//! [`PowXorEngine`] and reports the hash rate. A user's engine
 //! brings its own producer when it needs more (a slot schedule, a VRF lottery).
 
 use std::sync::Arc;

@@ -1,5 +1,5 @@
 //! A chain whose consensus the user wrote: proof of authority with a rotating committee
-//! ([`engine`]), composed with the `wes-node` library in [`open`]. The library runs it like
+//! ([`engine`](mod@engine)), composed with the `wes-node` library in [`open`]. The library runs it like
 //! any other engine: production through the engine's own [`BlockProducer`]
 //! ([`engine::RotationProducer`]), import, fork choice, networking, RPC.
 //!
