@@ -132,6 +132,7 @@ pub fn external_calls(trace: &[TraceEntry]) -> Vec<PendingExternal> {
 
 struct Registered {
     connector: Arc<dyn Connector>,
+    #[cfg_attr(not(feature = "wasm"), allow(dead_code))]
     key: Option<SecretKey>,
 }
 
@@ -169,6 +170,7 @@ impl Connectors {
     }
 
     /// Prepares `op` with connector `name` and builds its receipt.
+    #[cfg_attr(not(feature = "wasm"), allow(dead_code))]
     pub(crate) fn prepare(
         &self,
         name: &str,

@@ -11,6 +11,7 @@ use wes_core::{
 
 use crate::connector::PendingExternal;
 use crate::error::WasmError;
+#[cfg(feature = "wasm")]
 use crate::executor::WasmExecutor;
 use crate::plain::add;
 
@@ -129,6 +130,19 @@ impl Blame for ConstructError {
     }
 }
 
+/// What an execution reports beyond its [`ExecutionOutcome`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RunReport {
+    /// Contracts entered by nested calls, in first-call order (`Execution::callees`).
+    pub callees: Vec<ContractId>,
+    /// Units created by `mint_asset`, per token.
+    pub minted: BTreeMap<TokenId, Amount>,
+    /// Per token, what the execution's `utxo_spend`s may fund: value each contract spent, up
+    /// to what that contract's own frames placed with `output_asset`. The transaction's
+    /// outputs of a token may total at most fee inputs + `minted` + `spendable`.
+    pub spendable: BTreeMap<TokenId, Amount>,
+}
+
 /// Runs `req` with `executor` against `view` (the chain state the transaction will spend from)
 /// and builds the transaction: inputs = fee inputs, then the execution's inputs; outputs = the
 /// execution's outputs, then one change output per token left over; `Execution` record with the
@@ -138,6 +152,7 @@ impl Blame for ConstructError {
 /// The whole call, nested calls included, is one atomic container: it becomes one transaction
 /// or nothing. If construction fails after the execution prepared external calls, their
 /// connectors are told to abort before the error is returned.
+#[cfg(feature = "wasm")]
 pub fn construct_call(
     executor: &WasmExecutor,
     prover: &dyn Prover,
@@ -161,8 +176,10 @@ pub fn construct_call(
     }
 }
 
-type Executed = (ExecutionOutcome, crate::RunReport);
+#[cfg(feature = "wasm")]
+type Executed = (ExecutionOutcome, RunReport);
 
+#[cfg(feature = "wasm")]
 fn execute(
     executor: &WasmExecutor,
     req: &CallRequest,
@@ -176,6 +193,7 @@ fn execute(
 }
 
 /// The resource's bytes and the execution request of `req`.
+#[cfg_attr(not(any(feature = "wasm", feature = "onnx")), allow(dead_code))]
 fn prepare(
     req: &CallRequest,
     contract: ContractId,
@@ -234,14 +252,8 @@ pub fn construct_inference(
     let (code, request) = prepare(req, contract, view)?;
     let mut outcome = executor.execute(&code, &request, view)?;
     outcome.inputs.push(Input::reference(model));
-    let (tx, proof, outcome) = assemble(
-        req,
-        contract,
-        outcome,
-        crate::RunReport::default(),
-        prover,
-        view,
-    )?;
+    let (tx, proof, outcome) =
+        assemble(req, contract, outcome, RunReport::default(), prover, view)?;
     Ok(ConstructedCall {
         tx,
         proof,
@@ -250,11 +262,12 @@ pub fn construct_inference(
     })
 }
 
+#[cfg_attr(not(any(feature = "wasm", feature = "onnx")), allow(dead_code))]
 fn assemble(
     req: &CallRequest,
     contract: ContractId,
     outcome: ExecutionOutcome,
-    report: crate::RunReport,
+    report: RunReport,
     prover: &dyn Prover,
     view: &dyn ChainView,
 ) -> Result<(Transaction, Vec<u8>, ExecutionOutcome), ConstructError> {

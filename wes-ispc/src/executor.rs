@@ -1,7 +1,7 @@
 //! [`WasmExecutor`]: contracts compiled by Cranelift, metered deterministically, run against
 //! HostABI v1.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, mpsc};
 
 use wasmer::sys::{CompilerConfig, Cranelift, EngineBuilder, NativeEngineExt};
@@ -10,8 +10,8 @@ use wasmer::{Engine, FunctionEnv, Instance, Module, Store};
 use wasmer_middlewares::Metering;
 use wasmer_middlewares::metering::MeteringPoints;
 use wes_core::{
-    Amount, ChainView, ContentId, ContractId, ExecutionOutcome, ExecutionRequest, Executor,
-    OutPoint, Output, ResourceKind, TokenId, TraceEntry, ViewError,
+    ChainView, ContentId, ContractId, ExecutionOutcome, ExecutionRequest, Executor, OutPoint,
+    Output, ResourceKind, TraceEntry, ViewError,
 };
 
 use crate::connector::Connectors;
@@ -61,18 +61,7 @@ pub fn operator_cost(op: &Operator) -> u64 {
     }
 }
 
-/// What an execution reports beyond its [`ExecutionOutcome`].
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct RunReport {
-    /// Contracts entered by nested calls, in first-call order (`Execution::callees`).
-    pub callees: Vec<ContractId>,
-    /// Units created by `mint_asset`, per token.
-    pub minted: BTreeMap<TokenId, Amount>,
-    /// Per token, what the execution's `utxo_spend`s may fund: value each contract spent, up
-    /// to what that contract's own frames placed with `output_asset`. The transaction's
-    /// outputs of a token may total at most fee inputs + `minted` + `spendable`.
-    pub spendable: BTreeMap<TokenId, Amount>,
-}
+pub use crate::construct::RunReport;
 
 /// A compiled module: its own engine (one metering middleware per compile) and module.
 pub(crate) struct Compiled {

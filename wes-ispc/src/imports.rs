@@ -16,8 +16,8 @@ use crate::error::WasmError;
 use crate::executor::{Shared, call_instance};
 use crate::host::{
     HOST_MODULE, HostState, MAX_ABORT_LEN, MAX_CALL_ARGS, MAX_ENCODED_ARG, MAX_ENTRY_LEN,
-    MAX_EVENT_DATA, MAX_KEY_LEN, MAX_MODEL_INPUT, MAX_RESOURCE_NAME, MAX_RESOURCE_READ,
-    MAX_RETURN_LEN, MAX_TOPIC_LEN, MAX_VALUE_LEN, NoChain, Source,
+    MAX_EVENT_DATA, MAX_KEY_LEN, MAX_RESOURCE_NAME, MAX_RESOURCE_READ, MAX_RETURN_LEN,
+    MAX_TOPIC_LEN, MAX_VALUE_LEN, NoChain, Source,
 };
 
 /// The data host functions see.
@@ -369,7 +369,7 @@ fn h_model_infer(
 ) -> HostResult<i32> {
     const CALL: &str = "model_infer";
     let id = ContentId(Hash(read_array::<32>(&env, CALL, idp)?));
-    let raw = read_mem(&env, CALL, ip, il, MAX_MODEL_INPUT)?;
+    let raw = read_mem(&env, CALL, ip, il, crate::host::MAX_MODEL_INPUT)?;
     if raw.len() % 4 != 0 {
         return Err(bad(CALL, "input is not whole i32 values"));
     }

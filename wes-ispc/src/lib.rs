@@ -23,15 +23,12 @@
 //! three on by default). The crate implements `wes_core::{Executor, Prover, ProofVerifier}`; a
 //! chain that wants another engine or proof system implements those traits instead.
 
-#[cfg(feature = "wasm")]
 pub mod connector;
 #[cfg(feature = "wasm")]
 pub mod connectors;
-#[cfg(feature = "wasm")]
 mod construct;
 #[cfg(feature = "wasm")]
 mod depth;
-#[cfg(feature = "wasm")]
 mod error;
 #[cfg(feature = "wasm")]
 mod executor;
@@ -39,7 +36,6 @@ mod executor;
 pub mod host;
 #[cfg(feature = "wasm")]
 mod imports;
-#[cfg(feature = "wasm")]
 mod plain;
 #[cfg(feature = "wasm")]
 mod replay;
@@ -53,18 +49,17 @@ pub mod halo2;
 #[cfg(feature = "onnx")]
 pub mod onnx;
 
-#[cfg(feature = "wasm")]
 pub use connector::{Connector, ConnectorError, Connectors, ExternalOp, ExternalSettlement};
+#[cfg(feature = "wasm")]
+pub use construct::construct_call;
 #[cfg(feature = "onnx")]
 pub use construct::construct_inference;
-#[cfg(feature = "wasm")]
-pub use construct::{CallRequest, ConstructError, ConstructedCall, construct_call};
+pub use construct::{CallRequest, ConstructError, ConstructedCall, RunReport};
 #[cfg(feature = "wasm")]
 pub use depth::MAX_WASM_DEPTH;
-#[cfg(feature = "wasm")]
 pub use error::WasmError;
 #[cfg(feature = "wasm")]
-pub use executor::{RunReport, WasmExecutor, operator_cost};
+pub use executor::{WasmExecutor, operator_cost};
 #[cfg(feature = "wasm")]
 pub use replay::{
     MAX_REPLAY_PROOF, REPLAY_PROOF_VERSION, REPLAY_SYSTEM, ReplayProver, ReplayVerifier,

@@ -10,6 +10,7 @@ use wes_core::{
 };
 
 /// Adds `amount` of `token` to `sums`.
+#[cfg_attr(not(any(feature = "wasm", feature = "onnx")), allow(dead_code))]
 pub(crate) fn add(sums: &mut BTreeMap<TokenId, Amount>, token: TokenId, amount: Amount) {
     let e = sums.entry(token).or_insert(0);
     *e = e.saturating_add(amount);
@@ -18,6 +19,7 @@ pub(crate) fn add(sums: &mut BTreeMap<TokenId, Amount>, token: TokenId, amount: 
 /// Checks that `tx`'s fee inputs (all but its last `exec_inputs`) are not contract-owned,
 /// that its change outputs (all but its first `exec_outputs`) are assets, and that the change
 /// of every token holds no more than the fee inputs bring. Returns what the fee inputs bring.
+#[cfg_attr(not(any(feature = "wasm", feature = "halo2")), allow(dead_code))]
 pub(crate) fn check_plain_part(
     tx: &Transaction,
     view: &dyn ChainView,
