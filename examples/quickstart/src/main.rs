@@ -16,7 +16,7 @@ const FEE: u128 = 10;
 
 fn dev_key(name: &str) -> SecretKey {
     // Dev keys are derived from their names so every run (and every reader) gets the same.
-    SecretKey::from_seed(*wes_core::hash(wes_core::Domain::new("wes/dev-key"), name).as_bytes())
+    SecretKey::dev(name)
 }
 
 fn main() -> Result<()> {
