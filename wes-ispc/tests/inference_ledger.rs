@@ -325,3 +325,26 @@ fn contract_calls_model_infer_and_is_verified_by_replay() {
             .is_err()
     );
 }
+
+/// The public proof-system conformance suite on `halo2-ipa`: the honest proof of an
+/// inference verifies on another node; mangled proofs and false claims do not.
+#[test]
+fn halo2_passes_the_proof_system_conformance_suite() {
+    let model = fixture("digits_mlp.onnx");
+    let (keys, circuit) = prepare_model(&model, &params()).unwrap();
+    let a = node(&[&model, &circuit]);
+    let b = node(&[&model, &circuit]);
+    let d = deploy(&a, &b, &model, &circuit);
+    a.prover
+        .insert_keys(d.model, wes_ures::content_id(&circuit), keys);
+    let (x, _) = digit(2);
+    let call = infer(&a, &d, &x, d.alice);
+    let verifier = Halo2Verifier::new(params(), Arc::new(OnnxExecutor::new()));
+    wes_core::conformance::check_proof_system(
+        &a.prover,
+        &verifier,
+        &call.tx,
+        &call.outcome,
+        &b.chain.view(),
+    );
+}

@@ -33,10 +33,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
-use wes_consensus::{ChainManager, PowParams, PowXorEngine, XorAggregator};
+use wes_consensus::{ChainManager, PowParams, PowXorEngine, RoundRobinAuthority, XorAggregator};
 use wes_core::{
     BlockHeader, CandidateRouter, ChainId, ConsensusEngine, Genesis, Ledger, ProofSystemId,
-    ProofVerifier, Prover, PublicKey, ResourceStore, VerifierRegistry,
+    ProofVerifier, Prover, PublicKey, ResourceStore, SecretKey, VerifierRegistry,
 };
 use wes_ledger::{EutxoLedger, KvStore, LedgerConfig, LedgerObserver, Mempool, SledStore};
 
@@ -46,7 +46,7 @@ use crate::index::ChainIndex;
 use crate::ispc::{Contracts, Models};
 use crate::ledger::ChainLedger;
 use crate::node::{Config, Node};
-use crate::producer::{BlockProducer, PowProducer};
+use crate::producer::{BlockProducer, PowProducer, SealProducer};
 use crate::resources::Resources;
 use crate::status::ChainStatus;
 use crate::tip::TipObserver;
@@ -120,6 +120,21 @@ pub struct Consensus {
 }
 
 impl Consensus {
+    /// A single authority that seals every block at once with `key`, a block every
+    /// `block_time_ms` after its parent: a development chain, or a test's.
+    pub fn instant_seal(chain_id: ChainId, key: SecretKey, block_time_ms: u64) -> Consensus {
+        let producer = SealProducer::new(
+            Arc::new(RoundRobinAuthority::instant_seal(chain_id, key.clone())),
+            key.public_key(),
+            block_time_ms,
+        );
+        Consensus {
+            engine: producer.engine().clone(),
+            producer: Some(Arc::new(producer)),
+            candidates: None,
+        }
+    }
+
     /// Proof of work with XOR tie-breaking and aggregator routing, from `genesis`; mining as
     /// `miner` (fees to its key) every `params.block_time_ms` if given.
     ///

@@ -68,6 +68,11 @@ impl SealProducer {
         }
     }
 
+    /// The engine it seals with.
+    pub fn engine(&self) -> &Arc<dyn ConsensusEngine> {
+        &self.engine
+    }
+
     /// Pays the fees to `reward` instead.
     pub fn with_reward(mut self, reward: Lock) -> Self {
         self.reward = reward;

@@ -8,13 +8,12 @@ pub mod rule;
 use std::path::Path;
 use std::sync::Arc;
 
-use wes_consensus::RoundRobinAuthority;
 use wes_core::{
     Address, ChainId, CompactTarget, Genesis, Input, Lock, OutPoint, Output, OutputBody,
     ResourceBody, ResourceMeta, SecretKey, SignedTransaction, TokenId, Transaction, ValidityWindow,
 };
 use wes_ledger::SledStore;
-use wes_node::{Config, Consensus, Node, NodeBuilder, NodeError, SealProducer};
+use wes_node::{Config, Consensus, Node, NodeBuilder, NodeError};
 
 use rule::{AllowListLedger, MEMO};
 
@@ -56,22 +55,16 @@ pub fn genesis() -> Genesis {
 /// # Errors
 /// The node's.
 pub fn open(dir: &Path) -> Result<Arc<AppNode>, NodeError> {
-    let sealer = SecretKey::dev("sealer");
-    let engine = Arc::new(RoundRobinAuthority::instant_seal(CHAIN, sealer.clone()));
     let gov = governance().public_key();
     NodeBuilder::new(Config::new(dir), genesis())
         // The swap: the SDK's ledger on sled, wrapped with this chain's rule.
         .ledger(move |ctx| AllowListLedger::open(ctx.eutxo_sled()?, gov).map_err(NodeError::ledger))
-        .consensus(move |_| {
-            Ok(Consensus {
-                producer: Some(Arc::new(SealProducer::new(
-                    engine.clone(),
-                    sealer.public_key(),
-                    1_000,
-                ))),
-                engine,
-                candidates: None,
-            })
+        .consensus(|_| {
+            Ok(Consensus::instant_seal(
+                CHAIN,
+                SecretKey::dev("sealer"),
+                1_000,
+            ))
         })
         .build()
 }

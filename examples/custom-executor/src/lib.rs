@@ -13,13 +13,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use wes_consensus::RoundRobinAuthority;
 use wes_core::{
     ChainId, CompactTarget, ContentId, Genesis, Input, Ledger, Lock, OutPoint, Output, OutputBody,
     ResourceStore, SecretKey, TokenId, Transaction, ValidityWindow,
 };
 use wes_ledger::{EutxoLedger, SledStore};
-use wes_node::{Call, Config, Consensus, Node, NodeBuilder, SealProducer};
+use wes_node::{Call, Config, Consensus, Node, NodeBuilder};
 
 use executor::{CALC, CalcExecutor, CalcProver, CalcVerifier, ENTRY, KEY, calc_replay};
 
@@ -49,19 +48,13 @@ fn genesis() -> Genesis {
 /// # Errors
 /// The node's.
 pub fn open(dir: &Path) -> Result<Arc<CalcNode>, wes_node::NodeError> {
-    let sealer = SecretKey::dev("sealer");
-    let engine = Arc::new(RoundRobinAuthority::instant_seal(CHAIN, sealer.clone()));
     NodeBuilder::new(Config::new(dir), genesis())
-        .consensus(move |_| {
-            Ok(Consensus {
-                producer: Some(Arc::new(SealProducer::new(
-                    engine.clone(),
-                    sealer.public_key(),
-                    1_000,
-                ))),
-                engine,
-                candidates: None,
-            })
+        .consensus(|_| {
+            Ok(Consensus::instant_seal(
+                CHAIN,
+                SecretKey::dev("sealer"),
+                1_000,
+            ))
         })
         // The module this chain adds: a resource kind, its executor, its proof system.
         .executor(Arc::new(CalcExecutor))

@@ -22,13 +22,12 @@ pub mod demo {
     use std::sync::Arc;
 
     use anyhow::{Context, Result};
-    use wes_consensus::RoundRobinAuthority;
     use wes_core::{
         ChainId, CompactTarget, ContentId, Genesis, Input, Lock, Output, OutputBody, ResourceKind,
         ResourceStore, SecretKey, TokenId, Transaction, ValidityWindow,
     };
     use wes_ledger::EutxoLedger;
-    use wes_node::{Config, Consensus, Node, NodeBuilder, NodeError, SealProducer};
+    use wes_node::{Config, Consensus, Node, NodeBuilder, NodeError};
 
     use crate::{DirStore, LogStore};
 
@@ -63,22 +62,16 @@ pub mod demo {
         let log = LogStore::open(dir.join("ledger.log")).map_err(NodeError::ledger)?;
         let files =
             DirStore::open(dir.join("resources")).map_err(|e| NodeError::Config(e.to_string()))?;
-        let sealer = SecretKey::dev("sealer");
-        let engine = Arc::new(RoundRobinAuthority::instant_seal(CHAIN, sealer.clone()));
         NodeBuilder::new(Config::new(dir), genesis())
             // The swap: the user's stores.
             .ledger(move |ctx| ctx.eutxo(log))
             .resource_store(files)
-            .consensus(move |_| {
-                Ok(Consensus {
-                    producer: Some(Arc::new(SealProducer::new(
-                        engine.clone(),
-                        sealer.public_key(),
-                        1_000,
-                    ))),
-                    engine,
-                    candidates: None,
-                })
+            .consensus(|_| {
+                Ok(Consensus::instant_seal(
+                    CHAIN,
+                    SecretKey::dev("sealer"),
+                    1_000,
+                ))
             })
             .build()
     }
