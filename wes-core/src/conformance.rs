@@ -16,7 +16,7 @@
 
 use crate::fault::{Blame, Fault};
 use crate::keys::PublicKey;
-use crate::traits::executor::{ChainView, ExecutionOutcome};
+use crate::traits::executor::{ExecutionOutcome, SharedView};
 use crate::traits::prover::{ProofVerifier, Prover};
 use crate::types::lock::Lock;
 use crate::types::output::{Output, OutputBody, StateBody};
@@ -32,7 +32,7 @@ pub fn honest_proof_verifies(
     verifier: &dyn ProofVerifier,
     tx: &Transaction,
     outcome: &ExecutionOutcome,
-    view: &dyn ChainView,
+    view: &SharedView,
 ) -> Vec<u8> {
     assert_eq!(
         prover.system(),
@@ -62,7 +62,7 @@ pub fn mangled_proofs_are_refused(
     verifier: &dyn ProofVerifier,
     tx: &Transaction,
     proof: &[u8],
-    view: &dyn ChainView,
+    view: &SharedView,
 ) {
     let mut mangled: Vec<(String, Vec<u8>)> = vec![
         ("empty".into(), Vec::new()),
@@ -99,7 +99,7 @@ pub fn changed_claims_are_refused(
     verifier: &dyn ProofVerifier,
     tx: &Transaction,
     proof: &[u8],
-    view: &dyn ChainView,
+    view: &SharedView,
 ) {
     type Change = fn(&mut Transaction);
     let changes: [(&str, Change); 5] = [
@@ -158,7 +158,7 @@ pub fn check_proof_system(
     verifier: &dyn ProofVerifier,
     tx: &Transaction,
     outcome: &ExecutionOutcome,
-    view: &dyn ChainView,
+    view: &SharedView,
 ) {
     let proof = honest_proof_verifies(prover, verifier, tx, outcome, view);
     mangled_proofs_are_refused(verifier, tx, &proof, view);

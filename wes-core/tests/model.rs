@@ -164,7 +164,7 @@ impl ProofVerifier for CountingVerifier {
     fn system(&self) -> ProofSystemId {
         self.id.clone()
     }
-    fn verify(&self, tx: &Transaction, proof: &[u8], _: &dyn ChainView) -> Result<(), ProofError> {
+    fn verify(&self, tx: &Transaction, proof: &[u8], _: &SharedView) -> Result<(), ProofError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         let expected = tx.execution.as_ref().unwrap().trace_root;
         if proof == expected.as_bytes() {
@@ -203,9 +203,10 @@ fn registry_dispatches_by_proof_system_and_rejects_unknown_ones() {
     assert!(registry.register(verifier.clone()).is_none());
     assert_eq!(registry.systems().collect::<Vec<_>>(), vec![&test_system]);
 
+    let no_chain: SharedView = Arc::new(NoChain);
     let mut tx = transfer(1);
     assert!(matches!(
-        registry.verify(&tx, &[], &NoChain),
+        registry.verify(&tx, &[], &no_chain),
         Err(ProofError::NoExecution(_))
     ));
     let trace_root = hash(Domain::TRACE_ENTRY, b"t");
@@ -221,15 +222,15 @@ fn registry_dispatches_by_proof_system_and_rejects_unknown_ones() {
         proof_system: test_system.clone(),
     });
     registry
-        .verify(&tx, trace_root.as_bytes(), &NoChain)
+        .verify(&tx, trace_root.as_bytes(), &no_chain)
         .unwrap();
-    let err = registry.verify(&tx, b"wrong", &NoChain).unwrap_err();
+    let err = registry.verify(&tx, b"wrong", &no_chain).unwrap_err();
     assert_eq!(err.fault(), Fault::Input);
     assert_eq!(verifier.calls.load(Ordering::SeqCst), 2);
 
     tx.execution.as_mut().unwrap().proof_system = ProofSystemId::new("halo2").unwrap();
     assert_eq!(
-        registry.verify(&tx, &[], &NoChain),
+        registry.verify(&tx, &[], &no_chain),
         Err(ProofError::UnknownSystem(
             ProofSystemId::new("halo2").unwrap()
         ))

@@ -97,7 +97,7 @@ fn main() {
     let id = wes_ures::content_id(&code);
     let counter_id = wes_ures::content_id(&counter);
     let executor = WasmExecutor::default();
-    let view = View::default();
+    let view: SharedView = std::sync::Arc::new(View::default());
     let noop = request(id, "noop");
     let work = request(id, "work");
     let inc = request(counter_id, "increment");

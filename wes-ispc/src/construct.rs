@@ -3,10 +3,10 @@
 use std::collections::BTreeMap;
 
 use wes_core::{
-    Amount, Blame, CallContext, ChainId, ChainView, ContentId, ContractId, Execution,
-    ExecutionOutcome, ExecutionRequest, Fault, Guard, Input, Lock, OutPoint, Output, OutputBody,
-    ProofError, Prover, SecretKey, SignedTransaction, TokenId, Transaction, ValidityWindow,
-    ViewError, trace_root,
+    Amount, Blame, CallContext, ChainId, ContentId, ContractId, Execution, ExecutionOutcome,
+    ExecutionRequest, Fault, Guard, Input, Lock, OutPoint, Output, OutputBody, ProofError, Prover,
+    SecretKey, SharedView, SignedTransaction, TokenId, Transaction, ValidityWindow, ViewError,
+    trace_root,
 };
 
 use crate::connector::PendingExternal;
@@ -157,7 +157,7 @@ pub fn construct_call(
     executor: &WasmExecutor,
     prover: &dyn Prover,
     req: &CallRequest,
-    view: &dyn ChainView,
+    view: &SharedView,
 ) -> Result<ConstructedCall, ConstructError> {
     let contract = crate::contract_id(&req.resource);
     let (outcome, report) = execute(executor, req, contract, view)?;
@@ -184,7 +184,7 @@ fn execute(
     executor: &WasmExecutor,
     req: &CallRequest,
     contract: ContractId,
-    view: &dyn ChainView,
+    view: &SharedView,
 ) -> Result<Executed, ConstructError> {
     let (code, request) = prepare(req, contract, view)?;
     executor
@@ -197,7 +197,7 @@ fn execute(
 fn prepare(
     req: &CallRequest,
     contract: ContractId,
-    view: &dyn ChainView,
+    view: &SharedView,
 ) -> Result<(Vec<u8>, ExecutionRequest), ConstructError> {
     let first = req.fee_inputs.first().ok_or(ConstructError::NoFeeInput)?;
     let caller = view
@@ -238,7 +238,7 @@ pub fn construct_inference(
     prover: &dyn Prover,
     req: &CallRequest,
     model: OutPoint,
-    view: &dyn ChainView,
+    view: &SharedView,
 ) -> Result<ConstructedCall, ConstructError> {
     use wes_core::{Executor, ResourceKind};
     let deployed = view
@@ -269,7 +269,7 @@ fn assemble(
     outcome: ExecutionOutcome,
     report: RunReport,
     prover: &dyn Prover,
-    view: &dyn ChainView,
+    view: &SharedView,
 ) -> Result<(Transaction, Vec<u8>, ExecutionOutcome), ConstructError> {
     // Per token: what the fee inputs bring, what the execution minted and what its spends may
     // fund (`RunReport::spendable`), and what its outputs and the fee take. The execution's

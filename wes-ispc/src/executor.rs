@@ -2,7 +2,7 @@
 //! HostABI v1.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex};
 
 use wasmer::sys::{CompilerConfig, Cranelift, EngineBuilder, NativeEngineExt};
 use wasmer::wasmparser::Operator;
@@ -10,13 +10,12 @@ use wasmer::{Engine, FunctionEnv, Instance, Module, Store};
 use wasmer_middlewares::Metering;
 use wasmer_middlewares::metering::MeteringPoints;
 use wes_core::{
-    ChainView, ContentId, ContractId, ExecutionOutcome, ExecutionRequest, Executor, OutPoint,
-    Output, ResourceKind, TraceEntry, ViewError,
+    ContentId, ExecutionOutcome, ExecutionRequest, Executor, ResourceKind, SharedView, TraceEntry,
 };
 
 use crate::connector::Connectors;
 use crate::error::WasmError;
-use crate::host::{Frame, HostState, NoChain, Source};
+use crate::host::{Frame, HostState, NoChain};
 use crate::imports::{Env, Meter, host_imports};
 use crate::validate::{ModuleFacts, WasmLimits, validate_module};
 
@@ -178,69 +177,6 @@ impl std::fmt::Debug for WasmExecutor {
     }
 }
 
-/// A request to the chain view living on another thread.
-enum Request {
-    State(ContractId, Vec<u8>),
-    Unspent(OutPoint),
-    Resource(ContentId),
-}
-
-/// Its answer.
-enum Answer {
-    State(Result<Option<(OutPoint, Output)>, ViewError>),
-    Unspent(Result<Option<Output>, ViewError>),
-    Resource(Result<Option<Vec<u8>>, ViewError>),
-}
-
-/// Answers chain reads from a view living on another thread (the view is borrowed, and host
-/// functions need `'static` data).
-struct ChannelSource {
-    requests: mpsc::Sender<Request>,
-    answers: mpsc::Receiver<Answer>,
-}
-
-impl ChannelSource {
-    fn ask(&self, request: Request) -> Result<Answer, ViewError> {
-        self.requests
-            .send(request)
-            .map_err(|_| ViewError("chain reader thread ended".into()))?;
-        self.answers
-            .recv()
-            .map_err(|_| ViewError("chain reader thread ended".into()))
-    }
-}
-
-fn out_of_order() -> ViewError {
-    ViewError("chain reader answered out of order".into())
-}
-
-impl Source for ChannelSource {
-    fn state(
-        &mut self,
-        contract: &ContractId,
-        key: &[u8],
-    ) -> Result<Option<(OutPoint, Output)>, ViewError> {
-        match self.ask(Request::State(*contract, key.to_vec()))? {
-            Answer::State(r) => r,
-            _ => Err(out_of_order()),
-        }
-    }
-
-    fn unspent(&mut self, outpoint: &OutPoint) -> Result<Option<Output>, ViewError> {
-        match self.ask(Request::Unspent(*outpoint))? {
-            Answer::Unspent(r) => r,
-            _ => Err(out_of_order()),
-        }
-    }
-
-    fn resource(&mut self, id: &ContentId) -> Result<Option<Vec<u8>>, ViewError> {
-        match self.ask(Request::Resource(*id))? {
-            Answer::Resource(r) => r,
-            _ => Err(out_of_order()),
-        }
-    }
-}
-
 impl Shared {
     fn compile(&self, code: &[u8]) -> Result<Compiled, WasmError> {
         let facts = validate_module(code, &self.limits)?;
@@ -346,7 +282,7 @@ impl WasmExecutor {
         &self,
         code: &[u8],
         request: &ExecutionRequest,
-        view: &dyn ChainView,
+        view: &SharedView,
         expected: Vec<TraceEntry>,
     ) -> Result<ExecutionOutcome, WasmError> {
         self.run(code, request, view, Some(expected))
@@ -359,7 +295,7 @@ impl WasmExecutor {
         &self,
         code: &[u8],
         request: &ExecutionRequest,
-        view: &dyn ChainView,
+        view: &SharedView,
     ) -> Result<(ExecutionOutcome, RunReport), WasmError> {
         self.run(code, request, view, None)
     }
@@ -369,7 +305,7 @@ impl WasmExecutor {
         &self,
         code: &[u8],
         request: &ExecutionRequest,
-        view: &dyn ChainView,
+        view: &SharedView,
         expected: Vec<TraceEntry>,
     ) -> Result<(ExecutionOutcome, RunReport), WasmError> {
         self.run(code, request, view, Some(expected))
@@ -379,7 +315,7 @@ impl WasmExecutor {
         &self,
         code: &[u8],
         request: &ExecutionRequest,
-        view: &dyn ChainView,
+        view: &SharedView,
         expected: Option<Vec<TraceEntry>>,
     ) -> Result<(ExecutionOutcome, RunReport), WasmError> {
         let compiled = self.shared.compiled(&request.resource, code)?;
@@ -396,50 +332,14 @@ impl WasmExecutor {
             top,
             expected,
         );
-        if !compiled.facts.uses_chain {
-            return self.run_top(&compiled, request, host, Box::new(NoChain));
-        }
-        // The view is borrowed and host data must be `'static`: the guest runs on another
-        // thread and this thread answers its chain reads until the run ends. Replays (block
-        // validation) use the pooled workers; live executions may wait on connectors for
-        // seconds, so they get a thread of their own and never hold up a worker.
-        let (requests, inbox) = mpsc::channel::<Request>();
-        let (outbox, answers) = mpsc::channel();
-        let (done, result) = mpsc::channel();
-        let source = ChannelSource { requests, answers };
-        let executor = self.clone();
-        let request = request.clone();
-        let replaying = host.replaying();
-        let job: Job = Box::new(move || {
-            // `source` is dropped when the run ends, which ends the loop below.
-            let outcome = executor.run_top(&compiled, &request, host, Box::new(source));
-            let _ = done.send(outcome);
-        });
-        let serve = || {
-            for request in inbox {
-                let answer = match request {
-                    Request::State(c, k) => Answer::State(view.state(&c, &k)),
-                    Request::Unspent(op) => Answer::Unspent(view.unspent(&op)),
-                    Request::Resource(id) => Answer::Resource(view.resource(&id)),
-                };
-                if outbox.send(answer).is_err() {
-                    break;
-                }
-            }
-        };
-        if replaying {
-            workers().submit(job)?;
-            serve();
+        // The guest runs on this thread; its host functions read the view through the owned
+        // handle in their environment.
+        let view = if compiled.facts.uses_chain {
+            view.clone()
         } else {
-            std::thread::Builder::new()
-                .name("wes-ispc-live".into())
-                .spawn(job)
-                .map_err(|e| WasmError::Engine(format!("execution thread: {e}")))?;
-            serve();
-        }
-        result
-            .recv()
-            .map_err(|_| WasmError::Engine("execution worker failed".into()))?
+            NoChain::shared()
+        };
+        self.run_top(&compiled, request, host, view)
     }
 
     fn run_top(
@@ -447,10 +347,10 @@ impl WasmExecutor {
         compiled: &Compiled,
         request: &ExecutionRequest,
         host: HostState,
-        source: Box<dyn Source + Send>,
+        view: SharedView,
     ) -> Result<(ExecutionOutcome, RunReport), WasmError> {
         let limit = request.cu_limit;
-        let run = call_instance(&self.shared, compiled, &request.entry, host, source, limit);
+        let run = call_instance(&self.shared, compiled, &request.entry, host, view, limit);
         let mut host = run.host;
         if let Err(e) = run.result {
             // An execution that fails leaves nothing behind outside the chain either.
@@ -496,64 +396,11 @@ impl WasmExecutor {
     }
 }
 
-type Job = Box<dyn FnOnce() + Send>;
-
-/// Threads that run guests needing the chain view (see `run`): as many as the machine has
-/// cores, started on first use, shared by all executors. A job that panics is caught; the
-/// waiting caller sees `WasmError::Engine`.
-struct Workers {
-    jobs: Mutex<mpsc::Sender<Job>>,
-}
-
-fn workers() -> &'static Workers {
-    static WORKERS: std::sync::OnceLock<Workers> = std::sync::OnceLock::new();
-    WORKERS.get_or_init(|| {
-        let (jobs, queue) = mpsc::channel::<Job>();
-        let queue = Arc::new(Mutex::new(queue));
-        let n = std::thread::available_parallelism().map_or(2, |n| n.get());
-        for i in 0..n {
-            let queue = queue.clone();
-            // A failed spawn leaves fewer workers; with none, `submit` still queues and the
-            // caller would wait, so the first spawn failure is reported there instead.
-            let _ = std::thread::Builder::new()
-                .name(format!("wes-ispc-{i}"))
-                .spawn(move || {
-                    loop {
-                        let job = match queue.lock() {
-                            Ok(q) => q.recv(),
-                            Err(_) => return,
-                        };
-                        match job {
-                            Ok(job) => {
-                                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
-                            }
-                            Err(_) => return,
-                        }
-                    }
-                });
-        }
-        Workers {
-            jobs: Mutex::new(jobs),
-        }
-    })
-}
-
-impl Workers {
-    fn submit(&self, job: Job) -> Result<(), WasmError> {
-        self.jobs
-            .lock()
-            .map_err(|_| WasmError::Engine("worker queue poisoned".into()))?
-            .send(job)
-            .map_err(|_| WasmError::Engine("no execution workers".into()))
-    }
-}
-
-/// The end of one instance's run: its result, the host state and source handed back, and the
-/// metering points left.
+/// The end of one instance's run: its result, the host state handed back, and the metering
+/// points left.
 pub(crate) struct InstanceRun {
     pub result: Result<(), WasmError>,
     pub host: HostState,
-    pub source: Box<dyn Source + Send>,
     pub left: u64,
 }
 
@@ -563,7 +410,7 @@ pub(crate) fn call_instance(
     compiled: &Compiled,
     entry: &str,
     host: HostState,
-    source: Box<dyn Source + Send>,
+    view: SharedView,
     limit: u64,
 ) -> InstanceRun {
     let mut slot = take_slot(compiled.serial).unwrap_or_else(|| {
@@ -572,7 +419,7 @@ pub(crate) fn call_instance(
             &mut store,
             Env {
                 host: HostState::default(),
-                source: Box::new(NoChain),
+                view: NoChain::shared(),
                 shared: shared.clone(),
                 memory: None,
                 meter: None,
@@ -589,7 +436,7 @@ pub(crate) fn call_instance(
     {
         let data = slot.env.as_mut(&mut slot.store);
         data.host = host;
-        data.source = source;
+        data.view = view;
         data.memory = None;
         data.meter = None;
     }
@@ -601,10 +448,11 @@ pub(crate) fn call_instance(
     let data = slot.env.as_mut(&mut slot.store);
     let run = InstanceRun {
         host: std::mem::take(&mut data.host),
-        source: std::mem::replace(&mut data.source, Box::new(NoChain)),
         result,
         left,
     };
+    // An idle store keeps no chain view alive.
+    data.view = NoChain::shared();
     data.memory = None;
     data.meter = None;
     slot.uses += 1;
@@ -686,7 +534,7 @@ impl Executor for WasmExecutor {
         &self,
         code: &[u8],
         request: &ExecutionRequest,
-        view: &dyn ChainView,
+        view: &SharedView,
     ) -> Result<ExecutionOutcome, WasmError> {
         self.run(code, request, view, None).map(|(o, _)| o)
     }

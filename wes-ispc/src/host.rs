@@ -7,9 +7,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use wes_core::{
-    Address, ContentId, ContractId, Domain, Event, Hash, Input, Lock, OutPoint, Output, OutputBody,
-    ResourceBody, ResourceKind, ResourceMeta, StateBody, TokenId, TraceEntry, ViewError, codec,
-    hash,
+    Address, ChainView, ContentId, ContractId, Domain, Event, Hash, Input, Lock, OutPoint, Output,
+    OutputBody, ResourceBody, ResourceKind, ResourceMeta, SharedView, StateBody, TokenId,
+    TraceEntry, ViewError, codec, hash,
 };
 
 use crate::error::WasmError;
@@ -121,28 +121,25 @@ pub fn host_cost(name: &str) -> Option<HostCost> {
         .map(|(.., c)| *c)
 }
 
-/// Where the host reads the chain: the chain view, possibly behind a thread boundary.
-pub(crate) trait Source {
-    fn state(
-        &mut self,
-        contract: &ContractId,
-        key: &[u8],
-    ) -> Result<Option<(OutPoint, Output)>, ViewError>;
-    fn unspent(&mut self, outpoint: &OutPoint) -> Result<Option<Output>, ViewError>;
-    fn resource(&mut self, id: &ContentId) -> Result<Option<Vec<u8>>, ViewError>;
-}
-
-/// For modules that import no chain-reading function.
+/// The chain view of modules that import no chain-reading function: their runs need no view.
 pub(crate) struct NoChain;
 
-impl Source for NoChain {
-    fn state(&mut self, _: &ContractId, _: &[u8]) -> Result<Option<(OutPoint, Output)>, ViewError> {
+impl NoChain {
+    /// A shared handle on it.
+    pub fn shared() -> SharedView {
+        static NO_CHAIN: std::sync::OnceLock<SharedView> = std::sync::OnceLock::new();
+        NO_CHAIN.get_or_init(|| Arc::new(NoChain)).clone()
+    }
+}
+
+impl ChainView for NoChain {
+    fn state(&self, _: &ContractId, _: &[u8]) -> Result<Option<(OutPoint, Output)>, ViewError> {
         Err(ViewError("module imports no chain-reading function".into()))
     }
-    fn unspent(&mut self, _: &OutPoint) -> Result<Option<Output>, ViewError> {
+    fn unspent(&self, _: &OutPoint) -> Result<Option<Output>, ViewError> {
         Err(ViewError("module imports no chain-reading function".into()))
     }
-    fn resource(&mut self, _: &ContentId) -> Result<Option<Vec<u8>>, ViewError> {
+    fn resource(&self, _: &ContentId) -> Result<Option<Vec<u8>>, ViewError> {
         Err(ViewError("module imports no chain-reading function".into()))
     }
 }
@@ -337,7 +334,7 @@ impl HostState {
         &mut self,
         call: &'static str,
         key: &[u8],
-        source: &mut dyn Source,
+        source: &dyn ChainView,
     ) -> Result<usize, WasmError> {
         if key.len() > MAX_KEY_LEN {
             return Err(bad(call, format!("key of {} bytes", key.len())));
@@ -377,7 +374,7 @@ impl HostState {
     pub fn state_get(
         &mut self,
         key: &[u8],
-        source: &mut dyn Source,
+        source: &dyn ChainView,
     ) -> Result<Option<Vec<u8>>, WasmError> {
         let i = self.touch("state_get", key, source)?;
         Ok(self.touched[i].current.clone())
@@ -388,7 +385,7 @@ impl HostState {
         &mut self,
         key: &[u8],
         value: &[u8],
-        source: &mut dyn Source,
+        source: &dyn ChainView,
     ) -> Result<(), WasmError> {
         if value.len() > MAX_VALUE_LEN {
             return Err(bad("state_set", format!("value of {} bytes", value.len())));
@@ -401,7 +398,7 @@ impl HostState {
     }
 
     /// `state_delete`: removes `key` (spends its live output, creates none).
-    pub fn state_delete(&mut self, key: &[u8], source: &mut dyn Source) -> Result<(), WasmError> {
+    pub fn state_delete(&mut self, key: &[u8], source: &dyn ChainView) -> Result<(), WasmError> {
         let i = self.touch("state_delete", key, source)?;
         let t = &mut self.touched[i];
         t.current = None;
@@ -413,7 +410,7 @@ impl HostState {
         &mut self,
         call: &'static str,
         outpoint: OutPoint,
-        source: &mut dyn Source,
+        source: &dyn ChainView,
     ) -> Result<usize, WasmError> {
         if let Some(i) = self.utxo_index.get(&outpoint) {
             return Ok(*i);
@@ -436,7 +433,7 @@ impl HostState {
     pub fn utxo_get(
         &mut self,
         outpoint: OutPoint,
-        source: &mut dyn Source,
+        source: &dyn ChainView,
     ) -> Result<Option<Output>, WasmError> {
         let i = self.touch_utxo("utxo_get", outpoint, source)?;
         let u = &self.utxos[i];
@@ -448,7 +445,7 @@ impl HostState {
     pub fn utxo_spend(
         &mut self,
         outpoint: OutPoint,
-        source: &mut dyn Source,
+        source: &dyn ChainView,
     ) -> Result<Output, WasmError> {
         let contract = self.contract()?;
         let i = self.touch_utxo("utxo_spend", outpoint, source)?;
@@ -477,7 +474,7 @@ impl HostState {
     pub fn resource(
         &mut self,
         id: &ContentId,
-        source: &mut dyn Source,
+        source: &dyn ChainView,
     ) -> Result<Option<Arc<Vec<u8>>>, WasmError> {
         if let Some(r) = self.resources.get(id) {
             return Ok(r.clone());
@@ -553,7 +550,7 @@ impl HostState {
         id: ContentId,
         kind: u32,
         name: &[u8],
-        source: &mut dyn Source,
+        source: &dyn ChainView,
     ) -> Result<u64, WasmError> {
         self.check_room("output_resource")?;
         let lock = decode_lock("output_resource", lock)?;

@@ -9,7 +9,7 @@ use wasmer::{
     Value,
 };
 use wasmer_middlewares::metering::MeteringPoints;
-use wes_core::{ContentId, Hash, OutPoint, TraceEntry, codec};
+use wes_core::{ContentId, Hash, OutPoint, SharedView, TraceEntry, codec};
 
 use crate::connector::{ConnectorReceipt, ExternalOp, MAX_CONNECTOR_NAME, MAX_EXTERNAL_PAYLOAD};
 use crate::error::WasmError;
@@ -17,13 +17,14 @@ use crate::executor::{Shared, call_instance};
 use crate::host::{
     HOST_MODULE, HostState, MAX_ABORT_LEN, MAX_CALL_ARGS, MAX_ENCODED_ARG, MAX_ENTRY_LEN,
     MAX_EVENT_DATA, MAX_KEY_LEN, MAX_RESOURCE_NAME, MAX_RESOURCE_READ, MAX_RETURN_LEN,
-    MAX_TOPIC_LEN, MAX_VALUE_LEN, NoChain, Source,
+    MAX_TOPIC_LEN, MAX_VALUE_LEN,
 };
 
 /// The data host functions see.
 pub(crate) struct Env {
     pub host: HostState,
-    pub source: Box<dyn Source + Send>,
+    /// The chain the execution reads.
+    pub view: SharedView,
     pub shared: Arc<Shared>,
     pub memory: Option<Memory>,
     pub meter: Option<Meter>,
@@ -260,7 +261,7 @@ fn h_state_get(
 ) -> HostResult<i32> {
     let key = read_mem(&env, "state_get", kp, kl, MAX_KEY_LEN)?;
     let data = env.data_mut();
-    let value = data.host.state_get(&key, data.source.as_mut())?;
+    let value = data.host.state_get(&key, data.view.as_ref())?;
     let mut input = (cap as u32).to_le_bytes().to_vec();
     input.extend_from_slice(&key);
     let output = match &value {
@@ -281,21 +282,21 @@ fn h_state_set(mut env: FunctionEnvMut<Env>, kp: i32, kl: i32, vp: i32, vl: i32)
     let key = read_mem(&env, "state_set", kp, kl, MAX_KEY_LEN)?;
     let value = read_mem(&env, "state_set", vp, vl, MAX_VALUE_LEN)?;
     let data = env.data_mut();
-    data.host.state_set(&key, &value, data.source.as_mut())?;
+    data.host.state_set(&key, &value, data.view.as_ref())?;
     finish(&mut env, "state_set", codec::encode(&(key, value)), vec![])
 }
 
 fn h_state_delete(mut env: FunctionEnvMut<Env>, kp: i32, kl: i32) -> HostResult<()> {
     let key = read_mem(&env, "state_delete", kp, kl, MAX_KEY_LEN)?;
     let data = env.data_mut();
-    data.host.state_delete(&key, data.source.as_mut())?;
+    data.host.state_delete(&key, data.view.as_ref())?;
     finish(&mut env, "state_delete", key, vec![])
 }
 
 fn h_utxo_get(mut env: FunctionEnvMut<Env>, op: i32, dst: i32, cap: i32) -> HostResult<i32> {
     let outpoint = read_outpoint(&env, "utxo_get", op)?;
     let data = env.data_mut();
-    let output = data.host.utxo_get(outpoint, data.source.as_mut())?;
+    let output = data.host.utxo_get(outpoint, data.view.as_ref())?;
     let mut input = codec::encode(&outpoint);
     input.extend_from_slice(&(cap as u32).to_le_bytes());
     let encoded = output.as_ref().map(codec::encode);
@@ -316,7 +317,7 @@ fn h_utxo_get(mut env: FunctionEnvMut<Env>, op: i32, dst: i32, cap: i32) -> Host
 fn h_utxo_spend(mut env: FunctionEnvMut<Env>, op: i32) -> HostResult<()> {
     let outpoint = read_outpoint(&env, "utxo_spend", op)?;
     let data = env.data_mut();
-    let output = data.host.utxo_spend(outpoint, data.source.as_mut())?;
+    let output = data.host.utxo_spend(outpoint, data.view.as_ref())?;
     finish(
         &mut env,
         "utxo_spend",
@@ -334,7 +335,7 @@ fn h_resource_read(
 ) -> HostResult<i64> {
     let id = ContentId(Hash(read_array::<32>(&env, "resource_read", idp)?));
     let data = env.data_mut();
-    let bytes = data.host.resource(&id, data.source.as_mut())?;
+    let bytes = data.host.resource(&id, data.view.as_ref())?;
     let mut input = id.0.0.to_vec();
     input.extend_from_slice(&(offset as u64).to_le_bytes());
     input.extend_from_slice(&(cap as u32).to_le_bytes());
@@ -380,7 +381,7 @@ fn h_model_infer(
     let data = env.data_mut();
     let bytes = data
         .host
-        .resource(&id, data.source.as_mut())?
+        .resource(&id, data.view.as_ref())?
         .ok_or(WasmError::ResourceUnavailable(id))?;
     let loaded = data
         .shared
@@ -471,7 +472,7 @@ fn h_output_resource(
     let data = env.data_mut();
     let size = data
         .host
-        .output_resource(&lock, id, kind as u32, &name, data.source.as_mut())?;
+        .output_resource(&lock, id, kind as u32, &name, data.view.as_ref())?;
     finish(
         &mut env,
         "output_resource",
@@ -620,24 +621,22 @@ fn h_call(
     data.host.check_call(&callee)?;
     let code = data
         .host
-        .resource(&resource, data.source.as_mut())?
+        .resource(&resource, data.view.as_ref())?
         .ok_or(WasmError::ResourceUnavailable(resource))?;
     let compiled = data.shared.compiled(&resource, &code)?;
     data.host.push_frame(callee, args)?;
-    // The callee runs in its own store and instance, with the execution's host state and
-    // source moved in, and what is left of the caller's points as its budget.
+    // The callee runs in its own store and instance, with the execution's host state moved
+    // in, its chain view shared, and what is left of the caller's points as its budget.
     let host = std::mem::take(&mut data.host);
-    let source = std::mem::replace(&mut data.source, Box::new(NoChain));
     let run = call_instance(
         &data.shared.clone(),
         &compiled,
         &entry,
         host,
-        source,
+        data.view.clone(),
         budget,
     );
     data.host = run.host;
-    data.source = run.source;
     let return_data = data.host.pop_frame()?;
     meter.set(&mut store, run.left.saturating_add(fixed))?;
     if let Err(e) = run.result {

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use wes_core::{
-    Amount, ChainView, Guard, InputMode, OutputBody, ProofError, ProofSystemId, TokenId,
+    Amount, Guard, InputMode, OutputBody, ProofError, ProofSystemId, SharedView, TokenId,
     Transaction,
 };
 
@@ -22,7 +22,7 @@ pub(crate) fn add(sums: &mut BTreeMap<TokenId, Amount>, token: TokenId, amount: 
 #[cfg_attr(not(any(feature = "wasm", feature = "halo2")), allow(dead_code))]
 pub(crate) fn check_plain_part(
     tx: &Transaction,
-    view: &dyn ChainView,
+    view: &SharedView,
     exec_inputs: usize,
     exec_outputs: usize,
     system: &ProofSystemId,

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use wes_core::{
-    Amount, CallContext, ChainView, ExecutionOutcome, ExecutionRequest, InputMode, ProofError,
-    ProofSystemId, ProofVerifier, Prover, TokenId, TraceEntry, Transaction, codec, trace_root,
+    Amount, CallContext, ExecutionOutcome, ExecutionRequest, InputMode, ProofError, ProofSystemId,
+    ProofVerifier, Prover, SharedView, TokenId, TraceEntry, Transaction, codec, trace_root,
 };
 
 use crate::error::WasmError;
@@ -65,7 +65,7 @@ impl Prover for ReplayProver {
         &self,
         tx: &Transaction,
         outcome: &ExecutionOutcome,
-        _view: &dyn ChainView,
+        _view: &SharedView,
     ) -> Result<Vec<u8>, ProofError> {
         let execution = tx
             .execution
@@ -143,12 +143,7 @@ impl ProofVerifier for ReplayVerifier {
         replay_system()
     }
 
-    fn verify(
-        &self,
-        tx: &Transaction,
-        proof: &[u8],
-        view: &dyn ChainView,
-    ) -> Result<(), ProofError> {
+    fn verify(&self, tx: &Transaction, proof: &[u8], view: &SharedView) -> Result<(), ProofError> {
         let execution = tx
             .execution
             .as_ref()

@@ -45,7 +45,7 @@ fn guarded(service: &PublicKey) -> Vec<u8> {
 fn ask(
     ex: &WasmExecutor,
     code: &[u8],
-    view: &MapView,
+    view: &SharedView,
     id: ContentId,
 ) -> Result<ExecutionOutcome, WasmError> {
     ex.execute(code, &request(contract_id(&id), id, "ask", 1_000_000), view)
@@ -61,7 +61,7 @@ fn a_contract_can_require_its_services_key() {
     // Unsigned: refused by the contract itself.
     let ex = WasmExecutor::default();
     ex.connectors().register("oracle", oracle.clone(), None);
-    let err = ask(&ex, &code, &view, id).unwrap_err();
+    let err = ask(&ex, &code, &view.shared(), id).unwrap_err();
     assert_eq!(err, WasmError::Abort("not the service's key".into()));
 
     // Signed by another key: refused too.
@@ -71,18 +71,18 @@ fn a_contract_can_require_its_services_key() {
         oracle.clone(),
         Some(SecretKey::from_seed([2; 32])),
     );
-    assert!(ask(&ex, &code, &view, id).is_err());
+    assert!(ask(&ex, &code, &view.shared(), id).is_err());
 
     // Signed by the service: accepted, and replayable without the connector.
     let ex = WasmExecutor::default();
     ex.connectors()
         .register("oracle", oracle, Some(service.clone()));
-    let outcome = ask(&ex, &code, &view, id).unwrap();
+    let outcome = ask(&ex, &code, &view.shared(), id).unwrap();
     assert_eq!(outcome.return_data, b"42");
     let req = request(contract_id(&id), id, "ask", 1_000_000);
     let verifier = WasmExecutor::default();
     verifier
-        .replay(&code, &req, &view, outcome.trace.clone())
+        .replay(&code, &req, &view.shared(), outcome.trace.clone())
         .unwrap();
 
     // A forger re-signs another answer with their own key and patches the trace to match:
@@ -105,6 +105,8 @@ fn a_contract_can_require_its_services_key() {
         .position(|e| e.call == "external_signer")
         .unwrap();
     trace[signer_entry].output = [&[1u8][..], &forger.public_key().0].concat();
-    let err = verifier.replay(&code, &req, &view, trace).unwrap_err();
+    let err = verifier
+        .replay(&code, &req, &view.shared(), trace)
+        .unwrap_err();
     assert_eq!(err, WasmError::Abort("not the service's key".into()));
 }

@@ -9,7 +9,7 @@ use wes_ispc::*;
 fn run(code: &[u8], entry: &str, cu: u64) -> Result<ExecutionOutcome, WasmError> {
     let (view, id) = MapView::with_code(code);
     let ex = WasmExecutor::default();
-    ex.execute(code, &request(contract("c"), id, entry, cu), &view)
+    ex.execute(code, &request(contract("c"), id, entry, cu), &view.shared())
 }
 
 /// A healthy call after an adversarial one: the process and the executor are fine.
@@ -20,7 +20,7 @@ fn still_works(ex: &WasmExecutor) {
         .execute(
             &code,
             &request(contract("c"), id, "increment", 100_000),
-            &view,
+            &view.shared(),
         )
         .unwrap();
     assert_eq!(out.return_data, 1u64.to_le_bytes());
@@ -60,9 +60,9 @@ fn execution_is_deterministic() {
     let a = WasmExecutor::default();
     let b = WasmExecutor::default();
     let req = request(contract("c"), id, "increment", 100_000);
-    let x = a.execute(&code, &req, &view).unwrap();
-    let y = a.execute(&code, &req, &view).unwrap();
-    let z = b.execute(&code, &req, &view).unwrap();
+    let x = a.execute(&code, &req, &view.shared()).unwrap();
+    let y = a.execute(&code, &req, &view.shared()).unwrap();
+    let z = b.execute(&code, &req, &view.shared()).unwrap();
     assert_eq!(x, y);
     assert_eq!(x, z);
     assert_eq!(a.cached_modules(), 1, "the second call used the cache");
@@ -84,13 +84,21 @@ fn infinite_loop_runs_out_of_cu_and_metering_is_not_escaped() {
     let code = wasm(COUNTER);
     let (view, id) = MapView::with_code(&code);
     let err = ex
-        .execute(&code, &request(contract("c"), id, "spin", 50_000), &view)
+        .execute(
+            &code,
+            &request(contract("c"), id, "spin", 50_000),
+            &view.shared(),
+        )
         .unwrap_err();
     assert_eq!(err, WasmError::OutOfCu { limit: 50_000 });
     assert_eq!(err.fault(), Fault::Input);
     // A fresh call gets its own limit, and a tiny limit is enforced.
     let err = ex
-        .execute(&code, &request(contract("c"), id, "increment", 10), &view)
+        .execute(
+            &code,
+            &request(contract("c"), id, "increment", 10),
+            &view.shared(),
+        )
         .unwrap_err();
     assert_eq!(err, WasmError::OutOfCu { limit: 10 });
     still_works(&ex);
@@ -181,7 +189,7 @@ fn recursion_within_the_limit_works_even_with_large_frames() {
     let depth = |n: u32| {
         let mut req = request(contract("c"), id, "f", 100_000_000);
         req.args = n.to_le_bytes().to_vec();
-        ex.execute(&code, &req, &view)
+        ex.execute(&code, &req, &view.shared())
     };
     // `f` → `args` and `r` are calls too: r(n) nests n + 1 calls below `f`.
     depth(MAX_WASM_DEPTH as u32 - 1).unwrap();
@@ -321,7 +329,11 @@ fn malformed_bytes_are_invalid() {
         assert!(matches!(ex.validate(bytes), Err(WasmError::Invalid(_))));
         let (view, id) = MapView::with_code(bytes);
         let err = ex
-            .execute(bytes, &request(contract("c"), id, "f", 1000), &view)
+            .execute(
+                bytes,
+                &request(contract("c"), id, "f", 1000),
+                &view.shared(),
+            )
             .unwrap_err();
         assert!(matches!(err, WasmError::Invalid(_)));
     }
@@ -387,7 +399,7 @@ fn state_reads_see_the_calls_own_writes_and_replacement_spends() {
     let (view, id) = MapView::with_code(&code);
     let ex = WasmExecutor::default();
     let req = request(contract("c"), id, "increment", 100_000);
-    let first = ex.execute(&code, &req, &view).unwrap();
+    let first = ex.execute(&code, &req, &view.shared()).unwrap();
     // Make the first call's state live, then increment again.
     let op = OutPoint {
         tx: TxId(Hash::ZERO),
@@ -397,12 +409,16 @@ fn state_reads_see_the_calls_own_writes_and_replacement_spends() {
         .lock()
         .unwrap()
         .insert(op, first.outputs[0].clone());
-    let second = ex.execute(&code, &req, &view).unwrap();
+    let second = ex.execute(&code, &req, &view.shared()).unwrap();
     assert_eq!(second.return_data, 2u64.to_le_bytes());
     assert_eq!(second.inputs, vec![Input::spend(op)]);
     assert_eq!(second.outputs[0].as_state().unwrap().version, 1);
     let read = ex
-        .execute(&code, &request(contract("c"), id, "read", 100_000), &view)
+        .execute(
+            &code,
+            &request(contract("c"), id, "read", 100_000),
+            &view.shared(),
+        )
         .unwrap();
     assert_eq!(read.inputs, vec![Input::reference(op)]);
     assert!(read.outputs.is_empty());
@@ -411,7 +427,7 @@ fn state_reads_see_the_calls_own_writes_and_replacement_spends() {
         .execute(
             &code,
             &request(contract("d"), id, "increment", 100_000),
-            &view,
+            &view.shared(),
         )
         .unwrap();
     assert_eq!(other.return_data, 1u64.to_le_bytes());

@@ -157,7 +157,7 @@ fn run(name: &str, entry: &str, args: &[u8]) -> Result<ExecutionOutcome, WasmErr
     let (view, id) = common::MapView::with_code(&code);
     let mut request = common::request(common::contract(name), id, entry, 1_000_000);
     request.args = args.to_vec();
-    WasmExecutor::default().execute(&code, &request, &view)
+    WasmExecutor::default().execute(&code, &request, &view.shared())
 }
 
 fn aborted(result: Result<ExecutionOutcome, WasmError>) -> String {
@@ -226,7 +226,7 @@ impl Session {
     fn call(&mut self, entry: &str, args: &[u8]) -> Result<ExecutionOutcome, WasmError> {
         let mut request = common::request(common::contract(self.name), self.id, entry, 1_000_000);
         request.args = args.to_vec();
-        let out = WasmExecutor::default().execute(&self.code, &request, &self.view)?;
+        let out = WasmExecutor::default().execute(&self.code, &request, &self.view.shared())?;
         let mut utxos = self.view.utxos.lock().unwrap();
         for input in &out.inputs {
             if input.mode == InputMode::Spend {

@@ -55,8 +55,12 @@ fn go(
 ) -> Result<(ExecutionOutcome, Vec<ContractId>), WasmError> {
     let ex = WasmExecutor::default();
     let code = view.resources.lock().unwrap()[&top].clone();
-    ex.execute_detailed(&code, &request(contract_id(&top), top, "go", cu), view)
-        .map(|(o, r)| (o, r.callees))
+    ex.execute_detailed(
+        &code,
+        &request(contract_id(&top), top, "go", cu),
+        &view.shared(),
+    )
+    .map(|(o, r)| (o, r.callees))
 }
 
 #[test]
@@ -83,7 +87,7 @@ fn nested_calls_share_state_budget_and_land_together() {
     let code = view.resources.lock().unwrap()[&top].clone();
     let req = request(contract_id(&top), top, "go", 1_000_000);
     let replayed = ex
-        .replay_detailed(&code, &req, &view, outcome.trace.clone())
+        .replay_detailed(&code, &req, &view.shared(), outcome.trace.clone())
         .unwrap();
     assert_eq!((replayed.0, replayed.1.callees), (outcome.clone(), callees));
 
@@ -142,7 +146,7 @@ fn re_entry_is_refused_and_a_failing_callee_fails_the_caller() {
     let mut req = request(contract_id(&front_id), front_id, "go", 1_000_000);
     req.args = front_id.as_bytes().to_vec();
     let err = WasmExecutor::default()
-        .execute(&front, &req, &view)
+        .execute(&front, &req, &view.shared())
         .unwrap_err();
     let WasmError::Callee { contract, source } = &err else {
         panic!("expected a callee failure, got {err}");
@@ -157,7 +161,7 @@ fn re_entry_is_refused_and_a_failing_callee_fails_the_caller() {
     // A callee that is not available fails the caller as unavailable.
     req.args = [9u8; 32].to_vec();
     let err = WasmExecutor::default()
-        .execute(&front, &req, &view)
+        .execute(&front, &req, &view.shared())
         .unwrap_err();
     assert_eq!(err.fault(), Fault::Unavailable, "{err}");
 }
@@ -206,7 +210,7 @@ fn utxo_spend_needs_the_contracts_own_lock() {
     let spend = |op: OutPoint| {
         let mut req = request(me, id, "spend", 1_000_000);
         req.args = [codec::encode(&op), codec::encode(&lock("bob"))].concat();
-        ex.execute(&code, &req, &view)
+        ex.execute(&code, &req, &view.shared())
     };
     let outcome = spend(mine).unwrap();
     assert_eq!(outcome.inputs, vec![Input::spend(mine)]);
@@ -233,7 +237,7 @@ fn utxo_spend_needs_the_contracts_own_lock() {
     // Reading is a reference input.
     let mut req = request(me, id, "peek", 1_000_000);
     req.args = codec::encode(&alices);
-    let outcome = ex.execute(&code, &req, &view).unwrap();
+    let outcome = ex.execute(&code, &req, &view.shared()).unwrap();
     assert_eq!(outcome.inputs, vec![Input::reference(alices)]);
     assert_eq!(
         outcome.trace[1].output[1..],
@@ -302,7 +306,7 @@ fn a_caller_cannot_place_what_a_callee_spent() {
         ex.execute_detailed(
             &code,
             &request(contract_id(&id), id, "go", 1_000_000),
-            &view,
+            &view.shared(),
         )
         .unwrap()
         .1

@@ -29,7 +29,11 @@ fn timings() {
     println!("validate: {:.1} µs", t.elapsed().as_secs_f64() * 1e6);
     let t = Instant::now();
     WasmExecutor::default()
-        .execute(&code, &request(contract("c"), id, "ctx", 100_000), &view)
+        .execute(
+            &code,
+            &request(contract("c"), id, "ctx", 100_000),
+            &view.shared(),
+        )
         .unwrap();
     println!(
         "first call (compile): {:.1} µs",
@@ -39,21 +43,21 @@ fn timings() {
     println!(
         "cached call, 5 host calls, no state: {:.1} µs",
         per_call(2000, || {
-            ex.execute(&code, &ctx, &view).unwrap();
+            ex.execute(&code, &ctx, &view.shared()).unwrap();
         })
     );
     let inc = request(contract("c"), id, "increment", 100_000);
     println!(
         "cached call with state (reader thread): {:.1} µs",
         per_call(2000, || {
-            ex.execute(&code, &inc, &view).unwrap();
+            ex.execute(&code, &inc, &view.shared()).unwrap();
         })
     );
-    let outcome = ex.execute(&code, &inc, &view).unwrap();
+    let outcome = ex.execute(&code, &inc, &view.shared()).unwrap();
     println!(
         "replay of that call: {:.1} µs",
         per_call(2000, || {
-            ex.replay(&code, &inc, &view, outcome.trace.clone())
+            ex.replay(&code, &inc, &view.shared(), outcome.trace.clone())
                 .unwrap();
         })
     );
@@ -61,7 +65,7 @@ fn timings() {
     println!(
         "10M CU of a tight loop: {:.1} µs",
         per_call(20, || {
-            ex.execute(&code, &spin, &view).unwrap_err();
+            ex.execute(&code, &spin, &view.shared()).unwrap_err();
         })
     );
 }

@@ -14,7 +14,7 @@ use crate::rules::state::{self, Env};
 use crate::rules::{signatures, structure};
 use crate::state_root::{Element, StateAccumulator};
 use crate::store::tables::ChainMeta;
-use crate::view::{Overlay, UtxoView};
+use crate::view::{Overlay, SharedUtxo};
 
 /// The net effect of a valid block.
 pub(crate) struct Connected {
@@ -32,7 +32,7 @@ pub(crate) fn connect(
     env: &Env<'_>,
     transactions: &[SignedTransaction],
     txids: &[TxId],
-    base: &dyn UtxoView,
+    base: &SharedUtxo,
     parent: &StateAccumulator,
 ) -> Result<Connected, BlockError> {
     let limits = &env.config.limits;
@@ -92,7 +92,7 @@ pub(crate) fn validate_body(
     env: &Env<'_>,
     body: &[SignedTransaction],
     txids: &[TxId],
-    base: &dyn UtxoView,
+    base: &SharedUtxo,
 ) -> Result<BodyEffects, BlockError> {
     let tx_error =
         |index: usize, tx: &SignedTransaction, source: TxError| BlockError::Transaction {
@@ -137,14 +137,15 @@ pub(crate) fn validate_body(
             (!dependent[i]).then(|| state::check(env, tx, &checked[i], &signers[i], base))
         })
         .collect();
-    let mut overlay = Overlay::new(base);
+    let overlay = Overlay::new(base.clone());
+    let overlay_view: SharedUtxo = overlay.clone();
     let mut fees: BTreeMap<TokenId, Amount> = BTreeMap::new();
     let mut spent_all = Vec::new();
     let mut created_all = Vec::new();
     for (i, (tx, early)) in body.iter().zip(independent).enumerate() {
         let effects = match early {
             Some(result) => result,
-            None => state::check(env, tx, &checked[i], &signers[i], &overlay),
+            None => state::check(env, tx, &checked[i], &signers[i], &overlay_view),
         }
         .map_err(|e| tx_error(i + 1, tx, e))?;
         for (token, fee) in &effects.summary.fees {

@@ -21,7 +21,7 @@ use crate::store::tables::{
     utxo_key,
 };
 use crate::store::{Batch, KvStore};
-use crate::view::ResourceProvider;
+use crate::view::{ResourceProvider, SharedUtxo};
 
 /// The EUTXO ledger over a [`KvStore`] backend.
 ///
@@ -29,7 +29,7 @@ use crate::view::ResourceProvider;
 /// serialised. After a failed write the ledger refuses further writes (reopen it: the store
 /// is at the last whole block).
 pub struct EutxoLedger<S: KvStore> {
-    tables: Tables<S>,
+    tables: Arc<Tables<S>>,
     config: LedgerConfig,
     verifiers: VerifierRegistry,
     resources: Option<Arc<dyn ResourceProvider>>,
@@ -58,7 +58,7 @@ impl<S: KvStore> EutxoLedger<S> {
         genesis: &Genesis,
         verifiers: VerifierRegistry,
     ) -> Result<Self, LedgerError> {
-        let tables = Tables { kv: store };
+        let tables = Arc::new(Tables { kv: store });
         let utxos: Vec<(OutPoint, Output)> = {
             let coinbase = genesis.coinbase();
             let id = coinbase.id();
@@ -190,7 +190,7 @@ impl<S: KvStore> EutxoLedger<S> {
             source: Box::new(source),
         };
         let body_ids = connect::tx_ids(&transactions);
-        let fees = connect::validate_body(&env, &transactions, &body_ids, &self.tables)
+        let fees = connect::validate_body(&env, &transactions, &body_ids, &self.utxo_view())
             .map_err(invalid)?
             .fees;
         let coinbase = Transaction {
@@ -216,9 +216,14 @@ impl<S: KvStore> EutxoLedger<S> {
         all.extend(transactions);
         let mut ids = vec![all[0].id()];
         ids.extend(body_ids);
-        let connected =
-            connect::connect(&env, &all, &ids, &self.tables, &Self::accumulator(&meta)?)
-                .map_err(invalid)?;
+        let connected = connect::connect(
+            &env,
+            &all,
+            &ids,
+            &self.utxo_view(),
+            &Self::accumulator(&meta)?,
+        )
+        .map_err(invalid)?;
         let mut block = Block {
             header: BlockHeader {
                 version: BlockHeader::VERSION,
@@ -257,6 +262,11 @@ impl<S: KvStore> EutxoLedger<S> {
             Ok(m) => m.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         }
+    }
+
+    /// The tables as the owned view that validation and proof verifiers read.
+    fn utxo_view(&self) -> SharedUtxo {
+        self.tables.clone()
     }
 
     fn env(&self, ctx: BlockContext) -> Env<'_> {
@@ -309,8 +319,14 @@ impl<S: KvStore> EutxoLedger<S> {
             created,
             accumulator,
             ..
-        } = connect::connect(&env, &block.transactions, &txids, &self.tables, &parent_acc)
-            .map_err(invalid)?;
+        } = connect::connect(
+            &env,
+            &block.transactions,
+            &txids,
+            &self.utxo_view(),
+            &parent_acc,
+        )
+        .map_err(invalid)?;
         let state_root = accumulator.root();
         if state_root != block.header.state_root {
             return Err(invalid(BlockError::StateRootMismatch {
@@ -441,8 +457,8 @@ impl<S: KvStore> Ledger for EutxoLedger<S> {
         let checked = structure::check(tx, txid, &self.config).map_err(invalid)?;
         let signers = signatures::signers(tx).map_err(invalid)?;
         signatures::verify_one(tx, &checked.txid).map_err(invalid)?;
-        let effects =
-            state::check(&self.env(*ctx), tx, &checked, &signers, &self.tables).map_err(invalid)?;
+        let effects = state::check(&self.env(*ctx), tx, &checked, &signers, &self.utxo_view())
+            .map_err(invalid)?;
         Ok(effects.summary)
     }
 
@@ -457,7 +473,7 @@ impl<S: KvStore> Ledger for EutxoLedger<S> {
             &env,
             transactions,
             &connect::tx_ids(transactions),
-            &self.tables,
+            &self.utxo_view(),
             &Self::accumulator(&meta)?,
         )
         .map_err(|source| LedgerError::Block {

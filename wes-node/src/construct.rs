@@ -10,8 +10,8 @@
 use std::collections::BTreeMap;
 
 use wes_core::{
-    Amount, CallContext, ChainView, ContentId, Execution, ExecutionOutcome, ExecutionRequest,
-    Guard, Input, Lock, OutPoint, OutputBody, ProofError, ProofSystemId, Prover, ResourceKind,
+    Amount, CallContext, ContentId, Execution, ExecutionOutcome, ExecutionRequest, Guard, Input,
+    Lock, OutPoint, OutputBody, ProofError, ProofSystemId, Prover, ResourceKind, SharedView,
     TokenId, Transaction, ValidityWindow, ViewError, trace_root,
 };
 
@@ -104,7 +104,7 @@ pub fn construct(
     height: u64,
     time_ms: u64,
     valid_until: u64,
-    view: &dyn ChainView,
+    view: &SharedView,
 ) -> Result<Constructed, ConstructError> {
     let first = *call.fee_inputs.first().ok_or(ConstructError::NoFeeInput)?;
     let mut brought: BTreeMap<TokenId, Amount> = BTreeMap::new();

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use wes_core::{
-    Blame, ChainView, ExecutionOutcome, ExecutionRequest, Executor, Fault, ResourceKind,
+    Blame, ExecutionOutcome, ExecutionRequest, Executor, Fault, ResourceKind, SharedView,
 };
 
 /// An executor's failure, with its message and whose fault it is (a failing contract is
@@ -45,7 +45,7 @@ pub trait DynExecutor: Send + Sync {
         &self,
         code: &[u8],
         request: &ExecutionRequest,
-        view: &dyn ChainView,
+        view: &SharedView,
     ) -> Result<ExecutionOutcome, ExecutorError>;
 }
 
@@ -60,7 +60,7 @@ impl<E: Executor> DynExecutor for E {
         &self,
         code: &[u8],
         request: &ExecutionRequest,
-        view: &dyn ChainView,
+        view: &SharedView,
     ) -> Result<ExecutionOutcome, ExecutorError> {
         Executor::execute(self, code, request, view).map_err(erase)
     }

@@ -18,8 +18,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use wes_consensus::{ChainError, ChainManager, Submitted};
 use wes_core::{
     Block, BlockContext, BlockHash, CandidateRouter, ConsensusEngine, ContentId, Ledger,
-    ProofSystemId, Prover, ResourceKind, ResourceMeta, ResourceStore, SignedTransaction, TxId,
-    VerifierRegistry,
+    ProofSystemId, Prover, ResourceKind, ResourceMeta, ResourceStore, SharedView,
+    SignedTransaction, TxId, VerifierRegistry,
 };
 use wes_ledger::{Mempool, MempoolConfig, MempoolError};
 use wes_net::NetworkHandle;
@@ -205,8 +205,8 @@ impl<L: ChainLedger> Node<L> {
     }
 
     /// A view of the tip for executors and verifiers; it takes no lock of the node's.
-    pub fn view(&self) -> NodeView<L> {
-        NodeView::new(self.ledger.clone(), self.resources.clone())
+    pub fn view(&self) -> SharedView {
+        Arc::new(NodeView::new(self.ledger.clone(), self.resources.clone()))
     }
 
     /// Where the best chain stands (a snapshot; never waits for an import).

@@ -4,9 +4,9 @@
 //! Nothing here is shipped by the SDK.
 
 use wes_core::{
-    Blame, ChainView, ContractId, ExecutionOutcome, ExecutionRequest, Executor, Fault, Input, Lock,
-    Output, OutputBody, ProofError, ProofSystemId, ProofVerifier, Prover, ResourceKind, StateBody,
-    TraceEntry, Transaction, ViewError, codec, trace_root,
+    Blame, ContractId, ExecutionOutcome, ExecutionRequest, Executor, Fault, Input, Lock, Output,
+    OutputBody, ProofError, ProofSystemId, ProofVerifier, Prover, ResourceKind, SharedView,
+    StateBody, TraceEntry, Transaction, ViewError, codec, trace_root,
 };
 
 use crate::calc::{self, CalcError};
@@ -79,7 +79,7 @@ impl Executor for CalcExecutor {
         &self,
         code: &[u8],
         request: &ExecutionRequest,
-        view: &dyn ChainView,
+        view: &SharedView,
     ) -> Result<ExecutionOutcome, CalcExecError> {
         if request.entry != ENTRY {
             return Err(CalcExecError::BadCall(format!(
@@ -154,7 +154,7 @@ impl Prover for CalcProver {
         &self,
         _tx: &Transaction,
         outcome: &ExecutionOutcome,
-        _view: &dyn ChainView,
+        _view: &SharedView,
     ) -> Result<Vec<u8>, ProofError> {
         let result: [u8; 8] =
             outcome
@@ -188,12 +188,7 @@ impl ProofVerifier for CalcVerifier {
         calc_replay()
     }
 
-    fn verify(
-        &self,
-        tx: &Transaction,
-        proof: &[u8],
-        view: &dyn ChainView,
-    ) -> Result<(), ProofError> {
+    fn verify(&self, tx: &Transaction, proof: &[u8], view: &SharedView) -> Result<(), ProofError> {
         let exec = tx
             .execution
             .as_ref()

@@ -87,6 +87,14 @@ pub trait ChainView: Send + Sync {
     fn resource(&self, id: &ContentId) -> Result<Option<Vec<u8>>, ViewError>;
 }
 
+/// An owned handle on a [`ChainView`], as executors, provers and verifiers receive it.
+///
+/// Owned so that an implementation may keep it for the length of a run: the WASM executor
+/// puts it in the host state its imported functions read, a remote prover may hand it to the
+/// task that answers the prover's reads. It reads the chain as of the call it was passed to;
+/// keeping it past that call is allowed, but what it then reads is unspecified.
+pub type SharedView = std::sync::Arc<dyn ChainView>;
+
 /// Runs one kind of resource (WASM contracts, ONNX models…).
 ///
 /// Contract: execution is deterministic: the same code, request and chain view give the
@@ -107,6 +115,6 @@ pub trait Executor: Send + Sync {
         &self,
         code: &[u8],
         request: &ExecutionRequest,
-        view: &dyn ChainView,
+        view: &SharedView,
     ) -> Result<ExecutionOutcome, Self::Error>;
 }

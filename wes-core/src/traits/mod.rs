@@ -19,7 +19,8 @@ pub mod store;
 
 pub use consensus::{CandidateRouter, ConsensusEngine, ConsensusError, HeaderSource, Work};
 pub use executor::{
-    CallContext, ChainView, Event, ExecutionOutcome, ExecutionRequest, Executor, ViewError,
+    CallContext, ChainView, Event, ExecutionOutcome, ExecutionRequest, Executor, SharedView,
+    ViewError,
 };
 pub use ledger::{BlockContext, ChainTip, Ledger, TxSummary};
 pub use prover::{ProofError, ProofVerifier, Prover, VerifierRegistry};

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use crate::fault::{Blame, Fault};
 use crate::hash::TxId;
-use crate::traits::executor::{ChainView, ExecutionOutcome};
+use crate::traits::executor::{ExecutionOutcome, SharedView};
 use crate::types::transaction::{ProofSystemId, Transaction};
 
 /// Why a proof was not produced or not accepted.
@@ -82,7 +82,7 @@ pub trait Prover: Send + Sync {
         &self,
         tx: &Transaction,
         outcome: &ExecutionOutcome,
-        view: &dyn ChainView,
+        view: &SharedView,
     ) -> Result<Vec<u8>, ProofError>;
 }
 
@@ -92,12 +92,7 @@ pub trait ProofVerifier: Send + Sync {
     fn system(&self) -> ProofSystemId;
 
     /// Accepts `proof` only if it shows that `tx`'s execution record is the true result.
-    fn verify(
-        &self,
-        tx: &Transaction,
-        proof: &[u8],
-        view: &dyn ChainView,
-    ) -> Result<(), ProofError>;
+    fn verify(&self, tx: &Transaction, proof: &[u8], view: &SharedView) -> Result<(), ProofError>;
 }
 
 /// The verifiers a chain accepts, by proof-system id. A transaction naming a system that is not
@@ -133,7 +128,7 @@ impl VerifierRegistry {
         &self,
         tx: &Transaction,
         proof: &[u8],
-        view: &dyn ChainView,
+        view: &SharedView,
     ) -> Result<(), ProofError> {
         let execution = tx
             .execution

@@ -11,9 +11,9 @@ use halo2_proofs::poly::commitment::Params;
 use halo2_proofs::transcript::{Blake2bRead, Blake2bWrite, Challenge255};
 use serde::{Deserialize, Serialize};
 use wes_core::{
-    ChainView, ContentId, Domain, ExecutionOutcome, Hash, InputMode, OutputBody, ProofError,
-    ProofSystemId, ProofVerifier, Prover, ResourceBody, ResourceKind, TraceEntry, Transaction,
-    codec, hash, trace_root,
+    ContentId, Domain, ExecutionOutcome, Hash, InputMode, OutputBody, ProofError, ProofSystemId,
+    ProofVerifier, Prover, ResourceBody, ResourceKind, SharedView, TraceEntry, Transaction, codec,
+    hash, trace_root,
 };
 
 use super::circuit::{MlpCircuit, instance, min_k};
@@ -266,7 +266,7 @@ struct Binding {
 impl KeyCache {
     /// The model resource's binding: the transaction's last input references the model's
     /// Resource output, whose metadata names the circuit file.
-    fn binding(&self, tx: &Transaction, view: &dyn ChainView) -> Result<Binding, ProofError> {
+    fn binding(&self, tx: &Transaction, view: &SharedView) -> Result<Binding, ProofError> {
         let execution = tx
             .execution
             .as_ref()
@@ -305,7 +305,7 @@ impl KeyCache {
         Ok(Binding { circuit })
     }
 
-    fn model(&self, id: &ContentId, view: &dyn ChainView) -> Result<Arc<LoadedModel>, ProofError> {
+    fn model(&self, id: &ContentId, view: &SharedView) -> Result<Arc<LoadedModel>, ProofError> {
         // Every verification needs the compiled model: read its bytes only when not cached.
         if let Some(m) = self.onnx.cached(id) {
             return Ok(m);
@@ -323,7 +323,7 @@ impl KeyCache {
         &self,
         model: &ContentId,
         circuit: &ContentId,
-        view: &dyn ChainView,
+        view: &SharedView,
         with_pk: bool,
     ) -> Result<Arc<ModelKeys>, ProofError> {
         let key = (*model, *circuit);
@@ -416,7 +416,7 @@ impl Prover for Halo2Prover {
         &self,
         tx: &Transaction,
         outcome: &ExecutionOutcome,
-        view: &dyn ChainView,
+        view: &SharedView,
     ) -> Result<Vec<u8>, ProofError> {
         let execution = tx
             .execution
@@ -444,12 +444,7 @@ impl ProofVerifier for Halo2Verifier {
         halo2_system()
     }
 
-    fn verify(
-        &self,
-        tx: &Transaction,
-        proof: &[u8],
-        view: &dyn ChainView,
-    ) -> Result<(), ProofError> {
+    fn verify(&self, tx: &Transaction, proof: &[u8], view: &SharedView) -> Result<(), ProofError> {
         let execution = tx
             .execution
             .as_ref()

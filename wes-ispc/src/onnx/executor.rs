@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use wes_core::{
-    ChainView, ContentId, ExecutionOutcome, ExecutionRequest, Executor, Lock, Output, OutputBody,
-    ResourceKind, StateBody, TraceEntry, codec,
+    ContentId, ExecutionOutcome, ExecutionRequest, Executor, Lock, Output, OutputBody,
+    ResourceKind, SharedView, StateBody, TraceEntry, codec,
 };
 
 use super::{OnnxError, OnnxLimits, OnnxModel, QuantizedNet};
@@ -181,7 +181,7 @@ impl Executor for OnnxExecutor {
         &self,
         code: &[u8],
         request: &ExecutionRequest,
-        _view: &dyn ChainView,
+        _view: &SharedView,
     ) -> Result<ExecutionOutcome, OnnxError> {
         if request.entry != INFER_ENTRY {
             return Err(OnnxError::Input(format!(

@@ -4,7 +4,7 @@
 pub mod testchain;
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use wes_core::*;
 
@@ -28,14 +28,20 @@ pub fn wasm(wat: &str) -> Vec<u8> {
     wat::parse_str(wat).expect("test WAT parses")
 }
 
-/// A chain view over maps, for executor tests without a ledger.
-#[derive(Default)]
+/// A chain view over maps, for executor tests without a ledger. Clones share the maps.
+#[derive(Clone, Default)]
 pub struct MapView {
-    pub utxos: Mutex<HashMap<OutPoint, Output>>,
-    pub resources: Mutex<HashMap<ContentId, Vec<u8>>>,
+    pub utxos: Arc<Mutex<HashMap<OutPoint, Output>>>,
+    pub resources: Arc<Mutex<HashMap<ContentId, Vec<u8>>>>,
 }
 
 impl MapView {
+    /// The view as executors and verifiers take it.
+    #[allow(dead_code)]
+    pub fn shared(&self) -> SharedView {
+        Arc::new(self.clone())
+    }
+
     pub fn with_code(code: &[u8]) -> (Self, ContentId) {
         let v = MapView::default();
         let id = wes_ures::content_id(code);

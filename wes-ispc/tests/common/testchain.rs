@@ -30,12 +30,12 @@ impl ResourceProvider for Resources {
 }
 
 /// The chain view a caller constructs against: the ledger's tip plus the resources.
-pub struct TipView<'a> {
-    pub ledger: &'a EutxoLedger<MemoryStore>,
-    pub resources: &'a Resources,
+pub struct TipView {
+    pub ledger: Arc<EutxoLedger<MemoryStore>>,
+    pub resources: Arc<Resources>,
 }
 
-impl ChainView for TipView<'_> {
+impl ChainView for TipView {
     fn unspent(&self, outpoint: &OutPoint) -> Result<Option<Output>, ViewError> {
         self.ledger
             .unspent(outpoint)
@@ -77,7 +77,7 @@ pub fn genesis_with(allocations: Vec<Output>) -> Genesis {
 }
 
 pub struct Chain {
-    pub ledger: EutxoLedger<MemoryStore>,
+    pub ledger: Arc<EutxoLedger<MemoryStore>>,
     pub resources: Arc<Resources>,
     pub executor: Arc<WasmExecutor>,
 }
@@ -109,17 +109,17 @@ impl Chain {
             .unwrap()
             .with_resources(resources.clone());
         Chain {
-            ledger,
+            ledger: Arc::new(ledger),
             resources,
             executor,
         }
     }
 
-    pub fn view(&self) -> TipView<'_> {
-        TipView {
-            ledger: &self.ledger,
-            resources: &self.resources,
-        }
+    pub fn view(&self) -> SharedView {
+        Arc::new(TipView {
+            ledger: self.ledger.clone(),
+            resources: self.resources.clone(),
+        })
     }
 
     pub fn next_height(&self) -> u64 {

@@ -12,7 +12,7 @@ use wes_core::{
 use crate::config::LedgerConfig;
 use crate::error::TxError;
 use crate::rules::structure::Checked;
-use crate::view::{ResourceProvider, UtxoView, VerifierView};
+use crate::view::{ResourceProvider, SharedUtxo, UtxoView, VerifierView};
 
 /// What the rules need besides the transaction and the state.
 pub(crate) struct Env<'a> {
@@ -36,7 +36,7 @@ pub(crate) fn check(
     tx: &SignedTransaction,
     checked: &Checked,
     signers: &[PublicKey],
-    view: &dyn UtxoView,
+    view: &SharedUtxo,
 ) -> Result<Effects, TxError> {
     let t = &tx.tx;
     if !t.validity.contains(env.ctx.height) {
@@ -88,7 +88,7 @@ pub(crate) fn check(
         return Err(TxError::UnneededSignature { key: *key });
     }
 
-    check_state_outputs(t, &spent, executed, view)?;
+    check_state_outputs(t, &spent, executed, view.as_ref())?;
 
     // Value per token.
     let mut inputs: BTreeMap<TokenId, Amount> = BTreeMap::new();
@@ -154,10 +154,10 @@ pub(crate) fn check(
 
     // The execution proof, last: it is the most expensive check.
     if t.execution.is_some() {
-        let chain = VerifierView {
-            view,
-            resources: env.resources,
-        };
+        let chain: wes_core::SharedView = Arc::new(VerifierView {
+            view: view.clone(),
+            resources: env.resources.cloned(),
+        });
         env.verifiers
             .verify(t, &tx.witness.proof, &chain)
             .map_err(TxError::Proof)?;

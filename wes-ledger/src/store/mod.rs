@@ -56,7 +56,10 @@ impl Batch {
 ///
 /// Contract: [`apply`](KvStore::apply) returns only once the whole batch is durable, and a
 /// crash at any point leaves either all of it or none of it. Reads see every applied batch.
-pub trait KvStore: Send + Sync {
+///
+/// A store owns its data (`'static`): the ledger hands shared handles on it to proof
+/// verifiers, which may read it from other threads while they run.
+pub trait KvStore: Send + Sync + 'static {
     /// The value under `key`.
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
 

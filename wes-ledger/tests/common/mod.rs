@@ -38,7 +38,7 @@ impl ProofVerifier for TestVerifier {
     fn system(&self) -> ProofSystemId {
         ProofSystemId::new(TEST_SYSTEM).unwrap()
     }
-    fn verify(&self, _: &Transaction, proof: &[u8], _: &dyn ChainView) -> Result<(), ProofError> {
+    fn verify(&self, _: &Transaction, proof: &[u8], _: &SharedView) -> Result<(), ProofError> {
         if proof == b"valid" {
             Ok(())
         } else {
