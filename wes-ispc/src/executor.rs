@@ -259,6 +259,12 @@ impl WasmExecutor {
         }
     }
 
+    /// What every clone of this executor shares.
+    #[cfg(test)]
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
     /// The limits in force.
     pub fn limits(&self) -> &WasmLimits {
         &self.shared.limits

@@ -66,59 +66,83 @@ pub struct HostCost {
     pub per_byte: u64,
 }
 
-/// The HostABI v1 functions: name, WASM parameter types (`i` = i32, `I` = i64), result types,
-/// and cost. This table is normative: validation checks imports against it.
-pub const HOST_FUNCTIONS: &[(&str, &str, &str, HostCost)] = &[
-    ("height", "", "I", cost(10, 0)),
-    ("time_ms", "", "I", cost(10, 0)),
-    ("caller", "i", "", cost(20, 0)),
-    ("contract", "i", "", cost(20, 0)),
-    ("call_id", "i", "", cost(20, 0)),
-    ("args", "ii", "i", cost(10, 1)),
-    ("state_get", "iiii", "i", cost(100, 1)),
-    ("state_set", "iiii", "", cost(200, 2)),
-    ("state_delete", "ii", "", cost(100, 1)),
-    ("utxo_get", "iii", "i", cost(100, 1)),
-    ("utxo_spend", "i", "", cost(300, 1)),
-    ("resource_read", "iIii", "I", cost(100, 1)),
-    ("output_asset", "iiiiI", "", cost(300, 1)),
-    ("mint_asset", "iiiI", "", cost(300, 1)),
-    ("output_resource", "iiiiii", "", cost(300, 1)),
-    ("emit_event", "iiii", "", cost(50, 1)),
-    ("set_return", "ii", "", cost(10, 1)),
-    ("external_call", "iiiiii", "i", cost(500, 1)),
-    // A nested call instantiates a module (≈ 10 µs, as much as ≈ 150 k operators): priced so.
-    ("call", "iiiiiii", "i", cost(50_000, 1)),
-    ("external_signer", "i", "i", cost(20, 0)),
-    ("abort", "ii", "", cost(0, 0)),
-    // Plus the model's graph cost (`OnnxModel::cost(1)`).
-    ("model_infer", "iiiii", "i", cost(1_000, 1)),
-];
+/// One HostABI v1 function, as the table (`host_abi_table.rs`) declares it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HostFunction {
+    /// Its import name in module [`HOST_MODULE`].
+    pub name: &'static str,
+    /// WASM parameter types, one letter each: `i` = i32, `I` = i64.
+    pub params: &'static str,
+    /// WASM result types, in the same letters.
+    pub results: &'static str,
+    /// What a call costs.
+    pub cost: HostCost,
+    /// Whether it reads the chain view (a module importing none of these runs without one).
+    pub reads_chain: bool,
+}
+
+/// The WASM type letter of a table type.
+macro_rules! wasm_type {
+    (ptr) => {
+        "i"
+    };
+    (out) => {
+        "i"
+    };
+    (len) => {
+        "i"
+    };
+    (u32) => {
+        "i"
+    };
+    (i32) => {
+        "i"
+    };
+    (u64) => {
+        "I"
+    };
+    (i64) => {
+        "I"
+    };
+}
+
+/// Expands the table into [`HOST_FUNCTIONS`].
+macro_rules! host_functions {
+    ($(
+        $(#[$doc:meta])*
+        fn $name:ident ( $($arg:ident : $ty:ident),* $(,)? ) $(-> $ret:ident)? {
+            cost: $fixed:literal + $per:literal, reads_chain: $chain:literal $(,)?
+        }
+    )*) => {
+        /// The HostABI v1 functions, in the table's order. Normative: validation checks a
+        /// module's imports against it, the host charges its costs, and linking binds each name
+        /// to its handler.
+        pub const HOST_FUNCTIONS: &[HostFunction] = &[$(
+            HostFunction {
+                name: stringify!($name),
+                params: concat!("" $(, wasm_type!($ty))*),
+                results: concat!("" $(, wasm_type!($ret))?),
+                cost: cost($fixed, $per),
+                reads_chain: $chain,
+            },
+        )*];
+    };
+}
+
+include!("host_abi_table.rs");
 
 const fn cost(fixed: u64, per_byte: u64) -> HostCost {
     HostCost { fixed, per_byte }
 }
 
-/// The host functions that read the chain view: a module importing none of them runs without
-/// one.
-pub(crate) const CHAIN_READERS: &[&str] = &[
-    "state_get",
-    "state_set",
-    "state_delete",
-    "utxo_get",
-    "utxo_spend",
-    "resource_read",
-    "output_resource",
-    "model_infer",
-    "call",
-];
+/// The table's entry for `name`.
+pub fn host_function(name: &str) -> Option<&'static HostFunction> {
+    HOST_FUNCTIONS.iter().find(|f| f.name == name)
+}
 
 /// The cost of host function `name`.
 pub fn host_cost(name: &str) -> Option<HostCost> {
-    HOST_FUNCTIONS
-        .iter()
-        .find(|(n, ..)| *n == name)
-        .map(|(.., c)| *c)
+    host_function(name).map(|f| f.cost)
 }
 
 /// The chain view of modules that import no chain-reading function: their runs need no view.

@@ -7,7 +7,7 @@ use wasmer::wasmparser::{
 };
 
 use crate::error::WasmError;
-use crate::host::{HOST_FUNCTIONS, HOST_MODULE};
+use crate::host::{HOST_MODULE, host_function};
 
 /// Structural and resource limits of contract modules and calls.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -179,26 +179,23 @@ pub(crate) fn validate_module(code: &[u8], limits: &WasmLimits) -> Result<Module
                     let TypeRef::Func(index) = import.ty else {
                         return Err(refuse("only functions may be imported"));
                     };
-                    let Some((name, params, results, _)) =
-                        HOST_FUNCTIONS.iter().find(|(n, ..)| *n == import.name)
-                    else {
+                    let Some(function) = host_function(import.name) else {
                         return Err(refuse("not a HostABI v1 function"));
                     };
                     let got = types
                         .get(index as usize)
                         .and_then(|t| t.as_ref())
                         .and_then(signature);
+                    let (params, results) = (function.params, function.results);
                     if got != Some((params.to_string(), results.to_string())) {
                         return Err(refuse(&format!(
                             "wrong type, HostABI v1 wants ({params}) -> ({results}) \
                              with i = i32, I = i64"
                         )));
                     }
-                    if crate::host::CHAIN_READERS.contains(&import.name) {
-                        uses_chain = true;
-                    }
-                    if !imported.contains(name) {
-                        imported.push(name);
+                    uses_chain |= function.reads_chain;
+                    if !imported.contains(&function.name) {
+                        imported.push(function.name);
                     }
                 }
             }

@@ -68,94 +68,35 @@ pub const MAX_RESOURCE_CHUNK: usize = 65536;
 /// `unsafe` only because it takes raw pointers: the host checks every range against the
 /// memory and fails the call on a bad one. Prefer the safe wrappers at the crate root.
 pub mod sys {
-    #[link(wasm_import_module = "wes")]
-    extern "C" {
-        /// `() → i64`: the height the call is made for.
-        pub fn height() -> u64;
-        /// `() → i64`: the block time in milliseconds (a hint, see HOSTABI.md).
-        pub fn time_ms() -> u64;
-        /// `(dst) → ()`: writes the caller's 32-byte address.
-        pub fn caller(dst: *mut u8);
-        /// `(dst) → ()`: writes the executed contract's 32-byte id.
-        pub fn contract(dst: *mut u8);
-        /// `(dst) → ()`: writes the 32-byte id of this call.
-        pub fn call_id(dst: *mut u8);
-        /// `(dst, cap) → i32`: total argument length; copies `min(len, cap)` bytes.
-        pub fn args(dst: *mut u8, cap: usize) -> i32;
-        /// `(key, key_len, dst, cap) → i32`: value length or -1 if absent; copies
-        /// `min(len, cap)` bytes.
-        pub fn state_get(key: *const u8, key_len: usize, dst: *mut u8, cap: usize) -> i32;
-        /// `(key, key_len, val, val_len) → ()`.
-        pub fn state_set(key: *const u8, key_len: usize, val: *const u8, val_len: usize);
-        /// `(key, key_len) → ()`.
-        pub fn state_delete(key: *const u8, key_len: usize);
-        /// `(outpoint, dst, cap) → i32`: length of `enc(Output)` or -1 if not unspent; copies
-        /// `min(len, cap)` bytes. `outpoint` points at 36 bytes.
-        pub fn utxo_get(outpoint: *const u8, dst: *mut u8, cap: usize) -> i32;
-        /// `(outpoint) → ()`: spends an asset output owned by this contract.
-        pub fn utxo_spend(outpoint: *const u8);
-        /// `(id, offset, dst, cap) → i64`: total size or -1 if absent; copies
-        /// `min(cap, 65536, size - offset)` bytes from `offset`.
-        pub fn resource_read(id: *const u8, offset: u64, dst: *mut u8, cap: usize) -> i64;
-        /// `(lock, lock_len, token, token_len, amount) → ()`.
-        pub fn output_asset(
-            lock: *const u8,
-            lock_len: usize,
-            token: *const u8,
-            token_len: usize,
-            amount: u64,
-        );
-        /// `(dst) → i32`: 1 and the 32-byte signer of the latest external-call receipt, 0 if
-        /// it was unsigned, -1 if there was none.
-        pub fn external_signer(dst: *mut u8) -> i32;
-        /// `(lock, lock_len, tag, amount) → ()`: mints this contract's token `tag`.
-        pub fn mint_asset(lock: *const u8, lock_len: usize, tag: *const u8, amount: u64);
-        /// `(lock, lock_len, id, kind, name, name_len) → ()`.
-        pub fn output_resource(
-            lock: *const u8,
-            lock_len: usize,
-            id: *const u8,
-            kind: u32,
-            name: *const u8,
-            name_len: usize,
-        );
-        /// `(topic, topic_len, data, data_len) → ()`.
-        pub fn emit_event(topic: *const u8, topic_len: usize, data: *const u8, data_len: usize);
-        /// `(ptr, len) → ()`: replaces the return data.
-        pub fn set_return(ptr: *const u8, len: usize);
-        /// `(conn, conn_len, req, req_len, dst, cap) → i32`: response length; copies
-        /// `min(len, cap)` bytes.
-        pub fn external_call(
-            conn: *const u8,
-            conn_len: usize,
-            req: *const u8,
-            req_len: usize,
-            dst: *mut u8,
-            cap: usize,
-        ) -> i32;
-        /// `(resource, entry, entry_len, args, args_len, dst, cap) → i32`: the callee's
-        /// return-data length; copies `min(len, cap)` bytes.
-        pub fn call(
-            resource: *const u8,
-            entry: *const u8,
-            entry_len: usize,
-            args: *const u8,
-            args_len: usize,
-            dst: *mut u8,
-            cap: usize,
-        ) -> i32;
-        /// `(msg, len) → ()`: fails the call with `msg`; never returns.
-        pub fn abort(msg: *const u8, len: usize);
-        /// `(model, input, input_len, dst, cap) → i32`: runs the quantized network of an ONNX
-        /// model on one row of `i32le` fixed-point input; writes the outputs as `i32le`.
-        pub fn model_infer(
-            model: *const u8,
-            input: *const u8,
-            input_len: usize,
-            dst: *mut u8,
-            cap: usize,
-        ) -> i32;
+    /// The guest type of a table parameter type.
+    macro_rules! guest_type {
+        (ptr) => { *const u8 };
+        (out) => { *mut u8 };
+        (len) => { usize };
+        (u32) => { u32 };
+        (u64) => { u64 };
     }
+
+    /// Expands the HostABI table into the `extern` block of the `wes` import module.
+    macro_rules! host_functions {
+        ($(
+            $(#[$doc:meta])*
+            fn $name:ident ( $($arg:ident : $ty:ident),* $(,)? ) $(-> $ret:ident)? {
+                $($spec:tt)*
+            }
+        )*) => {
+            #[link(wasm_import_module = "wes")]
+            extern "C" {
+                $(
+                    $(#[$doc])*
+                    pub fn $name($($arg: guest_type!($ty)),*) $(-> $ret)?;
+                )*
+            }
+        };
+    }
+
+    // The one table of HostABI v1 functions, shared with the host.
+    include!("../../../src/host_abi_table.rs");
 }
 
 // ---------------------------------------------------------------------------------------------

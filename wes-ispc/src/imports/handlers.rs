@@ -1,207 +1,18 @@
-//! The wasmer glue of HostABI v1: one host function per ABI entry, each reading its arguments
-//! from guest memory, doing its bookkeeping in [`HostState`], charging its cost and appending
-//! its trace entry.
+//! The host functions of HostABI v1, one per entry of the table (`host_abi_table.rs`), named
+//! as the table names them: each reads its arguments from guest memory, does its bookkeeping in
+//! [`HostState`](crate::host::HostState), charges its cost and appends its trace entry.
 
-use std::sync::Arc;
+#![allow(clippy::too_many_arguments)]
 
-use wasmer::{
-    AsStoreMut, Function, FunctionEnv, FunctionEnvMut, Global, Imports, Instance, Memory, Store,
-    Value,
-};
-use wasmer_middlewares::metering::MeteringPoints;
-use wes_core::{ContentId, Hash, OutPoint, SharedView, TraceEntry, codec};
+use super::*;
 
-use crate::connector::{ConnectorReceipt, ExternalOp, MAX_CONNECTOR_NAME, MAX_EXTERNAL_PAYLOAD};
-use crate::error::WasmError;
-use crate::executor::{Shared, call_instance};
-use crate::host::{
-    HOST_MODULE, HostState, MAX_ABORT_LEN, MAX_CALL_ARGS, MAX_ENCODED_ARG, MAX_ENTRY_LEN,
-    MAX_EVENT_DATA, MAX_KEY_LEN, MAX_RESOURCE_NAME, MAX_RESOURCE_READ, MAX_RETURN_LEN,
-    MAX_TOPIC_LEN, MAX_VALUE_LEN,
-};
-
-/// The data host functions see.
-pub(crate) struct Env {
-    pub host: HostState,
-    /// The chain the execution reads.
-    pub view: SharedView,
-    pub shared: Arc<Shared>,
-    pub memory: Option<Memory>,
-    pub meter: Option<Meter>,
-}
-
-/// The metering middleware's two globals of one instance, looked up once (the middleware's
-/// own accessors look them up by name, and cloning the instance clones its exports, on every
-/// host call).
-#[derive(Clone)]
-pub(crate) struct Meter {
-    remaining: Global,
-    exhausted: Global,
-}
-
-impl Meter {
-    /// The metering globals of `instance`.
-    pub fn of(instance: &Instance) -> Result<Self, WasmError> {
-        let global = |name: &str| {
-            instance
-                .exports
-                .get_global(name)
-                .cloned()
-                .map_err(|_| WasmError::Engine(format!("metering global {name} missing")))
-        };
-        Ok(Meter {
-            remaining: global("wasmer_metering_remaining_points")?,
-            exhausted: global("wasmer_metering_points_exhausted")?,
-        })
-    }
-
-    /// The points left.
-    pub fn get(&self, store: &mut impl AsStoreMut) -> MeteringPoints {
-        if matches!(self.exhausted.get(store), Value::I32(e) if e > 0) {
-            return MeteringPoints::Exhausted;
-        }
-        match self.remaining.get(store) {
-            Value::I64(points) => MeteringPoints::Remaining(points as u64),
-            _ => MeteringPoints::Exhausted,
-        }
-    }
-
-    /// Sets the points left (and clears exhaustion).
-    pub fn set(&self, store: &mut impl AsStoreMut, points: u64) -> Result<(), WasmError> {
-        self.remaining
-            .set(store, Value::I64(points as i64))
-            .and_then(|()| self.exhausted.set(store, Value::I32(0)))
-            .map_err(|e| WasmError::Engine(format!("metering: {e}")))
-    }
-}
-
-fn meter(data: &Env) -> HostResult<Meter> {
-    data.meter
-        .clone()
-        .ok_or_else(|| WasmError::Engine("instance not bound".into()))
-}
-
-type HostResult<T> = Result<T, WasmError>;
-
-fn bad(call: &'static str, reason: impl Into<String>) -> WasmError {
-    WasmError::HostCall {
-        call,
-        reason: reason.into(),
-    }
-}
-
-fn read_mem(
-    env: &FunctionEnvMut<Env>,
-    call: &'static str,
-    ptr: i32,
-    len: i32,
-    max: usize,
-) -> HostResult<Vec<u8>> {
-    let len = len as u32 as usize;
-    if len > max {
-        return Err(bad(call, format!("argument of {len} bytes, at most {max}")));
-    }
-    let memory = env
-        .data()
-        .memory
-        .clone()
-        .ok_or_else(|| WasmError::Engine("memory not bound".into()))?;
-    let mut buf = vec![0u8; len];
-    memory
-        .view(env)
-        .read(u64::from(ptr as u32), &mut buf)
-        .map_err(|_| bad(call, "argument out of bounds"))?;
-    Ok(buf)
-}
-
-fn read_array<const N: usize>(
-    env: &FunctionEnvMut<Env>,
-    call: &'static str,
-    ptr: i32,
-) -> HostResult<[u8; N]> {
-    let bytes = read_mem(env, call, ptr, N as i32, N)?;
-    bytes
-        .try_into()
-        .map_err(|_| WasmError::Engine("short read".into()))
-}
-
-fn read_outpoint(env: &FunctionEnvMut<Env>, call: &'static str, ptr: i32) -> HostResult<OutPoint> {
-    let bytes = read_array::<36>(env, call, ptr)?;
-    codec::decode(&bytes).map_err(|e| bad(call, format!("outpoint: {e}")))
-}
-
-fn write_mem(
-    env: &FunctionEnvMut<Env>,
-    call: &'static str,
-    ptr: i32,
-    data: &[u8],
-) -> HostResult<()> {
-    let memory = env
-        .data()
-        .memory
-        .clone()
-        .ok_or_else(|| WasmError::Engine("memory not bound".into()))?;
-    memory
-        .view(env)
-        .write(u64::from(ptr as u32), data)
-        .map_err(|_| bad(call, "result buffer out of bounds"))
-}
-
-/// Copies `min(len, cap)` bytes of `data` to `dst`.
-fn copy_out(
-    env: &FunctionEnvMut<Env>,
-    call: &'static str,
-    dst: i32,
-    cap: i32,
-    data: &[u8],
-) -> HostResult<()> {
-    let n = data.len().min(cap as u32 as usize);
-    write_mem(env, call, dst, &data[..n])
-}
-
-/// Charges the cost of an entry from the metering points and appends it to the trace.
-fn finish(
-    env: &mut FunctionEnvMut<Env>,
-    call: &'static str,
-    input: Vec<u8>,
-    output: Vec<u8>,
-) -> HostResult<()> {
-    finish_with(env, call, input, output, 0)
-}
-
-/// [`finish`] with `extra` compute units on top of the table's cost (a model's graph cost).
-fn finish_with(
-    env: &mut FunctionEnvMut<Env>,
-    call: &'static str,
-    input: Vec<u8>,
-    output: Vec<u8>,
-    extra: u64,
-) -> HostResult<()> {
-    let cu = HostState::cost(call, &input, &output).saturating_add(extra);
-    let (data, mut store) = env.data_and_store_mut();
-    let meter = meter(data)?;
-    match meter.get(&mut store) {
-        MeteringPoints::Remaining(left) if left >= cu => meter.set(&mut store, left - cu)?,
-        _ => {
-            meter.set(&mut store, 0)?;
-            return Err(WasmError::OutOfCu { limit: 0 });
-        }
-    }
-    data.host.record(TraceEntry {
-        call: call.into(),
-        input,
-        output,
-        cu,
-    })
-}
-
-fn h_height(mut env: FunctionEnvMut<Env>) -> HostResult<i64> {
+pub(super) fn height(mut env: FunctionEnvMut<Env>) -> HostResult<i64> {
     let h = env.data().host.height;
     finish(&mut env, "height", vec![], h.to_le_bytes().to_vec())?;
     Ok(h as i64)
 }
 
-fn h_time_ms(mut env: FunctionEnvMut<Env>) -> HostResult<i64> {
+pub(super) fn time_ms(mut env: FunctionEnvMut<Env>) -> HostResult<i64> {
     let t = if env.data().host.replaying() {
         let out = env.data().host.recorded_output("time_ms")?;
         let bytes: [u8; 8] = out
@@ -219,25 +30,25 @@ fn h_time_ms(mut env: FunctionEnvMut<Env>) -> HostResult<i64> {
     Ok(t as i64)
 }
 
-fn h_caller(mut env: FunctionEnvMut<Env>, dst: i32) -> HostResult<()> {
+pub(super) fn caller(mut env: FunctionEnvMut<Env>, dst: i32) -> HostResult<()> {
     let a = env.data().host.frame()?.caller.0.0;
     finish(&mut env, "caller", vec![], a.to_vec())?;
     write_mem(&env, "caller", dst, &a)
 }
 
-fn h_contract(mut env: FunctionEnvMut<Env>, dst: i32) -> HostResult<()> {
+pub(super) fn contract(mut env: FunctionEnvMut<Env>, dst: i32) -> HostResult<()> {
     let c = env.data().host.frame()?.contract.0.0;
     finish(&mut env, "contract", vec![], c.to_vec())?;
     write_mem(&env, "contract", dst, &c)
 }
 
-fn h_call_id(mut env: FunctionEnvMut<Env>, dst: i32) -> HostResult<()> {
+pub(super) fn call_id(mut env: FunctionEnvMut<Env>, dst: i32) -> HostResult<()> {
     let c = env.data().host.frame()?.call_id.0;
     finish(&mut env, "call_id", vec![], c.to_vec())?;
     write_mem(&env, "call_id", dst, &c)
 }
 
-fn h_args(mut env: FunctionEnvMut<Env>, dst: i32, cap: i32) -> HostResult<i32> {
+pub(super) fn args(mut env: FunctionEnvMut<Env>, dst: i32, cap: i32) -> HostResult<i32> {
     let args = env.data().host.frame()?.args.clone();
     let n = args.len().min(cap as u32 as usize);
     let mut output = (args.len() as u32).to_le_bytes().to_vec();
@@ -252,7 +63,7 @@ fn h_args(mut env: FunctionEnvMut<Env>, dst: i32, cap: i32) -> HostResult<i32> {
     Ok(args.len() as i32)
 }
 
-fn h_state_get(
+pub(super) fn state_get(
     mut env: FunctionEnvMut<Env>,
     kp: i32,
     kl: i32,
@@ -278,7 +89,13 @@ fn h_state_get(
     }
 }
 
-fn h_state_set(mut env: FunctionEnvMut<Env>, kp: i32, kl: i32, vp: i32, vl: i32) -> HostResult<()> {
+pub(super) fn state_set(
+    mut env: FunctionEnvMut<Env>,
+    kp: i32,
+    kl: i32,
+    vp: i32,
+    vl: i32,
+) -> HostResult<()> {
     let key = read_mem(&env, "state_set", kp, kl, MAX_KEY_LEN)?;
     let value = read_mem(&env, "state_set", vp, vl, MAX_VALUE_LEN)?;
     let data = env.data_mut();
@@ -286,14 +103,19 @@ fn h_state_set(mut env: FunctionEnvMut<Env>, kp: i32, kl: i32, vp: i32, vl: i32)
     finish(&mut env, "state_set", codec::encode(&(key, value)), vec![])
 }
 
-fn h_state_delete(mut env: FunctionEnvMut<Env>, kp: i32, kl: i32) -> HostResult<()> {
+pub(super) fn state_delete(mut env: FunctionEnvMut<Env>, kp: i32, kl: i32) -> HostResult<()> {
     let key = read_mem(&env, "state_delete", kp, kl, MAX_KEY_LEN)?;
     let data = env.data_mut();
     data.host.state_delete(&key, data.view.as_ref())?;
     finish(&mut env, "state_delete", key, vec![])
 }
 
-fn h_utxo_get(mut env: FunctionEnvMut<Env>, op: i32, dst: i32, cap: i32) -> HostResult<i32> {
+pub(super) fn utxo_get(
+    mut env: FunctionEnvMut<Env>,
+    op: i32,
+    dst: i32,
+    cap: i32,
+) -> HostResult<i32> {
     let outpoint = read_outpoint(&env, "utxo_get", op)?;
     let data = env.data_mut();
     let output = data.host.utxo_get(outpoint, data.view.as_ref())?;
@@ -314,7 +136,7 @@ fn h_utxo_get(mut env: FunctionEnvMut<Env>, op: i32, dst: i32, cap: i32) -> Host
     }
 }
 
-fn h_utxo_spend(mut env: FunctionEnvMut<Env>, op: i32) -> HostResult<()> {
+pub(super) fn utxo_spend(mut env: FunctionEnvMut<Env>, op: i32) -> HostResult<()> {
     let outpoint = read_outpoint(&env, "utxo_spend", op)?;
     let data = env.data_mut();
     let output = data.host.utxo_spend(outpoint, data.view.as_ref())?;
@@ -326,7 +148,7 @@ fn h_utxo_spend(mut env: FunctionEnvMut<Env>, op: i32) -> HostResult<()> {
     )
 }
 
-fn h_resource_read(
+pub(super) fn resource_read(
     mut env: FunctionEnvMut<Env>,
     idp: i32,
     offset: i64,
@@ -360,7 +182,7 @@ fn h_resource_read(
 /// `model_infer`: the quantized network of an ONNX model on one row of quantized input
 /// (i32 LE values at scale 2^8), deterministic, re-run on replay like any host computation.
 #[cfg(feature = "onnx")]
-fn h_model_infer(
+pub(super) fn model_infer(
     mut env: FunctionEnvMut<Env>,
     idp: i32,
     ip: i32,
@@ -418,7 +240,7 @@ fn h_model_infer(
     Ok(out.len() as i32)
 }
 
-fn h_output_asset(
+pub(super) fn output_asset(
     mut env: FunctionEnvMut<Env>,
     lp: i32,
     ll: i32,
@@ -439,7 +261,7 @@ fn h_output_asset(
     )
 }
 
-fn h_mint_asset(
+pub(super) fn mint_asset(
     mut env: FunctionEnvMut<Env>,
     lp: i32,
     ll: i32,
@@ -457,7 +279,7 @@ fn h_mint_asset(
     )
 }
 
-fn h_output_resource(
+pub(super) fn output_resource(
     mut env: FunctionEnvMut<Env>,
     lp: i32,
     ll: i32,
@@ -481,7 +303,7 @@ fn h_output_resource(
     )
 }
 
-fn h_emit_event(
+pub(super) fn emit_event(
     mut env: FunctionEnvMut<Env>,
     tp: i32,
     tl: i32,
@@ -499,13 +321,13 @@ fn h_emit_event(
     )
 }
 
-fn h_set_return(mut env: FunctionEnvMut<Env>, p: i32, l: i32) -> HostResult<()> {
+pub(super) fn set_return(mut env: FunctionEnvMut<Env>, p: i32, l: i32) -> HostResult<()> {
     let data = read_mem(&env, "set_return", p, l, MAX_RETURN_LEN)?;
     env.data_mut().host.set_return(&data)?;
     finish(&mut env, "set_return", data, vec![])
 }
 
-fn h_external_call(
+pub(super) fn external_call(
     mut env: FunctionEnvMut<Env>,
     np: i32,
     nl: i32,
@@ -577,7 +399,7 @@ fn h_external_call(
 
 /// `external_signer(dst) → i32`: the key that signed the latest `external_call` receipt
 /// (its signature already checked), so a contract can require a service's key.
-fn h_external_signer(mut env: FunctionEnvMut<Env>, dst: i32) -> HostResult<i32> {
+pub(super) fn external_signer(mut env: FunctionEnvMut<Env>, dst: i32) -> HostResult<i32> {
     let (output, result) = match env.data().host.last_signer {
         None => (vec![2u8], -1),
         Some(None) => (vec![0u8], 0),
@@ -591,7 +413,7 @@ fn h_external_signer(mut env: FunctionEnvMut<Env>, dst: i32) -> HostResult<i32> 
 }
 
 #[allow(clippy::too_many_arguments)]
-fn h_call(
+pub(super) fn call(
     mut env: FunctionEnvMut<Env>,
     rp: i32,
     ep: i32,
@@ -654,45 +476,24 @@ fn h_call(
     Ok(return_data.len() as i32)
 }
 
-fn h_abort(env: FunctionEnvMut<Env>, p: i32, l: i32) -> HostResult<()> {
+pub(super) fn abort(env: FunctionEnvMut<Env>, p: i32, l: i32) -> HostResult<()> {
     let l = (l as u32).min(MAX_ABORT_LEN as u32) as i32;
     let msg = read_mem(&env, "abort", p, l, MAX_ABORT_LEN)?;
     Err(WasmError::Abort(String::from_utf8_lossy(&msg).into_owned()))
 }
 
-/// The HostABI v1 import object for one instance: only the functions in `names` (the module's
-/// imports) are created, since creating host functions is a large part of a short call.
-pub(crate) fn host_imports(store: &mut Store, env: &FunctionEnv<Env>, names: &[&str]) -> Imports {
-    let mut imports = Imports::new();
-    for name in names {
-        let f = match *name {
-            "height" => Function::new_typed_with_env(store, env, h_height),
-            "time_ms" => Function::new_typed_with_env(store, env, h_time_ms),
-            "caller" => Function::new_typed_with_env(store, env, h_caller),
-            "contract" => Function::new_typed_with_env(store, env, h_contract),
-            "call_id" => Function::new_typed_with_env(store, env, h_call_id),
-            "args" => Function::new_typed_with_env(store, env, h_args),
-            "state_get" => Function::new_typed_with_env(store, env, h_state_get),
-            "state_set" => Function::new_typed_with_env(store, env, h_state_set),
-            "state_delete" => Function::new_typed_with_env(store, env, h_state_delete),
-            "utxo_get" => Function::new_typed_with_env(store, env, h_utxo_get),
-            "utxo_spend" => Function::new_typed_with_env(store, env, h_utxo_spend),
-            "resource_read" => Function::new_typed_with_env(store, env, h_resource_read),
-            "output_asset" => Function::new_typed_with_env(store, env, h_output_asset),
-            "mint_asset" => Function::new_typed_with_env(store, env, h_mint_asset),
-            "output_resource" => Function::new_typed_with_env(store, env, h_output_resource),
-            "emit_event" => Function::new_typed_with_env(store, env, h_emit_event),
-            "set_return" => Function::new_typed_with_env(store, env, h_set_return),
-            "external_call" => Function::new_typed_with_env(store, env, h_external_call),
-            "call" => Function::new_typed_with_env(store, env, h_call),
-            "external_signer" => Function::new_typed_with_env(store, env, h_external_signer),
-            "abort" => Function::new_typed_with_env(store, env, h_abort),
-            #[cfg(feature = "onnx")]
-            "model_infer" => Function::new_typed_with_env(store, env, h_model_infer),
-            // Validation admits only the names above.
-            _ => continue,
-        };
-        imports.define(HOST_MODULE, name, f);
-    }
-    imports
+/// `model_infer` in a build without the `onnx` feature: the function is part of HostABI v1, so a
+/// module may import it, but every call fails as the node's own shortcoming.
+#[cfg(not(feature = "onnx"))]
+pub(super) fn model_infer(
+    _env: FunctionEnvMut<Env>,
+    _idp: i32,
+    _ip: i32,
+    _il: i32,
+    _dst: i32,
+    _cap: i32,
+) -> HostResult<i32> {
+    Err(WasmError::Engine(
+        "model_infer: this node was built without ONNX support (feature `onnx`)".into(),
+    ))
 }
