@@ -68,6 +68,10 @@ pub enum NodeError {
     /// The RPC server failed to start.
     #[error("rpc: {0}")]
     Rpc(String),
+    /// A job the node ran off its async threads did not finish: it panicked, or there is no
+    /// runtime to run it on.
+    #[error("background job: {0}")]
+    Job(String),
 }
 
 impl NodeError {

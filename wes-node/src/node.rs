@@ -334,6 +334,25 @@ impl<L: ChainLedger> Node<L> {
         )?)
     }
 
+    /// [`construct`](Self::construct) as a job off the node's async threads, on tokio's
+    /// blocking pool: the executor and the prover may block (a remote prover waiting on the
+    /// network, a proof taking seconds) while the node's networking, import and RPC tasks go
+    /// on. This is the path for modules that wait on the outside world; the traits stay
+    /// synchronous.
+    ///
+    /// # Errors
+    /// As [`construct`](Self::construct); [`NodeError::Job`] when called outside a tokio
+    /// runtime or if the job panicked.
+    pub async fn construct_async(self: &Arc<Self>, call: Call) -> Result<Constructed, NodeError> {
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|e| NodeError::Job(format!("construction needs a tokio runtime: {e}")))?;
+        let node = self.clone();
+        runtime
+            .spawn_blocking(move || node.construct(&call))
+            .await
+            .map_err(|e| NodeError::Job(format!("construction: {e}")))?
+    }
+
     /// Submits a block (produced here or from a peer) to the chain, and brings the status,
     /// the mempool and the tip observers along when the best chain changes,
     /// reorganisations included.

@@ -28,9 +28,10 @@ pub const CHAIN: ChainId = ChainId(9_001);
 /// The chain's node.
 pub type CalcNode = Node<EutxoLedger<SledStore>>;
 
-fn genesis() -> Genesis {
+/// The genesis of a calc chain `chain_id`: alice holds the native coins.
+pub fn genesis(chain_id: ChainId) -> Genesis {
     Genesis {
-        chain_id: CHAIN,
+        chain_id,
         time_ms: 1_767_225_600_000,
         target: CompactTarget(0),
         allocations: vec![Output::asset(
@@ -48,7 +49,7 @@ fn genesis() -> Genesis {
 /// # Errors
 /// The node's.
 pub fn open(dir: &Path) -> Result<Arc<CalcNode>, wes_node::NodeError> {
-    NodeBuilder::new(Config::new(dir), genesis())
+    NodeBuilder::new(Config::new(dir), genesis(CHAIN))
         .consensus(|_| {
             Ok(Consensus::instant_seal(
                 CHAIN,
@@ -64,7 +65,10 @@ pub fn open(dir: &Path) -> Result<Arc<CalcNode>, wes_node::NodeError> {
 }
 
 /// Alice's largest coin.
-fn alice_coin(node: &CalcNode) -> Result<OutPoint> {
+///
+/// # Errors
+/// She has none.
+pub fn alice_coin(node: &CalcNode) -> Result<OutPoint> {
     node.index()
         .outputs_of(&Lock::key(SecretKey::dev("alice").public_key()).address())
         .into_iter()
@@ -75,7 +79,10 @@ fn alice_coin(node: &CalcNode) -> Result<OutPoint> {
 }
 
 /// Submits `tx` and produces the block that includes it.
-fn land(node: &CalcNode, tx: wes_core::SignedTransaction) -> Result<()> {
+///
+/// # Errors
+/// The transaction is refused, or the block does not include it.
+pub fn land(node: &CalcNode, tx: wes_core::SignedTransaction) -> Result<()> {
     node.submit(tx)?;
     let (_, _, n) = node.produce_block()?;
     anyhow::ensure!(n == 1, "the block did not include the transaction");
@@ -99,7 +106,7 @@ pub fn deploy(node: &CalcNode, program: &str) -> Result<ContentId> {
         .context("coin")?;
     let tx = Transaction {
         version: Transaction::VERSION,
-        chain_id: CHAIN,
+        chain_id: node.chain_id(),
         inputs: vec![Input::spend(coin)],
         outputs: vec![
             Output {

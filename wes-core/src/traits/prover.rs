@@ -72,6 +72,11 @@ impl Blame for ProofError {
 }
 
 /// Produces proofs for one proof system.
+///
+/// Synchronous, and allowed to block: a prover may take seconds or wait on the network (a
+/// remote prover service, a committee of attestors). Nodes call it off their async threads
+/// (`wes_node::Node::construct_async`, the RPC's blocking methods), so a slow prover delays
+/// only the call it proves.
 pub trait Prover: Send + Sync {
     /// The system this prover produces proofs for.
     fn system(&self) -> ProofSystemId;
