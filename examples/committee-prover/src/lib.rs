@@ -1,5 +1,5 @@
 //! A chain whose calls are proven by a committee over HTTP: the user-written proof system
-//! of [`committee`] (m-of-n attestation, with attestors served by [`attestor`]) registered
+//! of [`mod@committee`] (m-of-n attestation, with attestors served by [`attestor`]) registered
 //! with the `wes-node` library beside the `calc` executor of the `custom-executor` example.
 //!
 //! The prover waits on the network, so calls are constructed with
