@@ -12,12 +12,7 @@ use wes_ispc::halo2::{ModelCircuitFile, ModelKeys, ParamsCache, prepare_model};
 use wes_ispc::onnx::OnnxModel;
 
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/onnx")
-            .join(name),
-    )
-    .unwrap()
+    std::fs::read(PathBuf::from(".").join("tests/fixtures/onnx").join(name)).unwrap()
 }
 
 fn digit() -> Vec<f32> {

@@ -10,9 +10,7 @@ use wes_ispc::halo2::{ModelCircuitFile, ModelKeys, ParamsCache, prepare_model};
 use wes_ispc::onnx::{OnnxModel, QuantizedNet};
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/onnx")
-        .join(name);
+    let path = PathBuf::from(".").join("tests/fixtures/onnx").join(name);
     std::fs::read(path).unwrap()
 }
 

@@ -10,8 +10,7 @@ use wes_ispc::host::{HOST_FUNCTIONS, HostCost};
 type Row = (String, String, HostCost);
 
 fn documented() -> BTreeMap<String, Row> {
-    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/HOSTABI.md"))
-        .expect("HOSTABI.md is readable");
+    let doc = std::fs::read_to_string("HOSTABI.md").expect("HOSTABI.md is readable");
     let section = doc
         .split("## Functions")
         .nth(1)

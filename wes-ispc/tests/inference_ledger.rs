@@ -16,9 +16,7 @@ use wes_ispc::onnx::{INFER_ENTRY, InferenceResult, OnnxExecutor, encode_input};
 use wes_ispc::*;
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/onnx")
-        .join(name);
+    let path = PathBuf::from(".").join("tests/fixtures/onnx").join(name);
     std::fs::read(path).unwrap()
 }
 

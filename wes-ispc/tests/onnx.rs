@@ -8,9 +8,7 @@ use wes_core::{Blame, Fault};
 use wes_ispc::onnx::{ModelOutput, OnnxError, OnnxModel, OutputData, QuantizedNet};
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/onnx")
-        .join(name);
+    let path = PathBuf::from(".").join("tests/fixtures/onnx").join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 

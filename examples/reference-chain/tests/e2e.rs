@@ -27,7 +27,7 @@ fn start(dir: &Path) -> NodeProcess {
 }
 
 fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../wes-ispc/tests/fixtures/onnx")
+    PathBuf::from(".").join("../../wes-ispc/tests/fixtures/onnx")
 }
 
 #[test]
@@ -52,7 +52,7 @@ fn devnet_transfer_contract_model_restart_and_bad_requests() {
     assert_eq!(bob["native"], "1000000012345");
 
     // A contract: deploy, then two calls; the second returns 2.
-    let wasm = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("contracts/counter.wat");
+    let wasm = PathBuf::from(".").join("contracts/counter.wat");
     let deployed = cli_json(
         &node,
         &[

@@ -66,7 +66,7 @@ fn built() -> &'static Result<HashMap<String, Vec<u8>>, String> {
 
 /// The `guest` directory of this crate.
 fn guest_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("guest")
+    Path::new(".").join("guest")
 }
 
 /// A new, empty directory for this build.
