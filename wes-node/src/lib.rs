@@ -18,7 +18,8 @@
 //!   lock ([`Node::submit`], [`Node::accept`]);
 //! - **peers** ([`network`]): `wes-net`'s backend, with resources fetched before a peer's
 //!   block or transaction is verified, within a [`PrefetchPolicy`];
-//! - **JSON-RPC** ([`rpc`]): the built-in `wes_*` methods and the chain's own;
+//! - **JSON-RPC** ([`rpc`]): the built-in `wes_*` methods and the chain's own, and the
+//!   Rust [`Client`] with the wallet operations (coins, paying, signing constructions);
 //! - **lifecycle** ([`launch()`]): services started together and stopped gracefully.
 //!
 //! Reads (RPC, the network's status) never wait behind an import or a proof: see
@@ -52,6 +53,7 @@
 //! ```
 
 pub mod builder;
+pub mod client;
 pub mod construct;
 pub mod error;
 pub mod executors;
@@ -69,6 +71,7 @@ pub mod tip;
 pub mod view;
 
 pub use builder::{Consensus, ConsensusContext, LedgerContext, NodeBuilder};
+pub use client::{Client, ClientError};
 pub use construct::{Call, Constructed};
 pub use error::NodeError;
 pub use executors::{DynExecutor, ExecutorError, Executors};

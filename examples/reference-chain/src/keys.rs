@@ -69,6 +69,18 @@ impl Keystore {
         Ok(SecretKey::from_seed(seed))
     }
 
+    /// A recipient: a key of this keystore by name, or a public key in hex.
+    ///
+    /// # Errors
+    /// Neither a name here nor 32 bytes of hex.
+    pub fn recipient(&self, who: &str) -> Result<wes_core::PublicKey> {
+        match self.get(who) {
+            Ok(k) => Ok(k.public_key()),
+            Err(_) => crate::config::public_key(who)
+                .with_context(|| format!("{who:?} is neither a key name nor a public key")),
+        }
+    }
+
     /// All names, with their addresses.
     pub fn list(&self) -> Result<Vec<(String, Address)>> {
         self.seeds

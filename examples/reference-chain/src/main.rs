@@ -3,12 +3,13 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 use wes_core::{Output, ResourceBody, ResourceKind, SecretKey, codec};
 use wes_node::LaunchOptions;
-use wes_reference_chain::client::{Client, key, recipient, resource_body, token as parse_token};
+use wes_node::client::{Client, ConstructedTx, resource_body};
+use wes_node::rpc::parse_token;
 use wes_reference_chain::config::{Allocation, ChainSpec, NodeConfig};
 use wes_reference_chain::keys::{Keystore, address_of, dev_key};
 
@@ -554,11 +555,20 @@ async fn client_command(url: &str, keystore: &Path, command: Command) -> Result<
             fee,
             fee_token,
         } => {
-            let payer = key(&store, &from)?;
-            let payee = recipient(&store, &to)?;
-            let out = Output::asset(wes_core::Lock::key(payee), parse_token(&token)?, amount);
+            let payer = store.get(&from)?;
+            let payee = store.recipient(&to)?;
+            let out = Output::asset(
+                wes_core::Lock::key(payee),
+                parse_token(&token).map_err(anyhow::Error::msg)?,
+                amount,
+            );
             let txid = c
-                .pay(&payer, vec![out], fee, parse_token(&fee_token)?)
+                .pay(
+                    &payer,
+                    vec![out],
+                    fee,
+                    parse_token(&fee_token).map_err(anyhow::Error::msg)?,
+                )
                 .await?;
             println!("{txid}");
         }
@@ -590,7 +600,7 @@ async fn client_command(url: &str, keystore: &Path, command: Command) -> Result<
         },
         Command::Contract { command } => match command {
             ContractCommand::Deploy { file, from } => {
-                let k = key(&store, &from)?;
+                let k = store.get(&from)?;
                 let mut bytes =
                     std::fs::read(&file).with_context(|| format!("read {}", file.display()))?;
                 if file.extension().is_some_and(|e| e == "wat") {
@@ -610,10 +620,11 @@ async fn client_command(url: &str, keystore: &Path, command: Command) -> Result<
                         vec![json!(hex::encode(&bytes)), json!("wasm"), json!(name)],
                     )
                     .await?;
-                let body = resource_body(&id, ResourceKind::Wasm, bytes.len() as u64, &name)?;
+                let content = id.parse().map_err(|e| anyhow!("content id {id:?}: {e}"))?;
+                let body = resource_body(content, ResourceKind::Wasm, bytes.len() as u64, &name);
                 let txid = c.register_resource(&k, body, 10_000).await?;
                 print(
-                    &json!({"resource": id, "txid": txid, "resource_output": format!("{txid}:0")}),
+                    &json!({"resource": id, "txid": txid.to_string(), "resource_output": format!("{txid}:0")}),
                 );
             }
             ContractCommand::Call {
@@ -623,21 +634,21 @@ async fn client_command(url: &str, keystore: &Path, command: Command) -> Result<
                 from,
                 fee,
             } => {
-                let k = key(&store, &from)?;
+                let k = store.get(&from)?;
                 let fee_input = c.fee_input(&k, fee + 100_000).await?;
-                let constructed: Value = c.call("wes_constructCall", vec![json!({
+                let constructed: ConstructedTx = c.call("wes_constructCall", vec![json!({
                     "resource": resource, "entry": entry, "args": args,
-                    "fee_inputs": [fee_input], "change": hex::encode(k.public_key().0), "fee": fee.to_string(),
+                    "fee_inputs": [fee_input.to_string()], "change": hex::encode(k.public_key().0), "fee": fee.to_string(),
                 })]).await?;
                 let txid = c.sign_and_send(&k, &constructed).await?;
                 print(
-                    &json!({"txid": txid, "cu_used": constructed["cu_used"], "return_data": constructed["return_data"]}),
+                    &json!({"txid": txid.to_string(), "cu_used": constructed.cu_used, "return_data": constructed.return_data}),
                 );
             }
         },
         Command::Model { command } => match command {
             ModelCommand::Deploy { file, from } => {
-                let k = key(&store, &from)?;
+                let k = store.get(&from)?;
                 let bytes =
                     std::fs::read(&file).with_context(|| format!("read {}", file.display()))?;
                 let name = file
@@ -657,7 +668,7 @@ async fn client_command(url: &str, keystore: &Path, command: Command) -> Result<
                 )?)?;
                 let txid = c.register_resource(&k, body, 10_000).await?;
                 print(
-                    &json!({"model": d["model"], "circuit": d["circuit"], "txid": txid, "model_output": format!("{txid}:0")}),
+                    &json!({"model": d["model"], "circuit": d["circuit"], "txid": txid.to_string(), "model_output": format!("{txid}:0")}),
                 );
             }
             ModelCommand::Infer {
@@ -682,14 +693,14 @@ async fn client_command(url: &str, keystore: &Path, command: Command) -> Result<
                     print(&out);
                     return Ok(());
                 }
-                let k = key(&store, &from)?;
+                let k = store.get(&from)?;
                 let fee_input = c.fee_input(&k, fee + 100_000).await?;
                 let wait = spinner("running the model and proving the inference…");
-                let constructed: Value = c
+                let constructed: ConstructedTx = c
                     .call(
                         "wes_constructInference",
                         vec![json!({
-                            "model": model, "input": input, "fee_inputs": [fee_input],
+                            "model": model, "input": input, "fee_inputs": [fee_input.to_string()],
                             "change": hex::encode(k.public_key().0), "fee": fee.to_string(),
                         })],
                     )
@@ -697,7 +708,7 @@ async fn client_command(url: &str, keystore: &Path, command: Command) -> Result<
                 wait.finish_and_clear();
                 let txid = c.sign_and_send(&k, &constructed).await?;
                 print(
-                    &json!({"txid": txid, "result": constructed["result"], "proof_bytes": constructed["proof"].as_str().map_or(0, |p| p.len() / 2)}),
+                    &json!({"txid": txid.to_string(), "result": constructed.result, "proof_bytes": constructed.proof.len() / 2}),
                 );
             }
         },

@@ -58,6 +58,17 @@ pub fn token_name(t: &TokenId) -> String {
     }
 }
 
+/// Parses a token as the RPC names it: `native`, or the hex of its encoded [`TokenId`]
+/// (the inverse of [`token_name`]).
+pub fn parse_token(s: &str) -> Result<TokenId, String> {
+    if s == "native" {
+        return Ok(TokenId::Native);
+    }
+    let bytes =
+        hex::decode(s).map_err(|e| format!("token {s:?} is neither native nor hex: {e}"))?;
+    codec::decode(&bytes).map_err(|e| format!("token {s:?}: {e}"))
+}
+
 /// An output as JSON: `{outpoint, owner, body, encoded}`.
 pub fn output_json(op: &OutPoint, out: &Output) -> Value {
     let body = match &out.body {
@@ -72,4 +83,21 @@ pub fn output_json(op: &OutPoint, out: &Output) -> Value {
         }
     };
     json!({"outpoint": op.to_string(), "owner": out.lock.address().to_string(), "body": body, "encoded": hex::encode(codec::encode(out))})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_parse_as_they_are_named() {
+        assert_eq!(parse_token("native").unwrap(), TokenId::Native);
+        let issued = TokenId::Issued {
+            contract: wes_core::ContractId(wes_core::Hash([3; 32])),
+            tag: wes_core::Hash([4; 32]),
+        };
+        assert_eq!(parse_token(&token_name(&issued)).unwrap(), issued);
+        assert!(parse_token("zz").is_err());
+        assert!(parse_token("00ff").is_err());
+    }
 }

@@ -22,7 +22,7 @@ use crate::error::NodeError;
 use crate::ledger::ChainLedger;
 use crate::node::Node;
 
-pub use json::{output_json, owner_address, parse_outpoint, token_name};
+pub use json::{output_json, owner_address, parse_outpoint, parse_token, token_name};
 
 /// Largest request body (a model or contract upload, hex-encoded).
 pub const MAX_REQUEST_BYTES: u32 = 32 << 20;

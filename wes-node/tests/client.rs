@@ -1,0 +1,168 @@
+//! The library's RPC client against a running node on 127.0.0.1: coins, paying with change,
+//! the node's refusals and the client's own, each as a typed error.
+
+use std::time::Duration;
+
+use wes_core::{
+    ChainId, CompactTarget, ContractId, Genesis, Hash, Lock, Output, SecretKey, TokenId,
+};
+use wes_node::client::Utxo;
+use wes_node::rpc::code;
+use wes_node::{Client, ClientError, Config, Consensus, LaunchOptions, NodeBuilder, launch};
+
+const CHAIN: ChainId = ChainId(32);
+
+fn genesis() -> Genesis {
+    Genesis {
+        chain_id: CHAIN,
+        time_ms: 1_767_225_600_000,
+        target: CompactTarget(0),
+        allocations: vec![Output::asset(
+            Lock::key(SecretKey::dev("alice").public_key()),
+            TokenId::Native,
+            1_000_000,
+        )],
+        message: "wes-node client tests".into(),
+    }
+}
+
+fn native(utxos: &[Utxo]) -> Vec<u128> {
+    let mut amounts: Vec<u128> = utxos
+        .iter()
+        .filter_map(|u| u.output.as_asset())
+        .filter(|a| a.token == TokenId::Native)
+        .map(|a| a.amount)
+        .collect();
+    amounts.sort();
+    amounts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wallet_pays_with_change_and_every_refusal_is_typed() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = NodeBuilder::new(Config::new(dir.path()), genesis())
+        .consensus(|_| {
+            Ok(Consensus::instant_seal(
+                CHAIN,
+                SecretKey::dev("sealer"),
+                100,
+            ))
+        })
+        .build()
+        .unwrap();
+    let running = launch(
+        node,
+        LaunchOptions {
+            rpc: Some("127.0.0.1:0".parse().unwrap()),
+            produce: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let client = Client::new(&format!("http://{}", running.rpc_addr.unwrap())).unwrap();
+    let (alice, bob) = (SecretKey::dev("alice"), SecretKey::dev("bob"));
+
+    assert_eq!(client.chain_id().await.unwrap(), CHAIN);
+    assert_eq!(
+        native(&client.utxos(&alice.public_key()).await.unwrap()),
+        [1_000_000]
+    );
+
+    // What the key does not have is refused before anything is sent.
+    let short = client
+        .coins(&alice.public_key(), TokenId::Native, 2_000_000)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            short,
+            ClientError::Insufficient {
+                have: 1_000_000,
+                need: 2_000_000,
+                ..
+            }
+        ),
+        "{short}"
+    );
+    let issued = TokenId::Issued {
+        contract: ContractId(Hash([7; 32])),
+        tag: Hash([8; 32]),
+    };
+    let other = Output::asset(Lock::key(bob.public_key()), issued, 5);
+    let err = client
+        .pay(&alice, vec![other], 1_000, TokenId::Native)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ClientError::Insufficient { have: 0, need: 5, token } if token.len() > 6),
+        "{err}"
+    );
+    assert!(matches!(
+        client.fee_input(&alice, 1_000_001).await,
+        Err(ClientError::NoSingleCoin { need: 1_000_001 })
+    ));
+    assert_eq!(
+        client.fee_input(&alice, 1_000).await.unwrap(),
+        genesis().coinbase().outpoint(0)
+    );
+
+    // A payment: bob's coin and alice's change, once a block includes it.
+    let pay = Output::asset(Lock::key(bob.public_key()), TokenId::Native, 300_000);
+    let txid = client
+        .pay(&alice, vec![pay], 1_000, TokenId::Native)
+        .await
+        .unwrap();
+    let mut included = false;
+    for _ in 0..200 {
+        if native(&client.utxos(&bob.public_key()).await.unwrap()) == [300_000] {
+            included = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(included, "{txid} was not included");
+    assert_eq!(
+        native(&client.utxos(&alice.public_key()).await.unwrap()),
+        [699_000]
+    );
+
+    // The node's refusal keeps its error code: the genesis coin is spent now.
+    let spent = wes_core::Transaction {
+        version: wes_core::Transaction::VERSION,
+        chain_id: CHAIN,
+        inputs: vec![wes_core::Input::spend(genesis().coinbase().outpoint(0))],
+        outputs: vec![],
+        validity: wes_core::ValidityWindow::ALWAYS,
+        execution: None,
+    }
+    .sign(&[&alice]);
+    match client.send(&spent).await.unwrap_err() {
+        ClientError::Call {
+            method,
+            source: jsonrpsee::core::ClientError::Call(object),
+        } => {
+            assert_eq!(method, "wes_sendRawTransaction");
+            assert_eq!(object.code(), code::REJECTED, "{}", object.message());
+        }
+        other => panic!("expected the node's refusal, got {other}"),
+    }
+    running.stop().await;
+
+    // A stopped node is unreachable, not a refusal.
+    let err = client.chain_id().await.unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            ClientError::Call {
+                source: jsonrpsee::core::ClientError::Transport(_),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(matches!(
+        Client::new("not a url"),
+        Err(ClientError::Url { .. })
+    ));
+}
