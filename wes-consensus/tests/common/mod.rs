@@ -13,7 +13,7 @@ pub const T0: u64 = 1_700_000_000_000;
 pub type Node = ChainManager<EutxoLedger<MemoryStore>>;
 
 pub fn key(name: &str) -> SecretKey {
-    SecretKey::from_seed(*hash(Domain::new("consensus-test/key"), name).as_bytes())
+    SecretKey::dev(name)
 }
 
 /// 1 s blocks, 36 s half-life, limit about 2^255.

@@ -12,7 +12,7 @@ pub const CHAIN: ChainId = ChainId(7);
 pub const T0: u64 = 1_700_000_000_000;
 
 pub fn key(name: &str) -> SecretKey {
-    SecretKey::from_seed(*hash(Domain::new("ispc-test/key"), name).as_bytes())
+    SecretKey::dev(name)
 }
 
 pub fn lock(name: &str) -> Lock {
