@@ -49,6 +49,14 @@ impl Ledger for Flaky {
     ) -> Result<TxSummary, LedgerError> {
         self.inner.check_transaction(tx, ctx)
     }
+    fn check_transaction_with(
+        &self,
+        tx: &SignedTransaction,
+        ctx: &BlockContext,
+        unconfirmed: &[(OutPoint, Output)],
+    ) -> Result<TxSummary, LedgerError> {
+        self.inner.check_transaction_with(tx, ctx, unconfirmed)
+    }
     fn state_root_after(
         &self,
         txs: &[SignedTransaction],

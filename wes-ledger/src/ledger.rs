@@ -21,7 +21,7 @@ use crate::store::tables::{
     utxo_key,
 };
 use crate::store::{Batch, KvStore};
-use crate::view::{ResourceProvider, SharedUtxo};
+use crate::view::{Overlay, ResourceProvider, SharedUtxo};
 
 /// The EUTXO ledger over a [`KvStore`] backend.
 ///
@@ -269,6 +269,26 @@ impl<S: KvStore> EutxoLedger<S> {
         self.tables.clone()
     }
 
+    /// [`Ledger::check_transaction`] against `view` (the tables, or an overlay of them).
+    fn check_on(
+        &self,
+        tx: &SignedTransaction,
+        ctx: &BlockContext,
+        view: &SharedUtxo,
+    ) -> Result<TxSummary, LedgerError> {
+        let txid = tx.id();
+        let invalid = |source: TxError| LedgerError::Transaction {
+            txid,
+            source: Box::new(source),
+        };
+        let checked = structure::check(tx, txid, &self.config).map_err(invalid)?;
+        let signers = signatures::signers(tx).map_err(invalid)?;
+        signatures::verify_one(tx, &checked.txid).map_err(invalid)?;
+        let effects =
+            state::check(&self.env(*ctx), tx, &checked, &signers, view).map_err(invalid)?;
+        Ok(effects.summary)
+    }
+
     fn env(&self, ctx: BlockContext) -> Env<'_> {
         Env {
             config: &self.config,
@@ -449,17 +469,23 @@ impl<S: KvStore> Ledger for EutxoLedger<S> {
         tx: &SignedTransaction,
         ctx: &BlockContext,
     ) -> Result<TxSummary, LedgerError> {
-        let txid = tx.id();
-        let invalid = |source: TxError| LedgerError::Transaction {
-            txid,
-            source: Box::new(source),
-        };
-        let checked = structure::check(tx, txid, &self.config).map_err(invalid)?;
-        let signers = signatures::signers(tx).map_err(invalid)?;
-        signatures::verify_one(tx, &checked.txid).map_err(invalid)?;
-        let effects = state::check(&self.env(*ctx), tx, &checked, &signers, &self.utxo_view())
-            .map_err(invalid)?;
-        Ok(effects.summary)
+        self.check_on(tx, ctx, &self.utxo_view())
+    }
+
+    fn check_transaction_with(
+        &self,
+        tx: &SignedTransaction,
+        ctx: &BlockContext,
+        unconfirmed: &[(OutPoint, Output)],
+    ) -> Result<TxSummary, LedgerError> {
+        if unconfirmed.is_empty() {
+            return self.check_transaction(tx, ctx);
+        }
+        let overlay = Overlay::new(self.utxo_view());
+        for (op, output) in unconfirmed {
+            overlay.create(*op, output.clone());
+        }
+        self.check_on(tx, ctx, &(overlay as SharedUtxo))
     }
 
     fn state_root_after(

@@ -78,6 +78,7 @@ fn selection_is_by_priority_and_the_pool_is_bounded() {
         MempoolConfig {
             max_txs: 2,
             max_bytes: 1 << 20,
+            ..MempoolConfig::default()
         },
         config().fees,
     );
@@ -243,4 +244,280 @@ fn a_reorganisation_is_one_pass_that_keeps_exactly_what_the_new_branch_lacks() {
         pool.ids().copied().collect::<Vec<_>>(),
         vec![on_old_branch.id()]
     );
+}
+
+/// Alice pays bob 1 in each of `fees.len()` transactions, each spending the change of the
+/// one before: a wallet sending several transactions before a block confirms any.
+fn alice_chain(fees: &[u128]) -> Vec<SignedTransaction> {
+    let mut out: Vec<SignedTransaction> = Vec::new();
+    let mut coin = (genesis_out(0), 1_000_000u128);
+    for fee in fees {
+        let change = coin.1 - 1 - fee;
+        let t = sign(
+            tx(
+                vec![Input::spend(coin.0)],
+                vec![
+                    Output::asset(lock("bob"), TokenId::Native, 1),
+                    Output::asset(lock("alice"), TokenId::Native, change),
+                ],
+            ),
+            &[&key("alice")],
+        );
+        coin = (t.tx.outpoint(1), change);
+        out.push(t);
+    }
+    out
+}
+
+fn ids(txs: &[SignedTransaction]) -> Vec<TxId> {
+    txs.iter().map(|t| t.id()).collect()
+}
+
+fn selected(pool: &Mempool) -> Vec<TxId> {
+    pool.select(usize::MAX, usize::MAX)
+        .iter()
+        .map(|p| p.tx.id())
+        .collect()
+}
+
+#[test]
+fn a_chain_of_dependent_transactions_enters_one_block_parents_first() {
+    let ledger = memory_ledger();
+    let mut pool = pool();
+    let ctx = next_ctx(&ledger);
+    // Later transactions pay more, so priority order alone would put children first.
+    let fees: Vec<u128> = (0..30).map(|i| 2_000 + 100 * i).collect();
+    let chain = alice_chain(&fees);
+    for t in &chain {
+        pool.insert(&ledger, t.clone(), &ctx).unwrap();
+    }
+    assert_eq!(pool.len(), 30);
+    assert_eq!(pool.parents(&chain[5].id()), &[chain[4].id()]);
+    assert_eq!(
+        selected(&pool),
+        ids(&chain),
+        "every parent before its child"
+    );
+
+    // The wallet's view: the genesis coin is being spent, the last change is pending.
+    let alice = lock("alice").address();
+    assert_eq!(pool.spender(&genesis_out(0)), Some(chain[0].id()));
+    let pending = pool.unspent_outputs_of(&alice);
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].0, chain[29].tx.outpoint(1));
+
+    let block = mine(
+        &ledger,
+        pool.select(usize::MAX, usize::MAX)
+            .into_iter()
+            .map(|p| p.tx.clone())
+            .collect(),
+    );
+    assert_eq!(block.transactions.len(), 31);
+    pool.block_applied(&ledger, &block, &next_ctx(&ledger));
+    assert!(pool.is_empty());
+    assert!(pool.unspent_outputs_of(&alice).is_empty());
+}
+
+#[test]
+fn a_paying_child_brings_its_parent_into_the_block() {
+    let ledger = memory_ledger();
+    let mut pool = pool();
+    let ctx = next_ctx(&ledger);
+    let chain = alice_chain(&[1_000, 90_000]);
+    let other = bob_pays(5_000);
+    for t in chain.iter().chain([&other]) {
+        pool.insert(&ledger, t.clone(), &ctx).unwrap();
+    }
+    let order: Vec<TxId> = pool.select(2, 1 << 20).iter().map(|p| p.tx.id()).collect();
+    assert_eq!(
+        order,
+        ids(&chain),
+        "the child's package goes first, parent ahead"
+    );
+    // A package that does not fit is passed over for what does.
+    let order: Vec<TxId> = pool.select(1, 1 << 20).iter().map(|p| p.tx.id()).collect();
+    assert_eq!(order, vec![other.id()]);
+}
+
+#[test]
+fn a_parent_leaves_with_its_descendants_and_is_replaced_only_by_outpaying_them() {
+    let ledger = memory_ledger();
+    let mut pool = pool();
+    let ctx = next_ctx(&ledger);
+    let chain = alice_chain(&[2_000, 2_000, 60_000]);
+    for t in &chain {
+        pool.insert(&ledger, t.clone(), &ctx).unwrap();
+    }
+    // Pays more than the parent but less than a descendant: refused.
+    assert!(matches!(
+        pool.insert(&ledger, alice_pays(lock("carol"), 100, 10_000), &ctx),
+        Err(MempoolError::Conflict { with, .. }) if with == chain[2].id()
+    ));
+    assert_eq!(pool.len(), 3);
+    // Outpaying all of them replaces the three.
+    let better = pool
+        .insert(&ledger, alice_pays(lock("carol"), 100, 200_000), &ctx)
+        .unwrap();
+    assert_eq!(pool.ids().copied().collect::<Vec<_>>(), vec![better]);
+
+    // Removing a parent removes what depends on it.
+    let mut pool = self::pool();
+    for t in &chain {
+        pool.insert(&ledger, t.clone(), &ctx).unwrap();
+    }
+    let gone: Vec<TxId> = pool
+        .remove(&chain[1].id())
+        .iter()
+        .map(|p| p.tx.id())
+        .collect();
+    assert_eq!(gone, vec![chain[1].id(), chain[2].id()]);
+    assert_eq!(pool.ids().copied().collect::<Vec<_>>(), vec![chain[0].id()]);
+    assert!(pool.output(&chain[1].tx.outpoint(1)).is_none());
+}
+
+#[test]
+fn a_transaction_cannot_replace_its_own_ancestor() {
+    let ledger = memory_ledger();
+    let mut pool = pool();
+    let ctx = next_ctx(&ledger);
+    let chain = alice_chain(&[2_000]);
+    pool.insert(&ledger, chain[0].clone(), &ctx).unwrap();
+    // Spends the parent's change and, again, the genesis coin the parent spends.
+    let greedy = sign(
+        tx(
+            vec![
+                Input::spend(chain[0].tx.outpoint(1)),
+                Input::spend(genesis_out(0)),
+            ],
+            vec![Output::asset(lock("bob"), TokenId::Native, 1_000)],
+        ),
+        &[&key("alice")],
+    );
+    match pool.insert(&ledger, greedy, &ctx) {
+        Err(MempoolError::Conflict { with, .. }) => assert_eq!(with, chain[0].id()),
+        other => panic!("expected a conflict with the ancestor, got {other:?}"),
+    }
+}
+
+#[test]
+fn confirming_a_parent_keeps_its_children_and_reverting_it_restores_the_link() {
+    let ledger = memory_ledger();
+    let mut pool = pool();
+    let ctx = next_ctx(&ledger);
+    let chain = alice_chain(&[2_000, 2_000, 2_000]);
+    for t in &chain {
+        pool.insert(&ledger, t.clone(), &ctx).unwrap();
+    }
+    let block = mine(&ledger, vec![chain[0].clone()]);
+    pool.block_applied(&ledger, &block, &next_ctx(&ledger));
+    assert_eq!(pool.len(), 2);
+    assert!(
+        pool.parents(&chain[1].id()).is_empty(),
+        "its input is confirmed"
+    );
+    assert_eq!(selected(&pool), ids(&chain[1..]));
+
+    let reverted = ledger.revert_tip().unwrap();
+    pool.block_reverted(&ledger, &reverted, &next_ctx(&ledger));
+    assert_eq!(
+        pool.len(),
+        3,
+        "the reverted parent is back, ahead of its children"
+    );
+    assert_eq!(pool.parents(&chain[1].id()), &[chain[0].id()]);
+    assert_eq!(selected(&pool), ids(&chain));
+
+    // A conflicting spend in a block removes the parent and everything after it.
+    let block = mine(&ledger, vec![alice_pays(lock("carol"), 5, 2_000)]);
+    pool.block_applied(&ledger, &block, &next_ctx(&ledger));
+    assert!(pool.is_empty());
+}
+
+#[test]
+fn chains_are_bounded_in_ancestors_and_descendants() {
+    let ledger = memory_ledger();
+    let ctx = next_ctx(&ledger);
+    let chain = alice_chain(&[2_000; 4]);
+    let limited = |ancestors, descendants| {
+        Mempool::new(
+            MempoolConfig {
+                max_ancestors: ancestors,
+                max_descendants: descendants,
+                ..MempoolConfig::default()
+            },
+            config().fees,
+        )
+    };
+    let mut pool = limited(2, 100);
+    for t in &chain[..3] {
+        pool.insert(&ledger, t.clone(), &ctx).unwrap();
+    }
+    assert!(matches!(
+        pool.insert(&ledger, chain[3].clone(), &ctx),
+        Err(MempoolError::TooManyAncestors {
+            ancestors: 3,
+            limit: 2,
+            ..
+        })
+    ));
+    let mut pool = limited(100, 2);
+    for t in &chain[..3] {
+        pool.insert(&ledger, t.clone(), &ctx).unwrap();
+    }
+    assert!(matches!(
+        pool.insert(&ledger, chain[3].clone(), &ctx),
+        Err(MempoolError::TooManyDescendants { ancestor, limit: 2, .. }) if ancestor == chain[0].id()
+    ));
+}
+
+#[test]
+fn a_transaction_checked_against_a_parent_that_left_is_refused() {
+    let ledger = memory_ledger();
+    let mut pool = pool();
+    let ctx = next_ctx(&ledger);
+    let chain = alice_chain(&[2_000, 2_000]);
+    pool.insert(&ledger, chain[0].clone(), &ctx).unwrap();
+    // A node checks the child without holding the pool...
+    let unconfirmed = pool.unconfirmed_inputs(&chain[1]);
+    assert_eq!(unconfirmed.len(), 1);
+    let summary = ledger
+        .check_transaction_with(&chain[1], &ctx, &unconfirmed)
+        .unwrap();
+    // ... while the parent is removed.
+    pool.remove(&chain[0].id());
+    assert!(matches!(
+        pool.insert_checked::<LedgerError>(chain[1].clone(), summary, &unconfirmed),
+        Err(MempoolError::ParentGone { outpoint, .. }) if outpoint == chain[0].tx.outpoint(1)
+    ));
+    // Without the pool's outputs the ledger refuses the child outright.
+    assert!(ledger.check_transaction(&chain[1], &ctx).is_err());
+}
+
+#[test]
+fn eviction_spares_a_cheap_parent_whose_child_pays_more_than_the_newcomer() {
+    let ledger = memory_ledger();
+    let ctx = next_ctx(&ledger);
+    let mut pool = Mempool::new(
+        MempoolConfig {
+            max_txs: 2,
+            ..MempoolConfig::default()
+        },
+        config().fees,
+    );
+    let chain = alice_chain(&[1_000, 90_000]);
+    for t in &chain {
+        pool.insert(&ledger, t.clone(), &ctx).unwrap();
+    }
+    // Pays more than the parent, less than the child: evicting the parent would take the
+    // child with it.
+    assert!(matches!(
+        pool.insert(&ledger, bob_pays(5_000), &ctx),
+        Err(MempoolError::Full(_))
+    ));
+    assert_eq!(pool.len(), 2);
+    // Outpaying both evicts the pair... but room is needed for one: the parent goes with
+    // its child.
+    let rich = pool.insert(&ledger, bob_pays(300_000), &ctx).unwrap();
+    assert_eq!(pool.ids().copied().collect::<Vec<_>>(), vec![rich]);
 }

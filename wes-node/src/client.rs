@@ -80,6 +80,8 @@ pub struct Utxo {
     pub outpoint: OutPoint,
     /// The output.
     pub output: Output,
+    /// Whether a pooled transaction creates it (not confirmed yet).
+    pub pending: bool,
 }
 
 /// A transaction the node constructed (`wes_constructCall`, `wes_constructInference`),
@@ -160,13 +162,18 @@ impl Client {
         Ok(ChainId(self.call("wes_chainId", vec![]).await?))
     }
 
-    /// The unspent outputs locked to `key` alone.
+    /// The unspent outputs locked to `key` alone, as the mempool leaves them: outputs that
+    /// pooled transactions spend are left out and outputs they create are included (marked
+    /// [`Utxo::pending`]), so coins picked from them are not already being spent and one
+    /// key can send many transactions per block.
     ///
     /// # Errors
     /// As [`Client::call`]; [`ClientError::Answer`] for an entry that does not decode.
     pub async fn utxos(&self, key: &PublicKey) -> Result<Vec<Utxo>, ClientError> {
         const METHOD: &str = "wes_getUtxos";
-        let entries: Vec<Value> = self.call(METHOD, vec![json!(hex::encode(key.0))]).await?;
+        let entries: Vec<Value> = self
+            .call(METHOD, vec![json!(hex::encode(key.0)), json!("pending")])
+            .await?;
         let answer = |reason: String| ClientError::Answer {
             method: METHOD.into(),
             reason,
@@ -183,6 +190,7 @@ impl Client {
                         .map_err(|e| e.to_string())
                         .and_then(|b| codec::decode(&b).map_err(|e| e.to_string()))
                         .map_err(|e| answer(format!("output at {outpoint}: {e}")))?,
+                    pending: entry["pending"].as_bool().unwrap_or(false),
                 })
             })
             .collect()

@@ -17,8 +17,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use wes_consensus::{ChainError, ChainManager, Submitted};
 use wes_core::{
-    Block, BlockContext, BlockHash, CandidateRouter, ConsensusEngine, ContentId, Ledger,
-    ProofSystemId, Prover, ResourceKind, ResourceMeta, ResourceStore, SharedView,
+    Block, BlockContext, BlockHash, CandidateRouter, ConsensusEngine, ContentId, Ledger, OutPoint,
+    Output, ProofSystemId, Prover, ResourceKind, ResourceMeta, ResourceStore, SharedView,
     SignedTransaction, TxId, VerifierRegistry,
 };
 use wes_ledger::{Mempool, MempoolConfig, MempoolError};
@@ -258,14 +258,19 @@ impl<L: ChainLedger> Node<L> {
     /// holding the mempool's lock.
     pub fn accept(&self, tx: SignedTransaction) -> Result<TxId, MempoolError<L::Error>> {
         let id = tx.id();
-        if self.mempool().contains(&id) {
-            return Err(MempoolError::AlreadyKnown(id));
-        }
+        let unconfirmed = {
+            let pool = self.mempool();
+            if pool.contains(&id) {
+                return Err(MempoolError::AlreadyKnown(id));
+            }
+            // Outputs of pooled transactions it spends or reads (a wallet's pending change).
+            pool.unconfirmed_inputs(&tx)
+        };
         let best = self.status().best;
         let ctx = self.next_context();
         let summary = self
             .ledger
-            .check_transaction(&tx, &ctx)
+            .check_transaction_with(&tx, &ctx, &unconfirmed)
             .map_err(MempoolError::Invalid)?;
         let mut pool = self.mempool();
         if self.status().best != best {
@@ -273,7 +278,7 @@ impl<L: ChainLedger> Node<L> {
             // pool follows the new tip.
             return pool.insert(&*self.ledger, tx, &self.next_context());
         }
-        pool.insert_checked(tx, summary)
+        pool.insert_checked(tx, summary, &unconfirmed)
     }
 
     /// Stores `bytes` in the resource store as `kind` after its executor checked them (a
@@ -322,6 +327,18 @@ impl<L: ChainLedger> Node<L> {
             .get(&call.proof_system)
             .ok_or_else(|| ConstructError::NoProver(call.proof_system.clone()))?;
         let ctx = self.next_context();
+        // Fee inputs may be pending change: outputs of pooled transactions.
+        let unconfirmed: Vec<(OutPoint, Output)> = {
+            let pool = self.mempool();
+            call.fee_inputs
+                .iter()
+                .filter_map(|op| pool.output(op).map(|o| (*op, o.clone())))
+                .collect()
+        };
+        let view: SharedView = Arc::new(
+            NodeView::new(self.ledger.clone(), self.resources.clone())
+                .with_unconfirmed(unconfirmed),
+        );
         Ok(crate::construct::construct(
             &**executor,
             &**prover,
@@ -330,7 +347,7 @@ impl<L: ChainLedger> Node<L> {
             ctx.height,
             ctx.time_ms,
             ctx.height + self.config.call_validity_blocks,
-            &self.view(),
+            &view,
         )?)
     }
 
@@ -498,9 +515,11 @@ impl<L: ChainLedger> Node<L> {
                     tracing::warn!("building a block from the mempool failed: {e}");
                     match L::blamed_transaction(&e) {
                         Some(id) if txs.iter().any(|t| t.id() == id) => {
-                            txs.retain(|t| t.id() != id);
-                            self.mempool().remove(&id);
-                            dropped.push(id);
+                            // It leaves with its pooled descendants, which need it.
+                            let mut gone: HashSet<TxId> = HashSet::from([id]);
+                            gone.extend(self.mempool().remove(&id).iter().map(|p| p.tx.id()));
+                            txs.retain(|t| !gone.contains(&t.id()));
+                            dropped.extend(gone);
                         }
                         _ => txs.clear(),
                     }

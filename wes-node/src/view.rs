@@ -1,6 +1,7 @@
 //! The chain as executors and verifiers see it: the ledger's tip plus the resource store.
 //! Written once here; every executor, prover and verifier of a node reads through it.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use wes_core::{ChainView, ContentId, ContractId, Ledger, OutPoint, Output, ViewError};
@@ -16,6 +17,7 @@ use crate::resources::Resources;
 pub struct NodeView<L> {
     ledger: Arc<L>,
     resources: Resources,
+    unconfirmed: Arc<HashMap<OutPoint, Output>>,
 }
 
 impl<L> Clone for NodeView<L> {
@@ -23,6 +25,7 @@ impl<L> Clone for NodeView<L> {
         NodeView {
             ledger: self.ledger.clone(),
             resources: self.resources.clone(),
+            unconfirmed: self.unconfirmed.clone(),
         }
     }
 }
@@ -30,7 +33,21 @@ impl<L> Clone for NodeView<L> {
 impl<L: ChainLedger> NodeView<L> {
     /// A view of `ledger` and `resources`.
     pub fn new(ledger: Arc<L>, resources: Resources) -> Self {
-        NodeView { ledger, resources }
+        NodeView {
+            ledger,
+            resources,
+            unconfirmed: Arc::default(),
+        }
+    }
+
+    /// The same view, where `outputs` (of pooled transactions: a construction paying its fee
+    /// from pending change) are unspent too.
+    pub fn with_unconfirmed(
+        mut self,
+        outputs: impl IntoIterator<Item = (OutPoint, Output)>,
+    ) -> Self {
+        self.unconfirmed = Arc::new(outputs.into_iter().collect());
+        self
     }
 }
 
@@ -40,6 +57,9 @@ fn view_err(e: impl std::fmt::Display) -> ViewError {
 
 impl<L: ChainLedger> ChainView for NodeView<L> {
     fn unspent(&self, outpoint: &OutPoint) -> Result<Option<Output>, ViewError> {
+        if let Some(output) = self.unconfirmed.get(outpoint) {
+            return Ok(Some(output.clone()));
+        }
         self.ledger.unspent(outpoint).map_err(view_err)
     }
 

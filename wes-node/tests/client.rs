@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
+use serde_json::json;
 use wes_core::{
-    ChainId, CompactTarget, ContractId, Genesis, Hash, Lock, Output, SecretKey, TokenId,
+    ChainId, CompactTarget, ContractId, Genesis, Hash, Lock, Output, SecretKey, TokenId, TxId,
 };
 use wes_node::client::Utxo;
 use wes_node::rpc::code;
@@ -35,6 +36,21 @@ fn native(utxos: &[Utxo]) -> Vec<u128> {
         .collect();
     amounts.sort();
     amounts
+}
+
+/// Whether `txid` is included within 10 s.
+async fn wait_included(client: &Client, txid: &TxId) -> bool {
+    for _ in 0..200 {
+        let answer: serde_json::Value = client
+            .call("wes_getTransaction", vec![json!(txid.to_string())])
+            .await
+            .unwrap();
+        if answer["status"] == "included" {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -113,15 +129,18 @@ async fn a_wallet_pays_with_change_and_every_refusal_is_typed() {
         .pay(&alice, vec![pay], 1_000, TokenId::Native)
         .await
         .unwrap();
-    let mut included = false;
-    for _ in 0..200 {
-        if native(&client.utxos(&bob.public_key()).await.unwrap()) == [300_000] {
-            included = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(included, "{txid} was not included");
+    // Until then the wallet sees the change as pending, the genesis coin as being spent.
+    assert_eq!(
+        native(&client.utxos(&alice.public_key()).await.unwrap()),
+        [699_000]
+    );
+    assert!(
+        wait_included(&client, &txid).await,
+        "{txid} was not included"
+    );
+    let bobs = client.utxos(&bob.public_key()).await.unwrap();
+    assert_eq!(native(&bobs), [300_000]);
+    assert!(!bobs[0].pending);
     assert_eq!(
         native(&client.utxos(&alice.public_key()).await.unwrap()),
         [699_000]
@@ -165,4 +184,79 @@ async fn a_wallet_pays_with_change_and_every_refusal_is_typed() {
         Client::new("not a url"),
         Err(ClientError::Url { .. })
     ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_key_sends_a_hundred_transfers_that_one_block_includes() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = NodeBuilder::new(Config::new(dir.path()), genesis())
+        .consensus(|_| {
+            Ok(Consensus::instant_seal(
+                CHAIN,
+                SecretKey::dev("sealer"),
+                2_000,
+            ))
+        })
+        .build()
+        .unwrap();
+    // The node produces only when the test says so: all 100 are sent within one block time.
+    let running = launch(
+        node,
+        LaunchOptions {
+            rpc: Some("127.0.0.1:0".parse().unwrap()),
+            produce: false,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let client = Client::new(&format!("http://{}", running.rpc_addr.unwrap())).unwrap();
+    let alice = SecretKey::dev("alice");
+    let recipients: Vec<SecretKey> = (0..100)
+        .map(|i| SecretKey::dev(&format!("recipient {i}")))
+        .collect();
+    let mut sent = Vec::new();
+    for (i, to) in recipients.iter().enumerate() {
+        let pay = Output::asset(
+            Lock::key(to.public_key()),
+            TokenId::Native,
+            1_000 + i as u128,
+        );
+        // Each payment spends the change of the one before, still pending.
+        sent.push(
+            client
+                .pay(&alice, vec![pay], 1_000, TokenId::Native)
+                .await
+                .unwrap_or_else(|e| panic!("transfer {i}: {e}")),
+        );
+    }
+    let change = client.utxos(&alice.public_key()).await.unwrap();
+    assert_eq!(change.len(), 1);
+    assert!(change[0].pending);
+    assert_eq!(running.node.mempool().len(), 100);
+
+    let (height, _, count) = tokio::task::spawn_blocking({
+        let node = running.node.clone();
+        move || node.produce_block()
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!((height, count), (1, 100));
+    for txid in &sent {
+        assert!(
+            wait_included(&client, txid).await,
+            "{txid} was not included"
+        );
+    }
+    for (i, to) in recipients.iter().enumerate() {
+        let coins = client.utxos(&to.public_key()).await.unwrap();
+        assert_eq!(native(&coins), [1_000 + i as u128]);
+        assert!(!coins[0].pending);
+    }
+    let paid: u128 = (0..100).map(|i| 1_000 + i + 1_000).sum();
+    let change = client.utxos(&alice.public_key()).await.unwrap();
+    assert_eq!(native(&change), [1_000_000 - paid]);
+    assert!(running.node.mempool().is_empty());
+    running.stop().await;
 }

@@ -255,9 +255,19 @@ impl<S: KvStore> Ledger for AllowListLedger<S> {
         tx: &SignedTransaction,
         ctx: &BlockContext,
     ) -> Result<TxSummary, AppError> {
+        self.check_transaction_with(tx, ctx, &[])
+    }
+
+    fn check_transaction_with(
+        &self,
+        tx: &SignedTransaction,
+        ctx: &BlockContext,
+        unconfirmed: &[(OutPoint, Output)],
+    ) -> Result<TxSummary, AppError> {
         let allowed = self.read().allowed.clone();
-        self.check_rule(tx, &allowed, &HashMap::new())?;
-        Ok(self.inner.check_transaction(tx, ctx)?)
+        let created: HashMap<OutPoint, Output> = unconfirmed.iter().cloned().collect();
+        self.check_rule(tx, &allowed, &created)?;
+        Ok(self.inner.check_transaction_with(tx, ctx, unconfirmed)?)
     }
 
     fn state_root_after(

@@ -74,6 +74,25 @@ pub trait Ledger: Send + Sync {
         ctx: &BlockContext,
     ) -> Result<TxSummary, Self::Error>;
 
+    /// Checks `tx` as [`check_transaction`](Ledger::check_transaction) does, with the
+    /// `unconfirmed` outputs (created by transactions not yet in a block, such as a pooled
+    /// parent's) counted as unspent too. This is how a mempool admits chains of dependent
+    /// transactions: a wallet can spend its change before the block that confirms it.
+    ///
+    /// The caller vouches for `unconfirmed` (the outputs of transactions it already
+    /// checked); the ledger does not look them up. A ledger that does not support spending
+    /// unconfirmed outputs may ignore them, as this default does: it then refuses such a
+    /// transaction for spending a missing input.
+    fn check_transaction_with(
+        &self,
+        tx: &SignedTransaction,
+        ctx: &BlockContext,
+        unconfirmed: &[(OutPoint, Output)],
+    ) -> Result<TxSummary, Self::Error> {
+        let _ = unconfirmed;
+        self.check_transaction(tx, ctx)
+    }
+
     /// The state root that applying `transactions` (coinbase first) on the tip at `ctx`
     /// would give, for a producer filling in a new header. Changes nothing.
     fn state_root_after(
@@ -125,6 +144,15 @@ impl<T: Ledger + ?Sized> Ledger for std::sync::Arc<T> {
         ctx: &BlockContext,
     ) -> Result<TxSummary, Self::Error> {
         (**self).check_transaction(tx, ctx)
+    }
+
+    fn check_transaction_with(
+        &self,
+        tx: &SignedTransaction,
+        ctx: &BlockContext,
+        unconfirmed: &[(OutPoint, Output)],
+    ) -> Result<TxSummary, Self::Error> {
+        (**self).check_transaction_with(tx, ctx, unconfirmed)
     }
 
     fn state_root_after(

@@ -14,6 +14,7 @@ use super::json::{outpoint, output_json, owner_address, parse, token_name, unhex
 use super::{RpcResult, code, err, invalid, node_err, rejected};
 use crate::ledger::ChainLedger;
 use crate::node::Node;
+use crate::pending::ReadTag;
 
 /// A block as JSON, with its confirmations on the best chain (`null` off it).
 fn block_json<L: ChainLedger>(node: &Node<L>, hash: &BlockHash) -> RpcResult<Value> {
@@ -35,6 +36,19 @@ fn block_json<L: ChainLedger>(node: &Node<L>, hash: &BlockHash) -> RpcResult<Val
         "transactions": block.transactions.iter().map(|t| t.id().to_string()).collect::<Vec<_>>(),
         "encoded": hex::encode(codec::encode(&block)),
     }))
+}
+
+/// An owner and an optional read tag (`"latest"`, the default, or `"pending"`).
+fn owner_and_tag(p: &Params<'_>) -> RpcResult<(wes_core::Address, ReadTag)> {
+    let mut seq = p.sequence();
+    let addr: String = seq.next()?;
+    let tag: Option<String> = seq.optional_next()?;
+    let addr = owner_address(&addr).map_err(invalid)?;
+    let tag = match tag {
+        Some(t) => t.parse().map_err(invalid)?,
+        None => ReadTag::Latest,
+    };
+    Ok((addr, tag))
 }
 
 /// Parses a resource kind: `wasm`, `onnx`, `file` or `custom:<n>`.
@@ -89,11 +103,10 @@ pub(super) fn register<L: ChainLedger>(
         },
     )?;
     m.register_blocking_method("wes_getBalance", |p: Params, node, _| -> RpcResult<Value> {
-        let (addr,): (String,) = p.parse()?;
-        let addr = owner_address(&addr).map_err(invalid)?;
+        let (addr, tag) = owner_and_tag(&p)?;
         let mut sums: BTreeMap<String, u128> = BTreeMap::new();
-        for (_, out) in node.index().outputs_of(&addr) {
-            if let Some(a) = out.as_asset() {
+        for owned in node.outputs_of(&addr, tag) {
+            if let Some(a) = owned.output.as_asset() {
                 let sum = sums.entry(token_name(&a.token)).or_default();
                 *sum = sum.saturating_add(a.amount);
             }
@@ -105,13 +118,15 @@ pub(super) fn register<L: ChainLedger>(
         Ok(Value::Object(map))
     })?;
     m.register_blocking_method("wes_getUtxos", |p: Params, node, _| -> RpcResult<Value> {
-        let (addr,): (String,) = p.parse()?;
-        let addr = owner_address(&addr).map_err(invalid)?;
+        let (addr, tag) = owner_and_tag(&p)?;
         Ok(Value::Array(
-            node.index()
-                .outputs_of(&addr)
+            node.outputs_of(&addr, tag)
                 .iter()
-                .map(|(op, o)| output_json(op, o))
+                .map(|o| {
+                    let mut entry = output_json(&o.outpoint, &o.output);
+                    entry["pending"] = Value::Bool(o.pending);
+                    entry
+                })
                 .collect(),
         ))
     })?;

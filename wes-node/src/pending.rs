@@ -1,0 +1,80 @@
+//! Reads that see the mempool: what a wallet can spend next. Confirmed outputs that a
+//! pooled transaction spends are left out and outputs of pooled transactions are included,
+//! marked, so that one key can send many transactions before a block confirms any.
+
+use std::collections::HashSet;
+
+use wes_core::{Address, OutPoint, Output};
+
+use crate::ledger::ChainLedger;
+use crate::node::Node;
+
+/// Which state a read sees (as Ethereum's `"latest"` and `"pending"` block tags).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ReadTag {
+    /// The best chain's state.
+    #[default]
+    Latest,
+    /// The best chain's state with the mempool's transactions applied.
+    Pending,
+}
+
+impl std::str::FromStr for ReadTag {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "latest" => Ok(ReadTag::Latest),
+            "pending" => Ok(ReadTag::Pending),
+            other => Err(format!(
+                "unknown tag {other:?}: expected \"latest\" or \"pending\""
+            )),
+        }
+    }
+}
+
+/// An unspent output as a wallet sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnedOutput {
+    /// Where it is.
+    pub outpoint: OutPoint,
+    /// The output.
+    pub output: Output,
+    /// Whether a pooled (not yet confirmed) transaction creates it.
+    pub pending: bool,
+}
+
+impl<L: ChainLedger> Node<L> {
+    /// The unspent outputs `owner` can spend, confirmed ones first, each group in outpoint
+    /// order. With [`ReadTag::Pending`], those a pooled transaction spends are left out and
+    /// those pooled transactions create (and no other pooled one spends) are added.
+    pub fn outputs_of(&self, owner: &Address, tag: ReadTag) -> Vec<OwnedOutput> {
+        // The index first, then the pool: an output confirmed in between is then missing
+        // from both for this read, never listed twice.
+        let confirmed = self.index().outputs_of(owner);
+        let owned = |(outpoint, output), pending| OwnedOutput {
+            outpoint,
+            output,
+            pending,
+        };
+        if tag == ReadTag::Latest {
+            return confirmed.into_iter().map(|o| owned(o, false)).collect();
+        }
+        let pool = self.mempool();
+        let pending = pool.unspent_outputs_of(owner);
+        let mut out: Vec<OwnedOutput> = confirmed
+            .into_iter()
+            .filter(|(op, _)| pool.spender(op).is_none())
+            .map(|o| owned(o, false))
+            .collect();
+        drop(pool);
+        let listed: HashSet<OutPoint> = out.iter().map(|o| o.outpoint).collect();
+        out.extend(
+            pending
+                .into_iter()
+                .filter(|(op, _)| !listed.contains(op))
+                .map(|o| owned(o, true)),
+        );
+        out
+    }
+}
