@@ -387,6 +387,7 @@ impl<L: ChainLedger> NodeBuilder<L> {
             net: OnceLock::new(),
             stop: AtomicBool::new(false),
             produced: AtomicU64::new(0),
+            metrics: Arc::default(),
         }))
     }
 }

@@ -98,6 +98,16 @@ pub async fn launch<L: ChainLedger>(
         let n = node.clone();
         running.producer = Some(std::thread::spawn(move || n.produce_forever()));
     }
+    let status = node.status();
+    tracing::info!(
+        chain = node.chain_id().0,
+        height = status.height,
+        best = %status.best,
+        rpc = ?running.rpc_addr,
+        networking = running.network.is_some(),
+        producing = running.producer.is_some(),
+        "node started"
+    );
     Ok(running)
 }
 

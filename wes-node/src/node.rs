@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use wes_consensus::{ChainError, ChainManager, Submitted};
 use wes_core::{
@@ -30,6 +30,7 @@ use crate::executors::Executors;
 use crate::index::ChainIndex;
 use crate::ispc::{Contracts, Models};
 use crate::ledger::ChainLedger;
+use crate::metrics::NodeMetrics;
 use crate::network::PrefetchPolicy;
 use crate::producer::BlockProducer;
 use crate::resources::Resources;
@@ -106,6 +107,7 @@ pub struct Node<L: ChainLedger> {
     pub(crate) net: OnceLock<NetworkHandle>,
     pub(crate) stop: AtomicBool,
     pub(crate) produced: AtomicU64,
+    pub(crate) metrics: Arc<NodeMetrics>,
 }
 
 impl<L: ChainLedger> core::fmt::Debug for Node<L> {
@@ -184,6 +186,11 @@ impl<L: ChainLedger> Node<L> {
         &self.verifiers
     }
 
+    /// The node's Prometheus metrics (served at `GET /metrics` by the RPC server).
+    pub fn metrics(&self) -> &Arc<NodeMetrics> {
+        &self.metrics
+    }
+
     /// Unspent outputs by owner and transactions by block, for the best chain.
     pub fn index(&self) -> &ChainIndex {
         &self.index
@@ -257,6 +264,16 @@ impl<L: ChainLedger> Node<L> {
     /// gossip relays it, the node does not). Signatures and proofs are verified without
     /// holding the mempool's lock.
     pub fn accept(&self, tx: SignedTransaction) -> Result<TxId, MempoolError<L::Error>> {
+        let result = self.admit(tx);
+        if result.is_ok() {
+            self.metrics.txs_admitted.inc();
+        } else {
+            self.metrics.txs_refused.inc();
+        }
+        result
+    }
+
+    fn admit(&self, tx: SignedTransaction) -> Result<TxId, MempoolError<L::Error>> {
         let id = tx.id();
         let unconfirmed = {
             let pool = self.mempool();
@@ -268,10 +285,12 @@ impl<L: ChainLedger> Node<L> {
         };
         let best = self.status().best;
         let ctx = self.next_context();
-        let summary = self
-            .ledger
-            .check_transaction_with(&tx, &ctx, &unconfirmed)
-            .map_err(MempoolError::Invalid)?;
+        let started = Instant::now();
+        let checked = self.ledger.check_transaction_with(&tx, &ctx, &unconfirmed);
+        self.metrics
+            .tx_check_seconds
+            .observe(started.elapsed().as_secs_f64());
+        let summary = checked.map_err(MempoolError::Invalid)?;
         let mut pool = self.mempool();
         if self.status().best != best {
             // The tip moved while the transaction was checked: check it again, now that the
@@ -339,7 +358,8 @@ impl<L: ChainLedger> Node<L> {
             NodeView::new(self.ledger.clone(), self.resources.clone())
                 .with_unconfirmed(unconfirmed),
         );
-        Ok(crate::construct::construct(
+        let started = Instant::now();
+        let constructed = crate::construct::construct(
             &**executor,
             &**prover,
             self.chain_id,
@@ -348,7 +368,11 @@ impl<L: ChainLedger> Node<L> {
             ctx.time_ms,
             ctx.height + self.config.call_validity_blocks,
             &view,
-        )?)
+        );
+        self.metrics
+            .construct_seconds
+            .observe(started.elapsed().as_secs_f64());
+        Ok(constructed?)
     }
 
     /// [`construct`](Self::construct) as a job off the node's async threads, on tokio's
@@ -380,7 +404,20 @@ impl<L: ChainLedger> Node<L> {
     pub fn import_block(&self, block: Block) -> Result<Submitted, ChainError<L::Error>> {
         let mut chain = self.chain();
         let old_best = chain.best_hash();
+        let started = Instant::now();
         let result = chain.submit_block(block, now_ms());
+        if matches!(
+            result,
+            Ok(Submitted::Extended { .. } | Submitted::Reorganized { .. })
+        ) {
+            self.metrics.blocks_imported.inc();
+            self.metrics
+                .block_import_seconds
+                .observe(started.elapsed().as_secs_f64());
+        }
+        if matches!(result, Ok(Submitted::Reorganized { .. })) {
+            self.metrics.reorgs.inc();
+        }
         if chain.best_hash() != old_best {
             let moved = self.follow_tip(&chain, old_best);
             drop(chain);
@@ -571,6 +608,7 @@ impl<L: ChainLedger> Node<L> {
                     tracing::warn!("announcing {hash}: {e}");
                 }
                 self.produced.fetch_add(1, Ordering::Relaxed);
+                self.metrics.blocks_produced.inc();
                 Ok((block.header.height, hash, n))
             }
             other => Err(NodeError::LostRace {

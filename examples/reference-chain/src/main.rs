@@ -33,8 +33,21 @@ struct Cli {
         env = "WES_KEYSTORE"
     )]
     keystore: PathBuf,
+    /// Log format on standard error: `text` for people, `json` (one object per line) for
+    /// log collectors.
+    #[arg(long, global = true, default_value = "text", env = "WES_LOG_FORMAT")]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+/// How logs are written.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum LogFormat {
+    /// Human-readable lines (coloured on a terminal).
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 #[derive(Subcommand, Debug)]
@@ -86,6 +99,18 @@ enum Command {
         /// Peers to dial, comma-separated (added to the configuration's).
         #[arg(long, value_delimiter = ',')]
         bootnodes: Vec<String>,
+        /// Where the node keeps its files (replaces the configuration's `data_dir`).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// JSON-RPC address, also serving `/health` and `/metrics` (replaces `rpc_addr`).
+        #[arg(long)]
+        rpc_addr: Option<SocketAddr>,
+        /// Mine, or not (replaces `mine`).
+        #[arg(long)]
+        mine: Option<bool>,
+        /// The keystore key block rewards go to (replaces `miner_key`).
+        #[arg(long)]
+        miner_key: Option<String>,
     },
     /// Manage keys in the keystore.
     Keys {
@@ -393,14 +418,18 @@ async fn shutdown_signal() {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Json => logs.json().init(),
+        LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+    }
     match cli.command {
         Command::Devnet {
             data_dir,
@@ -484,12 +513,20 @@ fn main() -> Result<()> {
             config,
             listen,
             bootnodes,
+            data_dir,
+            rpc_addr,
+            mine,
+            miner_key,
         } => {
             let mut config = NodeConfig::read(&config)?;
             if !listen.is_empty() {
                 config.network.listen = listen;
             }
             config.network.bootnodes.extend(bootnodes);
+            config.data_dir = data_dir.unwrap_or(config.data_dir);
+            config.rpc_addr = rpc_addr.unwrap_or(config.rpc_addr);
+            config.mine = mine.unwrap_or(config.mine);
+            config.miner_key = miner_key.unwrap_or(config.miner_key);
             config.network.addresses()?;
             run_nodes(vec![config], false)
         }

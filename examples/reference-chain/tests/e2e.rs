@@ -228,12 +228,12 @@ fn init_then_run_from_a_toml_configuration() {
         text.contains("[chain]") && text.contains("proof_systems"),
         "{text}"
     );
-    let text = text
-        .replace("127.0.0.1:8645", "127.0.0.1:0")
-        .replace("block_time_ms = 2000", "block_time_ms = 300");
+    let text = text.replace("block_time_ms = 2000", "block_time_ms = 300");
     std::fs::write(&config, text).unwrap();
+    // A flag replaces the configuration's key: a free port instead of 8645.
     let mut cmd = Command::new(BIN);
-    cmd.args(["run", "--config"]).arg(&config);
+    cmd.args(["run", "--rpc-addr", "127.0.0.1:0", "--config"])
+        .arg(&config);
     let node = spawn(cmd, tmp.path(), false);
     let deadline = Instant::now() + Duration::from_secs(30);
     while height(&node) < 2 {
@@ -241,6 +241,49 @@ fn init_then_run_from_a_toml_configuration() {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(rpc(&node, "wes_chainId", json!([]))["result"], 1337);
+    // What operators watch, on the RPC port.
+    let (status, body) = get(&node.addr, "/health");
+    assert!(status.contains("200"), "{status} {body}");
+    let health: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(health["status"], "ok");
+    assert!(health["height"].as_u64().unwrap() >= 2, "{health}");
+    let (status, metrics) = get(&node.addr, "/metrics");
+    assert!(status.contains("200"), "{status}");
+    assert!(metrics.contains("wes_blocks_produced_total"), "{metrics}");
+    drop(node);
+
+    // Logs as JSON, one object per line; `--mine false` replaces `mine = true`.
+    let mut child = Command::new(BIN)
+        .args(["--log-format", "json", "run", "--mine", "false"])
+        .args(["--rpc-addr", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(stderr).map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    // Every line is a JSON object; the node says when it has started, and how.
+    let started = loop {
+        let text = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("a \"node started\" log line");
+        let line: Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: not JSON: {text}"));
+        assert!(line["level"].is_string(), "{line}");
+        if line["fields"]["message"] == "node started" {
+            break line;
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(started["fields"]["producing"], false, "{started}");
     // A configuration with an unknown field is refused with the reason.
     let bad = tmp.path().join("bad.toml");
     std::fs::write(

@@ -4,16 +4,22 @@
 //! addresses as bech32m; amounts as decimal strings. The methods are documented in
 //! `wes-node/RPC.md`.
 //!
+//! The same port answers `GET /health` and `GET /metrics` (Prometheus) for operators
+//! ([`ops`]).
+//!
 //! No method waits behind an import or a proof: reads go to the ledger, the status snapshot
 //! and the indexes; constructions run on blocking threads against a lock-free view.
 
 mod construct;
 mod json;
+pub mod ops;
 mod reads;
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use jsonrpsee::server::middleware::rpc::RpcServiceBuilder;
 use jsonrpsee::server::{Server, ServerHandle};
 use jsonrpsee::types::ErrorObjectOwned;
 use jsonrpsee::{Methods, RpcModule};
@@ -88,19 +94,30 @@ pub async fn serve<L: ChainLedger>(
         .max_request_body_size(MAX_REQUEST_BYTES)
         .max_response_body_size(MAX_REQUEST_BYTES)
         .build();
+    let mut methods = module(node.clone()).map_err(|e| NodeError::Rpc(e.to_string()))?;
+    for more in extra {
+        methods
+            .merge(more)
+            .map_err(|e| NodeError::Rpc(e.to_string()))?;
+    }
+    let known: Arc<HashSet<&'static str>> = Arc::new(methods.method_names().collect());
+    let timing = RpcServiceBuilder::new().layer_fn({
+        let metrics = node.metrics().clone();
+        move |inner| ops::Timing {
+            inner,
+            metrics: metrics.clone(),
+            known: known.clone(),
+        }
+    });
     let server = Server::builder()
         .set_config(config)
+        .set_http_middleware(tower::ServiceBuilder::new().layer(ops::OpsLayer { node }))
+        .set_rpc_middleware(timing)
         .build(addr)
         .await
         .map_err(NodeError::io(format!("bind the RPC server to {addr}")))?;
     let local = server
         .local_addr()
         .map_err(NodeError::io("the RPC server's address"))?;
-    let mut methods = module(node).map_err(|e| NodeError::Rpc(e.to_string()))?;
-    for more in extra {
-        methods
-            .merge(more)
-            .map_err(|e| NodeError::Rpc(e.to_string()))?;
-    }
     Ok((server.start(methods), local))
 }

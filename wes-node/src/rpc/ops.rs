@@ -1,0 +1,210 @@
+//! What operators need beside the JSON-RPC methods, on the same port: `GET /health` (JSON:
+//! whether the node runs, its height, peers and mempool) and `GET /metrics` (Prometheus'
+//! text format), and the latency of every RPC call by method.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use jsonrpsee::core::BoxError;
+use jsonrpsee::core::middleware::{Batch, Notification, RpcServiceT};
+use jsonrpsee::server::{HttpBody, HttpRequest, HttpResponse};
+use jsonrpsee::types::Request;
+use serde_json::json;
+use tower::{Layer, Service};
+
+use crate::ledger::ChainLedger;
+use crate::metrics::NodeMetrics;
+use crate::node::Node;
+
+/// The health report: `{status, height, best, peers, syncing, mempool}`. `status` is `"ok"`
+/// while the node runs and `"stopping"` after it was asked to stop (then with HTTP 503).
+pub async fn health<L: ChainLedger>(node: &Node<L>) -> (bool, serde_json::Value) {
+    let status = node.status();
+    let net = match node.network() {
+        Some(net) => net.info().await.ok(),
+        None => None,
+    };
+    let ok = !node.stopping();
+    (
+        ok,
+        json!({
+            "status": if ok { "ok" } else { "stopping" },
+            "height": status.height,
+            "best": status.best.to_string(),
+            "peers": net.as_ref().map(|n| n.peers.len()),
+            "syncing": net.as_ref().is_some_and(|n| n.syncing_from.is_some()),
+            "mempool": node.mempool().len(),
+        }),
+    )
+}
+
+/// The node's metrics, with the sampled ones (height, mempool, peers) read now.
+pub async fn metrics<L: ChainLedger>(node: &Node<L>) -> String {
+    let m = node.metrics();
+    m.height.set(node.status().height as i64);
+    {
+        let pool = node.mempool();
+        m.mempool_txs.set(pool.len() as i64);
+        m.mempool_bytes.set(pool.bytes() as i64);
+    }
+    if let Some(net) = node.network()
+        && let Ok(info) = net.info().await
+    {
+        m.peers.set(info.peers.len() as i64);
+    }
+    m.encode()
+}
+
+fn respond(status: http::StatusCode, content_type: &str, body: String) -> HttpResponse {
+    let mut response = HttpResponse::new(HttpBody::from(body));
+    *response.status_mut() = status;
+    if let Ok(value) = http::HeaderValue::from_str(content_type) {
+        response
+            .headers_mut()
+            .insert(http::header::CONTENT_TYPE, value);
+    }
+    response
+}
+
+/// The HTTP layer answering `GET /health` and `GET /metrics` before JSON-RPC sees them.
+pub(crate) struct OpsLayer<L: ChainLedger> {
+    pub node: Arc<Node<L>>,
+}
+
+impl<L: ChainLedger> Clone for OpsLayer<L> {
+    fn clone(&self) -> Self {
+        OpsLayer {
+            node: self.node.clone(),
+        }
+    }
+}
+
+impl<S, L: ChainLedger> Layer<S> for OpsLayer<L> {
+    type Service = Ops<S, L>;
+
+    fn layer(&self, inner: S) -> Ops<S, L> {
+        Ops {
+            inner,
+            node: self.node.clone(),
+        }
+    }
+}
+
+/// The service [`OpsLayer`] puts in front of the JSON-RPC server.
+pub(crate) struct Ops<S, L: ChainLedger> {
+    inner: S,
+    node: Arc<Node<L>>,
+}
+
+impl<S: Clone, L: ChainLedger> Clone for Ops<S, L> {
+    fn clone(&self) -> Self {
+        Ops {
+            inner: self.inner.clone(),
+            node: self.node.clone(),
+        }
+    }
+}
+
+impl<S, L> Service<HttpRequest> for Ops<S, L>
+where
+    S: Service<HttpRequest, Response = HttpResponse, Error = BoxError>,
+    S::Future: Send + 'static,
+    L: ChainLedger,
+{
+    type Response = HttpResponse;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: HttpRequest) -> Self::Future {
+        if request.method() == http::Method::GET {
+            let node = self.node.clone();
+            match request.uri().path() {
+                "/health" => {
+                    return Box::pin(async move {
+                        let (ok, report) = health(&node).await;
+                        let status = if ok {
+                            http::StatusCode::OK
+                        } else {
+                            http::StatusCode::SERVICE_UNAVAILABLE
+                        };
+                        Ok(respond(status, "application/json", report.to_string()))
+                    });
+                }
+                "/metrics" => {
+                    return Box::pin(async move {
+                        let text = metrics(&node).await;
+                        Ok(respond(
+                            http::StatusCode::OK,
+                            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                            text,
+                        ))
+                    });
+                }
+                _ => {}
+            }
+        }
+        Box::pin(self.inner.call(request))
+    }
+}
+
+/// RPC middleware timing every call by method. Methods the server does not serve are
+/// counted as `"unknown"`, so a client cannot grow the label set.
+#[derive(Clone)]
+pub(crate) struct Timing<S> {
+    pub inner: S,
+    pub metrics: Arc<NodeMetrics>,
+    pub known: Arc<HashSet<&'static str>>,
+}
+
+impl<S> RpcServiceT for Timing<S>
+where
+    S: RpcServiceT + Send + Sync + Clone + 'static,
+{
+    type MethodResponse = S::MethodResponse;
+    type NotificationResponse = S::NotificationResponse;
+    type BatchResponse = S::BatchResponse;
+
+    fn call<'a>(
+        &self,
+        request: Request<'a>,
+    ) -> impl Future<Output = Self::MethodResponse> + Send + 'a {
+        let method = match self.known.get(request.method_name()) {
+            Some(name) => *name,
+            None => "unknown",
+        };
+        let metrics = self.metrics.clone();
+        let started = Instant::now();
+        let answer = self.inner.call(request);
+        async move {
+            let response = answer.await;
+            metrics.rpc_call(method, started.elapsed());
+            response
+        }
+    }
+
+    fn batch<'a>(&self, requests: Batch<'a>) -> impl Future<Output = Self::BatchResponse> + Send + 'a {
+        let metrics = self.metrics.clone();
+        let started = Instant::now();
+        let answer = self.inner.batch(requests);
+        async move {
+            let response = answer.await;
+            metrics.rpc_call("batch", started.elapsed());
+            response
+        }
+    }
+
+    fn notification<'a>(
+        &self,
+        n: Notification<'a>,
+    ) -> impl Future<Output = Self::NotificationResponse> + Send + 'a {
+        self.inner.notification(n)
+    }
+}
