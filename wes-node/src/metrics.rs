@@ -75,35 +75,66 @@ impl Default for NodeMetrics {
         };
         let m = &metrics;
         registry.register("height", "Height of the best chain", m.height.clone());
-        registry.register("mempool_transactions", "Transactions in the mempool", m.mempool_txs.clone());
-        registry.register("mempool_bytes", "Bytes in the mempool", m.mempool_bytes.clone());
+        registry.register(
+            "mempool_transactions",
+            "Transactions in the mempool",
+            m.mempool_txs.clone(),
+        );
+        registry.register(
+            "mempool_bytes",
+            "Bytes in the mempool",
+            m.mempool_bytes.clone(),
+        );
         registry.register("peers", "Connected peers", m.peers.clone());
         registry.register(
             "blocks_imported",
             "Blocks that extended or reorganised the best chain",
             m.blocks_imported.clone(),
         );
-        registry.register("reorgs", "Reorganisations of the best chain", m.reorgs.clone());
+        registry.register(
+            "reorgs",
+            "Reorganisations of the best chain",
+            m.reorgs.clone(),
+        );
         registry.register(
             "block_import_seconds",
             "Time to validate and apply a block",
             m.block_import_seconds.clone(),
         );
-        registry.register("blocks_produced", "Blocks this node produced", m.blocks_produced.clone());
+        registry.register(
+            "blocks_produced",
+            "Blocks this node produced",
+            m.blocks_produced.clone(),
+        );
         registry.register(
             "transaction_check_seconds",
             "Time to check a submitted or gossiped transaction",
             m.tx_check_seconds.clone(),
         );
-        registry.register("transactions_admitted", "Transactions admitted to the mempool", m.txs_admitted.clone());
-        registry.register("transactions_refused", "Transactions refused by the ledger or the mempool", m.txs_refused.clone());
+        registry.register(
+            "transactions_admitted",
+            "Transactions admitted to the mempool",
+            m.txs_admitted.clone(),
+        );
+        registry.register(
+            "transactions_refused",
+            "Transactions refused by the ledger or the mempool",
+            m.txs_refused.clone(),
+        );
         registry.register(
             "construct_seconds",
             "Time to construct a call or inference (execution and proof)",
             m.construct_seconds.clone(),
         );
-        registry.register("rpc_seconds", "Time to answer an RPC call, by method", m.rpc_seconds.clone());
-        NodeMetrics { registry, ..metrics }
+        registry.register(
+            "rpc_seconds",
+            "Time to answer an RPC call, by method",
+            m.rpc_seconds.clone(),
+        );
+        NodeMetrics {
+            registry,
+            ..metrics
+        }
     }
 }
 

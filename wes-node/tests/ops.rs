@@ -35,7 +35,10 @@ async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
     let (head, body) = answer.split_once("\r\n\r\n").unwrap();
     let status = head.split(' ').nth(1).unwrap().parse().unwrap();
     // The body may come chunked: keep only what looks like content.
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         dechunk(body)
     } else {
         body.to_owned()
@@ -121,10 +124,19 @@ async fn health_and_metrics_are_served_beside_json_rpc() {
     assert_eq!(value(&metrics, "wes_blocks_produced_total"), Some(1.0));
     assert_eq!(value(&metrics, "wes_blocks_imported_total"), Some(1.0));
     assert_eq!(value(&metrics, "wes_block_import_seconds_count"), Some(1.0));
-    assert_eq!(value(&metrics, "wes_transactions_admitted_total"), Some(1.0));
-    assert_eq!(value(&metrics, "wes_transaction_check_seconds_count"), Some(1.0));
     assert_eq!(
-        value(&metrics, "wes_rpc_seconds_count{method=\"wes_blockNumber\"}"),
+        value(&metrics, "wes_transactions_admitted_total"),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(&metrics, "wes_transaction_check_seconds_count"),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(
+            &metrics,
+            "wes_rpc_seconds_count{method=\"wes_blockNumber\"}"
+        ),
         Some(1.0),
         "{metrics}"
     );

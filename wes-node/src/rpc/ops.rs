@@ -190,7 +190,10 @@ where
         }
     }
 
-    fn batch<'a>(&self, requests: Batch<'a>) -> impl Future<Output = Self::BatchResponse> + Send + 'a {
+    fn batch<'a>(
+        &self,
+        requests: Batch<'a>,
+    ) -> impl Future<Output = Self::BatchResponse> + Send + 'a {
         let metrics = self.metrics.clone();
         let started = Instant::now();
         let answer = self.inner.batch(requests);
