@@ -35,22 +35,40 @@ pub(crate) fn connect(
     base: &SharedUtxo,
     parent: &StateAccumulator,
 ) -> Result<Connected, BlockError> {
-    let limits = &env.config.limits;
-    if transactions.len() > limits.max_block_txs {
-        return Err(BlockError::TooManyTransactions {
-            got: transactions.len(),
-            max: limits.max_block_txs,
-        });
-    }
     let (coinbase, body) = transactions.split_first().ok_or(CoinbaseError::Missing)?;
-    check_coinbase_shape(coinbase, env)?;
+    check_frame(env, coinbase, transactions.len())?;
 
     let body_effects = validate_body(env, body, &txids[1..], base)?;
+    settle(coinbase, txids[0], body_effects, parent)
+}
+
+/// Checks the block size limit and the coinbase's shape (what [`connect`] checks before the
+/// body), for a producer that validated the body itself.
+pub(crate) fn check_frame(
+    env: &Env<'_>,
+    coinbase: &SignedTransaction,
+    count: usize,
+) -> Result<(), BlockError> {
+    let max = env.config.limits.max_block_txs;
+    if count > max {
+        return Err(BlockError::TooManyTransactions { got: count, max });
+    }
+    check_coinbase_shape(coinbase, env)?;
+    Ok(())
+}
+
+/// The rest of [`connect`] once the body is validated: the coinbase must claim exactly the
+/// body's fees; returns the block's net effects and the state after it.
+pub(crate) fn settle(
+    coinbase: &SignedTransaction,
+    coinbase_id: TxId,
+    body_effects: BodyEffects,
+    parent: &StateAccumulator,
+) -> Result<Connected, BlockError> {
     let (fees, mut spent_all, mut created_all) =
         (body_effects.fees, body_effects.spent, body_effects.created);
 
     // The coinbase claims exactly the fees.
-    let coinbase_id = txids[0];
     check_coinbase_amounts(&coinbase.tx, &fees)?;
     created_all.extend(coinbase.tx.outputs.iter().enumerate().map(|(i, o)| {
         (
@@ -114,13 +132,17 @@ pub(crate) fn validate_body(
         .enumerate()
         .map(|(i, tx)| signatures::signers(tx).map_err(|e| tx_error(i + 1, tx, e)))
         .collect::<Result<_, _>>()?;
-    let pairs: Vec<(&SignedTransaction, wes_core::TxId)> = body
-        .iter()
+    // Signatures verified at admission (the same id and witness) are not verified again.
+    let (positions, pairs): (Vec<usize>, Vec<(&SignedTransaction, wes_core::TxId)>) = body
+        .par_iter()
         .zip(&checked)
-        .map(|(tx, c)| (tx, c.txid))
-        .collect();
+        .enumerate()
+        .filter(|(_, (tx, c))| !env.verified.verified(&tx.witness_commitment_for(&c.txid)))
+        .map(|(i, (tx, c))| (i, (tx, c.txid)))
+        .unzip();
     signatures::verify_all(&pairs).map_err(|failed| {
-        let (i, e) = *failed;
+        let (at, e) = *failed;
+        let i = positions[at];
         tx_error(i + 1, &body[i], e)
     })?;
 

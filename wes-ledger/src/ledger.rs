@@ -21,6 +21,7 @@ use crate::store::tables::{
     utxo_key,
 };
 use crate::store::{Batch, KvStore};
+use crate::verdicts::SignatureCache;
 use crate::view::{Overlay, ResourceProvider, SharedUtxo};
 
 /// The EUTXO ledger over a [`KvStore`] backend.
@@ -37,6 +38,7 @@ pub struct EutxoLedger<S: KvStore> {
     meta: RwLock<ChainMeta>,
     writer: Mutex<()>,
     poisoned: AtomicBool,
+    signatures: SignatureCache,
 }
 
 impl<S: KvStore> core::fmt::Debug for EutxoLedger<S> {
@@ -116,7 +118,14 @@ impl<S: KvStore> EutxoLedger<S> {
             meta: RwLock::new(meta),
             writer: Mutex::new(()),
             poisoned: AtomicBool::new(false),
+            signatures: SignatureCache::default(),
         })
+    }
+
+    /// The signature verdicts kept from admission ([`Ledger::check_transaction`]) for block
+    /// building and import, which then skip verifying those signatures again.
+    pub fn signature_cache(&self) -> &SignatureCache {
+        &self.signatures
     }
 
     /// Lets proof verifiers read resource bytes (contracts, models) through `resources`.
@@ -190,9 +199,10 @@ impl<S: KvStore> EutxoLedger<S> {
             source: Box::new(source),
         };
         let body_ids = connect::tx_ids(&transactions);
-        let fees = connect::validate_body(&env, &transactions, &body_ids, &self.utxo_view())
-            .map_err(invalid)?
-            .fees;
+        // The body is validated once; the coinbase then claims its fees.
+        let body = connect::validate_body(&env, &transactions, &body_ids, &self.utxo_view())
+            .map_err(invalid)?;
+        let fees = body.fees.clone();
         let coinbase = Transaction {
             version: Transaction::VERSION,
             chain_id: self.config.chain_id,
@@ -216,14 +226,9 @@ impl<S: KvStore> EutxoLedger<S> {
         all.extend(transactions);
         let mut ids = vec![all[0].id()];
         ids.extend(body_ids);
-        let connected = connect::connect(
-            &env,
-            &all,
-            &ids,
-            &self.utxo_view(),
-            &Self::accumulator(&meta)?,
-        )
-        .map_err(invalid)?;
+        connect::check_frame(&env, &all[0], all.len()).map_err(invalid)?;
+        let connected =
+            connect::settle(&all[0], ids[0], body, &Self::accumulator(&meta)?).map_err(invalid)?;
         let mut block = Block {
             header: BlockHeader {
                 version: BlockHeader::VERSION,
@@ -283,7 +288,12 @@ impl<S: KvStore> EutxoLedger<S> {
         };
         let checked = structure::check(tx, txid, &self.config).map_err(invalid)?;
         let signers = signatures::signers(tx).map_err(invalid)?;
-        signatures::verify_one(tx, &checked.txid).map_err(invalid)?;
+        // Verified once per node: the verdict is kept for the block that includes it.
+        let commitment = tx.witness_commitment_for(&checked.txid);
+        if !self.signatures.verified(&commitment) {
+            signatures::verify_one(tx, &checked.txid).map_err(invalid)?;
+            self.signatures.insert(commitment);
+        }
         let effects =
             state::check(&self.env(*ctx), tx, &checked, &signers, view).map_err(invalid)?;
         Ok(effects.summary)
@@ -295,6 +305,7 @@ impl<S: KvStore> EutxoLedger<S> {
             verifiers: &self.verifiers,
             resources: self.resources.as_ref(),
             ctx,
+            verified: &self.signatures,
         }
     }
 

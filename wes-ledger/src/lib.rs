@@ -60,6 +60,7 @@ pub mod mempool;
 mod observer;
 mod rules;
 mod state_root;
+mod verdicts;
 pub mod store;
 mod view;
 
@@ -70,4 +71,5 @@ pub use mempool::{Mempool, MempoolConfig, MempoolError};
 pub use observer::{LedgerObserver, ResourcePins};
 pub use state_root::{STATE_ROOT_DOMAIN, StateAccumulator, state_root_of};
 pub use store::{Batch, KvStore, MemoryStore, SledStore};
+pub use verdicts::{SIGNATURE_CACHE_ENTRIES, SignatureCache};
 pub use view::ResourceProvider;

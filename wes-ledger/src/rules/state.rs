@@ -12,6 +12,7 @@ use wes_core::{
 use crate::config::LedgerConfig;
 use crate::error::TxError;
 use crate::rules::structure::Checked;
+use crate::verdicts::SignatureCache;
 use crate::view::{ResourceProvider, SharedUtxo, UtxoView, VerifierView};
 
 /// What the rules need besides the transaction and the state.
@@ -20,6 +21,8 @@ pub(crate) struct Env<'a> {
     pub verifiers: &'a VerifierRegistry,
     pub resources: Option<&'a Arc<dyn ResourceProvider>>,
     pub ctx: BlockContext,
+    /// Transactions whose signatures verified before (at admission).
+    pub verified: &'a SignatureCache,
 }
 
 /// What a valid transaction does to the UTXO set.
