@@ -60,8 +60,8 @@ pub mod mempool;
 mod observer;
 mod rules;
 mod state_root;
-mod verdicts;
 pub mod store;
+mod verdicts;
 mod view;
 
 pub use config::{FeePolicy, LedgerConfig, Limits, TokenFee};

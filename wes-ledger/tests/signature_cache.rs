@@ -43,8 +43,13 @@ fn admission_keeps_the_verdict_and_import_trusts_only_that_exact_witness() {
     assert_eq!(cache.len(), 1);
 
     // The same transaction with another witness is verified in full at import.
-    let err = ledger.apply_block(&block_of(&ledger, vec![bad])).unwrap_err();
-    assert!(matches!(err.tx_error(), Some(TxError::BadSignature { .. })), "{err}");
+    let err = ledger
+        .apply_block(&block_of(&ledger, vec![bad]))
+        .unwrap_err();
+    assert!(
+        matches!(err.tx_error(), Some(TxError::BadSignature { .. })),
+        "{err}"
+    );
     // The admitted one imports.
     mine(&ledger, vec![t]);
 }
