@@ -162,6 +162,8 @@ pub(crate) fn validate_body(
     let overlay = Overlay::new(base.clone());
     let overlay_view: SharedUtxo = overlay.clone();
     let mut fees: BTreeMap<TokenId, Amount> = BTreeMap::new();
+    let mut cu_used: u64 = 0;
+    let max_cu = env.config.limits.max_block_cu;
     let mut spent_all = Vec::new();
     let mut created_all = Vec::new();
     for (i, (tx, early)) in body.iter().zip(independent).enumerate() {
@@ -170,6 +172,13 @@ pub(crate) fn validate_body(
             None => state::check(env, tx, &checked[i], &signers[i], &overlay_view),
         }
         .map_err(|e| tx_error(i + 1, tx, e))?;
+        cu_used = cu_used.saturating_add(effects.summary.cu_used);
+        if cu_used > max_cu {
+            return Err(BlockError::TooMuchCompute {
+                used: cu_used,
+                max: max_cu,
+            });
+        }
         for (token, fee) in &effects.summary.fees {
             let entry = fees.entry(*token).or_insert(0);
             *entry = entry

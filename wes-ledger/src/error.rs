@@ -397,6 +397,14 @@ pub enum BlockError {
         /// The limit.
         max: usize,
     },
+    /// Its transactions use more compute units than a block may.
+    #[error("block uses {used} compute units, at most {max}")]
+    TooMuchCompute {
+        /// Compute units its transactions use.
+        used: u64,
+        /// The limit.
+        max: u64,
+    },
     /// The coinbase is wrong.
     #[error("coinbase: {0}")]
     Coinbase(#[from] CoinbaseError),

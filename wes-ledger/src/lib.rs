@@ -67,7 +67,7 @@ mod view;
 pub use config::{FeePolicy, LedgerConfig, Limits, TokenFee};
 pub use error::{BlockError, CoinbaseError, LedgerError, StoreError, TxError};
 pub use ledger::EutxoLedger;
-pub use mempool::{Mempool, MempoolConfig, MempoolError};
+pub use mempool::{BlockBudget, Mempool, MempoolConfig, MempoolError};
 pub use observer::{LedgerObserver, ResourcePins};
 pub use state_root::{STATE_ROOT_DOMAIN, StateAccumulator, state_root_of};
 pub use store::{Batch, KvStore, MemoryStore, SledStore};

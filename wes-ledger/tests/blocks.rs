@@ -348,3 +348,49 @@ fn reopening_with_another_genesis_is_refused() {
         Err(LedgerError::GenesisMismatch { .. })
     ));
 }
+
+#[test]
+fn a_block_over_the_compute_limit_is_invalid_and_the_pool_fills_blocks_up_to_it() {
+    let mut limited = config();
+    limited.limits.max_block_cu = 150;
+    let ledger = EutxoLedger::open(MemoryStore::new(), limited, &genesis(), verifiers()).unwrap();
+    // Two calls of 100 compute units each.
+    let calls: Vec<SignedTransaction> = [(0, "alice"), (1, "bob")]
+        .into_iter()
+        .map(|(i, who)| {
+            let mut t = tx(
+                vec![Input::spend(genesis_out(i))],
+                vec![Output::asset(lock(who), TokenId::Native, 1_000_000 - 5_000)],
+            );
+            t.execution = Some(execution(contract("app")));
+            sign(t, &[&key(who)])
+        })
+        .collect();
+    let ctx = next_ctx(&ledger);
+    for t in &calls {
+        ledger.check_transaction(t, &ctx).unwrap();
+    }
+    match ledger.build_block(
+        calls.clone(),
+        &lock("miner"),
+        key("miner").public_key(),
+        ctx.time_ms,
+    ) {
+        Err(LedgerError::Block { source, .. }) => assert!(
+            matches!(*source, BlockError::TooMuchCompute { used: 200, max: 150 }),
+            "{source}"
+        ),
+        other => panic!("expected the compute limit, got {other:?}"),
+    }
+    // The pool's selection keeps within the chain's limits: one call per block.
+    let mut pool = Mempool::new(MempoolConfig::default(), config().fees);
+    for t in &calls {
+        pool.insert(&ledger, t.clone(), &ctx).unwrap();
+    }
+    let budget = BlockBudget::of(&ledger.config().limits);
+    assert_eq!(budget.cu, 150);
+    let selected: Vec<SignedTransaction> =
+        pool.select(budget).into_iter().map(|p| p.tx.clone()).collect();
+    assert_eq!(selected.len(), 1);
+    mine(&ledger, selected);
+}

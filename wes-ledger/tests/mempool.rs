@@ -86,7 +86,7 @@ fn selection_is_by_priority_and_the_pool_is_bounded() {
         .insert(&ledger, alice_pays(lock("bob"), 100, 400), &ctx)
         .unwrap();
     let high = pool.insert(&ledger, bob_pays(9_000), &ctx).unwrap();
-    let order: Vec<TxId> = pool.select(10, 1 << 20).iter().map(|p| p.tx.id()).collect();
+    let order: Vec<TxId> = pool.select(BlockBudget::new(10, 1 << 20)).iter().map(|p| p.tx.id()).collect();
     assert_eq!(order, vec![high, low]);
     // Full: a cheaper newcomer is refused, a better one evicts the cheapest.
     let carol_low = sign(
@@ -110,7 +110,7 @@ fn selection_is_by_priority_and_the_pool_is_bounded() {
         Err(MempoolError::Full(_))
     ));
     assert_eq!(pool.len(), 2);
-    assert!(pool.select(1, 1 << 20).len() == 1);
+    assert!(pool.select(BlockBudget::new(1, 1 << 20)).len() == 1);
 }
 
 #[test]
@@ -202,7 +202,7 @@ fn reading_and_spending_one_output_conflict() {
     pool.insert(&ledger, bob_reads_alice(6_000), &ctx).unwrap();
     let block = ledger
         .build_block(
-            pool.select(10, 1 << 20)
+            pool.select(BlockBudget::new(10, 1 << 20))
                 .into_iter()
                 .map(|p| p.tx.clone())
                 .collect(),
@@ -274,7 +274,7 @@ fn ids(txs: &[SignedTransaction]) -> Vec<TxId> {
 }
 
 fn selected(pool: &Mempool) -> Vec<TxId> {
-    pool.select(usize::MAX, usize::MAX)
+    pool.select(BlockBudget::UNLIMITED)
         .iter()
         .map(|p| p.tx.id())
         .collect()
@@ -308,7 +308,7 @@ fn a_chain_of_dependent_transactions_enters_one_block_parents_first() {
 
     let block = mine(
         &ledger,
-        pool.select(usize::MAX, usize::MAX)
+        pool.select(BlockBudget::UNLIMITED)
             .into_iter()
             .map(|p| p.tx.clone())
             .collect(),
@@ -329,14 +329,14 @@ fn a_paying_child_brings_its_parent_into_the_block() {
     for t in chain.iter().chain([&other]) {
         pool.insert(&ledger, t.clone(), &ctx).unwrap();
     }
-    let order: Vec<TxId> = pool.select(2, 1 << 20).iter().map(|p| p.tx.id()).collect();
+    let order: Vec<TxId> = pool.select(BlockBudget::new(2, 1 << 20)).iter().map(|p| p.tx.id()).collect();
     assert_eq!(
         order,
         ids(&chain),
         "the child's package goes first, parent ahead"
     );
     // A package that does not fit is passed over for what does.
-    let order: Vec<TxId> = pool.select(1, 1 << 20).iter().map(|p| p.tx.id()).collect();
+    let order: Vec<TxId> = pool.select(BlockBudget::new(1, 1 << 20)).iter().map(|p| p.tx.id()).collect();
     assert_eq!(order, vec![other.id()]);
 }
 

@@ -72,7 +72,7 @@ proptest! {
                     }
                 }
                 Step::Mine { max } => {
-                    let txs = pool.select(max, 1 << 20).into_iter().map(|p| p.tx.clone()).collect();
+                    let txs = pool.select(BlockBudget::new(max, 1 << 20)).into_iter().map(|p| p.tx.clone()).collect();
                     let block = mine(&ledger, txs);
                     pool.block_applied(&ledger, &block, &next_ctx(&ledger));
                 }
@@ -89,7 +89,7 @@ proptest! {
                 }
             }
             let all: Vec<SignedTransaction> =
-                pool.select(usize::MAX, usize::MAX).into_iter().map(|p| p.tx.clone()).collect();
+                pool.select(BlockBudget::UNLIMITED).into_iter().map(|p| p.tx.clone()).collect();
             prop_assert_eq!(all.len(), pool.len());
             let block = build(&ledger, all);
             prop_assert_eq!(block.transactions.len(), pool.len() + 1);

@@ -10,7 +10,7 @@ use wes_core::Block;
 use wes_core::{
     BlockHash, ContractId, Ledger, Lock, OutPoint, Output, PublicKey, SignedTransaction, TxId,
 };
-use wes_ledger::{EutxoLedger, FeePolicy, KvStore, LedgerError};
+use wes_ledger::{EutxoLedger, FeePolicy, KvStore, LedgerError, Limits};
 
 /// A ledger a [`Node`](crate::Node) can run: [`Ledger`] plus block building.
 ///
@@ -23,6 +23,9 @@ pub trait ChainLedger: Ledger + 'static {
 
     /// The fees the ledger accepts, by token: the mempool orders transactions by them.
     fn fee_policy(&self) -> FeePolicy;
+
+    /// The chain's size, count and compute limits: the producer fills blocks up to them.
+    fn limits(&self) -> Limits;
 
     /// Checks that need no chain state (format, limits, signatures): the sender of a
     /// transaction that fails them is at fault on every chain.
@@ -58,6 +61,10 @@ impl<S: KvStore + 'static> ChainLedger for EutxoLedger<S> {
 
     fn fee_policy(&self) -> FeePolicy {
         self.config().fees.clone()
+    }
+
+    fn limits(&self) -> Limits {
+        self.config().limits
     }
 
     fn check_stateless(&self, tx: &SignedTransaction) -> Result<(), LedgerError> {

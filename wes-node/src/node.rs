@@ -21,7 +21,7 @@ use wes_core::{
     Output, ProofSystemId, Prover, ResourceKind, ResourceMeta, ResourceStore, SharedView,
     SignedTransaction, TxId, VerifierRegistry,
 };
-use wes_ledger::{Mempool, MempoolConfig, MempoolError};
+use wes_ledger::{BlockBudget, Mempool, MempoolConfig, MempoolError};
 use wes_net::NetworkHandle;
 
 use crate::construct::{Call, ConstructError, Constructed};
@@ -56,9 +56,11 @@ pub struct Config {
     pub block_time_ms: u64,
     /// The mempool's limits.
     pub mempool: MempoolConfig,
-    /// The most transactions a produced block carries (coinbase excluded).
+    /// The most transactions a produced block carries (coinbase excluded), if fewer than
+    /// the chain's limits allow ([`ChainLedger::limits`], which always apply).
     pub max_block_txs: usize,
-    /// The most bytes of transactions a produced block carries.
+    /// The most bytes of transactions a produced block carries, if fewer than the chain's
+    /// limits allow.
     pub max_block_bytes: usize,
     /// What a peer's block or transaction may make this node fetch before verifying it.
     pub prefetch: PrefetchPolicy,
@@ -75,8 +77,8 @@ impl Config {
             data_dir: data_dir.into(),
             block_time_ms: 2_000,
             mempool: MempoolConfig::default(),
-            max_block_txs: 1_000,
-            max_block_bytes: 4 << 20,
+            max_block_txs: usize::MAX,
+            max_block_bytes: usize::MAX,
             prefetch: PrefetchPolicy::default(),
             max_call_cu: 50_000_000,
             call_validity_blocks: 100,
@@ -531,7 +533,12 @@ impl<L: ChainLedger> Node<L> {
         let ctx = self.next_context();
         let mut txs: Vec<SignedTransaction> = self
             .mempool()
-            .select(self.config.max_block_txs, self.config.max_block_bytes)
+            .select(
+                BlockBudget::of(&self.ledger.limits()).min(BlockBudget::new(
+                    self.config.max_block_txs,
+                    self.config.max_block_bytes,
+                )),
+            )
             .into_iter()
             .map(|p| p.tx.clone())
             .collect();

@@ -16,7 +16,7 @@ use wes_core::{
     Ledger, Lock, OutPoint, Output, OutputBody, PublicKey, ResourceKind, SignedTransaction, TxId,
     TxSummary,
 };
-use wes_ledger::{EutxoLedger, FeePolicy, KvStore, LedgerError};
+use wes_ledger::{EutxoLedger, FeePolicy, KvStore, LedgerError, Limits};
 use wes_node::ChainLedger;
 
 /// The resource kind of governance memos.
@@ -329,6 +329,10 @@ impl<S: KvStore + 'static> ChainLedger for AllowListLedger<S> {
 
     fn fee_policy(&self) -> FeePolicy {
         self.inner.config().fees.clone()
+    }
+
+    fn limits(&self) -> Limits {
+        self.inner.config().limits
     }
 
     fn check_stateless(&self, tx: &SignedTransaction) -> Result<(), AppError> {

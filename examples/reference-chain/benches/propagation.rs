@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wes_core::{Input, Lock, Output, TokenId, Transaction, ValidityWindow};
+use wes_ledger::Limits;
 use wes_reference_chain::chain::RefNode;
 use wes_reference_chain::config::{Allocation, ChainSpec, NodeConfig};
 use wes_reference_chain::keys::dev_key;
@@ -42,6 +43,9 @@ fn config(dir: &std::path::Path, i: usize) -> NodeConfig {
             fee_per_byte: 1,
             fee_per_cu: 1,
             proof_systems: vec!["replay".into()],
+            max_block_txs: Limits::default().max_block_txs,
+            max_block_bytes: Limits::default().max_block_bytes,
+            max_block_cu: Limits::default().max_block_cu,
             allocations,
         },
     }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use wes_core::{ChainId, CompactTarget, Genesis, Lock, Output, PublicKey, TokenId};
-use wes_ledger::{FeePolicy, LedgerConfig, TokenFee};
+use wes_ledger::{FeePolicy, LedgerConfig, Limits, TokenFee};
 use wes_net::libp2p::Multiaddr;
 
 /// The proof systems a chain may accept.
@@ -92,8 +92,29 @@ pub struct ChainSpec {
     pub fee_per_cu: u64,
     /// Accepted proof systems: `replay` (WASM contracts) and/or `halo2-ipa` (model inference).
     pub proof_systems: Vec<String>,
+    /// Most transactions in a block, coinbase included (every node of the chain must agree).
+    #[serde(default = "default_max_block_txs")]
+    pub max_block_txs: usize,
+    /// Largest encoded block in bytes.
+    #[serde(default = "default_max_block_bytes")]
+    pub max_block_bytes: usize,
+    /// Most compute units a block's executions use together.
+    #[serde(default = "default_max_block_cu")]
+    pub max_block_cu: u64,
     /// Initial balances.
     pub allocations: Vec<Allocation>,
+}
+
+fn default_max_block_txs() -> usize {
+    Limits::default().max_block_txs
+}
+
+fn default_max_block_bytes() -> usize {
+    Limits::default().max_block_bytes
+}
+
+fn default_max_block_cu() -> u64 {
+    Limits::default().max_block_cu
 }
 
 /// An initial balance of native tokens.
@@ -168,13 +189,16 @@ impl ChainSpec {
         })
     }
 
-    /// The ledger's configuration: native-token fees.
+    /// The ledger's configuration: native-token fees and the block limits.
     pub fn ledger_config(&self) -> LedgerConfig {
         let mut c = LedgerConfig::new(self.chain_id());
         c.fees = FeePolicy::native(TokenFee {
             per_byte: u128::from(self.fee_per_byte),
             per_cu: u128::from(self.fee_per_cu),
         });
+        c.limits.max_block_txs = self.max_block_txs;
+        c.limits.max_block_bytes = self.max_block_bytes;
+        c.limits.max_block_cu = self.max_block_cu;
         c
     }
 }

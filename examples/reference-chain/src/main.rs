@@ -7,6 +7,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 use wes_core::{Output, ResourceBody, ResourceKind, SecretKey, codec};
+use wes_ledger::Limits;
 use wes_node::LaunchOptions;
 use wes_node::client::{Client, ConstructedTx, resource_body};
 use wes_node::rpc::parse_token;
@@ -305,6 +306,9 @@ fn devnet_config(data_dir: &Path, rpc_addr: SocketAddr, block_time_ms: u64) -> N
             fee_per_byte: 1,
             fee_per_cu: 1,
             proof_systems: vec!["replay".into(), "halo2-ipa".into()],
+            max_block_txs: Limits::default().max_block_txs,
+            max_block_bytes: Limits::default().max_block_bytes,
+            max_block_cu: Limits::default().max_block_cu,
             allocations: vec![alloc("alice"), alloc("bob")],
         },
     }

@@ -29,7 +29,7 @@ use wes_core::{
     Address, BlockContext, InputMode, Ledger, OutPoint, Output, SignedTransaction, TxId, TxSummary,
 };
 
-use crate::config::FeePolicy;
+use crate::config::{FeePolicy, Limits};
 use graph::Graph;
 
 /// Mempool limits.
@@ -53,6 +53,58 @@ impl Default for MempoolConfig {
             max_bytes: 64 << 20,
             max_ancestors: 500,
             max_descendants: 500,
+        }
+    }
+}
+
+/// How much a block may take from the pool: transactions (coinbase excluded), bytes of
+/// transactions, and compute units of their executions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockBudget {
+    /// Most transactions.
+    pub txs: usize,
+    /// Most bytes (encoded transactions with witnesses).
+    pub bytes: usize,
+    /// Most compute units, summed over the transactions' executions.
+    pub cu: u64,
+}
+
+impl BlockBudget {
+    /// Room for the block header and the coinbase within the chain's byte limit.
+    pub const FRAME_BYTES: usize = 64 << 10;
+
+    /// No limit.
+    pub const UNLIMITED: BlockBudget = BlockBudget {
+        txs: usize::MAX,
+        bytes: usize::MAX,
+        cu: u64::MAX,
+    };
+
+    /// `txs` transactions and `bytes` bytes, compute units unbounded.
+    pub fn new(txs: usize, bytes: usize) -> Self {
+        BlockBudget {
+            txs,
+            bytes,
+            cu: u64::MAX,
+        }
+    }
+
+    /// What a valid block of a chain with `limits` can take (room left for the coinbase,
+    /// and for the header in bytes).
+    pub fn of(limits: &Limits) -> Self {
+        BlockBudget {
+            txs: limits.max_block_txs.saturating_sub(1),
+            bytes: limits.max_block_bytes.saturating_sub(Self::FRAME_BYTES),
+            cu: limits.max_block_cu,
+        }
+    }
+
+    /// The smaller of the two budgets, limit by limit.
+    pub fn min(self, other: BlockBudget) -> Self {
+        BlockBudget {
+            txs: self.txs.min(other.txs),
+            bytes: self.bytes.min(other.bytes),
+            cu: self.cu.min(other.cu),
         }
     }
 }
@@ -498,26 +550,33 @@ impl Mempool {
         Some(entry)
     }
 
-    /// The highest-priority transactions that fit in `max_txs` and `max_bytes`, in an
-    /// order a block can hold them: each comes with the pooled ancestors it needs, after
-    /// them. They never conflict with each other.
-    pub fn select(&self, max_txs: usize, max_bytes: usize) -> Vec<&PooledTx> {
+    /// The highest-priority transactions that fit in `budget`, in an order a block can
+    /// hold them: each comes with the pooled ancestors it needs, after them. They never
+    /// conflict with each other.
+    pub fn select(&self, budget: BlockBudget) -> Vec<&PooledTx> {
         let mut chosen: HashSet<TxId> = HashSet::new();
         let mut out = Vec::new();
-        let mut bytes = 0;
+        let (mut bytes, mut cu) = (0usize, 0u64);
         for (_, id) in self.by_priority.iter().rev() {
-            if out.len() >= max_txs {
+            if out.len() >= budget.txs {
                 break;
             }
             if chosen.contains(id) {
                 continue;
             }
             let package = self.graph.with_ancestors_in_order(*id, &chosen);
-            let size: usize = package.iter().map(|p| self.entries[p].summary.size).sum();
-            if out.len() + package.len() > max_txs || bytes + size > max_bytes {
+            let (size, work) = package.iter().fold((0usize, 0u64), |(b, c), p| {
+                let s = &self.entries[p].summary;
+                (b + s.size, c.saturating_add(s.cu_used))
+            });
+            if out.len() + package.len() > budget.txs
+                || bytes + size > budget.bytes
+                || cu.saturating_add(work) > budget.cu
+            {
                 continue;
             }
             bytes += size;
+            cu = cu.saturating_add(work);
             for p in package {
                 chosen.insert(p);
                 out.push(&self.entries[&p]);
