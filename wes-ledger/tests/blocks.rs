@@ -377,7 +377,13 @@ fn a_block_over_the_compute_limit_is_invalid_and_the_pool_fills_blocks_up_to_it(
         ctx.time_ms,
     ) {
         Err(LedgerError::Block { source, .. }) => assert!(
-            matches!(*source, BlockError::TooMuchCompute { used: 200, max: 150 }),
+            matches!(
+                *source,
+                BlockError::TooMuchCompute {
+                    used: 200,
+                    max: 150
+                }
+            ),
             "{source}"
         ),
         other => panic!("expected the compute limit, got {other:?}"),
@@ -389,8 +395,11 @@ fn a_block_over_the_compute_limit_is_invalid_and_the_pool_fills_blocks_up_to_it(
     }
     let budget = BlockBudget::of(&ledger.config().limits);
     assert_eq!(budget.cu, 150);
-    let selected: Vec<SignedTransaction> =
-        pool.select(budget).into_iter().map(|p| p.tx.clone()).collect();
+    let selected: Vec<SignedTransaction> = pool
+        .select(budget)
+        .into_iter()
+        .map(|p| p.tx.clone())
+        .collect();
     assert_eq!(selected.len(), 1);
     mine(&ledger, selected);
 }

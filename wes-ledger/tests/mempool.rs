@@ -86,7 +86,11 @@ fn selection_is_by_priority_and_the_pool_is_bounded() {
         .insert(&ledger, alice_pays(lock("bob"), 100, 400), &ctx)
         .unwrap();
     let high = pool.insert(&ledger, bob_pays(9_000), &ctx).unwrap();
-    let order: Vec<TxId> = pool.select(BlockBudget::new(10, 1 << 20)).iter().map(|p| p.tx.id()).collect();
+    let order: Vec<TxId> = pool
+        .select(BlockBudget::new(10, 1 << 20))
+        .iter()
+        .map(|p| p.tx.id())
+        .collect();
     assert_eq!(order, vec![high, low]);
     // Full: a cheaper newcomer is refused, a better one evicts the cheapest.
     let carol_low = sign(
@@ -329,14 +333,22 @@ fn a_paying_child_brings_its_parent_into_the_block() {
     for t in chain.iter().chain([&other]) {
         pool.insert(&ledger, t.clone(), &ctx).unwrap();
     }
-    let order: Vec<TxId> = pool.select(BlockBudget::new(2, 1 << 20)).iter().map(|p| p.tx.id()).collect();
+    let order: Vec<TxId> = pool
+        .select(BlockBudget::new(2, 1 << 20))
+        .iter()
+        .map(|p| p.tx.id())
+        .collect();
     assert_eq!(
         order,
         ids(&chain),
         "the child's package goes first, parent ahead"
     );
     // A package that does not fit is passed over for what does.
-    let order: Vec<TxId> = pool.select(BlockBudget::new(1, 1 << 20)).iter().map(|p| p.tx.id()).collect();
+    let order: Vec<TxId> = pool
+        .select(BlockBudget::new(1, 1 << 20))
+        .iter()
+        .map(|p| p.tx.id())
+        .collect();
     assert_eq!(order, vec![other.id()]);
 }
 

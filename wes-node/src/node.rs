@@ -533,12 +533,10 @@ impl<L: ChainLedger> Node<L> {
         let ctx = self.next_context();
         let mut txs: Vec<SignedTransaction> = self
             .mempool()
-            .select(
-                BlockBudget::of(&self.ledger.limits()).min(BlockBudget::new(
-                    self.config.max_block_txs,
-                    self.config.max_block_bytes,
-                )),
-            )
+            .select(BlockBudget::of(&self.ledger.limits()).min(BlockBudget::new(
+                self.config.max_block_txs,
+                self.config.max_block_bytes,
+            )))
             .into_iter()
             .map(|p| p.tx.clone())
             .collect();
