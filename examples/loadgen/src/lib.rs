@@ -1,0 +1,349 @@
+//! A load generator for WES-rs chains, driven through the nodes' JSON-RPC like any client.
+//!
+//! 1. **Fund**: one transaction from the funding key pays a coin to each of `senders` fresh
+//!    keys; the run waits until it is included.
+//! 2. **Send**: each sender sends `transfers / senders` transfers in sequence, each spending
+//!    the change of the one before (still pending: the mempool admits chains), so no sender
+//!    waits for a block. Senders run in parallel, each at `rate / senders` per second (or as
+//!    fast as the node answers), spread over the given nodes round-robin.
+//! 3. **Watch**: new blocks are read as they come; each transfer's submit-to-inclusion and
+//!    submit-to-k-confirmations latency is recorded.
+//!
+//! The [`Report`] gives submitted/s, included/s, latency percentiles and what was lost.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+use wes_core::{
+    ChainId, Input, Lock, OutPoint, Output, SecretKey, TokenId, Transaction, TxId,
+    ValidityWindow,
+};
+use wes_node::{Client, ClientError};
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct LoadOptions {
+    /// JSON-RPC URLs of the nodes to send to (round-robin by sender); blocks are watched on
+    /// the first.
+    pub nodes: Vec<String>,
+    /// The key that funds the senders (it must hold enough native tokens).
+    pub funder: SecretKey,
+    /// How many sender keys.
+    pub senders: usize,
+    /// How many transfers in all.
+    pub transfers: usize,
+    /// Target transfers per second over all senders; `None`: as fast as the nodes answer.
+    pub rate: Option<f64>,
+    /// Fee per transfer, in native units.
+    pub fee: u128,
+    /// Latency is also measured to this many confirmations.
+    pub confirmations: u64,
+    /// How long to wait for the last transfers after sending ends.
+    pub settle_timeout: Duration,
+}
+
+/// Why a run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// No node to send to, no sender, or no transfer.
+    #[error("nothing to do: {0}")]
+    Options(&'static str),
+    /// A node could not be reached or refused a request.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// The funding transaction was not included in time.
+    #[error("the funding transaction {0} was not included within {1:?}")]
+    FundingTimeout(TxId, Duration),
+    /// A node answered something unexpected.
+    #[error("unexpected answer from {method}: {answer}")]
+    Answer {
+        /// The method.
+        method: &'static str,
+        /// What came back.
+        answer: String,
+    },
+}
+
+/// Latency percentiles, in milliseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Percentiles {
+    /// Median.
+    pub p50: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Largest.
+    pub max: f64,
+}
+
+impl Percentiles {
+    fn of(mut samples: Vec<Duration>) -> Percentiles {
+        if samples.is_empty() {
+            return Percentiles::default();
+        }
+        samples.sort();
+        let at = |p: f64| {
+            samples[((samples.len() - 1) as f64 * p).round() as usize].as_secs_f64() * 1e3
+        };
+        Percentiles {
+            p50: at(0.50),
+            p99: at(0.99),
+            max: at(1.0),
+        }
+    }
+}
+
+/// What a run measured.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Report {
+    /// Transfers the nodes accepted.
+    pub submitted: usize,
+    /// Transfers the nodes refused.
+    pub refused: usize,
+    /// Accepted transfers included in a block of the best chain.
+    pub included: usize,
+    /// Accepted transfers never included.
+    pub lost: usize,
+    /// Submission rate (accepted transfers over the sending time).
+    pub submitted_per_second: f64,
+    /// Inclusion rate (included transfers over the time from the first submission to the
+    /// last inclusion).
+    pub included_per_second: f64,
+    /// Submit-to-inclusion latency.
+    pub inclusion_ms: Percentiles,
+    /// Submit-to-k-confirmations latency.
+    pub confirmed_ms: Percentiles,
+    /// Blocks that included the transfers.
+    pub blocks: u64,
+}
+
+impl std::fmt::Display for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "submitted {} (refused {}), included {}, lost {}, in {} blocks",
+            self.submitted, self.refused, self.included, self.lost, self.blocks
+        )?;
+        writeln!(
+            f,
+            "submitted/s {:.0}, included/s {:.0}",
+            self.submitted_per_second, self.included_per_second
+        )?;
+        let p = |x: &Percentiles| format!("p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms", x.p50, x.p99, x.max);
+        writeln!(f, "submit → inclusion: {}", p(&self.inclusion_ms))?;
+        write!(f, "submit → confirmations: {}", p(&self.confirmed_ms))
+    }
+}
+
+/// Each sender's coin: where it is and how much it holds.
+type Coin = (OutPoint, u128);
+
+/// A transfer of 1 to `to` from `coin`, the rest but `fee` back to `key`.
+fn transfer(chain: ChainId, key: &SecretKey, coin: Coin, to: &Lock, fee: u128) -> (Transaction, Coin) {
+    let change = coin.1 - 1 - fee;
+    let tx = Transaction {
+        version: Transaction::VERSION,
+        chain_id: chain,
+        inputs: vec![Input::spend(coin.0)],
+        outputs: vec![
+            Output::asset(to.clone(), TokenId::Native, 1),
+            Output::asset(Lock::key(key.public_key()), TokenId::Native, change),
+        ],
+        validity: ValidityWindow::ALWAYS,
+        execution: None,
+    };
+    let next = (tx.outpoint(1), change);
+    (tx, next)
+}
+
+async fn height(client: &Client) -> Result<u64, LoadError> {
+    Ok(client.call("wes_blockNumber", vec![]).await?)
+}
+
+/// The ids of the transactions in the best chain's block at `height`.
+async fn block_txs(client: &Client, height: u64) -> Result<Vec<TxId>, LoadError> {
+    let block: Value = client.call("wes_getBlockByHeight", vec![json!(height)]).await?;
+    block["transactions"]
+        .as_array()
+        .map(|ids| ids.iter().filter_map(|id| id.as_str()?.parse().ok()).collect())
+        .ok_or_else(|| LoadError::Answer {
+            method: "wes_getBlockByHeight",
+            answer: block.to_string(),
+        })
+}
+
+/// Runs the load described by `options` and reports what it measured.
+///
+/// # Errors
+/// [`LoadError`]: bad options, an unreachable node, funding that is not included.
+pub async fn run(options: &LoadOptions) -> Result<Report, LoadError> {
+    if options.nodes.is_empty() {
+        return Err(LoadError::Options("no node"));
+    }
+    if options.senders == 0 || options.transfers == 0 {
+        return Err(LoadError::Options("no sender or no transfer"));
+    }
+    let clients: Vec<Client> = options
+        .nodes
+        .iter()
+        .map(|url| Client::new(url))
+        .collect::<Result<_, _>>()?;
+    let watcher = &clients[0];
+    let chain = watcher.chain_id().await?;
+
+    // 1. Fund the senders in one transaction.
+    let per_sender = options.transfers.div_ceil(options.senders) as u128;
+    let budget = per_sender * (1 + options.fee) + 1;
+    let senders: Vec<SecretKey> = (0..options.senders).map(|_| SecretKey::generate()).collect();
+    let outputs = senders
+        .iter()
+        .map(|k| Output::asset(Lock::key(k.public_key()), TokenId::Native, budget))
+        .collect();
+    let funding = watcher
+        .pay(
+            &options.funder,
+            outputs,
+            options.fee * (options.senders as u128 / 2 + 1),
+            TokenId::Native,
+        )
+        .await?;
+    let start_height = height(watcher).await?;
+    let deadline = Instant::now() + options.settle_timeout;
+    let mut scanned = start_height.saturating_sub(1);
+    'funded: loop {
+        let tip = height(watcher).await?;
+        while scanned < tip {
+            scanned += 1;
+            if block_txs(watcher, scanned).await?.contains(&funding) {
+                break 'funded;
+            }
+        }
+        if Instant::now() > deadline {
+            return Err(LoadError::FundingTimeout(funding, options.settle_timeout));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // 2. Send: one task per sender, each chaining its own change.
+    let per = per_sender as usize;
+    let submitted: Arc<Mutex<HashMap<TxId, Instant>>> = Arc::default();
+    let refused = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, key) in senders.iter().enumerate() {
+        let client = clients[i % clients.len()].clone();
+        let key = key.clone();
+        let to = Lock::key(senders[(i + 1) % senders.len()].public_key());
+        let count = options.transfers.saturating_sub(i * per).min(per);
+        let interval = options
+            .rate
+            .map(|r| Duration::from_secs_f64(options.senders as f64 / r.max(1e-9)));
+        let (submitted, refused) = (submitted.clone(), refused.clone());
+        let fee = options.fee;
+        let mut coin: Coin = (
+            OutPoint {
+                tx: funding,
+                index: i as u32,
+            },
+            budget,
+        );
+        tasks.spawn(async move {
+            let mut next_at = Instant::now();
+            for _ in 0..count {
+                if let Some(every) = interval {
+                    tokio::time::sleep_until(next_at.into()).await;
+                    next_at += every;
+                }
+                let (tx, next) = transfer(chain, &key, coin, &to, fee);
+                let signed = tx.sign(&[&key]);
+                let sent_at = Instant::now();
+                match client.send(&signed).await {
+                    Ok(id) => {
+                        submitted.lock().await.insert(id, sent_at);
+                        coin = next;
+                    }
+                    // This sender's chain is broken: stop it rather than send orphans.
+                    Err(_) => {
+                        refused.fetch_add(1, Ordering::Relaxed);
+                        break;
+                    }
+                }
+            }
+            Instant::now()
+        });
+    }
+
+    // 3. Watch the blocks while sending, then until every transfer has its confirmations
+    //    (or the timeout passes).
+    let k = options.confirmations.max(1);
+    let mut included: HashMap<TxId, u64> = HashMap::new();
+    let mut inclusion: Vec<Duration> = Vec::new();
+    let mut seen_at: BTreeMap<u64, Instant> = BTreeMap::new();
+    let mut sending_time = None;
+    let mut deadline = None;
+    let mut last_inclusion = started;
+    let mut last_send = started;
+    loop {
+        while let Some(joined) = tasks.try_join_next() {
+            if let Ok(finished) = joined {
+                last_send = last_send.max(finished);
+            }
+        }
+        if sending_time.is_none() && tasks.is_empty() {
+            sending_time = Some(last_send - started);
+            deadline = Some(Instant::now() + options.settle_timeout);
+        }
+        let tip = height(watcher).await?;
+        while scanned < tip {
+            scanned += 1;
+            let ids = block_txs(watcher, scanned).await?;
+            let now = Instant::now();
+            seen_at.insert(scanned, now);
+            let sent = submitted.lock().await;
+            for id in ids {
+                if let Some(at) = sent.get(&id)
+                    && !included.contains_key(&id)
+                {
+                    included.insert(id, scanned);
+                    inclusion.push(now - *at);
+                    last_inclusion = now;
+                }
+            }
+        }
+        if sending_time.is_some() {
+            let pending = submitted.lock().await.len() - included.len();
+            let deepest = included.values().max().copied().unwrap_or(0);
+            if pending == 0 && tip + 1 >= deepest + k {
+                break;
+            }
+        }
+        if deadline.is_some_and(|d| Instant::now() > d) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let sent = submitted.lock().await;
+    // Submit to k confirmations: until the k-th block from the including one was seen.
+    let confirmed: Vec<Duration> = included
+        .iter()
+        .filter_map(|(id, h)| Some(*seen_at.get(&(h + k - 1))? - *sent.get(id)?))
+        .collect();
+    let blocks: BTreeSet<u64> = included.values().copied().collect();
+    let submitted_n = sent.len();
+    let sending = sending_time.unwrap_or_else(|| started.elapsed());
+    Ok(Report {
+        submitted: submitted_n,
+        refused: refused.load(Ordering::Relaxed),
+        included: included.len(),
+        lost: submitted_n - included.len(),
+        submitted_per_second: submitted_n as f64 / sending.as_secs_f64().max(1e-9),
+        included_per_second: included.len() as f64
+            / (last_inclusion - started).as_secs_f64().max(1e-9),
+        inclusion_ms: Percentiles::of(inclusion),
+        confirmed_ms: Percentiles::of(confirmed),
+        blocks: blocks.len() as u64,
+    })
+}

@@ -1,0 +1,61 @@
+//! `wes-loadgen`: load a running chain through its JSON-RPC and report throughput and
+//! latency. See the crate's README.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use wes_core::SecretKey;
+use wes_loadgen::{LoadOptions, run};
+
+/// Funds N keys, sends signed transfers through JSON-RPC, and reports submitted/s,
+/// included/s and latency percentiles.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Cli {
+    /// JSON-RPC URLs of the nodes, comma-separated (senders are spread over them; blocks
+    /// are watched on the first).
+    #[arg(long, value_delimiter = ',', default_value = "http://127.0.0.1:8645")]
+    nodes: Vec<String>,
+    /// The dev key (`SecretKey::dev(name)`) that funds the senders: the devnet funds
+    /// `alice` and `bob`.
+    #[arg(long, default_value = "alice")]
+    funder: String,
+    /// Sender keys.
+    #[arg(long, default_value_t = 50)]
+    senders: usize,
+    /// Transfers in all.
+    #[arg(long, default_value_t = 10_000)]
+    transfers: usize,
+    /// Target transfers per second (0: as fast as the nodes answer).
+    #[arg(long, default_value_t = 0.0)]
+    rate: f64,
+    /// Fee per transfer.
+    #[arg(long, default_value_t = 1_000)]
+    fee: u128,
+    /// Also measure latency to this many confirmations.
+    #[arg(long, default_value_t = 3)]
+    confirmations: u64,
+    /// Seconds to wait for inclusions after sending ends.
+    #[arg(long, default_value_t = 60)]
+    settle_secs: u64,
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let options = LoadOptions {
+        nodes: cli.nodes,
+        funder: SecretKey::dev(&cli.funder),
+        senders: cli.senders,
+        transfers: cli.transfers,
+        rate: (cli.rate > 0.0).then_some(cli.rate),
+        fee: cli.fee,
+        confirmations: cli.confirmations,
+        settle_timeout: Duration::from_secs(cli.settle_secs),
+    };
+    let report = run(&options).await.context("load run")?;
+    println!("{report}");
+    anyhow::ensure!(report.lost == 0, "{} transfers were never included", report.lost);
+    Ok(())
+}

@@ -1,0 +1,92 @@
+//! The load generator against a real node on 127.0.0.1 (instant-seal blocks every 300 ms):
+//! every transfer it sends is included, and the report adds up.
+
+use std::time::Duration;
+
+use wes_core::{ChainId, CompactTarget, Genesis, Lock, Output, SecretKey, TokenId};
+use wes_loadgen::{LoadError, LoadOptions, run};
+use wes_node::{Config, Consensus, LaunchOptions, NodeBuilder, launch};
+
+const CHAIN: ChainId = ChainId(34);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_transfer_sent_is_included_and_the_report_adds_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let genesis = Genesis {
+        chain_id: CHAIN,
+        time_ms: 1_767_225_600_000,
+        target: CompactTarget(0),
+        allocations: vec![Output::asset(
+            Lock::key(SecretKey::dev("funder").public_key()),
+            TokenId::Native,
+            1_000_000_000,
+        )],
+        message: "loadgen test".into(),
+    };
+    let node = NodeBuilder::new(Config::new(dir.path()), genesis)
+        .consensus(|_| {
+            Ok(Consensus::instant_seal(
+                CHAIN,
+                SecretKey::dev("sealer"),
+                300,
+            ))
+        })
+        .build()
+        .unwrap();
+    let running = launch(
+        node,
+        LaunchOptions {
+            rpc: Some("127.0.0.1:0".parse().unwrap()),
+            produce: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let url = format!("http://{}", running.rpc_addr.unwrap());
+    let options = LoadOptions {
+        nodes: vec![url.clone(), url],
+        funder: SecretKey::dev("funder"),
+        senders: 8,
+        transfers: 300,
+        rate: None,
+        fee: 1_000,
+        confirmations: 2,
+        settle_timeout: Duration::from_secs(30),
+    };
+    let report = run(&options).await.unwrap();
+    assert_eq!(report.submitted, 300, "{report}");
+    assert_eq!(report.refused, 0, "{report}");
+    assert_eq!(report.included, 300, "{report}");
+    assert_eq!(report.lost, 0);
+    assert!(report.blocks >= 1);
+    assert!(report.submitted_per_second > 0.0 && report.included_per_second > 0.0);
+    assert!(report.inclusion_ms.p50 <= report.inclusion_ms.p99);
+    assert!(report.inclusion_ms.p99 <= report.inclusion_ms.max);
+    assert!(
+        report.confirmed_ms.p50 >= report.inclusion_ms.p50,
+        "two confirmations come after inclusion: {report}"
+    );
+
+    // A paced run sends at about the asked rate.
+    let paced = run(&LoadOptions {
+        transfers: 40,
+        rate: Some(100.0),
+        senders: 4,
+        ..options.clone()
+    })
+    .await
+    .unwrap();
+    assert_eq!(paced.included, 40, "{paced}");
+    assert!(paced.submitted_per_second < 150.0, "{paced}");
+
+    assert!(matches!(
+        run(&LoadOptions {
+            senders: 0,
+            ..options.clone()
+        })
+        .await,
+        Err(LoadError::Options(_))
+    ));
+    running.stop().await;
+}
