@@ -19,8 +19,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 use wes_core::{
-    ChainId, Input, Lock, OutPoint, Output, SecretKey, TokenId, Transaction, TxId,
-    ValidityWindow,
+    ChainId, Input, Lock, OutPoint, Output, SecretKey, TokenId, Transaction, TxId, ValidityWindow,
 };
 use wes_node::{Client, ClientError};
 
@@ -85,9 +84,8 @@ impl Percentiles {
             return Percentiles::default();
         }
         samples.sort();
-        let at = |p: f64| {
-            samples[((samples.len() - 1) as f64 * p).round() as usize].as_secs_f64() * 1e3
-        };
+        let at =
+            |p: f64| samples[((samples.len() - 1) as f64 * p).round() as usize].as_secs_f64() * 1e3;
         Percentiles {
             p50: at(0.50),
             p99: at(0.99),
@@ -132,7 +130,12 @@ impl std::fmt::Display for Report {
             "submitted/s {:.0}, included/s {:.0}",
             self.submitted_per_second, self.included_per_second
         )?;
-        let p = |x: &Percentiles| format!("p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms", x.p50, x.p99, x.max);
+        let p = |x: &Percentiles| {
+            format!(
+                "p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+                x.p50, x.p99, x.max
+            )
+        };
         writeln!(f, "submit → inclusion: {}", p(&self.inclusion_ms))?;
         write!(f, "submit → confirmations: {}", p(&self.confirmed_ms))
     }
@@ -142,7 +145,13 @@ impl std::fmt::Display for Report {
 type Coin = (OutPoint, u128);
 
 /// A transfer of 1 to `to` from `coin`, the rest but `fee` back to `key`.
-fn transfer(chain: ChainId, key: &SecretKey, coin: Coin, to: &Lock, fee: u128) -> (Transaction, Coin) {
+fn transfer(
+    chain: ChainId,
+    key: &SecretKey,
+    coin: Coin,
+    to: &Lock,
+    fee: u128,
+) -> (Transaction, Coin) {
     let change = coin.1 - 1 - fee;
     let tx = Transaction {
         version: Transaction::VERSION,
@@ -165,10 +174,16 @@ async fn height(client: &Client) -> Result<u64, LoadError> {
 
 /// The ids of the transactions in the best chain's block at `height`.
 async fn block_txs(client: &Client, height: u64) -> Result<Vec<TxId>, LoadError> {
-    let block: Value = client.call("wes_getBlockByHeight", vec![json!(height)]).await?;
+    let block: Value = client
+        .call("wes_getBlockByHeight", vec![json!(height)])
+        .await?;
     block["transactions"]
         .as_array()
-        .map(|ids| ids.iter().filter_map(|id| id.as_str()?.parse().ok()).collect())
+        .map(|ids| {
+            ids.iter()
+                .filter_map(|id| id.as_str()?.parse().ok())
+                .collect()
+        })
         .ok_or_else(|| LoadError::Answer {
             method: "wes_getBlockByHeight",
             answer: block.to_string(),
@@ -197,7 +212,9 @@ pub async fn run(options: &LoadOptions) -> Result<Report, LoadError> {
     // 1. Fund the senders in one transaction.
     let per_sender = options.transfers.div_ceil(options.senders) as u128;
     let budget = per_sender * (1 + options.fee) + 1;
-    let senders: Vec<SecretKey> = (0..options.senders).map(|_| SecretKey::generate()).collect();
+    let senders: Vec<SecretKey> = (0..options.senders)
+        .map(|_| SecretKey::generate())
+        .collect();
     let outputs = senders
         .iter()
         .map(|k| Output::asset(Lock::key(k.public_key()), TokenId::Native, budget))

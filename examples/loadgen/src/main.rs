@@ -56,6 +56,10 @@ async fn main() -> Result<()> {
     };
     let report = run(&options).await.context("load run")?;
     println!("{report}");
-    anyhow::ensure!(report.lost == 0, "{} transfers were never included", report.lost);
+    anyhow::ensure!(
+        report.lost == 0,
+        "{} transfers were never included",
+        report.lost
+    );
     Ok(())
 }
