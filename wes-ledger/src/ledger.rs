@@ -3,10 +3,11 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
+use rayon::prelude::*;
 use wes_core::{
     Block, BlockContext, BlockHash, BlockHeader, CompactTarget, Genesis, Hash, Ledger, Lock,
-    OutPoint, Output, PublicKey, SignedTransaction, Transaction, TxSummary, ValidityWindow,
-    VerifierRegistry, Witness,
+    OutPoint, Output, PublicKey, SignedTransaction, Transaction, TxId, TxSummary,
+    ValidityWindow, VerifierRegistry, Witness,
 };
 
 use crate::config::LedgerConfig;
@@ -170,7 +171,45 @@ impl<S: KvStore> EutxoLedger<S> {
         };
         let checked = structure::check(tx, txid, &self.config).map_err(invalid)?;
         signatures::signers(tx).map_err(invalid)?;
-        signatures::verify_one(tx, &checked.txid).map_err(invalid)
+        let commitment = tx.witness_commitment_for(&checked.txid);
+        if !self.signatures.verified(&commitment) {
+            signatures::verify_one(tx, &checked.txid).map_err(invalid)?;
+            self.signatures.insert(commitment);
+        }
+        Ok(())
+    }
+
+    /// Verifies the signatures of many transactions at once (batch verification, on all
+    /// cores) and keeps the verdicts of those that verify, so that checking them one by one
+    /// afterwards (admission, block import) does not verify them again. What is malformed
+    /// or badly signed is left for its own check to name. Returns how many verified.
+    pub fn preverify(&self, txs: &[SignedTransaction]) -> usize {
+        let fresh: Vec<(&SignedTransaction, TxId, Hash)> = txs
+            .par_iter()
+            .filter_map(|tx| {
+                let txid = tx.id();
+                structure::check(tx, txid, &self.config).ok()?;
+                signatures::signers(tx).ok()?;
+                let commitment = tx.witness_commitment_for(&txid);
+                (!self.signatures.contains(&commitment)).then_some((tx, txid, commitment))
+            })
+            .collect();
+        let pairs: Vec<(&SignedTransaction, TxId)> =
+            fresh.iter().map(|(tx, id, _)| (*tx, *id)).collect();
+        let good: Vec<Hash> = if signatures::verify_all(&pairs).is_ok() {
+            fresh.iter().map(|(_, _, c)| *c).collect()
+        } else {
+            // Someone signed badly: find who, keeping everyone else's verdict.
+            fresh
+                .par_iter()
+                .filter(|(tx, id, _)| signatures::verify_one(tx, id).is_ok())
+                .map(|(_, _, c)| *c)
+                .collect()
+        };
+        for commitment in &good {
+            self.signatures.insert(*commitment);
+        }
+        good.len()
     }
 
     /// Stores a block of another branch without applying it, so a later [`Ledger::reorg`]

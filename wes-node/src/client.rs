@@ -287,6 +287,38 @@ impl Client {
         })
     }
 
+    /// Sends many signed transactions in one request (`wes_sendRawTransactions`), in order:
+    /// one may spend the outputs of one before it. The node verifies their signatures
+    /// together. One result per transaction: its id, or the node's reason for refusing it.
+    ///
+    /// # Errors
+    /// The request itself fails (unreachable node, too many transactions); an answer that
+    /// does not hold one result per transaction.
+    pub async fn send_many(
+        &self,
+        txs: &[SignedTransaction],
+    ) -> Result<Vec<Result<TxId, String>>, ClientError> {
+        const METHOD: &str = "wes_sendRawTransactions";
+        let raws: Vec<String> = txs.iter().map(|t| hex::encode(codec::encode(t))).collect();
+        let answers: Vec<Value> = self.call(METHOD, vec![json!(raws)]).await?;
+        if answers.len() != txs.len() {
+            return Err(ClientError::Answer {
+                method: METHOD.into(),
+                reason: format!("{} results for {} transactions", answers.len(), txs.len()),
+            });
+        }
+        Ok(answers
+            .iter()
+            .map(|a| match a["txid"].as_str() {
+                Some(id) => id.parse().map_err(|e| format!("txid {id:?}: {e}")),
+                None => Err(a["error"]["message"]
+                    .as_str()
+                    .unwrap_or("refused")
+                    .to_owned()),
+            })
+            .collect())
+    }
+
     /// Signs a transaction the node constructed with `key`, attaches its proof and sends it.
     ///
     /// # Errors

@@ -31,6 +31,13 @@ pub trait ChainLedger: Ledger + 'static {
     /// transaction that fails them is at fault on every chain.
     fn check_stateless(&self, tx: &SignedTransaction) -> Result<(), Self::Error>;
 
+    /// Verifies the signatures of many transactions together (batch verification) ahead
+    /// of checking them one by one, keeping the verdicts so the single checks do not
+    /// verify again. The default does nothing: each transaction is then verified alone.
+    fn preverify(&self, txs: &[SignedTransaction]) {
+        let _ = txs;
+    }
+
     /// A block on the tip holding `transactions` (in order) after a coinbase that pays
     /// their fees to `reward`, produced by `producer` at `time_ms`. Target, nonce and seal
     /// are left for the producer.
@@ -69,6 +76,10 @@ impl<S: KvStore + 'static> ChainLedger for EutxoLedger<S> {
 
     fn check_stateless(&self, tx: &SignedTransaction) -> Result<(), LedgerError> {
         EutxoLedger::check_stateless(self, tx)
+    }
+
+    fn preverify(&self, txs: &[SignedTransaction]) {
+        EutxoLedger::preverify(self, txs);
     }
 
     fn build_block(

@@ -262,6 +262,15 @@ impl<L: ChainLedger> Node<L> {
         Ok(id)
     }
 
+    /// [`submit`](Self::submit) for many transactions, in order (so a transaction may spend
+    /// the outputs of one before it in the list): their signatures are verified together
+    /// first, in batches on all cores, then each is admitted on its own. One result per
+    /// transaction.
+    pub fn submit_many(&self, txs: Vec<SignedTransaction>) -> Vec<Result<TxId, NodeError>> {
+        self.ledger.preverify(&txs);
+        txs.into_iter().map(|tx| self.submit(tx)).collect()
+    }
+
     /// Validates `tx` against the tip and adds it to the mempool (a peer's transaction:
     /// gossip relays it, the node does not). Signatures and proofs are verified without
     /// holding the mempool's lock.

@@ -260,3 +260,82 @@ async fn one_key_sends_a_hundred_transfers_that_one_block_includes() {
     assert!(running.node.mempool().is_empty());
     running.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_is_admitted_in_order_with_one_result_per_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = NodeBuilder::new(Config::new(dir.path()), genesis())
+        .consensus(|_| {
+            Ok(Consensus::instant_seal(
+                CHAIN,
+                SecretKey::dev("sealer"),
+                2_000,
+            ))
+        })
+        .build()
+        .unwrap();
+    let running = launch(
+        node,
+        LaunchOptions {
+            rpc: Some("127.0.0.1:0".parse().unwrap()),
+            produce: false,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let client = Client::new(&format!("http://{}", running.rpc_addr.unwrap())).unwrap();
+    let alice = SecretKey::dev("alice");
+    let bob = Lock::key(SecretKey::dev("bob").public_key());
+
+    // 50 transfers, each spending the change of the one before, then one badly signed.
+    let mut coin = (genesis().coinbase().outpoint(0), 1_000_000u128);
+    let mut txs = Vec::new();
+    for _ in 0..51 {
+        let change = coin.1 - 1 - 1_000;
+        let tx = wes_core::Transaction {
+            version: wes_core::Transaction::VERSION,
+            chain_id: CHAIN,
+            inputs: vec![wes_core::Input::spend(coin.0)],
+            outputs: vec![
+                Output::asset(bob.clone(), TokenId::Native, 1),
+                Output::asset(Lock::key(alice.public_key()), TokenId::Native, change),
+            ],
+            validity: wes_core::ValidityWindow::ALWAYS,
+            execution: None,
+        };
+        coin = (tx.outpoint(1), change);
+        txs.push(tx.sign(&[&alice]));
+    }
+    txs[50].witness.signatures[0].signature = alice.sign(b"not the sighash");
+    let results = client.send_many(&txs).await.unwrap();
+    assert_eq!(results.len(), 51);
+    for (tx, result) in txs.iter().zip(&results).take(50) {
+        assert_eq!(result.as_ref().unwrap(), &tx.id());
+    }
+    assert!(results[50].as_ref().unwrap_err().contains("signature"), "{results:?}");
+    // Verified together up front: admission found every verdict already there.
+    assert!(running.node.ledger().signature_cache().hits() >= 50);
+
+    // An entry that does not decode gets its own error; the others are not affected.
+    let answer: serde_json::Value = client
+        .call(
+            "wes_sendRawTransactions",
+            vec![json!(["zz", hex::encode(wes_core::codec::encode(&txs[0]))])],
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer[0]["error"]["code"], -32602, "{answer}");
+    assert!(
+        answer[1]["error"]["message"].as_str().unwrap().contains("already"),
+        "{answer}"
+    );
+
+    let node = running.node.clone();
+    let (_, _, count) = tokio::task::spawn_blocking(move || node.produce_block())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(count, 50);
+    running.stop().await;
+}

@@ -339,6 +339,10 @@ impl<S: KvStore + 'static> ChainLedger for AllowListLedger<S> {
         Ok(self.inner.check_stateless(tx)?)
     }
 
+    fn preverify(&self, txs: &[SignedTransaction]) {
+        self.inner.preverify(txs);
+    }
+
     fn build_block(
         &self,
         transactions: Vec<SignedTransaction>,

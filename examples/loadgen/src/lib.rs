@@ -39,6 +39,9 @@ pub struct LoadOptions {
     pub rate: Option<f64>,
     /// Fee per transfer, in native units.
     pub fee: u128,
+    /// Transfers a sender puts in one request (`wes_sendRawTransactions`; 1: one
+    /// `wes_sendRawTransaction` each).
+    pub batch: usize,
     /// Latency is also measured to this many confirmations.
     pub confirmations: u64,
     /// How long to wait for the last transfers after sending ends.
@@ -267,26 +270,49 @@ pub async fn run(options: &LoadOptions) -> Result<Report, LoadError> {
             },
             budget,
         );
+        let batch = options.batch.max(1);
         tasks.spawn(async move {
             let mut next_at = Instant::now();
-            for _ in 0..count {
+            let mut left = count;
+            while left > 0 {
+                let n = left.min(batch);
+                left -= n;
                 if let Some(every) = interval {
                     tokio::time::sleep_until(next_at.into()).await;
-                    next_at += every;
+                    next_at += every * n as u32;
                 }
-                let (tx, next) = transfer(chain, &key, coin, &to, fee);
-                let signed = tx.sign(&[&key]);
+                // `n` transfers, each spending the change of the one before.
+                let mut signed = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let (tx, next) = transfer(chain, &key, coin, &to, fee);
+                    signed.push(tx.sign(&[&key]));
+                    coin = next;
+                }
                 let sent_at = Instant::now();
-                match client.send(&signed).await {
-                    Ok(id) => {
-                        submitted.lock().await.insert(id, sent_at);
-                        coin = next;
+                let results = if n == 1 {
+                    vec![client.send(&signed[0]).await.map_err(|e| e.to_string())]
+                } else {
+                    match client.send_many(&signed).await {
+                        Ok(results) => results,
+                        Err(e) => vec![Err(e.to_string()); n],
                     }
-                    // This sender's chain is broken: stop it rather than send orphans.
-                    Err(_) => {
-                        refused.fetch_add(1, Ordering::Relaxed);
-                        break;
+                };
+                let mut sent = submitted.lock().await;
+                let mut broken = false;
+                for result in results {
+                    match result {
+                        Ok(id) => {
+                            sent.insert(id, sent_at);
+                        }
+                        Err(_) => {
+                            refused.fetch_add(1, Ordering::Relaxed);
+                            broken = true;
+                        }
                     }
+                }
+                // This sender's chain is broken: stop it rather than send orphans.
+                if broken {
+                    break;
                 }
             }
             Instant::now()

@@ -33,6 +33,10 @@ struct Cli {
     /// Fee per transfer.
     #[arg(long, default_value_t = 1_000)]
     fee: u128,
+    /// Transfers per request and sender (1: one `wes_sendRawTransaction` each; more: one
+    /// `wes_sendRawTransactions` whose signatures the node verifies together).
+    #[arg(long, default_value_t = 1)]
+    batch: usize,
     /// Also measure latency to this many confirmations.
     #[arg(long, default_value_t = 3)]
     confirmations: u64,
@@ -51,6 +55,7 @@ async fn main() -> Result<()> {
         transfers: cli.transfers,
         rate: (cli.rate > 0.0).then_some(cli.rate),
         fee: cli.fee,
+        batch: cli.batch,
         confirmations: cli.confirmations,
         settle_timeout: Duration::from_secs(cli.settle_secs),
     };

@@ -51,6 +51,7 @@ async fn every_transfer_sent_is_included_and_the_report_adds_up() {
         transfers: 300,
         rate: None,
         fee: 1_000,
+        batch: 1,
         confirmations: 2,
         settle_timeout: Duration::from_secs(30),
     };
@@ -79,6 +80,16 @@ async fn every_transfer_sent_is_included_and_the_report_adds_up() {
     .unwrap();
     assert_eq!(paced.included, 40, "{paced}");
     assert!(paced.submitted_per_second < 150.0, "{paced}");
+
+    // Batched: each sender's transfers go 25 to a request, signatures verified together.
+    let batched = run(&LoadOptions {
+        transfers: 400,
+        batch: 25,
+        ..options.clone()
+    })
+    .await
+    .unwrap();
+    assert_eq!((batched.submitted, batched.included), (400, 400), "{batched}");
 
     assert!(matches!(
         run(&LoadOptions {

@@ -38,6 +38,9 @@ fn block_json<L: ChainLedger>(node: &Node<L>, hash: &BlockHash) -> RpcResult<Val
     }))
 }
 
+/// Most transactions in one `wes_sendRawTransactions` request.
+pub const MAX_BATCH_TXS: usize = 10_000;
+
 /// An owner and an optional read tag (`"latest"`, the default, or `"pending"`).
 fn owner_and_tag(p: &Params<'_>) -> RpcResult<(wes_core::Address, ReadTag)> {
     let mut seq = p.sequence();
@@ -147,6 +150,45 @@ pub(super) fn register<L: ChainLedger>(
             let tx: SignedTransaction = codec::decode(&unhex("transaction", &raw)?)
                 .map_err(|e| invalid(format!("transaction: {e}")))?;
             node.submit(tx).map(|id| id.to_string()).map_err(rejected)
+        },
+    )?;
+    m.register_blocking_method(
+        "wes_sendRawTransactions",
+        |p: Params, node, _| -> RpcResult<Vec<Value>> {
+            let (raws,): (Vec<String>,) = p.parse()?;
+            if raws.len() > MAX_BATCH_TXS {
+                return Err(invalid(format!(
+                    "{} transactions in one request; at most {MAX_BATCH_TXS}",
+                    raws.len()
+                )));
+            }
+            // Entries that do not decode get their error; the others go in, in order.
+            let mut txs = Vec::with_capacity(raws.len());
+            let mut slots: Vec<Result<(), String>> = Vec::with_capacity(raws.len());
+            for raw in &raws {
+                let decoded = hex::decode(raw)
+                    .map_err(|e| format!("transaction hex: {e}"))
+                    .and_then(|b| {
+                        codec::decode::<SignedTransaction>(&b)
+                            .map_err(|e| format!("transaction: {e}"))
+                    });
+                slots.push(decoded.map(|tx| txs.push(tx)));
+            }
+            let mut admitted = node.submit_many(txs).into_iter();
+            Ok(slots
+                .into_iter()
+                .map(|d| match d {
+                    Err(reason) => json!({"error": {
+                        "code": jsonrpsee::types::error::INVALID_PARAMS_CODE,
+                        "message": reason,
+                    }}),
+                    Ok(_) => match admitted.next() {
+                        Some(Ok(id)) => json!({"txid": id.to_string()}),
+                        Some(Err(e)) => json!({"error": {"code": code::REJECTED, "message": e.to_string()}}),
+                        None => json!({"error": {"code": code::NODE, "message": "not admitted"}}),
+                    },
+                })
+                .collect())
         },
     )?;
     m.register_blocking_method("wes_getTransaction", |p: Params, node, _| -> RpcResult<Value> {
