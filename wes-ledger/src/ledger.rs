@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex, RwLock};
 use rayon::prelude::*;
 use wes_core::{
     Block, BlockContext, BlockHash, BlockHeader, CompactTarget, Genesis, Hash, Ledger, Lock,
-    OutPoint, Output, PublicKey, SignedTransaction, Transaction, TxId, TxSummary,
-    ValidityWindow, VerifierRegistry, Witness,
+    OutPoint, Output, PublicKey, SignedTransaction, Transaction, TxId, TxSummary, ValidityWindow,
+    VerifierRegistry, Witness,
 };
 
 use crate::config::LedgerConfig;

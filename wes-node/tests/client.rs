@@ -313,7 +313,10 @@ async fn a_batch_is_admitted_in_order_with_one_result_per_transaction() {
     for (tx, result) in txs.iter().zip(&results).take(50) {
         assert_eq!(result.as_ref().unwrap(), &tx.id());
     }
-    assert!(results[50].as_ref().unwrap_err().contains("signature"), "{results:?}");
+    assert!(
+        results[50].as_ref().unwrap_err().contains("signature"),
+        "{results:?}"
+    );
     // Verified together up front: admission found every verdict already there.
     assert!(running.node.ledger().signature_cache().hits() >= 50);
 
@@ -327,7 +330,10 @@ async fn a_batch_is_admitted_in_order_with_one_result_per_transaction() {
         .unwrap();
     assert_eq!(answer[0]["error"]["code"], -32602, "{answer}");
     assert!(
-        answer[1]["error"]["message"].as_str().unwrap().contains("already"),
+        answer[1]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("already"),
         "{answer}"
     );
 

@@ -89,7 +89,11 @@ async fn every_transfer_sent_is_included_and_the_report_adds_up() {
     })
     .await
     .unwrap();
-    assert_eq!((batched.submitted, batched.included), (400, 400), "{batched}");
+    assert_eq!(
+        (batched.submitted, batched.included),
+        (400, 400),
+        "{batched}"
+    );
 
     assert!(matches!(
         run(&LoadOptions {

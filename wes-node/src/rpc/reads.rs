@@ -184,7 +184,9 @@ pub(super) fn register<L: ChainLedger>(
                     }}),
                     Ok(_) => match admitted.next() {
                         Some(Ok(id)) => json!({"txid": id.to_string()}),
-                        Some(Err(e)) => json!({"error": {"code": code::REJECTED, "message": e.to_string()}}),
+                        Some(Err(e)) => {
+                            json!({"error": {"code": code::REJECTED, "message": e.to_string()}})
+                        }
                         None => json!({"error": {"code": code::NODE, "message": "not admitted"}}),
                     },
                 })
