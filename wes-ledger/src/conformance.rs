@@ -103,6 +103,33 @@ pub fn many_keys_in_one_batch<S: KvStore + ?Sized>(store: &S) {
     }
 }
 
+/// A prefix scan returns exactly the keys under the prefix, in key order, with their
+/// latest values: deleted keys are gone, neighbours outside the prefix are not included.
+pub fn prefix_scans_see_exactly_the_prefix<S: KvStore + ?Sized>(store: &S) {
+    put(
+        store,
+        &[
+            (&b"ob"[..], &b"2"[..]),
+            (b"oa", b"1"),
+            (b"oc", b"3"),
+            (b"o", b"bare"),
+            (b"p", b"other"),
+            (b"n", b"other"),
+        ],
+    );
+    let mut batch = Batch::new();
+    batch.delete(b"oc".to_vec());
+    batch.put(b"oa".to_vec(), b"1'".to_vec());
+    store.apply(batch).expect("a batch applies");
+    let found = store.scan_prefix(b"o").expect("a scan");
+    let expected: Vec<(Vec<u8>, Vec<u8>)> = [(&b"o"[..], &b"bare"[..]), (b"oa", b"1'"), (b"ob", b"2")]
+        .iter()
+        .map(|(k, v)| (k.to_vec(), v.to_vec()))
+        .collect();
+    assert_eq!(found, expected);
+    assert!(store.scan_prefix(b"zz").expect("a scan").is_empty());
+}
+
 /// Readers on other threads while batches apply see, for a pair of keys written together,
 /// values of the same batch or of a later one, never an older one after a newer: each
 /// batch is applied as a whole.
@@ -171,6 +198,7 @@ macro_rules! kv_store_tests {
                 later_writes_in_a_batch_win,
                 batches_overwrite_and_delete,
                 many_keys_in_one_batch,
+                prefix_scans_see_exactly_the_prefix,
                 concurrent_readers_see_whole_batches,
             );
         }

@@ -5,7 +5,8 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use rayon::prelude::*;
 use wes_core::{
-    Block, BlockContext, BlockHash, BlockHeader, CompactTarget, Genesis, Hash, Ledger, Lock,
+    Address, Block, BlockContext, BlockHash, BlockHeader, CompactTarget, Genesis, Hash, Ledger,
+    Lock,
     OutPoint, Output, PublicKey, SignedTransaction, Transaction, TxId, TxSummary, ValidityWindow,
     VerifierRegistry, Witness,
 };
@@ -18,7 +19,8 @@ use crate::rules::state::{self, Env};
 use crate::rules::{signatures, structure};
 use crate::state_root::StateAccumulator;
 use crate::store::tables::{
-    BatchExt, ChainMeta, META_KEY, Tables, Undo, block_key, height_key, state_key, undo_key,
+    BatchExt, ChainMeta, INDEX_KEY, INDEX_VERSION, META_KEY, Tables, Undo, block_key, height_key,
+    location_key, outpoint_after, owner_key, state_key, undo_key,
     utxo_key,
 };
 use crate::store::{Batch, KvStore};
@@ -105,11 +107,18 @@ impl<S: KvStore> EutxoLedger<S> {
                 }
                 batch.put_value(block_key(&genesis_hash), &block);
                 batch.put_value(height_key(0), &genesis_hash);
+                for tx in &block.transactions {
+                    batch.put_value(location_key(&tx.id()), &(genesis_hash, 0u64));
+                }
+                batch.put_value(INDEX_KEY.to_vec(), &INDEX_VERSION);
                 batch.put_value(META_KEY.to_vec(), &meta);
                 tables.kv.apply(batch)?;
                 meta
             }
         };
+        if tables.index_version()? != Some(INDEX_VERSION) {
+            build_indexes(&tables, &meta)?;
+        }
         Ok(EutxoLedger {
             tables,
             config,
@@ -289,6 +298,28 @@ impl<S: KvStore> EutxoLedger<S> {
         Ok(block)
     }
 
+    /// The unspent outputs `owner` can spend, in outpoint order, from the persistent owner
+    /// index (kept in the same atomic write as each block: nothing to rebuild at start).
+    pub fn outputs_of(&self, owner: &Address) -> Result<Vec<(OutPoint, Output)>, LedgerError> {
+        let mut out = Vec::new();
+        for op in self.tables.owned(owner)? {
+            let output = self
+                .tables
+                .utxo(&op)?
+                .ok_or_else(|| StoreError::Missing(format!("indexed output {op}")))?;
+            out.push((op, output));
+        }
+        Ok(out)
+    }
+
+    /// The block of the applied chain holding `txid`, and its height (persistent index).
+    pub fn transaction_location(
+        &self,
+        txid: &TxId,
+    ) -> Result<Option<(BlockHash, u64)>, LedgerError> {
+        Ok(self.tables.location(txid)?)
+    }
+
     /// The live State output of `contract` under `key`.
     pub fn state(
         &self,
@@ -421,6 +452,9 @@ impl<S: KvStore> EutxoLedger<S> {
         }
         batch.put_value(block_key(&hash), block);
         batch.put_value(height_key(meta.height), &hash);
+        for txid in &txids {
+            batch.put_value(location_key(txid), &(hash, meta.height));
+        }
         let undo = Undo {
             spent,
             created,
@@ -458,6 +492,9 @@ impl<S: KvStore> EutxoLedger<S> {
             put_utxo(&mut batch, op, o);
         }
         batch.delete(height_key(meta.height));
+        for tx in &block.transactions {
+            batch.delete(location_key(&tx.id()));
+        }
         batch.delete(undo_key(&meta.tip));
         batch.put_value(META_KEY.to_vec(), &undo.previous);
         self.write(batch)?;
@@ -477,8 +514,33 @@ fn tip_of(meta: &ChainMeta) -> wes_core::ChainTip {
     }
 }
 
+/// Writes the owner and transaction-location indexes of a store written before they
+/// existed, in one batch: from its UTXO set and its applied chain (once; later blocks keep
+/// them current in their own batch).
+fn build_indexes<S: KvStore>(tables: &Tables<S>, meta: &ChainMeta) -> Result<(), LedgerError> {
+    let mut batch = Batch::new();
+    for (key, value) in tables.kv.scan_prefix(b"U")? {
+        let corrupt = |what: &str| StoreError::Missing(format!("{what} in UTXO key {key:02x?}"));
+        let op = outpoint_after(&key, 1).ok_or_else(|| corrupt("an outpoint"))?;
+        let output: Output = wes_core::codec::decode(&value).map_err(|_| corrupt("an output"))?;
+        batch.put(owner_key(&output.lock.address(), &op), Vec::new());
+    }
+    for height in 0..=meta.height {
+        let missing = || StoreError::Missing(format!("block at height {height}"));
+        let hash = tables.hash_at(height)?.ok_or_else(missing)?;
+        let block = tables.block(&hash)?.ok_or_else(missing)?;
+        for tx in &block.transactions {
+            batch.put_value(location_key(&tx.id()), &(hash, height));
+        }
+    }
+    batch.put_value(INDEX_KEY.to_vec(), &INDEX_VERSION);
+    tables.kv.apply(batch)?;
+    Ok(())
+}
+
 fn put_utxo(batch: &mut Batch, op: &OutPoint, output: &Output) {
     batch.put_value(utxo_key(op), output);
+    batch.put(owner_key(&output.lock.address(), op), Vec::new());
     if let Some(state) = output.as_state() {
         batch.put_value(state_key(&state.contract, &state.key), op);
     }
@@ -486,6 +548,7 @@ fn put_utxo(batch: &mut Batch, op: &OutPoint, output: &Output) {
 
 fn delete_utxo(batch: &mut Batch, op: &OutPoint, output: &Output) {
     batch.delete(utxo_key(op));
+    batch.delete(owner_key(&output.lock.address(), op));
     if let Some(state) = output.as_state() {
         batch.delete(state_key(&state.contract, &state.key));
     }

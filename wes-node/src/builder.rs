@@ -64,8 +64,7 @@ pub struct LedgerContext<'a> {
     pub verifiers: VerifierRegistry,
     /// The node's resource store, for verifiers that read code or models.
     pub resources: Resources,
-    /// Observers of applied and reverted blocks; the node's own index is among them, so a
-    /// ledger that does not report to them leaves balances and transaction lookups empty.
+    /// Observers of applied and reverted blocks (the chain's indexers, if any).
     pub observers: Vec<Arc<dyn LedgerObserver>>,
 }
 
@@ -335,9 +334,7 @@ impl<L: ChainLedger> NodeBuilder<L> {
                     .map_err(|e| NodeError::Config(format!("open the resource store: {e}")))?,
             ),
         };
-        let index = Arc::new(ChainIndex::default());
-        let mut observers: Vec<Arc<dyn LedgerObserver>> = vec![index.clone()];
-        observers.extend(self.observers);
+        let observers: Vec<Arc<dyn LedgerObserver>> = self.observers;
         let ledger = (self.ledger)(LedgerContext {
             data_dir: &dir,
             genesis: &self.genesis,
@@ -347,7 +344,7 @@ impl<L: ChainLedger> NodeBuilder<L> {
             observers,
         })?;
         let ledger = Arc::new(ledger);
-        index.rebuild(&*ledger)?;
+        let index = Arc::new(ChainIndex::new(ledger.clone()));
         let genesis_hash = ledger.genesis_hash();
         let genesis = ledger
             .header(&genesis_hash)

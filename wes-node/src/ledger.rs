@@ -8,7 +8,8 @@
 
 use wes_core::Block;
 use wes_core::{
-    BlockHash, ContractId, Ledger, Lock, OutPoint, Output, PublicKey, SignedTransaction, TxId,
+    Address, BlockHash, ContractId, Ledger, Lock, OutPoint, Output, PublicKey, SignedTransaction,
+    TxId,
 };
 use wes_ledger::{EutxoLedger, FeePolicy, KvStore, LedgerError, Limits};
 
@@ -49,6 +50,16 @@ pub trait ChainLedger: Ledger + 'static {
         time_ms: u64,
     ) -> Result<Block, Self::Error>;
 
+    /// The unspent outputs `owner` can spend, in outpoint order (`wes_getUtxos`,
+    /// `wes_getBalance`). Kept as an index that survives restarts: a node reads it, it
+    /// never rebuilds it.
+    fn outputs_of(&self, owner: &Address) -> Result<Vec<(OutPoint, Output)>, Self::Error>;
+
+    /// The block of the applied chain holding `txid`, and its height
+    /// (`wes_getTransaction`); an index that survives restarts as well.
+    fn transaction_location(&self, txid: &TxId)
+    -> Result<Option<(BlockHash, u64)>, Self::Error>;
+
     /// The live State output of `contract` under `key` (for executions' chain view).
     fn state(
         &self,
@@ -80,6 +91,17 @@ impl<S: KvStore + 'static> ChainLedger for EutxoLedger<S> {
 
     fn preverify(&self, txs: &[SignedTransaction]) {
         EutxoLedger::preverify(self, txs);
+    }
+
+    fn outputs_of(&self, owner: &Address) -> Result<Vec<(OutPoint, Output)>, LedgerError> {
+        EutxoLedger::outputs_of(self, owner)
+    }
+
+    fn transaction_location(
+        &self,
+        txid: &TxId,
+    ) -> Result<Option<(BlockHash, u64)>, LedgerError> {
+        EutxoLedger::transaction_location(self, txid)
     }
 
     fn build_block(

@@ -343,6 +343,14 @@ impl<S: KvStore + 'static> ChainLedger for AllowListLedger<S> {
         self.inner.preverify(txs);
     }
 
+    fn outputs_of(&self, owner: &Address) -> Result<Vec<(OutPoint, Output)>, AppError> {
+        Ok(self.inner.outputs_of(owner)?)
+    }
+
+    fn transaction_location(&self, txid: &TxId) -> Result<Option<(BlockHash, u64)>, AppError> {
+        Ok(self.inner.transaction_location(txid)?)
+    }
+
     fn build_block(
         &self,
         transactions: Vec<SignedTransaction>,

@@ -181,4 +181,18 @@ impl KvStore for LogStore {
         apply_ops(&mut map, batch.ops().to_vec());
         Ok(())
     }
+
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        let map = self
+            .map
+            .read()
+            .map_err(|_| StoreError::Backend("index lock poisoned".into()))?;
+        let mut found: Vec<(Vec<u8>, Vec<u8>)> = map
+            .iter()
+            .filter(|(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        found.sort();
+        Ok(found)
+    }
 }

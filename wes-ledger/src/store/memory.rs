@@ -41,4 +41,19 @@ impl KvStore for MemoryStore {
         }
         Ok(())
     }
+
+    /// A walk of the whole map (a hash map): fine for tests and simulations.
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        let map = self
+            .map
+            .read()
+            .map_err(|_| StoreError::Backend("memory store lock poisoned".into()))?;
+        let mut found: Vec<(Vec<u8>, Vec<u8>)> = map
+            .iter()
+            .filter(|(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        found.sort();
+        Ok(found)
+    }
 }

@@ -65,4 +65,8 @@ pub trait KvStore: Send + Sync + 'static {
 
     /// Applies `batch` atomically and durably.
     fn apply(&self, batch: Batch) -> Result<(), StoreError>;
+
+    /// Every key starting with `prefix` and its value, in key order (the ledger's
+    /// persistent indexes, e.g. the outputs of one owner, are read this way).
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
 }

@@ -63,4 +63,14 @@ impl KvStore for SledStore {
         self.db.flush().map_err(backend)?;
         Ok(())
     }
+
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        self.db
+            .scan_prefix(prefix)
+            .map(|entry| {
+                let (k, v) = entry.map_err(backend)?;
+                Ok((k.to_vec(), v.to_vec()))
+            })
+            .collect()
+    }
 }

@@ -8,10 +8,13 @@
 //! | `H` | height (BE) | block hash on the applied chain |
 //! | `R` | block hash | `Undo` of an applied block |
 //! | `M` | — | `ChainMeta` of the tip |
+//! | `O` | owner address ‖ outpoint | empty: the unspent outputs of each owner |
+//! | `L` | txid | (block hash, height) of the applied block holding it |
+//! | `I` | — | version of the `O` and `L` indexes (absent in stores written before them) |
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use wes_core::{Block, BlockHash, ContractId, Hash, OutPoint, Output, codec};
+use wes_core::{Address, Block, BlockHash, ContractId, Hash, OutPoint, Output, TxId, codec};
 
 use super::{Batch, KvStore};
 use crate::error::StoreError;
@@ -45,6 +48,37 @@ pub(crate) fn undo_key(hash: &BlockHash) -> Vec<u8> {
 }
 
 pub(crate) const META_KEY: &[u8] = b"M";
+
+/// Where the version of the persistent indexes is kept.
+pub(crate) const INDEX_KEY: &[u8] = b"I";
+
+/// The version of the persistent indexes this code writes.
+pub(crate) const INDEX_VERSION: u32 = 1;
+
+pub(crate) fn owner_prefix(owner: &Address) -> Vec<u8> {
+    [&[b'O'][..], owner.0.as_bytes()].concat()
+}
+
+pub(crate) fn owner_key(owner: &Address, op: &OutPoint) -> Vec<u8> {
+    let mut k = owner_prefix(owner);
+    k.extend_from_slice(op.tx.as_bytes());
+    k.extend_from_slice(&op.index.to_be_bytes());
+    k
+}
+
+pub(crate) fn location_key(txid: &TxId) -> Vec<u8> {
+    [&[b'L'][..], txid.as_bytes()].concat()
+}
+
+/// The outpoint at the end of an owner-index or UTXO key (`prefix` bytes before it).
+pub(crate) fn outpoint_after(key: &[u8], prefix: usize) -> Option<OutPoint> {
+    let rest = key.get(prefix..)?;
+    let (tx, index) = (rest.get(..32)?, rest.get(32..36)?);
+    Some(OutPoint {
+        tx: TxId(Hash(tx.try_into().ok()?)),
+        index: u32::from_be_bytes(index.try_into().ok()?),
+    })
+}
 
 /// The tip of the applied chain, with the state accumulator after it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -108,6 +142,29 @@ impl<S: KvStore> Tables<S> {
 
     pub fn meta(&self) -> Result<Option<ChainMeta>, StoreError> {
         self.read(META_KEY)
+    }
+
+    pub fn index_version(&self) -> Result<Option<u32>, StoreError> {
+        self.read(INDEX_KEY)
+    }
+
+    /// The outpoints of `owner`'s unspent outputs, in outpoint order.
+    pub fn owned(&self, owner: &Address) -> Result<Vec<OutPoint>, StoreError> {
+        let prefix = owner_prefix(owner);
+        self.kv
+            .scan_prefix(&prefix)?
+            .into_iter()
+            .map(|(key, _)| {
+                outpoint_after(&key, prefix.len()).ok_or_else(|| StoreError::Missing(format!(
+                    "an outpoint in owner-index key {}",
+                    hex_key(&key)
+                )))
+            })
+            .collect()
+    }
+
+    pub fn location(&self, txid: &TxId) -> Result<Option<(BlockHash, u64)>, StoreError> {
+        self.read(&location_key(txid))
     }
 }
 
