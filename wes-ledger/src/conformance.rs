@@ -122,10 +122,11 @@ pub fn prefix_scans_see_exactly_the_prefix<S: KvStore + ?Sized>(store: &S) {
     batch.put(b"oa".to_vec(), b"1'".to_vec());
     store.apply(batch).expect("a batch applies");
     let found = store.scan_prefix(b"o").expect("a scan");
-    let expected: Vec<(Vec<u8>, Vec<u8>)> = [(&b"o"[..], &b"bare"[..]), (b"oa", b"1'"), (b"ob", b"2")]
-        .iter()
-        .map(|(k, v)| (k.to_vec(), v.to_vec()))
-        .collect();
+    let expected: Vec<(Vec<u8>, Vec<u8>)> =
+        [(&b"o"[..], &b"bare"[..]), (b"oa", b"1'"), (b"ob", b"2")]
+            .iter()
+            .map(|(k, v)| (k.to_vec(), v.to_vec()))
+            .collect();
     assert_eq!(found, expected);
     assert!(store.scan_prefix(b"zz").expect("a scan").is_empty());
 }

@@ -6,9 +6,8 @@ use std::sync::{Arc, Mutex, RwLock};
 use rayon::prelude::*;
 use wes_core::{
     Address, Block, BlockContext, BlockHash, BlockHeader, CompactTarget, Genesis, Hash, Ledger,
-    Lock,
-    OutPoint, Output, PublicKey, SignedTransaction, Transaction, TxId, TxSummary, ValidityWindow,
-    VerifierRegistry, Witness,
+    Lock, OutPoint, Output, PublicKey, SignedTransaction, Transaction, TxId, TxSummary,
+    ValidityWindow, VerifierRegistry, Witness,
 };
 
 use crate::config::LedgerConfig;
@@ -20,8 +19,7 @@ use crate::rules::{signatures, structure};
 use crate::state_root::StateAccumulator;
 use crate::store::tables::{
     BatchExt, ChainMeta, INDEX_KEY, INDEX_VERSION, META_KEY, Tables, Undo, block_key, height_key,
-    location_key, outpoint_after, owner_key, state_key, undo_key,
-    utxo_key,
+    location_key, outpoint_after, owner_key, state_key, undo_key, utxo_key,
 };
 use crate::store::{Batch, KvStore};
 use crate::verdicts::SignatureCache;

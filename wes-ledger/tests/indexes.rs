@@ -51,7 +51,11 @@ fn assert_indexes_match<S: KvStore>(ledger: &EutxoLedger<S>, gone: &[TxId]) {
                 op
             })
             .collect();
-        assert_eq!(indexed, owners.get(&address).cloned().unwrap_or_default(), "{name}");
+        assert_eq!(
+            indexed,
+            owners.get(&address).cloned().unwrap_or_default(),
+            "{name}"
+        );
     }
     for (txid, at) in &locations {
         assert_eq!(ledger.transaction_location(txid).unwrap(), Some(*at));
@@ -102,7 +106,13 @@ fn the_indexes_equal_a_rebuild_through_applies_reverts_and_reorgs() {
 }
 
 fn open(dir: &std::path::Path) -> EutxoLedger<SledStore> {
-    EutxoLedger::open(SledStore::open(dir).unwrap(), config(), &genesis(), verifiers()).unwrap()
+    EutxoLedger::open(
+        SledStore::open(dir).unwrap(),
+        config(),
+        &genesis(),
+        verifiers(),
+    )
+    .unwrap()
 }
 
 #[test]

@@ -57,8 +57,7 @@ pub trait ChainLedger: Ledger + 'static {
 
     /// The block of the applied chain holding `txid`, and its height
     /// (`wes_getTransaction`); an index that survives restarts as well.
-    fn transaction_location(&self, txid: &TxId)
-    -> Result<Option<(BlockHash, u64)>, Self::Error>;
+    fn transaction_location(&self, txid: &TxId) -> Result<Option<(BlockHash, u64)>, Self::Error>;
 
     /// The live State output of `contract` under `key` (for executions' chain view).
     fn state(
@@ -97,10 +96,7 @@ impl<S: KvStore + 'static> ChainLedger for EutxoLedger<S> {
         EutxoLedger::outputs_of(self, owner)
     }
 
-    fn transaction_location(
-        &self,
-        txid: &TxId,
-    ) -> Result<Option<(BlockHash, u64)>, LedgerError> {
+    fn transaction_location(&self, txid: &TxId) -> Result<Option<(BlockHash, u64)>, LedgerError> {
         EutxoLedger::transaction_location(self, txid)
     }
 

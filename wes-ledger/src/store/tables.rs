@@ -155,10 +155,9 @@ impl<S: KvStore> Tables<S> {
             .scan_prefix(&prefix)?
             .into_iter()
             .map(|(key, _)| {
-                outpoint_after(&key, prefix.len()).ok_or_else(|| StoreError::Missing(format!(
-                    "an outpoint in owner-index key {}",
-                    hex_key(&key)
-                )))
+                outpoint_after(&key, prefix.len()).ok_or_else(|| {
+                    StoreError::Missing(format!("an outpoint in owner-index key {}", hex_key(&key)))
+                })
             })
             .collect()
     }
