@@ -70,6 +70,6 @@ pub use ledger::EutxoLedger;
 pub use mempool::{BlockBudget, Mempool, MempoolConfig, MempoolError};
 pub use observer::{LedgerObserver, ResourcePins};
 pub use state_root::{STATE_ROOT_DOMAIN, StateAccumulator, state_root_of};
-pub use store::{Batch, KvStore, MemoryStore, SledStore};
+pub use store::{Batch, KeyValues, KvStore, MemoryStore, SledStore};
 pub use verdicts::{SIGNATURE_CACHE_ENTRIES, SignatureCache};
 pub use view::ResourceProvider;

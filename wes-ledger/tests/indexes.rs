@@ -12,14 +12,15 @@ use wes_ledger::*;
 
 const NAMES: [&str; 4] = ["alice", "bob", "carol", "miner"];
 
-/// The indexes rebuilt the slow way: every output of the applied chain that is still
-/// unspent, by owner; every transaction of the applied chain, by block.
-fn rebuilt<S: KvStore>(
-    ledger: &EutxoLedger<S>,
-) -> (
+/// Unspent outputs by owner, and the block and height of each transaction.
+type Indexes = (
     BTreeMap<Address, BTreeSet<OutPoint>>,
     BTreeMap<TxId, (BlockHash, u64)>,
-) {
+);
+
+/// The indexes rebuilt the slow way: every output of the applied chain that is still
+/// unspent, by owner; every transaction of the applied chain, by block.
+fn rebuilt<S: KvStore>(ledger: &EutxoLedger<S>) -> Indexes {
     let mut owners: BTreeMap<Address, BTreeSet<OutPoint>> = BTreeMap::new();
     let mut locations = BTreeMap::new();
     for height in 0..=ledger.tip().unwrap().height {

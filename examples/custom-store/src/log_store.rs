@@ -15,7 +15,7 @@ use std::path::Path;
 use std::sync::{Mutex, RwLock};
 
 use wes_core::{Domain, hash};
-use wes_ledger::{Batch, KvStore, StoreError};
+use wes_ledger::{Batch, KeyValues, KvStore, StoreError};
 
 const RECORD: Domain = Domain::new("wes-custom-store/record");
 
@@ -182,12 +182,12 @@ impl KvStore for LogStore {
         Ok(())
     }
 
-    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<KeyValues, StoreError> {
         let map = self
             .map
             .read()
             .map_err(|_| StoreError::Backend("index lock poisoned".into()))?;
-        let mut found: Vec<(Vec<u8>, Vec<u8>)> = map
+        let mut found: KeyValues = map
             .iter()
             .filter(|(k, _)| k.starts_with(prefix))
             .map(|(k, v)| (k.clone(), v.clone()))

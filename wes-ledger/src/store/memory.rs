@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::RwLock;
 
-use super::{Batch, KvStore};
+use super::{Batch, KeyValues, KvStore};
 use crate::error::StoreError;
 
 /// A [`KvStore`] in a hash map. Nothing survives the process.
@@ -43,12 +43,12 @@ impl KvStore for MemoryStore {
     }
 
     /// A walk of the whole map (a hash map): fine for tests and simulations.
-    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<KeyValues, StoreError> {
         let map = self
             .map
             .read()
             .map_err(|_| StoreError::Backend("memory store lock poisoned".into()))?;
-        let mut found: Vec<(Vec<u8>, Vec<u8>)> = map
+        let mut found: KeyValues = map
             .iter()
             .filter(|(k, _)| k.starts_with(prefix))
             .map(|(k, v)| (k.clone(), v.clone()))

@@ -57,6 +57,9 @@ impl Batch {
 /// Contract: [`apply`](KvStore::apply) returns only once the whole batch is durable, and a
 /// crash at any point leaves either all of it or none of it. Reads see every applied batch.
 ///
+/// Keys and their values, in key order (what [`KvStore::scan_prefix`] returns).
+pub type KeyValues = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// A store owns its data (`'static`): the ledger hands shared handles on it to proof
 /// verifiers, which may read it from other threads while they run.
 pub trait KvStore: Send + Sync + 'static {
@@ -68,5 +71,5 @@ pub trait KvStore: Send + Sync + 'static {
 
     /// Every key starting with `prefix` and its value, in key order (the ledger's
     /// persistent indexes, e.g. the outputs of one owner, are read this way).
-    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<KeyValues, StoreError>;
 }

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use super::{Batch, KvStore};
+use super::{Batch, KeyValues, KvStore};
 use crate::error::StoreError;
 
 /// A [`KvStore`] in a sled database directory.
@@ -64,7 +64,7 @@ impl KvStore for SledStore {
         Ok(())
     }
 
-    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<KeyValues, StoreError> {
         self.db
             .scan_prefix(prefix)
             .map(|entry| {
