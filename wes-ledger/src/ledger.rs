@@ -301,11 +301,11 @@ impl<S: KvStore> EutxoLedger<S> {
     pub fn outputs_of(&self, owner: &Address) -> Result<Vec<(OutPoint, Output)>, LedgerError> {
         let mut out = Vec::new();
         for op in self.tables.owned(owner)? {
-            let output = self
-                .tables
-                .utxo(&op)?
-                .ok_or_else(|| StoreError::Missing(format!("indexed output {op}")))?;
-            out.push((op, output));
+            // Read without the writer's lock: a block applied since the scan may have spent
+            // it, which is no inconsistency.
+            if let Some(output) = self.tables.utxo(&op)? {
+                out.push((op, output));
+            }
         }
         Ok(out)
     }
