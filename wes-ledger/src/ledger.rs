@@ -100,9 +100,7 @@ impl<S: KvStore> EutxoLedger<S> {
                     accumulator: accumulator.to_bytes(),
                 };
                 let mut batch = Batch::new();
-                for (op, o) in &utxos {
-                    put_utxo(&mut batch, op, o);
-                }
+                write_utxos(&mut batch, &[], &utxos);
                 batch.put_value(block_key(&genesis_hash), &block);
                 batch.put_value(height_key(0), &genesis_hash);
                 for tx in &block.transactions {
@@ -442,12 +440,7 @@ impl<S: KvStore> EutxoLedger<S> {
             accumulator: accumulator.to_bytes(),
         };
         let mut batch = Batch::new();
-        for (op, o) in &spent {
-            delete_utxo(&mut batch, op, o);
-        }
-        for (op, o) in &created {
-            put_utxo(&mut batch, op, o);
-        }
+        write_utxos(&mut batch, &spent, &created);
         batch.put_value(block_key(&hash), block);
         batch.put_value(height_key(meta.height), &hash);
         for txid in &txids {
@@ -483,12 +476,7 @@ impl<S: KvStore> EutxoLedger<S> {
             .undo(&meta.tip)?
             .ok_or_else(|| StoreError::Missing(format!("undo data of {}", meta.tip)))?;
         let mut batch = Batch::new();
-        for (op, o) in &undo.created {
-            delete_utxo(&mut batch, op, o);
-        }
-        for (op, o) in &undo.spent {
-            put_utxo(&mut batch, op, o);
-        }
+        write_utxos(&mut batch, &undo.created, &undo.spent);
         batch.delete(height_key(meta.height));
         for tx in &block.transactions {
             batch.delete(location_key(&tx.id()));
@@ -536,19 +524,31 @@ fn build_indexes<S: KvStore>(tables: &Tables<S>, meta: &ChainMeta) -> Result<(),
     Ok(())
 }
 
-fn put_utxo(batch: &mut Batch, op: &OutPoint, output: &Output) {
-    batch.put_value(utxo_key(op), output);
-    batch.put(owner_key(&output.lock.address(), op), Vec::new());
-    if let Some(state) = output.as_state() {
-        batch.put_value(state_key(&state.contract, &state.key), op);
+/// Deletes `gone` and writes `new` unspent outputs, with their owner-index and live-state
+/// entries. The owners' addresses (a hash each) and the encodings are computed on all cores;
+/// the batch is then filled in order.
+fn write_utxos(batch: &mut Batch, gone: &[(OutPoint, Output)], new: &[(OutPoint, Output)]) {
+    let (gone_owners, new_entries): (Vec<Address>, Vec<(Address, Vec<u8>)>) = rayon::join(
+        || gone.par_iter().map(|(_, o)| o.lock.address()).collect(),
+        || {
+            new.par_iter()
+                .map(|(_, o)| (o.lock.address(), wes_core::codec::encode(o)))
+                .collect()
+        },
+    );
+    for ((op, output), owner) in gone.iter().zip(&gone_owners) {
+        batch.delete(utxo_key(op));
+        batch.delete(owner_key(owner, op));
+        if let Some(state) = output.as_state() {
+            batch.delete(state_key(&state.contract, &state.key));
+        }
     }
-}
-
-fn delete_utxo(batch: &mut Batch, op: &OutPoint, output: &Output) {
-    batch.delete(utxo_key(op));
-    batch.delete(owner_key(&output.lock.address(), op));
-    if let Some(state) = output.as_state() {
-        batch.delete(state_key(&state.contract, &state.key));
+    for ((op, output), (owner, encoded)) in new.iter().zip(new_entries) {
+        batch.put(utxo_key(op), encoded);
+        batch.put(owner_key(&owner, op), Vec::new());
+        if let Some(state) = output.as_state() {
+            batch.put_value(state_key(&state.contract, &state.key), op);
+        }
     }
 }
 
