@@ -1,30 +1,21 @@
 //! The library's RPC client against a running node on 127.0.0.1: coins, paying with change,
 //! the node's refusals and the client's own, each as a typed error.
 
+mod common;
+
 use std::time::Duration;
 
+use common::{DevNode, dev_node};
 use serde_json::json;
-use wes_core::{
-    ChainId, CompactTarget, ContractId, Genesis, Hash, Lock, Output, SecretKey, TokenId, TxId,
-};
+use wes_core::{ChainId, ContractId, Genesis, Hash, Lock, Output, SecretKey, TokenId, TxId};
 use wes_node::client::Utxo;
 use wes_node::rpc::code;
-use wes_node::{Client, ClientError, Config, Consensus, LaunchOptions, NodeBuilder, launch};
+use wes_node::{Client, ClientError};
 
 const CHAIN: ChainId = ChainId(32);
 
 fn genesis() -> Genesis {
-    Genesis {
-        chain_id: CHAIN,
-        time_ms: 1_767_225_600_000,
-        target: CompactTarget(0),
-        allocations: vec![Output::asset(
-            Lock::key(SecretKey::dev("alice").public_key()),
-            TokenId::Native,
-            1_000_000,
-        )],
-        message: "wes-node client tests".into(),
-    }
+    common::genesis(CHAIN, "wes-node client tests")
 }
 
 fn native(utxos: &[Utxo]) -> Vec<u128> {
@@ -55,28 +46,11 @@ async fn wait_included(client: &Client, txid: &TxId) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wallet_pays_with_change_and_every_refusal_is_typed() {
-    let dir = tempfile::tempdir().unwrap();
-    let node = NodeBuilder::new(Config::new(dir.path()), genesis())
-        .consensus(|_| {
-            Ok(Consensus::instant_seal(
-                CHAIN,
-                SecretKey::dev("sealer"),
-                100,
-            ))
-        })
-        .build()
-        .unwrap();
-    let running = launch(
-        node,
-        LaunchOptions {
-            rpc: Some("127.0.0.1:0".parse().unwrap()),
-            produce: true,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
-    let client = Client::new(&format!("http://{}", running.rpc_addr.unwrap())).unwrap();
+    let DevNode {
+        running,
+        client,
+        dir: _dir,
+    } = dev_node(genesis(), 100, true).await;
     let (alice, bob) = (SecretKey::dev("alice"), SecretKey::dev("bob"));
 
     assert_eq!(client.chain_id().await.unwrap(), CHAIN);
@@ -188,29 +162,12 @@ async fn a_wallet_pays_with_change_and_every_refusal_is_typed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_key_sends_a_hundred_transfers_that_one_block_includes() {
-    let dir = tempfile::tempdir().unwrap();
-    let node = NodeBuilder::new(Config::new(dir.path()), genesis())
-        .consensus(|_| {
-            Ok(Consensus::instant_seal(
-                CHAIN,
-                SecretKey::dev("sealer"),
-                2_000,
-            ))
-        })
-        .build()
-        .unwrap();
     // The node produces only when the test says so: all 100 are sent within one block time.
-    let running = launch(
-        node,
-        LaunchOptions {
-            rpc: Some("127.0.0.1:0".parse().unwrap()),
-            produce: false,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
-    let client = Client::new(&format!("http://{}", running.rpc_addr.unwrap())).unwrap();
+    let DevNode {
+        running,
+        client,
+        dir: _dir,
+    } = dev_node(genesis(), 2_000, false).await;
     let alice = SecretKey::dev("alice");
     let recipients: Vec<SecretKey> = (0..100)
         .map(|i| SecretKey::dev(&format!("recipient {i}")))
@@ -263,28 +220,11 @@ async fn one_key_sends_a_hundred_transfers_that_one_block_includes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_is_admitted_in_order_with_one_result_per_transaction() {
-    let dir = tempfile::tempdir().unwrap();
-    let node = NodeBuilder::new(Config::new(dir.path()), genesis())
-        .consensus(|_| {
-            Ok(Consensus::instant_seal(
-                CHAIN,
-                SecretKey::dev("sealer"),
-                2_000,
-            ))
-        })
-        .build()
-        .unwrap();
-    let running = launch(
-        node,
-        LaunchOptions {
-            rpc: Some("127.0.0.1:0".parse().unwrap()),
-            produce: false,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
-    let client = Client::new(&format!("http://{}", running.rpc_addr.unwrap())).unwrap();
+    let DevNode {
+        running,
+        client,
+        dir: _dir,
+    } = dev_node(genesis(), 2_000, false).await;
     let alice = SecretKey::dev("alice");
     let bob = Lock::key(SecretKey::dev("bob").public_key());
 

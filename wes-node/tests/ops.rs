@@ -1,28 +1,20 @@
 //! What operators read from a running node on 127.0.0.1: `GET /health` and `GET /metrics`
 //! on the RPC port, beside JSON-RPC.
 
+mod common;
+
 use std::net::SocketAddr;
 
+use common::{DevNode, dev_node};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use wes_core::{ChainId, CompactTarget, Genesis, Lock, Output, SecretKey, TokenId};
-use wes_node::{Client, Config, Consensus, LaunchOptions, NodeBuilder, launch};
+use wes_core::{ChainId, Genesis, Lock, Output, SecretKey, TokenId};
 
 const CHAIN: ChainId = ChainId(33);
 
 fn genesis() -> Genesis {
-    Genesis {
-        chain_id: CHAIN,
-        time_ms: 1_767_225_600_000,
-        target: CompactTarget(0),
-        allocations: vec![Output::asset(
-            Lock::key(SecretKey::dev("alice").public_key()),
-            TokenId::Native,
-            1_000_000,
-        )],
-        message: "wes-node ops tests".into(),
-    }
+    common::genesis(CHAIN, "wes-node ops tests")
 }
 
 /// A plain HTTP/1.1 GET: the status code and the body.
@@ -67,29 +59,12 @@ fn value(metrics: &str, name: &str) -> Option<f64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_and_metrics_are_served_beside_json_rpc() {
-    let dir = tempfile::tempdir().unwrap();
-    let node = NodeBuilder::new(Config::new(dir.path()), genesis())
-        .consensus(|_| {
-            Ok(Consensus::instant_seal(
-                CHAIN,
-                SecretKey::dev("sealer"),
-                2_000,
-            ))
-        })
-        .build()
-        .unwrap();
-    let running = launch(
-        node,
-        LaunchOptions {
-            rpc: Some("127.0.0.1:0".parse().unwrap()),
-            produce: false,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let DevNode {
+        running,
+        client,
+        dir: _dir,
+    } = dev_node(genesis(), 2_000, false).await;
     let addr = running.rpc_addr.unwrap();
-    let client = Client::new(&format!("http://{addr}")).unwrap();
 
     let (status, body) = get(addr, "/health").await;
     assert_eq!(status, 200, "{body}");
