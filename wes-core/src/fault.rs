@@ -22,6 +22,14 @@ pub enum Fault {
 pub trait Blame {
     /// Who caused the error.
     fn fault(&self) -> Fault;
+
+    /// A stable, machine-readable name of the rule the error reports, in `snake_case`
+    /// (`"missing_input"`, `"fee_too_low"`…): what an RPC error's `data` carries so that
+    /// clients can act on a refusal without parsing its message. `None` when the error
+    /// names no rule of its own (the default).
+    fn rule(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 impl Blame for crate::codec::CodecError {

@@ -316,6 +316,47 @@ impl Blame for TxError {
             _ => Fault::Input,
         }
     }
+
+    fn rule(&self) -> Option<&'static str> {
+        Some(match self {
+            TxError::WrongVersion { .. } => "wrong_version",
+            TxError::WrongChain { .. } => "wrong_chain",
+            TxError::TooLarge { .. } => "too_large",
+            TxError::TooManyInputs { .. } => "too_many_inputs",
+            TxError::TooManyOutputs { .. } => "too_many_outputs",
+            TxError::NoSpentInput => "no_spent_input",
+            TxError::DuplicateInput { .. } => "duplicate_input",
+            TxError::SpendAndReference { .. } => "spend_and_reference",
+            TxError::OutsideValidityWindow { .. } => "outside_validity_window",
+            TxError::MissingInput { .. } => "missing_input",
+            TxError::InvalidLock { .. } => "invalid_lock",
+            TxError::ZeroAmount { .. } => "zero_amount",
+            TxError::OutputFieldTooLong { .. } => "output_field_too_long",
+            TxError::BadSignature { .. } => "bad_signature",
+            TxError::DuplicateSigner { .. } => "duplicate_signer",
+            TxError::UnneededSignature { .. } => "unneeded_signature",
+            TxError::MissingSignature { .. } => "missing_signature",
+            TxError::ThresholdNotMet { .. } => "threshold_not_met",
+            TxError::TimeLocked { .. } => "time_locked",
+            TxError::ContractNotExecuted { .. } => "contract_not_executed",
+            TxError::SponsorWithoutExecution { .. } => "sponsor_without_execution",
+            TxError::SponsorWrongContract { .. } => "sponsor_wrong_contract",
+            TxError::SponsorNotAsset { .. } => "sponsor_not_asset",
+            TxError::SponsorOverCap { .. } => "sponsor_over_cap",
+            TxError::SponsorFundsDiverted { .. } => "sponsor_funds_diverted",
+            TxError::UnauthorizedMint { .. } => "unauthorized_mint",
+            TxError::AmountOverflow { .. } => "amount_overflow",
+            TxError::StateNotExecuted { .. } => "state_not_executed",
+            TxError::DuplicateStateKey { .. } => "duplicate_state_key",
+            TxError::FeeTokenNotAccepted { .. } => "fee_token_not_accepted",
+            TxError::FeeTooLow { .. } => "fee_too_low",
+            TxError::CuOverLimit { .. } => "cu_over_limit",
+            TxError::BadCallees { .. } => "bad_callees",
+            TxError::UnexpectedProof => "unexpected_proof",
+            TxError::Proof(_) => "invalid_proof",
+            TxError::Store(_) => return None,
+        })
+    }
 }
 
 impl From<StoreError> for TxError {
@@ -436,6 +477,21 @@ impl Blame for BlockError {
             _ => Fault::Input,
         }
     }
+
+    fn rule(&self) -> Option<&'static str> {
+        Some(match self {
+            BlockError::Transaction { source, .. } => return source.rule(),
+            BlockError::NotOnTip { .. } => "not_on_tip",
+            BlockError::WrongHeight { .. } => "wrong_height",
+            BlockError::WrongChain { .. } => "wrong_chain",
+            BlockError::Body(_) => "bad_body",
+            BlockError::TooManyTransactions { .. } => "too_many_transactions",
+            BlockError::TooLarge { .. } => "block_too_large",
+            BlockError::TooMuchCompute { .. } => "too_much_compute",
+            BlockError::Coinbase(_) => "bad_coinbase",
+            BlockError::StateRootMismatch { .. } => "state_root_mismatch",
+        })
+    }
 }
 
 /// A failure of the storage backend.
@@ -547,6 +603,16 @@ impl Blame for LedgerError {
             LedgerError::Store(_)
             | LedgerError::RevertGenesis
             | LedgerError::GenesisMismatch { .. } => Fault::Local,
+        }
+    }
+
+    fn rule(&self) -> Option<&'static str> {
+        match self {
+            LedgerError::Block { source, .. } => source.rule(),
+            LedgerError::Transaction { source, .. } => source.rule(),
+            LedgerError::UnknownBlock(_) => Some("unknown_block"),
+            LedgerError::NotOnChain(_) => Some("not_on_chain"),
+            _ => None,
         }
     }
 }

@@ -1,6 +1,8 @@
-//! The Rust client of a node's JSON-RPC: any method by name ([`Client::call`]), and the
-//! wallet operations every client needs — coins owned by a key, paying with change, sending,
-//! signing a transaction the node constructed — with typed errors.
+//! The Rust client of a node's JSON-RPC: the whole typed `wes_*` API ([`Client::api`],
+//! generated from the same definition as the server), any method by name
+//! ([`Client::call`]), and the wallet operations every client needs — coins owned by a key,
+//! paying with change, sending, signing a transaction the node constructed — with typed
+//! errors.
 //!
 //! Transactions are built and signed here, on the client's side: the node never sees a
 //! secret key.
@@ -12,15 +14,16 @@ use jsonrpsee::core::client::ClientT;
 use jsonrpsee::core::params::ArrayParams;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use wes_core::{
     ChainId, ContentId, Input, Lock, OutPoint, Output, OutputBody, PublicKey, ResourceBody,
     ResourceKind, ResourceMeta, SecretKey, SignedTransaction, TokenId, Transaction, TxId,
     ValidityWindow, codec,
 };
 
-use crate::rpc::{MAX_REQUEST_BYTES, parse_outpoint, token_name};
+pub use crate::rpc::types::ConstructedTx;
+use crate::rpc::types::{Page, SendResult};
+use crate::rpc::{MAX_REQUEST_BYTES, WesApiClient, parse_outpoint, token_name};
 
 /// How long a call may take: constructions with a zero-knowledge proof take seconds.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
@@ -84,29 +87,18 @@ pub struct Utxo {
     pub pending: bool,
 }
 
-/// A transaction the node constructed (`wes_constructCall`, `wes_constructInference`),
-/// unsigned, with its proof and what the run returned.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ConstructedTx {
-    /// Its id.
-    pub txid: String,
-    /// The unsigned transaction, hex of its encoding.
-    pub tx: String,
-    /// The proof, hex.
-    pub proof: String,
-    /// Compute units the run used.
-    pub cu_used: u64,
-    /// What the entry returned, hex.
-    pub return_data: String,
-    /// A model's result (`wes_constructInference`), `null` for a call.
-    #[serde(default)]
-    pub result: Value,
-}
-
 /// A connection to a node's JSON-RPC over HTTP.
 #[derive(Clone, Debug)]
 pub struct Client {
     rpc: HttpClient,
+}
+
+/// Wraps jsonrpsee's error of a call to `method`.
+fn call_error(method: &str) -> impl FnOnce(jsonrpsee::core::ClientError) -> ClientError + '_ {
+    move |source| ClientError::Call {
+        method: method.into(),
+        source,
+    }
 }
 
 fn params(values: Vec<Value>) -> ArrayParams {
@@ -136,7 +128,14 @@ impl Client {
         Ok(Client { rpc })
     }
 
-    /// Calls `method` with positional `args`, decoding the result as `T`.
+    /// The typed `wes_*` API ([`WesApiClient`]'s methods), e.g.
+    /// `client.api().get_block_by_height(1).await`.
+    pub fn api(&self) -> &HttpClient {
+        &self.rpc
+    }
+
+    /// Calls `method` with positional `args`, decoding the result as `T` (for methods a
+    /// chain adds beside the built-in ones).
     ///
     /// # Errors
     /// [`ClientError::Call`]: unreachable, refused, or a result that is not a `T`.
@@ -148,10 +147,7 @@ impl Client {
         self.rpc
             .request(method, params(args))
             .await
-            .map_err(|source| ClientError::Call {
-                method: method.into(),
-                source,
-            })
+            .map_err(call_error(method))
     }
 
     /// The chain's id.
@@ -159,7 +155,12 @@ impl Client {
     /// # Errors
     /// As [`Client::call`].
     pub async fn chain_id(&self) -> Result<ChainId, ClientError> {
-        Ok(ChainId(self.call("wes_chainId", vec![]).await?))
+        let id = self
+            .rpc
+            .chain_id()
+            .await
+            .map_err(call_error("wes_chainId"))?;
+        Ok(ChainId(id))
     }
 
     /// The unspent outputs locked to `key` alone, as the mempool leaves them: outputs that
@@ -171,29 +172,40 @@ impl Client {
     /// As [`Client::call`]; [`ClientError::Answer`] for an entry that does not decode.
     pub async fn utxos(&self, key: &PublicKey) -> Result<Vec<Utxo>, ClientError> {
         const METHOD: &str = "wes_getUtxos";
-        let entries: Vec<Value> = self
-            .call(METHOD, vec![json!(hex::encode(key.0)), json!("pending")])
-            .await?;
         let answer = |reason: String| ClientError::Answer {
             method: METHOD.into(),
             reason,
         };
-        entries
-            .iter()
-            .map(|entry| {
-                let outpoint = entry["outpoint"].as_str().unwrap_or_default();
-                let encoded = entry["encoded"].as_str().unwrap_or_default();
-                Ok(Utxo {
-                    outpoint: parse_outpoint(outpoint)
-                        .map_err(|e| answer(format!("outpoint {outpoint:?}: {e}")))?,
-                    output: hex::decode(encoded)
+        let owner = hex::encode(key.0);
+        let mut utxos = Vec::new();
+        let mut after = None;
+        loop {
+            let page = Page {
+                after: after.take(),
+                limit: Some(Page::MAX_LIMIT),
+            };
+            let entries = self
+                .rpc
+                .get_utxos(owner.clone(), Some("pending".into()), Some(page))
+                .await
+                .map_err(call_error(METHOD))?;
+            let full = entries.len() == Page::MAX_LIMIT;
+            after = entries.last().map(|e| e.outpoint.clone());
+            for entry in entries {
+                utxos.push(Utxo {
+                    outpoint: parse_outpoint(&entry.outpoint)
+                        .map_err(|e| answer(format!("outpoint {:?}: {e}", entry.outpoint)))?,
+                    output: hex::decode(&entry.encoded)
                         .map_err(|e| e.to_string())
                         .and_then(|b| codec::decode(&b).map_err(|e| e.to_string()))
-                        .map_err(|e| answer(format!("output at {outpoint}: {e}")))?,
-                    pending: entry["pending"].as_bool().unwrap_or(false),
-                })
-            })
-            .collect()
+                        .map_err(|e| answer(format!("output at {}: {e}", entry.outpoint)))?,
+                    pending: entry.pending,
+                });
+            }
+            if !full {
+                return Ok(utxos);
+            }
+        }
     }
 
     /// Coins of `token` owned by `key` covering `need`: their outpoints and total.
@@ -278,9 +290,11 @@ impl Client {
     /// The node refuses it ([`ClientError::Call`] with the reason); an id that does not parse.
     pub async fn send(&self, tx: &SignedTransaction) -> Result<TxId, ClientError> {
         const METHOD: &str = "wes_sendRawTransaction";
-        let id: String = self
-            .call(METHOD, vec![json!(hex::encode(codec::encode(tx)))])
-            .await?;
+        let id = self
+            .rpc
+            .send_raw_transaction(hex::encode(codec::encode(tx)))
+            .await
+            .map_err(call_error(METHOD))?;
         id.parse().map_err(|e| ClientError::Answer {
             method: METHOD.into(),
             reason: format!("txid {id:?}: {e}"),
@@ -300,7 +314,11 @@ impl Client {
     ) -> Result<Vec<Result<TxId, String>>, ClientError> {
         const METHOD: &str = "wes_sendRawTransactions";
         let raws: Vec<String> = txs.iter().map(|t| hex::encode(codec::encode(t))).collect();
-        let answers: Vec<Value> = self.call(METHOD, vec![json!(raws)]).await?;
+        let answers = self
+            .rpc
+            .send_raw_transactions(raws)
+            .await
+            .map_err(call_error(METHOD))?;
         if answers.len() != txs.len() {
             return Err(ClientError::Answer {
                 method: METHOD.into(),
@@ -308,13 +326,12 @@ impl Client {
             });
         }
         Ok(answers
-            .iter()
-            .map(|a| match a["txid"].as_str() {
-                Some(id) => id.parse().map_err(|e| format!("txid {id:?}: {e}")),
-                None => Err(a["error"]["message"]
-                    .as_str()
-                    .unwrap_or("refused")
-                    .to_owned()),
+            .into_iter()
+            .map(|a| match a {
+                SendResult::Admitted { txid } => {
+                    txid.parse().map_err(|e| format!("txid {txid:?}: {e}"))
+                }
+                SendResult::Refused { error } => Err(error.message),
             })
             .collect())
     }

@@ -44,8 +44,16 @@ pub enum NodeError {
     #[error("construct: {0}")]
     Construct(#[from] crate::construct::ConstructError),
     /// A transaction was refused by the mempool or the ledger.
-    #[error("transaction refused: {0}")]
-    Rejected(String),
+    #[error("transaction refused: {reason}")]
+    Rejected {
+        /// Why, as the mempool or ledger said it.
+        reason: String,
+        /// Whose fault: the transaction's ([`Fault::Input`]), or for now only
+        /// ([`Fault::Unavailable`]: a full pool, a parent that left it).
+        fault: Fault,
+        /// The rule that refused it ([`Blame::rule`]), e.g. `"fee_too_low"`.
+        rule: Option<&'static str>,
+    },
     /// This node has no block producer (it follows the chain only).
     #[error("this node does not produce blocks")]
     NoProducer,
@@ -75,6 +83,15 @@ pub enum NodeError {
 }
 
 impl NodeError {
+    /// A refusal of the mempool or ledger, with its fault and rule.
+    pub fn rejected(e: &(impl std::error::Error + Blame)) -> Self {
+        NodeError::Rejected {
+            reason: e.to_string(),
+            fault: e.fault(),
+            rule: e.rule(),
+        }
+    }
+
     /// A ledger error, boxed.
     pub fn ledger(e: impl std::error::Error + Send + Sync + 'static) -> Self {
         NodeError::Ledger(Box::new(e))
@@ -97,7 +114,8 @@ impl Blame for NodeError {
         match self {
             NodeError::Consensus(e) => e.fault(),
             NodeError::Resources(e) => e.fault(),
-            NodeError::InvalidResource { .. } | NodeError::Rejected(_) => Fault::Input,
+            NodeError::Rejected { fault, .. } => *fault,
+            NodeError::InvalidResource { .. } => Fault::Input,
             NodeError::Construct(e) => match e {
                 crate::construct::ConstructError::Execution(x) => x.fault,
                 crate::construct::ConstructError::Proof(p) => p.fault(),
@@ -106,6 +124,17 @@ impl Blame for NodeError {
             },
             NodeError::LostRace { .. } | NodeError::Cancelled => Fault::Unavailable,
             _ => Fault::Local,
+        }
+    }
+
+    fn rule(&self) -> Option<&'static str> {
+        match self {
+            NodeError::Rejected { rule, .. } => *rule,
+            NodeError::Consensus(e) => e.rule(),
+            NodeError::Resources(e) => e.rule(),
+            NodeError::InvalidResource { .. } => Some("invalid_resource"),
+            NodeError::NoProducer => Some("no_producer"),
+            _ => None,
         }
     }
 }

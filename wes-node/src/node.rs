@@ -253,7 +253,7 @@ impl<L: ChainLedger> Node<L> {
     pub fn submit(&self, tx: SignedTransaction) -> Result<TxId, NodeError> {
         let id = self
             .accept(tx.clone())
-            .map_err(|e| NodeError::Rejected(e.to_string()))?;
+            .map_err(|e| NodeError::rejected(&e))?;
         if let Some(net) = self.network()
             && let Err(e) = net.publish_transaction(&tx)
         {

@@ -78,3 +78,23 @@ impl<L: ChainLedger> Node<L> {
         out
     }
 }
+
+impl<L: ChainLedger> Node<L> {
+    /// One page of [`outputs_of`](Self::outputs_of), all in outpoint order (pending ones
+    /// among the confirmed): those after `after`, at most `limit`. The next page starts
+    /// after the last outpoint of this one.
+    pub fn outputs_page(
+        &self,
+        owner: &Address,
+        tag: ReadTag,
+        after: Option<&OutPoint>,
+        limit: usize,
+    ) -> Vec<OwnedOutput> {
+        let mut all = self.outputs_of(owner, tag);
+        all.sort_by_key(|o| o.outpoint);
+        all.into_iter()
+            .filter(|o| after.is_none_or(|a| o.outpoint > *a))
+            .take(limit)
+            .collect()
+    }
+}

@@ -26,7 +26,8 @@ mod graph;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use wes_core::{
-    Address, BlockContext, InputMode, Ledger, OutPoint, Output, SignedTransaction, TxId, TxSummary,
+    Address, Blame, BlockContext, Fault, InputMode, Ledger, OutPoint, Output, SignedTransaction,
+    TxId, TxSummary,
 };
 
 use crate::config::{FeePolicy, Limits};
@@ -159,6 +160,32 @@ pub enum MempoolError<E: std::error::Error + 'static> {
         /// The pool's limit.
         limit: usize,
     },
+}
+
+impl<E: std::error::Error + Blame + 'static> Blame for MempoolError<E> {
+    fn fault(&self) -> Fault {
+        match self {
+            MempoolError::Invalid(e) => e.fault(),
+            // The same transaction may be admitted later (a pool with room, a parent back).
+            MempoolError::Full(_)
+            | MempoolError::ParentGone { .. }
+            | MempoolError::TooManyAncestors { .. }
+            | MempoolError::TooManyDescendants { .. } => Fault::Unavailable,
+            MempoolError::AlreadyKnown(_) | MempoolError::Conflict { .. } => Fault::Input,
+        }
+    }
+
+    fn rule(&self) -> Option<&'static str> {
+        Some(match self {
+            MempoolError::Invalid(e) => return e.rule(),
+            MempoolError::AlreadyKnown(_) => "already_known",
+            MempoolError::Conflict { .. } => "conflict",
+            MempoolError::Full(_) => "mempool_full",
+            MempoolError::ParentGone { .. } => "parent_gone",
+            MempoolError::TooManyAncestors { .. } => "too_many_ancestors",
+            MempoolError::TooManyDescendants { .. } => "too_many_descendants",
+        })
+    }
 }
 
 /// A pooled transaction.

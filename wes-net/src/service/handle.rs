@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use libp2p::{Multiaddr, PeerId};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 use wes_core::{Block, ResourceBody, ResourceStore, SignedTransaction, codec};
 use wes_ures::{ChunkSource, FetchError, FetchReport, Fetcher};
@@ -17,7 +17,7 @@ use crate::peers::Offence;
 use crate::protocol::{Request, Response};
 
 /// One connected peer, as [`NetworkHandle::info`] reports it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PeerInfo {
     /// Its id.
     pub peer_id: String,
@@ -30,7 +30,7 @@ pub struct PeerInfo {
 }
 
 /// The network's state, as [`NetworkHandle::info`] reports it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NetInfo {
     /// This node's peer id.
     pub peer_id: String,

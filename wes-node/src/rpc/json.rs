@@ -1,17 +1,17 @@
-//! Parsing parameters and rendering chain objects as JSON, shared by the built-in methods
-//! and by chains' own.
+//! Parsing parameters, shared by the built-in methods and by chains' own. A parameter that
+//! does not parse is an invalid-params error naming the parameter and the rule it breaks.
 
-use serde_json::{Value, json};
-use wes_core::{Address, Lock, OutPoint, Output, OutputBody, PublicKey, TokenId, codec};
+use wes_core::{Address, Lock, OutPoint, PublicKey, TokenId, codec};
 
 use super::{RpcResult, invalid};
 
-/// Parses `what` from `s`, as invalid parameters if it does not parse.
-pub(crate) fn parse<T: std::str::FromStr>(what: &str, s: &str) -> RpcResult<T>
+/// Parses parameter `param` from `s` (rule `malformed` if it does not parse).
+pub(crate) fn parse<T: std::str::FromStr>(param: &str, s: &str) -> RpcResult<T>
 where
     T::Err: std::fmt::Display,
 {
-    s.parse().map_err(|e| invalid(format!("{what} {s:?}: {e}")))
+    s.parse()
+        .map_err(|e| invalid(param, "malformed", format!("{s:?}: {e}")))
 }
 
 /// Parses `txid:index`.
@@ -23,12 +23,20 @@ pub fn parse_outpoint(s: &str) -> Result<OutPoint, String> {
     })
 }
 
-pub(crate) fn outpoint(s: &str) -> RpcResult<OutPoint> {
-    parse_outpoint(s).map_err(|e| invalid(format!("outpoint {s:?}: {e}")))
+/// Parses parameter `param` as `txid:index`.
+pub(crate) fn outpoint(param: &str, s: &str) -> RpcResult<OutPoint> {
+    parse_outpoint(s).map_err(|e| invalid(param, "malformed", format!("outpoint {s:?}: {e}")))
 }
 
-pub(crate) fn unhex(what: &str, s: &str) -> RpcResult<Vec<u8>> {
-    hex::decode(s.trim_start_matches("0x")).map_err(|e| invalid(format!("{what}: not hex: {e}")))
+/// Parameter `param` as bytes from hex (an optional `0x` prefix is allowed).
+pub(crate) fn unhex(param: &str, s: &str) -> RpcResult<Vec<u8>> {
+    hex::decode(s.trim_start_matches("0x"))
+        .map_err(|e| invalid(param, "not_hex", format!("not hex: {e}")))
+}
+
+/// Parameter `param` as the canonical encoding of a `T`, in hex.
+pub(crate) fn decode_hex<T: serde::de::DeserializeOwned>(param: &str, s: &str) -> RpcResult<T> {
+    codec::decode(&unhex(param, s)?).map_err(|e| invalid(param, "undecodable", e))
 }
 
 /// Parses a hex Ed25519 public key.
@@ -67,22 +75,6 @@ pub fn parse_token(s: &str) -> Result<TokenId, String> {
     let bytes =
         hex::decode(s).map_err(|e| format!("token {s:?} is neither native nor hex: {e}"))?;
     codec::decode(&bytes).map_err(|e| format!("token {s:?}: {e}"))
-}
-
-/// An output as JSON: `{outpoint, owner, body, encoded}`.
-pub fn output_json(op: &OutPoint, out: &Output) -> Value {
-    let body = match &out.body {
-        OutputBody::Asset(a) => {
-            json!({"type": "asset", "token": token_name(&a.token), "amount": a.amount.to_string()})
-        }
-        OutputBody::Resource(r) => {
-            json!({"type": "resource", "content": r.content.to_string(), "kind": format!("{:?}", r.kind), "size": r.size, "name": r.meta.name, "verifying_key": r.meta.verifying_key.map(|h| h.to_string())})
-        }
-        OutputBody::State(s) => {
-            json!({"type": "state", "contract": s.contract.to_string(), "key": hex::encode(&s.key), "data": hex::encode(&s.data), "version": s.version})
-        }
-    };
-    json!({"outpoint": op.to_string(), "owner": out.lock.address().to_string(), "body": body, "encoded": hex::encode(codec::encode(out))})
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
-//! The JSON-RPC server (jsonrpsee, HTTP, `wes_` namespace), which chains extend with their
-//! own methods beside the built-in ones ([`serve`] takes extra modules). Binary values
+//! The JSON-RPC server (jsonrpsee, HTTP and WebSocket on one port, `wes_` namespace), which
+//! chains extend with their own methods beside the built-in ones ([`serve`] takes extra
+//! modules). The API is defined once in [`api`]; the Rust client is generated from it. Binary values
 //! (transactions, blocks, resources) travel as hex of their canonical encoding; ids as hex;
 //! addresses as bech32m; amounts as decimal strings. The methods are documented in
 //! `wes-node/RPC.md`.
@@ -10,10 +11,13 @@
 //! No method waits behind an import or a proof: reads go to the ledger, the status snapshot
 //! and the indexes; constructions run on blocking threads against a lock-free view.
 
+pub mod api;
 mod construct;
 mod json;
 pub mod ops;
 mod reads;
+mod server;
+pub mod types;
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -23,17 +27,22 @@ use jsonrpsee::server::middleware::rpc::RpcServiceBuilder;
 use jsonrpsee::server::{Server, ServerHandle};
 use jsonrpsee::types::ErrorObjectOwned;
 use jsonrpsee::{Methods, RpcModule};
+use wes_core::{Blame, Fault};
 
 use crate::error::NodeError;
 use crate::ledger::ChainLedger;
 use crate::node::Node;
 
-pub use json::{output_json, owner_address, parse_outpoint, parse_token, token_name};
+pub use api::{WesApiClient, WesApiServer};
+pub use json::{owner_address, parse_outpoint, parse_token, token_name};
+pub use server::WesRpc;
+pub use types::ErrorData;
 
 /// Largest request body (a model or contract upload, hex-encoded).
 pub const MAX_REQUEST_BYTES: u32 = 32 << 20;
 
-/// JSON-RPC error codes beyond the standard ones.
+/// JSON-RPC error codes beyond the standard ones. Every `wes_*` error also carries
+/// [`ErrorData`]: the parameter or rule concerned and whose fault it is.
 pub mod code {
     /// The request is well-formed but refused (invalid transaction, failed execution…).
     pub const REJECTED: i32 = -32000;
@@ -46,24 +55,69 @@ pub mod code {
 /// A method's result.
 pub type RpcResult<T> = Result<T, ErrorObjectOwned>;
 
-/// An error object with `code` and `msg`.
-pub fn err(code: i32, msg: impl Into<String>) -> ErrorObjectOwned {
-    ErrorObjectOwned::owned(code, msg.into(), None::<()>)
+fn fault_name(f: Fault) -> String {
+    match f {
+        Fault::Input => "input",
+        Fault::Unavailable => "unavailable",
+        Fault::Local => "local",
+    }
+    .into()
 }
 
-/// A refusal ([`code::REJECTED`]).
-pub fn rejected(e: impl std::fmt::Display) -> ErrorObjectOwned {
-    err(code::REJECTED, e.to_string())
+/// An error object with `code`, `msg` and `data`.
+pub fn error(code: i32, msg: impl Into<String>, data: ErrorData) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(code, msg.into(), Some(data))
+}
+
+/// Something asked for does not exist ([`code::NOT_FOUND`], rule `not_found`).
+pub fn not_found(msg: impl Into<String>) -> ErrorObjectOwned {
+    error(
+        code::NOT_FOUND,
+        msg,
+        ErrorData {
+            rule: Some("not_found".into()),
+            fault: Some(fault_name(Fault::Input)),
+            ..ErrorData::default()
+        },
+    )
+}
+
+/// A refusal ([`code::REJECTED`]), with the error's rule and fault.
+pub fn rejected(e: &(impl std::fmt::Display + Blame)) -> ErrorObjectOwned {
+    error(
+        code::REJECTED,
+        e.to_string(),
+        ErrorData {
+            rule: e.rule().map(Into::into),
+            fault: Some(fault_name(e.fault())),
+            ..ErrorData::default()
+        },
+    )
 }
 
 /// A node failure ([`code::NODE`]).
 pub fn node_err(e: impl std::fmt::Display) -> ErrorObjectOwned {
-    err(code::NODE, e.to_string())
+    error(
+        code::NODE,
+        e.to_string(),
+        ErrorData {
+            fault: Some(fault_name(Fault::Local)),
+            ..ErrorData::default()
+        },
+    )
 }
 
-/// Invalid parameters (`-32602`).
-pub fn invalid(e: impl std::fmt::Display) -> ErrorObjectOwned {
-    err(jsonrpsee::types::error::INVALID_PARAMS_CODE, e.to_string())
+/// Parameter `param` is invalid (`-32602`): it breaks `rule` (`"not_hex"`, `"too_many"`…).
+pub fn invalid(param: &str, rule: &str, msg: impl std::fmt::Display) -> ErrorObjectOwned {
+    error(
+        jsonrpsee::types::error::INVALID_PARAMS_CODE,
+        format!("{param}: {msg}"),
+        ErrorData {
+            param: Some(param.into()),
+            rule: Some(rule.into()),
+            fault: Some(fault_name(Fault::Input)),
+        },
+    )
 }
 
 /// The built-in `wes_*` methods over `node`.
@@ -72,11 +126,8 @@ pub fn invalid(e: impl std::fmt::Display) -> ErrorObjectOwned {
 /// Never in practice (method names are unique); jsonrpsee's registration error otherwise.
 pub fn module<L: ChainLedger>(
     node: Arc<Node<L>>,
-) -> Result<RpcModule<Arc<Node<L>>>, jsonrpsee::core::RegisterMethodError> {
-    let mut m = RpcModule::new(node);
-    reads::register(&mut m)?;
-    construct::register(&mut m)?;
-    Ok(m)
+) -> Result<RpcModule<WesRpc<L>>, jsonrpsee::core::RegisterMethodError> {
+    Ok(WesRpc::new(node).into_rpc())
 }
 
 /// Starts the server on `addr` with the built-in methods and `extra` (a chain's own
@@ -94,7 +145,9 @@ pub async fn serve<L: ChainLedger>(
         .max_request_body_size(MAX_REQUEST_BYTES)
         .max_response_body_size(MAX_REQUEST_BYTES)
         .build();
-    let mut methods = module(node.clone()).map_err(|e| NodeError::Rpc(e.to_string()))?;
+    let mut methods: Methods = module(node.clone())
+        .map_err(|e| NodeError::Rpc(e.to_string()))?
+        .into();
     for more in extra {
         methods
             .merge(more)

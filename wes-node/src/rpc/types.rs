@@ -1,0 +1,325 @@
+//! The values the `wes_*` methods take and return, as they travel: shared by the server
+//! and the Rust client ([`super::api`]), and the shapes `RPC.md` documents.
+//!
+//! Binary values are hex of their canonical `wes_core::codec` encoding; ids hex; outpoints
+//! `"<txid>:<index>"`; owners bech32m addresses; amounts decimal strings (they are u128).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use wes_core::{OutPoint, Output, OutputBody, codec};
+
+use super::json::token_name;
+
+/// A block (`wes_getBlockByHeight`, `wes_getBlockByHash`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockInfo {
+    /// Its hash.
+    pub hash: String,
+    /// Its height.
+    pub height: u64,
+    /// Its parent's hash.
+    pub parent: String,
+    /// Its timestamp, in milliseconds since the Unix epoch.
+    pub time_ms: u64,
+    /// Its confirmations on the best chain (1 for the tip); `None` off the best chain.
+    pub confirmations: Option<u64>,
+    /// The ids of its transactions, coinbase first.
+    pub transactions: Vec<String>,
+    /// The whole block, hex of its encoding.
+    pub encoded: String,
+}
+
+/// An output's body, readable.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum OutputBodyInfo {
+    /// An amount of a token.
+    Asset {
+        /// `native`, or the hex of the encoded `TokenId`.
+        token: String,
+        /// The amount, decimal.
+        amount: String,
+    },
+    /// A registered resource (contract code, model, file).
+    Resource {
+        /// Its content id.
+        content: String,
+        /// Its kind (`Wasm`, `Onnx`, `File`, `Custom(n)`).
+        kind: String,
+        /// Its size in bytes.
+        size: u64,
+        /// Its name.
+        name: String,
+        /// A model's circuit resource, if it has one.
+        verifying_key: Option<String>,
+    },
+    /// A contract's state under a key.
+    State {
+        /// The contract.
+        contract: String,
+        /// The key, hex.
+        key: String,
+        /// The value, hex.
+        data: String,
+        /// How many times the key was written.
+        version: u64,
+    },
+}
+
+/// An unspent output (`wes_getOutput`, `wes_getUtxos`, a transaction's outputs).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputInfo {
+    /// Where it is.
+    pub outpoint: String,
+    /// The address of its lock.
+    pub owner: String,
+    /// What it holds.
+    pub body: OutputBodyInfo,
+    /// The output, hex of its encoding.
+    pub encoded: String,
+    /// Whether a pooled (not yet confirmed) transaction creates it (`wes_getUtxos` with the
+    /// `"pending"` tag); `false` otherwise.
+    #[serde(default)]
+    pub pending: bool,
+}
+
+impl OutputInfo {
+    /// `out` at `op`, as the RPC shows it.
+    pub fn new(op: &OutPoint, out: &Output) -> Self {
+        let body = match &out.body {
+            OutputBody::Asset(a) => OutputBodyInfo::Asset {
+                token: token_name(&a.token),
+                amount: a.amount.to_string(),
+            },
+            OutputBody::Resource(r) => OutputBodyInfo::Resource {
+                content: r.content.to_string(),
+                kind: format!("{:?}", r.kind),
+                size: r.size,
+                name: r.meta.name.clone(),
+                verifying_key: r.meta.verifying_key.map(|h| h.to_string()),
+            },
+            OutputBody::State(s) => OutputBodyInfo::State {
+                contract: s.contract.to_string(),
+                key: hex::encode(&s.key),
+                data: hex::encode(&s.data),
+                version: s.version,
+            },
+        };
+        OutputInfo {
+            outpoint: op.to_string(),
+            owner: out.lock.address().to_string(),
+            body,
+            encoded: hex::encode(codec::encode(out)),
+            pending: false,
+        }
+    }
+}
+
+/// Which outputs of an owner one `wes_getUtxos` answer holds: those after `after`, at
+/// most `limit`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page {
+    /// The last outpoint of the previous page (`"<txid>:<index>"`); the first page without.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// The most entries to return ([`Page::DEFAULT_LIMIT`] without, at most
+    /// [`Page::MAX_LIMIT`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+}
+
+impl Page {
+    /// Entries in a page when the request names no limit.
+    pub const DEFAULT_LIMIT: usize = 1_000;
+    /// The largest page.
+    pub const MAX_LIMIT: usize = 10_000;
+}
+
+/// Where a transaction is (`wes_getTransaction`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TxState {
+    /// In this node's mempool.
+    Pending,
+    /// In a block of the best chain.
+    Included,
+}
+
+/// A transaction and where it is (`wes_getTransaction`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxInfo {
+    /// Its id.
+    pub txid: String,
+    /// Pooled or included.
+    pub status: TxState,
+    /// The block holding it, once included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block: Option<String>,
+    /// That block's height.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u64>,
+    /// Confirmations on the best chain (0 while pending).
+    pub confirmations: u64,
+    /// Its outputs, once included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outputs: Option<Vec<OutputInfo>>,
+    /// The signed transaction, hex of its encoding.
+    pub tx: String,
+}
+
+/// A JSON-RPC error object, as it appears inside a batch answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorInfo {
+    /// The error code (see `rpc::code`).
+    pub code: i32,
+    /// What went wrong.
+    pub message: String,
+    /// Machine-readable details ([`ErrorData`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<ErrorData>,
+}
+
+/// The `data` of a `wes_*` error: which input, which rule, whose fault.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorData {
+    /// The parameter that is wrong (`"txid"`, `"fee_inputs[1]"`…), for invalid parameters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub param: Option<String>,
+    /// The rule that refused the request, `snake_case` and stable (`"fee_too_low"`,
+    /// `"missing_input"`, `"not_hex"`…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// Whose fault: `"input"` (retrying the same request fails again), `"unavailable"`
+    /// (it may succeed later) or `"local"` (the node failed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<String>,
+}
+
+/// One transaction's result in a `wes_sendRawTransactions` answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SendResult {
+    /// Admitted to the mempool.
+    Admitted {
+        /// Its id.
+        txid: String,
+    },
+    /// Refused.
+    Refused {
+        /// Why.
+        error: ErrorInfo,
+    },
+}
+
+/// A transaction the node constructed (`wes_constructCall`, `wes_constructInference`),
+/// unsigned, with its proof and what the run returned.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConstructedTx {
+    /// Its id.
+    pub txid: String,
+    /// The unsigned transaction, hex of its encoding.
+    pub tx: String,
+    /// The proof, hex.
+    pub proof: String,
+    /// Compute units the run used.
+    pub cu_used: u64,
+    /// What the entry returned, hex.
+    pub return_data: String,
+    /// A model's result (`wes_constructInference`: `{outputs, labels}`), `null` for a call.
+    #[serde(default)]
+    pub result: Value,
+}
+
+/// Parameters of `wes_constructCall`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallParams {
+    /// The contract's code resource id.
+    pub resource: String,
+    /// The entry function.
+    pub entry: String,
+    /// Arguments, hex.
+    #[serde(default)]
+    pub args: String,
+    /// The caller's fee inputs (`txid:index`); the first one names the caller.
+    pub fee_inputs: Vec<String>,
+    /// The public key (hex) change goes to.
+    pub change: String,
+    /// The fee in native units, decimal.
+    pub fee: String,
+    /// Compute-unit limit.
+    #[serde(default = "default_cu")]
+    pub cu_limit: u64,
+}
+
+/// Parameters of `wes_constructInference`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InferParams {
+    /// The model's Resource output (`txid:index`).
+    pub model: String,
+    /// One row of input.
+    pub input: Vec<f32>,
+    /// Fee inputs.
+    pub fee_inputs: Vec<String>,
+    /// The public key (hex) change goes to.
+    pub change: String,
+    /// The fee in native units, decimal.
+    pub fee: String,
+    /// Compute-unit limit.
+    #[serde(default = "default_cu")]
+    pub cu_limit: u64,
+}
+
+/// The compute-unit limit of a construction that names none.
+pub const DEFAULT_CU_LIMIT: u64 = 1_000_000;
+
+fn default_cu() -> u64 {
+    DEFAULT_CU_LIMIT
+}
+
+/// A deployed model (`wes_deployModel`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeployedModel {
+    /// The model's content id.
+    pub model: String,
+    /// Its halo2 circuit file's content id.
+    pub circuit: String,
+    /// The body of the Resource output that registers it, hex of its encoding.
+    pub resource_body: String,
+}
+
+/// A model run off chain (`wes_callModel`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelRun {
+    /// The model's content id.
+    pub model: String,
+    /// Its outputs.
+    pub outputs: Vec<wes_ispc::onnx::ModelOutput>,
+    /// What this is (f32 on candle, not proven).
+    pub note: String,
+}
+
+/// The mempool's size (`wes_mempool`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MempoolInfo {
+    /// Transactions held.
+    pub count: usize,
+    /// Their encoded bytes.
+    pub bytes: usize,
+}
+
+/// Block production (`wes_miningStatus`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MiningStatus {
+    /// Whether this node produces blocks.
+    pub mining: bool,
+    /// The best tip's height.
+    pub height: u64,
+    /// The best tip's hash.
+    pub tip: String,
+    /// Blocks this node produced since it started.
+    pub blocks_mined: u64,
+    /// Hashes per second of the proof-of-work search (0 without one).
+    pub hash_rate: u64,
+    /// The target block time.
+    pub block_time_ms: u64,
+}
