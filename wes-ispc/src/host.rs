@@ -619,7 +619,9 @@ impl HostState {
         }
         let topic = String::from_utf8(topic.to_vec())
             .map_err(|_| bad("emit_event", "topic is not UTF-8"))?;
+        let contract = self.frame()?.contract;
         self.events.push(Event {
+            contract,
             topic,
             data: data.to_vec(),
         });

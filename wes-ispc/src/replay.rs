@@ -10,8 +10,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use wes_core::{
-    Amount, CallContext, ExecutionOutcome, ExecutionRequest, InputMode, ProofError, ProofSystemId,
-    ProofVerifier, Prover, SharedView, TokenId, TraceEntry, Transaction, codec, trace_root,
+    Amount, CallContext, ContractId, Event, ExecutionOutcome, ExecutionRequest, InputMode,
+    ProofError, ProofSystemId, ProofVerifier, Prover, SharedView, TokenId, TraceEntry, Transaction,
+    codec, trace_root,
 };
 
 use crate::error::WasmError;
@@ -50,6 +51,39 @@ pub fn decode_replay_proof(proof: &[u8]) -> Result<Vec<TraceEntry>, ProofError> 
         });
     }
     Ok(trace)
+}
+
+/// The events a transaction's execution emitted, in order, read from its `replay` proof
+/// (each `emit_event` entry of the trace names its emitter). Empty for a transaction
+/// without an execution, and for an execution proven by another system: its proof is not
+/// a trace, and such executions publish no events. A proof that does not decode gives no
+/// events (a verified transaction's always decodes).
+///
+/// What it reads is authentic once the transaction is verified: the trace's root is the
+/// execution record's, which the transaction id commits to, and replay reproduced it.
+pub fn events_of(tx: &wes_core::SignedTransaction) -> Vec<Event> {
+    let Some(execution) = &tx.tx.execution else {
+        return Vec::new();
+    };
+    if execution.proof_system != replay_system() {
+        return Vec::new();
+    }
+    let Ok(trace) = decode_replay_proof(&tx.witness.proof) else {
+        return Vec::new();
+    };
+    trace
+        .iter()
+        .filter(|e| e.call == "emit_event")
+        .filter_map(|e| {
+            let (contract, topic, data): (ContractId, Vec<u8>, Vec<u8>) =
+                codec::decode(&e.input).ok()?;
+            Some(Event {
+                contract,
+                topic: String::from_utf8(topic).ok()?,
+                data,
+            })
+        })
+        .collect()
 }
 
 /// Produces `replay` proofs: the encoded trace of the outcome.

@@ -41,6 +41,7 @@ use wes_core::{
 use wes_ledger::{EutxoLedger, KvStore, LedgerConfig, LedgerObserver, Mempool, SledStore};
 
 use crate::error::NodeError;
+use crate::events::EventIndex;
 use crate::executors::{DynExecutor, Executors};
 use crate::index::ChainIndex;
 use crate::ispc::{Contracts, Models};
@@ -176,7 +177,21 @@ pub struct NodeBuilder<L> {
     models: Option<Models>,
     observers: Vec<Arc<dyn LedgerObserver>>,
     tip_observers: Vec<Arc<dyn TipObserver>>,
+    events: EventStore,
 }
+
+/// Where the node keeps its index of contract events.
+enum EventStore {
+    /// sled, under `<data dir>/events`.
+    Default,
+    /// A store of the chain's choosing.
+    Store(Arc<dyn KvStore>),
+    /// No index: `wes_getLogs` answers that the node keeps none.
+    Off,
+}
+
+/// The cache of the default event index's sled database.
+const EVENT_CACHE_BYTES: u64 = 32 << 20;
 
 impl NodeBuilder<EutxoLedger<SledStore>> {
     /// A chain starting from `genesis`, with the defaults: [`EutxoLedger`] on sled and URES
@@ -198,6 +213,7 @@ impl NodeBuilder<EutxoLedger<SledStore>> {
             models: None,
             observers: Vec::new(),
             tip_observers: Vec::new(),
+            events: EventStore::Default,
         }
     }
 }
@@ -224,6 +240,7 @@ impl<L: ChainLedger> NodeBuilder<L> {
             models: self.models,
             observers: self.observers,
             tip_observers: self.tip_observers,
+            events: self.events,
         }
     }
 
@@ -316,6 +333,20 @@ impl<L: ChainLedger> NodeBuilder<L> {
         self
     }
 
+    /// Keeps the index of contract events ([`EventIndex`], read by `wes_getLogs`) in
+    /// `store` instead of the default, sled under `<data dir>/events`.
+    pub fn event_store(mut self, store: Arc<dyn KvStore>) -> Self {
+        self.events = EventStore::Store(store);
+        self
+    }
+
+    /// Keeps no index of contract events (`wes_getLogs` then answers "not found"; log
+    /// subscriptions still work, from the blocks as they come).
+    pub fn without_event_index(mut self) -> Self {
+        self.events = EventStore::Off;
+        self
+    }
+
     /// Opens (or creates) the chain and returns the node, ready to produce, import and
     /// serve; [`launch`](crate::launch()) starts its RPC server, network and producer.
     ///
@@ -345,6 +376,26 @@ impl<L: ChainLedger> NodeBuilder<L> {
         })?;
         let ledger = Arc::new(ledger);
         let index = Arc::new(ChainIndex::new(ledger.clone()));
+        let event_store: Option<Arc<dyn KvStore>> = match self.events {
+            EventStore::Off => None,
+            EventStore::Store(store) => Some(store),
+            EventStore::Default => Some(Arc::new(
+                SledStore::with_cache(dir.join("events"), EVENT_CACHE_BYTES)
+                    .map_err(|e| NodeError::Config(format!("open the event index: {e}")))?,
+            )),
+        };
+        let mut tip_observers = self.tip_observers;
+        let events = match event_store {
+            Some(store) => {
+                let events = Arc::new(
+                    EventIndex::open(store, ledger.clone())
+                        .map_err(|e| NodeError::Config(e.to_string()))?,
+                );
+                tip_observers.push(events.clone());
+                Some(events)
+            }
+            None => None,
+        };
         let genesis_hash = ledger.genesis_hash();
         let genesis = ledger
             .header(&genesis_hash)
@@ -378,7 +429,9 @@ impl<L: ChainLedger> NodeBuilder<L> {
             contracts: self.contracts,
             models: self.models,
             candidates: consensus.candidates,
-            tip_observers: self.tip_observers,
+            tip_observers,
+            events,
+            feed: crate::feed::NodeFeed::new(),
             status: RwLock::new(status),
             sealing: Mutex::new(None),
             net: OnceLock::new(),

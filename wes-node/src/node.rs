@@ -26,7 +26,9 @@ use wes_net::NetworkHandle;
 
 use crate::construct::{Call, ConstructError, Constructed};
 use crate::error::NodeError;
+use crate::events::EventIndex;
 use crate::executors::Executors;
+use crate::feed::NodeFeed;
 use crate::index::ChainIndex;
 use crate::ispc::{Contracts, Models};
 use crate::ledger::ChainLedger;
@@ -104,6 +106,8 @@ pub struct Node<L: ChainLedger> {
     pub(crate) models: Option<Models>,
     pub(crate) candidates: Option<Arc<dyn CandidateRouter>>,
     pub(crate) tip_observers: Vec<Arc<dyn TipObserver>>,
+    pub(crate) events: Option<Arc<EventIndex>>,
+    pub(crate) feed: NodeFeed,
     pub(crate) status: RwLock<ChainStatus>,
     pub(crate) sealing: Mutex<Option<Arc<AtomicBool>>>,
     pub(crate) net: OnceLock<NetworkHandle>,
@@ -276,8 +280,9 @@ impl<L: ChainLedger> Node<L> {
     /// holding the mempool's lock.
     pub fn accept(&self, tx: SignedTransaction) -> Result<TxId, MempoolError<L::Error>> {
         let result = self.admit(tx);
-        if result.is_ok() {
+        if let Ok(id) = &result {
             self.metrics.txs_admitted.inc();
+            self.feed.admitted(*id);
         } else {
             self.metrics.txs_refused.inc();
         }
@@ -435,11 +440,29 @@ impl<L: ChainLedger> Node<L> {
             if !moved.reverted.is_empty() {
                 tracing::info!(reverted = moved.reverted.len(), "chain reorganised");
             }
-            for observer in &self.tip_observers {
-                observer.tip_moved(&moved);
-            }
+            self.announce(moved);
         }
         result
+    }
+
+    /// Tells the tip observers and the feed's subscribers what the move did.
+    fn announce(&self, moved: TipMoved) {
+        for observer in &self.tip_observers {
+            observer.tip_moved(&moved);
+        }
+        self.feed.moved(moved);
+    }
+
+    /// The index of contract events, unless the node keeps none
+    /// ([`NodeBuilder::without_event_index`](crate::NodeBuilder::without_event_index)).
+    pub fn events(&self) -> Option<&Arc<EventIndex>> {
+        self.events.as_ref()
+    }
+
+    /// The node's feed of events (moves of the best chain, admitted transactions), for
+    /// subscriptions.
+    pub fn feed(&self) -> &NodeFeed {
+        &self.feed
     }
 
     /// After the best chain moved away from `old_best`: the status, the seal in progress
@@ -584,13 +607,10 @@ impl<L: ChainLedger> Node<L> {
         *lock(&self.sealing) = Some(cancel.clone());
         drop(chain);
         if !dropped.is_empty() {
-            let moved = TipMoved {
+            self.announce(TipMoved {
                 dropped,
                 ..TipMoved::default()
-            };
-            for observer in &self.tip_observers {
-                observer.tip_moved(&moved);
-            }
+            });
         }
         if self.stopping() {
             cancel.store(true, Ordering::SeqCst);

@@ -1,6 +1,6 @@
 //! The typed `wes_*` API against a running node on 127.0.0.1: the same definition answers
-//! over HTTP and WebSocket on one port, every error carries machine-readable data, and
-//! lists that grow come in pages.
+//! over HTTP and WebSocket on one port, every error carries machine-readable data, lists
+//! that grow come in pages, and subscriptions follow the chain.
 
 mod common;
 
@@ -10,8 +10,8 @@ use jsonrpsee::ws_client::WsClientBuilder;
 use wes_core::{
     ChainId, Genesis, Input, Lock, Output, SecretKey, TokenId, Transaction, ValidityWindow,
 };
-use wes_node::rpc::types::{ErrorData, OutputBodyInfo, Page};
-use wes_node::rpc::{WesApiClient, code};
+use wes_node::rpc::types::{ErrorData, OutputBodyInfo, Page, Watched};
+use wes_node::rpc::{WesApiClient, WesPubSubApiClient, code};
 
 const CHAIN: ChainId = ChainId(33);
 
@@ -242,5 +242,79 @@ async fn utxos_come_in_pages_that_list_every_output_once() {
         assert_eq!(data.param.as_deref(), Some("page.limit"));
         assert_eq!(data.rule.as_deref(), Some("out_of_range"));
     }
+    running.stop().await;
+}
+
+/// The next notification of `sub`, within 10 s.
+async fn next<T: serde::de::DeserializeOwned>(
+    sub: &mut jsonrpsee::core::client::Subscription<T>,
+) -> T {
+    tokio::time::timeout(std::time::Duration::from_secs(10), sub.next())
+        .await
+        .expect("a notification within 10 s")
+        .expect("the subscription is open")
+        .expect("a notification that decodes")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_follow_new_heads_and_a_transaction_to_its_confirmations() {
+    let DevNode {
+        running,
+        client,
+        dir: _dir,
+    } = dev_node(genesis(), 2_000, false).await;
+    let ws = WsClientBuilder::default()
+        .build(format!("ws://{}", running.rpc_addr.unwrap()))
+        .await
+        .unwrap();
+    let alice = SecretKey::dev("alice");
+    let tx = transfer(
+        genesis().coinbase().outpoint(0),
+        vec![
+            Output::asset(
+                Lock::key(SecretKey::dev("bob").public_key()),
+                TokenId::Native,
+                1_000,
+            ),
+            Output::asset(Lock::key(alice.public_key()), TokenId::Native, 994_000),
+        ],
+    )
+    .sign(&[&alice]);
+    let txid = tx.id().to_string();
+
+    let mut heads = ws.subscribe_new_heads().await.unwrap();
+    let mut watched = ws.subscribe_transaction(txid.clone()).await.unwrap();
+    let first = next(&mut watched).await;
+    assert_eq!(
+        (first.txid.as_str(), first.status),
+        (txid.as_str(), Watched::Unknown)
+    );
+
+    client.send(&tx).await.unwrap();
+    assert_eq!(next(&mut watched).await.status, Watched::Pending);
+
+    let produce = || {
+        let node = running.node.clone();
+        tokio::task::spawn_blocking(move || node.produce_block().unwrap())
+    };
+    let (_, hash, _) = produce().await.unwrap();
+    let head = next(&mut heads).await;
+    assert_eq!((head.height, head.transactions), (1, 2));
+    assert_eq!(head.hash, hash.to_string());
+    assert!(head.reverted.is_empty());
+    let included = next(&mut watched).await;
+    assert_eq!(included.status, Watched::Included);
+    assert_eq!(included.block.as_deref(), Some(hash.to_string().as_str()));
+    assert_eq!((included.height, included.confirmations), (Some(1), 1));
+
+    produce().await.unwrap();
+    let head = next(&mut heads).await;
+    assert_eq!((head.height, head.parent), (2, hash.to_string()));
+    assert_eq!(next(&mut watched).await.confirmations, 2);
+
+    // A txid that does not parse is refused with the parameter named.
+    let err = ws.subscribe_transaction("zz".into()).await.unwrap_err();
+    let (_, _, data) = refusal(err);
+    assert_eq!(data.param.as_deref(), Some("txid"));
     running.stop().await;
 }

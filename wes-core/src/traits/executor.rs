@@ -40,11 +40,14 @@ pub struct ExecutionRequest {
 }
 
 /// A log event emitted by a contract.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Event {
+    /// The contract that emitted it (a callee's own id inside a nested call).
+    pub contract: ContractId,
     /// What happened.
     pub topic: String,
     /// Details.
+    #[serde(with = "serde_bytes")]
     pub data: Vec<u8>,
 }
 

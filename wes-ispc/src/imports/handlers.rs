@@ -313,10 +313,13 @@ pub(super) fn emit_event(
     let topic = read_mem(&env, "emit_event", tp, tl, MAX_TOPIC_LEN)?;
     let data = read_mem(&env, "emit_event", dp, dl, MAX_EVENT_DATA)?;
     env.data_mut().host.emit_event(&topic, &data)?;
+    // The emitter is recorded, so that anyone holding the trace can attribute the event,
+    // nested calls included (see `replay::events_of`).
+    let contract = env.data().host.frame()?.contract;
     finish(
         &mut env,
         "emit_event",
-        codec::encode(&(topic, data)),
+        codec::encode(&(contract, topic, data)),
         vec![],
     )
 }

@@ -20,9 +20,15 @@ fn backend(e: sled::Error) -> StoreError {
 }
 
 impl SledStore {
-    /// Opens (creating if needed) the database in directory `path`.
+    /// Opens (creating if needed) the database in directory `path`, with a page cache of
+    /// 256 MiB.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        let config = sled::Config::new().path(path).cache_capacity(256 << 20);
+        Self::with_cache(path, 256 << 20)
+    }
+
+    /// [`open`](Self::open) with a page cache of `cache_bytes`.
+    pub fn with_cache(path: impl AsRef<Path>, cache_bytes: u64) -> Result<Self, StoreError> {
+        let config = sled::Config::new().path(path).cache_capacity(cache_bytes);
         // sled's background flusher keeps a dropped database locked for a moment: wait for
         // the lock (up to two seconds) so that reopening right after closing works.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);

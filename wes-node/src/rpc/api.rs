@@ -1,19 +1,20 @@
-//! The `wes_*` API, defined once: jsonrpsee generates the server trait the node implements
-//! ([`WesApiServer`]) and the client any jsonrpsee client gets ([`WesApiClient`], over HTTP
-//! or WebSocket), so the two cannot drift. `RPC.md` documents the same methods.
+//! The `wes_*` API, defined once: jsonrpsee generates the server traits the node implements
+//! ([`WesApiServer`], [`WesPubSubApiServer`]) and the clients any jsonrpsee client gets
+//! ([`WesApiClient`] over HTTP or WebSocket, [`WesPubSubApiClient`] over WebSocket), so the
+//! two sides cannot drift. `RPC.md` documents the same methods.
 //!
 //! Parameters are positional. Identifiers travel as strings (see [`super::types`]); the
 //! server parses them and names the parameter in the error's `data` when one is wrong.
 
 use std::collections::BTreeMap;
 
-use jsonrpsee::core::RpcResult;
+use jsonrpsee::core::{RpcResult, SubscriptionResult};
 use jsonrpsee::proc_macros::rpc;
 use wes_net::NetInfo;
 
 use super::types::{
-    BlockInfo, CallParams, ConstructedTx, DeployedModel, InferParams, MempoolInfo, MiningStatus,
-    ModelRun, OutputInfo, Page, SendResult, TxInfo,
+    BlockInfo, CallParams, ConstructedTx, DeployedModel, Head, InferParams, Log, LogFilter,
+    LogPage, MempoolInfo, MiningStatus, ModelRun, OutputInfo, Page, SendResult, TxInfo, TxStatus,
 };
 
 /// Reads, submissions and constructions.
@@ -111,4 +112,37 @@ pub trait WesApi {
     /// Lifts a block and dials the peer again.
     #[method(name = "netUnblockPeer")]
     fn net_unblock_peer(&self, peer: String) -> RpcResult<bool>;
+
+    /// Contract logs over a range of blocks of the best chain, filtered, one page at a time.
+    #[method(name = "getLogs", blocking)]
+    fn get_logs(&self, filter: LogFilter) -> RpcResult<LogPage>;
+}
+
+/// Subscriptions, over WebSocket: each sends notifications until unsubscribed or closed.
+/// Separate from [`WesApi`] so that HTTP clients (which cannot subscribe) get the calls.
+#[rpc(server, client, namespace = "wes")]
+pub trait WesPubSubApi {
+    /// Every block that becomes part of the best chain, parent first; the first head of a
+    /// reorganisation names the blocks it replaced. Notifications: `wes_newHead`.
+    #[subscription(
+        name = "subscribeNewHeads" => "newHead",
+        unsubscribe = "unsubscribeNewHeads",
+        item = Head
+    )]
+    async fn subscribe_new_heads(&self) -> SubscriptionResult;
+
+    /// The status of transaction `txid` now, then each change: pooled, included (and each
+    /// new confirmation), dropped, reverted. Notifications: `wes_transactionStatus`.
+    #[subscription(
+        name = "subscribeTransaction" => "transactionStatus",
+        unsubscribe = "unsubscribeTransaction",
+        item = TxStatus
+    )]
+    async fn subscribe_transaction(&self, txid: String) -> SubscriptionResult;
+
+    /// Logs matching `filter`'s contracts and topics, as blocks join the best chain; those
+    /// of blocks that leave it again, with `removed: true`. The filter's range and page
+    /// fields are ignored. Notifications: `wes_log`.
+    #[subscription(name = "subscribeLogs" => "log", unsubscribe = "unsubscribeLogs", item = Log)]
+    async fn subscribe_logs(&self, filter: LogFilter) -> SubscriptionResult;
 }

@@ -14,28 +14,31 @@
 pub mod api;
 mod construct;
 mod json;
+mod logs;
 pub mod ops;
 mod reads;
 mod server;
+mod subscriptions;
 pub mod types;
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use jsonrpsee::Methods;
 use jsonrpsee::server::middleware::rpc::RpcServiceBuilder;
 use jsonrpsee::server::{Server, ServerHandle};
 use jsonrpsee::types::ErrorObjectOwned;
-use jsonrpsee::{Methods, RpcModule};
 use wes_core::{Blame, Fault};
 
 use crate::error::NodeError;
 use crate::ledger::ChainLedger;
 use crate::node::Node;
 
-pub use api::{WesApiClient, WesApiServer};
+pub use api::{WesApiClient, WesApiServer, WesPubSubApiClient, WesPubSubApiServer};
 pub use json::{owner_address, parse_outpoint, parse_token, token_name};
 pub use server::WesRpc;
+pub use subscriptions::WesPubSub;
 pub use types::ErrorData;
 
 /// Largest request body (a model or contract upload, hex-encoded).
@@ -120,14 +123,16 @@ pub fn invalid(param: &str, rule: &str, msg: impl std::fmt::Display) -> ErrorObj
     )
 }
 
-/// The built-in `wes_*` methods over `node`.
+/// The built-in `wes_*` methods and subscriptions over `node`.
 ///
 /// # Errors
 /// Never in practice (method names are unique); jsonrpsee's registration error otherwise.
 pub fn module<L: ChainLedger>(
     node: Arc<Node<L>>,
-) -> Result<RpcModule<WesRpc<L>>, jsonrpsee::core::RegisterMethodError> {
-    Ok(WesRpc::new(node).into_rpc())
+) -> Result<Methods, jsonrpsee::core::RegisterMethodError> {
+    let mut methods: Methods = WesApiServer::into_rpc(WesRpc::new(node.clone())).into();
+    methods.merge(WesPubSubApiServer::into_rpc(WesPubSub::new(node)))?;
+    Ok(methods)
 }
 
 /// Starts the server on `addr` with the built-in methods and `extra` (a chain's own
@@ -145,9 +150,7 @@ pub async fn serve<L: ChainLedger>(
         .max_request_body_size(MAX_REQUEST_BYTES)
         .max_response_body_size(MAX_REQUEST_BYTES)
         .build();
-    let mut methods: Methods = module(node.clone())
-        .map_err(|e| NodeError::Rpc(e.to_string()))?
-        .into();
+    let mut methods = module(node.clone()).map_err(|e| NodeError::Rpc(e.to_string()))?;
     for more in extra {
         methods
             .merge(more)

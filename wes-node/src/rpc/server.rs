@@ -9,10 +9,10 @@ use wes_net::NetInfo;
 
 use super::api::WesApiServer;
 use super::types::{
-    BlockInfo, CallParams, ConstructedTx, DeployedModel, InferParams, MempoolInfo, MiningStatus,
-    ModelRun, OutputInfo, Page, SendResult, TxInfo,
+    BlockInfo, CallParams, ConstructedTx, DeployedModel, InferParams, LogFilter, LogPage,
+    MempoolInfo, MiningStatus, ModelRun, OutputInfo, Page, SendResult, TxInfo,
 };
-use super::{construct, node_err, reads};
+use super::{construct, logs, node_err, reads};
 use crate::ledger::ChainLedger;
 use crate::node::Node;
 
@@ -122,5 +122,9 @@ impl<L: ChainLedger> WesApiServer for WesRpc<L> {
 
     fn net_unblock_peer(&self, peer: String) -> RpcResult<bool> {
         reads::block_peer(&self.node, &peer, false)
+    }
+
+    fn get_logs(&self, filter: LogFilter) -> RpcResult<LogPage> {
+        logs::get_logs(&self.node, &filter)
     }
 }

@@ -323,3 +323,146 @@ pub struct MiningStatus {
     /// The target block time.
     pub block_time_ms: u64,
 }
+
+/// A block that became part of the best chain (`wes_subscribeNewHeads`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Head {
+    /// Its hash.
+    pub hash: String,
+    /// Its height.
+    pub height: u64,
+    /// Its parent's hash.
+    pub parent: String,
+    /// Its timestamp, in milliseconds since the Unix epoch.
+    pub time_ms: u64,
+    /// How many transactions it holds, coinbase included.
+    pub transactions: usize,
+    /// The blocks it replaced, tip first: non-empty for the first head of a
+    /// reorganisation, whose blocks left the best chain.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reverted: Vec<String>,
+}
+
+/// Where a watched transaction is (`wes_subscribeTransaction`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Watched {
+    /// In this node's mempool.
+    Pending,
+    /// In a block of the best chain.
+    Included,
+    /// It left the mempool without being included (a conflicting transaction won, its
+    /// validity window passed, or a block refused it). It may still come back.
+    Dropped,
+    /// Neither pooled nor on the best chain, and not seen leaving: not sent yet, or
+    /// reverted by a reorganisation and not admitted again.
+    Unknown,
+}
+
+/// A status change of a watched transaction (`wes_subscribeTransaction`): sent when it is
+/// subscribed to, and whenever its status, block or confirmations change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxStatus {
+    /// The transaction.
+    pub txid: String,
+    /// Where it is.
+    pub status: Watched,
+    /// The block holding it, once included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block: Option<String>,
+    /// That block's height.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u64>,
+    /// Confirmations on the best chain (0 unless included).
+    pub confirmations: u64,
+}
+
+/// Which logs `wes_getLogs` lists, and which a log subscription sends.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogFilter {
+    /// The first height (`wes_getLogs`; default: `to_block`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_block: Option<u64>,
+    /// The last height, inclusive (`wes_getLogs`; default: the best tip).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_block: Option<u64>,
+    /// Emitting contracts (ids, hex); any of them matches, every contract when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contracts: Vec<String>,
+    /// Topics; any of them matches, every topic when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub topics: Vec<String>,
+    /// `wes_getLogs`: start after this position (`"height:tx:log"`, the `next` of the
+    /// previous page).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// `wes_getLogs`: the most logs in the answer ([`LogFilter::DEFAULT_LIMIT`] without, at
+    /// most [`LogFilter::MAX_LIMIT`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+}
+
+impl LogFilter {
+    /// Logs in a page when the filter names no limit.
+    pub const DEFAULT_LIMIT: usize = 1_000;
+    /// The largest page.
+    pub const MAX_LIMIT: usize = 10_000;
+    /// The most blocks one `wes_getLogs` request may span.
+    pub const MAX_RANGE: u64 = 10_000;
+}
+
+/// A contract's log (event) and where it is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Log {
+    /// The emitting contract.
+    pub contract: String,
+    /// The topic.
+    pub topic: String,
+    /// The data, hex.
+    pub data: String,
+    /// The block holding the transaction.
+    pub block: String,
+    /// That block's height.
+    pub height: u64,
+    /// The transaction.
+    pub txid: String,
+    /// The transaction's position in the block.
+    pub tx_index: u32,
+    /// The log's position among the transaction's logs.
+    pub log_index: u32,
+    /// `"height:tx:log"`, the order logs are listed in (a page's `after`).
+    pub position: String,
+    /// A subscription's log whose block left the best chain (a reorganisation).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub removed: bool,
+}
+
+impl Log {
+    /// `entry` as the RPC shows it.
+    pub fn new(entry: &crate::events::LogEntry, removed: bool) -> Self {
+        Log {
+            contract: entry.log.contract.to_string(),
+            topic: entry.log.topic.clone(),
+            data: hex::encode(&entry.log.data),
+            block: entry.log.block.to_string(),
+            height: entry.height,
+            txid: entry.log.txid.to_string(),
+            tx_index: entry.tx_index,
+            log_index: entry.log_index,
+            position: entry.position().to_string(),
+            removed,
+        }
+    }
+}
+
+/// One page of `wes_getLogs`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogPage {
+    /// The logs, in order of position.
+    pub logs: Vec<Log>,
+    /// When more logs match in the range: the `after` of the next page.
+    pub next: Option<String>,
+    /// The last height this answer covers (the range's end, or the highest indexed
+    /// height when the index is behind it).
+    pub to_block: u64,
+}
