@@ -24,6 +24,17 @@ fi
 if [ "$status" -eq 0 ]; then
     cargo build -p wes-reference-chain --bin wes-node 2>&1 | tail -n 1 || status=$?
 fi
+# The TypeScript SDK: against the Rust fixtures, and against that node binary.
+if [ "$status" -eq 0 ]; then
+    ensure_node
+    ensure_npm_packages sdk/ts
+    target=$(cargo metadata --format-version 1 --no-deps |
+        node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => console.log(JSON.parse(s).target_directory))')
+    (cd sdk/ts && WES_NODE_BIN="$target/debug/wes-node" npm test --silent) 2>&1 |
+        tee -a "$log" || status=$?
+fi
 awk '/^test result:/ { passed += $4; failed += $6 }
+     /^# pass / { passed += $3 }
+     /^# fail / { failed += $3 }
      END { printf "tests: %d passed, %d failed\n", passed, failed }' "$log"
 exit "$status"

@@ -34,3 +34,30 @@ WES_DEBIAN_PACKAGES=(protobuf-compiler)
 # Debian's Rust 1.63 (the rustup toolchain has no wasm32 target here), its wasm32 standard
 # library, and lld to link them.
 WES_TEST_PACKAGES=(rustc libstd-rust-dev-wasm32 lld-14)
+
+# ensure_node: Node.js 20 or newer and npm (the TypeScript SDK's tests); installs Debian's
+# when missing.
+ensure_node() {
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        ensure_debian_packages nodejs npm
+    fi
+    local major
+    major=$(node -p 'process.versions.node.split(".")[0]')
+    [ "$major" -ge 20 ] || {
+        echo "error: Node.js $major found; the TypeScript SDK needs 20 or newer" >&2
+        exit 1
+    }
+}
+
+# ensure_npm_packages DIR: installs DIR's npm packages exactly as its package-lock.json says
+# (`npm ci`), again only when the lock changed since the last install.
+ensure_npm_packages() {
+    local dir=$1 stamp want
+    stamp="$dir/node_modules/.wes-lock-sha256"
+    want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+    if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+        echo "==> npm ci in $dir"
+        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+        echo "$want" >"$stamp"
+    fi
+}

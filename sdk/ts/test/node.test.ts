@@ -1,0 +1,181 @@
+// The SDK against a real node: the reference chain's `wes-node devnet` (binary from
+// WES_NODE_BIN, or the workspace's target directory), started on a free port of 127.0.0.1.
+// Transfers (many from one key within a block time), typed errors, a contract deployed and
+// called with the construction checked before signing, logs, and the three subscriptions.
+
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import {
+  ConstructionMismatch,
+  RpcError,
+  SecretKey,
+  Wallet,
+  WesClient,
+  decodeSignedTransaction,
+  fromHex,
+  idHex,
+  txId,
+  type Head,
+  type Log,
+  type TxStatus,
+} from '../src/index.js';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const fixtures = JSON.parse(readFileSync(resolve(here, '../../test/fixtures/codec.json'), 'utf8'));
+
+function nodeBinary(): string {
+  if (process.env.WES_NODE_BIN) return process.env.WES_NODE_BIN;
+  const target = process.env.CARGO_TARGET_DIR ?? resolve(here, '../../../../target');
+  const bin = join(target, 'debug', 'wes-node');
+  if (!existsSync(bin)) {
+    throw new Error(`no node binary at ${bin}: build it (cargo build -p wes-reference-chain --bin wes-node) or set WES_NODE_BIN`);
+  }
+  return bin;
+}
+
+let node: ChildProcess;
+let dir: string;
+let http: WesClient;
+let ws: WesClient;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'wes-sdk-'));
+  node = spawn(nodeBinary(), ['devnet', '--data-dir', join(dir, 'chain'), '--rpc-addr', '127.0.0.1:0', '--block-time-ms', '400'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, RUST_LOG: 'warn' },
+  });
+  const url = await new Promise<string>((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error('the node did not print its RPC address within 60 s')), 60_000);
+    node.once('exit', (code) => fail(new Error(`the node exited with ${code}`)));
+    createInterface({ input: node.stdout! }).on('line', (line) => {
+      const m = /^RPC listening on (\S+)/.exec(line);
+      if (m) {
+        clearTimeout(timer);
+        ok(m[1]!);
+      }
+    });
+  });
+  http = WesClient.http(url);
+  ws = await WesClient.ws(url.replace(/^http/, 'ws'));
+});
+
+after(() => {
+  ws?.close();
+  node?.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Resolves with the first status of `txid` that `done` accepts (subscription), within 30 s. */
+async function until(txid: string, done: (s: TxStatus) => boolean): Promise<TxStatus> {
+  let stop: (() => Promise<void>) | undefined;
+  const status = await new Promise<TxStatus>((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`${txid}: not there within 30 s`)), 30_000);
+    void ws
+      .subscribeTransaction(txid, (s) => {
+        if (done(s)) {
+          clearTimeout(timer);
+          ok(s);
+        }
+      })
+      .then((unsubscribe) => (stop = unsubscribe), fail);
+  });
+  await stop?.();
+  return status;
+}
+
+const included = (txid: string) => until(txid, (s) => s.status === 'included');
+
+test('a transfer is sent, followed to its inclusion, and read back', async () => {
+  const alice = new Wallet(http, SecretKey.dev('alice'));
+  const bob = SecretKey.dev('bob');
+  const before = BigInt((await http.getBalance(bob.address())).native ?? '0');
+  const heads: Head[] = [];
+  const unsubscribe = await ws.subscribeNewHeads((h) => heads.push(h));
+
+  const txid = await alice.transfer(bob.publicKey, 1_234n);
+  const status = await included(txid);
+  assert.equal(status.confirmations >= 1, true);
+  const info = await http.getTransaction(txid);
+  assert.equal(info.status, 'included');
+  const signed = decodeSignedTransaction(fromHex(info.tx));
+  assert.equal(idHex(txId(signed.tx)), txid);
+  assert.equal(BigInt((await http.getBalance(bob.address())).native!), before + 1_234n);
+  assert.ok(heads.some((h) => h.height === status.height), 'a head for the including block');
+  await unsubscribe();
+});
+
+test('one key sends many transfers within a block time, each spending pending change', async () => {
+  const alice = new Wallet(http, SecretKey.dev('alice'));
+  const to = SecretKey.generate();
+  const sent: string[] = [];
+  for (let i = 1n; i <= 10n; i++) sent.push(await alice.transfer(to.publicKey, i));
+  for (const txid of sent) await included(txid);
+  const coins = await new Wallet(http, to).coins();
+  assert.deepEqual(
+    coins.map((c) => (c.output.body.type === 'asset' ? c.output.body.amount : 0n)).sort((a, b) => Number(a - b)),
+    [1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n, 9n, 10n],
+  );
+});
+
+test('the node refuses with a code and data that say why', async () => {
+  await assert.rejects(http.sendRawTransaction('zz'), (e: unknown) => {
+    assert.ok(e instanceof RpcError);
+    assert.equal(e.code, -32602);
+    assert.equal(e.data.param, 'tx');
+    assert.equal(e.data.rule, 'not_hex');
+    return true;
+  });
+  const poor = new Wallet(http, SecretKey.generate());
+  await assert.rejects(poor.transfer(SecretKey.dev('bob').publicKey, 1n), /insufficient native balance/);
+  await assert.rejects(http.getBlockByHeight(1_000_000), (e: unknown) => e instanceof RpcError && e.data.rule === 'not_found');
+});
+
+test('a contract is deployed, its call checked before signing, and its event read and followed', async () => {
+  const alice = new Wallet(http, SecretKey.dev('alice'));
+  const wasm = fromHex(fixtures.greeter_wasm);
+  const { content, txid: deployed } = await alice.deployContract(wasm, 'greeter');
+  await included(deployed);
+
+  const logs: Log[] = [];
+  const unsubscribe = await ws.subscribeLogs({ topics: ['greeted'] }, (l) => logs.push(l));
+  const { txid, constructed } = await alice.call(content, 'greet');
+  assert.equal(constructed.return_data, Buffer.from('hello').toString('hex'));
+  const status = await included(txid);
+
+  const page = await http.getLogs({ from_block: status.height!, to_block: status.height!, topics: ['greeted'] });
+  assert.equal(page.logs.length, 1);
+  assert.equal(page.logs[0]!.txid, txid);
+  assert.equal(page.logs[0]!.data, Buffer.from('hello').toString('hex'));
+  for (let i = 0; i < 100 && logs.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(logs[0]?.txid, txid);
+  await unsubscribe();
+
+  // A construction that is not what was asked for is not signed.
+  const coin = await alice.feeCoin(200_000n);
+  const other = await http.constructCall({
+    resource: content,
+    entry: 'greet',
+    fee_inputs: [`${idHex(coin.outpoint.tx)}:${coin.outpoint.index}`],
+    change: Buffer.from(alice.key.publicKey).toString('hex'),
+    fee: '200000',
+  });
+  await assert.rejects(
+    alice.signConstructed(other, {
+      chainId: await http.chainId(),
+      resource: fromHex(content),
+      entry: 'greet',
+      args: new Uint8Array(),
+      feeInputs: [coin],
+      change: alice.key.publicKey,
+      maxSpend: 1_000n,
+    }),
+    ConstructionMismatch,
+  );
+});
