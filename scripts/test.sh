@@ -24,8 +24,10 @@ fi
 if [ "$status" -eq 0 ]; then
     cargo build -p wes-reference-chain --bin wes-node 2>&1 | tail -n 1 || status=$?
 fi
-# The TypeScript SDK: against the Rust fixtures, and against that node binary.
+# The TypeScript SDK: against the Rust fixtures, against that node binary, and the explorer
+# in Chromium.
 if [ "$status" -eq 0 ]; then
+    ensure_debian_packages "${WES_BROWSER_PACKAGES[@]}"
     ensure_node
     ensure_npm_packages sdk/ts
     target=$(cargo metadata --format-version 1 --no-deps |

@@ -35,6 +35,10 @@ WES_DEBIAN_PACKAGES=(protobuf-compiler)
 # library, and lld to link them.
 WES_TEST_PACKAGES=(rustc libstd-rust-dev-wasm32 lld-14)
 
+# And the explorer's browser test: Debian's Chromium, driven by playwright-core (no browser
+# can be downloaded here).
+WES_BROWSER_PACKAGES=(chromium)
+
 # ensure_node: Node.js 20 or newer and npm (the TypeScript SDK's tests); installs Debian's
 # when missing.
 ensure_node() {

@@ -26,6 +26,9 @@ pub struct LaunchOptions {
     pub bootnodes: Vec<Multiaddr>,
     /// Run the block producer (if the node has one) on a thread of its own.
     pub produce: bool,
+    /// Serve the explorer's static files (`sdk/ts/explorer`, built) from this directory
+    /// under `GET /explorer/` on the RPC port.
+    pub explorer: Option<std::path::PathBuf>,
 }
 
 impl core::fmt::Debug for LaunchOptions {
@@ -36,6 +39,7 @@ impl core::fmt::Debug for LaunchOptions {
             .field("listen", &self.listen)
             .field("bootnodes", &self.bootnodes)
             .field("produce", &self.produce)
+            .field("explorer", &self.explorer)
             .finish()
     }
 }
@@ -81,7 +85,8 @@ pub async fn launch<L: ChainLedger>(
         producer: None,
     };
     if let Some(addr) = options.rpc {
-        let (handle, local) = crate::rpc::serve(node.clone(), addr, options.rpc_methods).await?;
+        let (handle, local) =
+            crate::rpc::serve(node.clone(), addr, options.rpc_methods, options.explorer).await?;
         running.rpc = Some(handle);
         running.rpc_addr = Some(local);
     }

@@ -144,6 +144,7 @@ async fn calls_proven_by_two_of_three_while_the_node_goes_on_and_checked_by_sign
             listen: Vec::new(),
             bootnodes: Vec::new(),
             produce: true,
+            explorer: None,
         },
     )
     .await

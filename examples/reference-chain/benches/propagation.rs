@@ -35,6 +35,7 @@ fn config(dir: &std::path::Path, i: usize) -> NodeConfig {
         miner_key: "miner".into(),
         connectors: Vec::new(),
         network: Default::default(),
+        explorer_dir: None,
         chain: ChainSpec {
             chain_id: 4242,
             block_time_ms: 2_000,

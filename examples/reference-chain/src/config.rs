@@ -31,6 +31,10 @@ pub struct NodeConfig {
     /// Peer-to-peer networking; without `listen` addresses the node runs alone.
     #[serde(default)]
     pub network: NetworkSpec,
+    /// The explorer's built files (`sdk/ts/explorer/dist`), served at `/explorer/` on the
+    /// RPC port; none when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explorer_dir: Option<PathBuf>,
     /// The chain.
     pub chain: ChainSpec,
 }

@@ -79,6 +79,10 @@ enum Command {
         /// give each devnet process its own, or their blocks may be identical.
         #[arg(long, default_value = "miner")]
         miner_key: String,
+        /// Serve the explorer's built files (`sdk/ts/explorer/dist`, `npm run build:explorer`)
+        /// from this directory at `/explorer/` on the RPC port.
+        #[arg(long)]
+        explorer_dir: Option<PathBuf>,
         /// Milliseconds between blocks.
         #[arg(long, default_value_t = 2_000)]
         block_time_ms: u64,
@@ -112,6 +116,10 @@ enum Command {
         /// The keystore key block rewards go to (replaces `miner_key`).
         #[arg(long)]
         miner_key: Option<String>,
+        /// Serve the explorer's built files from this directory at `/explorer/` (replaces
+        /// `explorer_dir`).
+        #[arg(long)]
+        explorer_dir: Option<PathBuf>,
     },
     /// Manage keys in the keystore.
     Keys {
@@ -298,6 +306,7 @@ fn devnet_config(data_dir: &Path, rpc_addr: SocketAddr, block_time_ms: u64) -> N
         miner_key: "miner".into(),
         connectors: Vec::new(),
         network: Default::default(),
+        explorer_dir: None,
         chain: ChainSpec {
             chain_id: 1337,
             block_time_ms,
@@ -357,6 +366,7 @@ fn run_nodes(configs: Vec<NodeConfig>, banner: bool) -> Result<()> {
                     listen,
                     bootnodes,
                     produce: true,
+                    explorer: config.explorer_dir.clone(),
                     ..Default::default()
                 },
             )
@@ -443,6 +453,7 @@ fn main() -> Result<()> {
             nodes,
             no_mine,
             miner_key,
+            explorer_dir,
             block_time_ms,
         } => {
             anyhow::ensure!(
@@ -481,6 +492,7 @@ fn main() -> Result<()> {
                     "/ip4/127.0.0.1/tcp/0".into()
                 }];
                 config.network.bootnodes = bootnodes.clone();
+                config.explorer_dir = explorer_dir.clone();
                 config.network.addresses()?;
                 config.write(&dir.join("node.toml"))?;
                 configs.push(config);
@@ -521,8 +533,10 @@ fn main() -> Result<()> {
             rpc_addr,
             mine,
             miner_key,
+            explorer_dir,
         } => {
             let mut config = NodeConfig::read(&config)?;
+            config.explorer_dir = explorer_dir.or(config.explorer_dir);
             if !listen.is_empty() {
                 config.network.listen = listen;
             }

@@ -1,16 +1,11 @@
-// The SDK against a real node: the reference chain's `wes-node devnet` (binary from
-// WES_NODE_BIN, or the workspace's target directory), started on a free port of 127.0.0.1.
+// The SDK against a real node: the reference chain's `wes-node devnet` (./devnet.ts).
 // Transfers (many from one key within a block time), typed errors, a contract deployed and
 // called with the construction checked before signing, logs, and the three subscriptions.
 
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 
 import {
   ConstructionMismatch,
@@ -26,50 +21,23 @@ import {
   type Log,
   type TxStatus,
 } from '../src/index.js';
+import { type Devnet, sdkDir, startDevnet } from './devnet.js';
 
-const here = fileURLToPath(new URL('.', import.meta.url));
-const fixtures = JSON.parse(readFileSync(resolve(here, '../../test/fixtures/codec.json'), 'utf8'));
+const fixtures = JSON.parse(readFileSync(resolve(sdkDir, 'test/fixtures/codec.json'), 'utf8'));
 
-function nodeBinary(): string {
-  if (process.env.WES_NODE_BIN) return process.env.WES_NODE_BIN;
-  const target = process.env.CARGO_TARGET_DIR ?? resolve(here, '../../../../target');
-  const bin = join(target, 'debug', 'wes-node');
-  if (!existsSync(bin)) {
-    throw new Error(`no node binary at ${bin}: build it (cargo build -p wes-reference-chain --bin wes-node) or set WES_NODE_BIN`);
-  }
-  return bin;
-}
-
-let node: ChildProcess;
-let dir: string;
+let devnet: Devnet;
 let http: WesClient;
 let ws: WesClient;
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'wes-sdk-'));
-  node = spawn(nodeBinary(), ['devnet', '--data-dir', join(dir, 'chain'), '--rpc-addr', '127.0.0.1:0', '--block-time-ms', '400'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, RUST_LOG: 'warn' },
-  });
-  const url = await new Promise<string>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error('the node did not print its RPC address within 60 s')), 60_000);
-    node.once('exit', (code) => fail(new Error(`the node exited with ${code}`)));
-    createInterface({ input: node.stdout! }).on('line', (line) => {
-      const m = /^RPC listening on (\S+)/.exec(line);
-      if (m) {
-        clearTimeout(timer);
-        ok(m[1]!);
-      }
-    });
-  });
-  http = WesClient.http(url);
-  ws = await WesClient.ws(url.replace(/^http/, 'ws'));
+  devnet = await startDevnet();
+  http = WesClient.http(devnet.url);
+  ws = await WesClient.ws(devnet.url.replace(/^http/, 'ws'));
 });
 
 after(() => {
   ws?.close();
-  node?.kill('SIGKILL');
-  rmSync(dir, { recursive: true, force: true });
+  devnet?.stop();
 });
 
 /** Resolves with the first status of `txid` that `done` accepts (subscription), within 30 s. */

@@ -136,8 +136,9 @@ pub fn module<L: ChainLedger>(
 }
 
 /// Starts the server on `addr` with the built-in methods and `extra` (a chain's own
-/// methods or namespaces, e.g. an `RpcModule` of its own merged in). Returns the server's
-/// handle and the address it listens on.
+/// methods or namespaces, e.g. an `RpcModule` of its own merged in), and the explorer's
+/// static files from `explorer` under `GET /explorer/`. Returns the server's handle and the
+/// address it listens on.
 ///
 /// # Errors
 /// The address cannot be bound, or a method of `extra` has a built-in method's name.
@@ -145,6 +146,7 @@ pub async fn serve<L: ChainLedger>(
     node: Arc<Node<L>>,
     addr: SocketAddr,
     extra: Vec<Methods>,
+    explorer: Option<std::path::PathBuf>,
 ) -> Result<(ServerHandle, SocketAddr), NodeError> {
     let config = jsonrpsee::server::ServerConfig::builder()
         .max_request_body_size(MAX_REQUEST_BYTES)
@@ -167,7 +169,10 @@ pub async fn serve<L: ChainLedger>(
     });
     let server = Server::builder()
         .set_config(config)
-        .set_http_middleware(tower::ServiceBuilder::new().layer(ops::OpsLayer { node }))
+        .set_http_middleware(tower::ServiceBuilder::new().layer(ops::OpsLayer {
+            node,
+            explorer: explorer.map(Arc::new),
+        }))
         .set_rpc_middleware(timing)
         .build(addr)
         .await

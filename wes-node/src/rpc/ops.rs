@@ -1,9 +1,11 @@
 //! What operators need beside the JSON-RPC methods, on the same port: `GET /health` (JSON:
 //! whether the node runs, its height, peers and mempool) and `GET /metrics` (Prometheus'
-//! text format), and the latency of every RPC call by method.
+//! text format), the latency of every RPC call by method, and the explorer's static files
+//! under `GET /explorer/` when the node is given a directory of them.
 
 use std::collections::HashSet;
 use std::future::Future;
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -70,15 +72,43 @@ fn respond(status: http::StatusCode, content_type: &str, body: String) -> HttpRe
     response
 }
 
-/// The HTTP layer answering `GET /health` and `GET /metrics` before JSON-RPC sees them.
+/// The content type of a static file, by its extension.
+fn content_type(name: &str) -> &'static str {
+    match name.rsplit('.').next() {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js") | Some("mjs") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("json") | Some("map") => "application/json",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        _ => "application/octet-stream",
+    }
+}
+
+/// The file of `dir` that `GET /explorer/<rest>` asks for: `index.html` for the directory
+/// itself; otherwise a plain file name (letters, digits, `.`, `-`, `_`, not starting with a
+/// dot), so that no request reaches outside the directory.
+pub fn explorer_file(dir: &std::path::Path, rest: &str) -> Option<PathBuf> {
+    let name = if rest.is_empty() { "index.html" } else { rest };
+    let plain = !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+    plain.then(|| dir.join(name))
+}
+
+/// The HTTP layer answering `GET /health`, `GET /metrics` and `GET /explorer/…` before
+/// JSON-RPC sees them.
 pub(crate) struct OpsLayer<L: ChainLedger> {
     pub node: Arc<Node<L>>,
+    pub explorer: Option<Arc<PathBuf>>,
 }
 
 impl<L: ChainLedger> Clone for OpsLayer<L> {
     fn clone(&self) -> Self {
         OpsLayer {
             node: self.node.clone(),
+            explorer: self.explorer.clone(),
         }
     }
 }
@@ -90,6 +120,7 @@ impl<S, L: ChainLedger> Layer<S> for OpsLayer<L> {
         Ops {
             inner,
             node: self.node.clone(),
+            explorer: self.explorer.clone(),
         }
     }
 }
@@ -98,6 +129,7 @@ impl<S, L: ChainLedger> Layer<S> for OpsLayer<L> {
 pub(crate) struct Ops<S, L: ChainLedger> {
     inner: S,
     node: Arc<Node<L>>,
+    explorer: Option<Arc<PathBuf>>,
 }
 
 impl<S: Clone, L: ChainLedger> Clone for Ops<S, L> {
@@ -105,6 +137,7 @@ impl<S: Clone, L: ChainLedger> Clone for Ops<S, L> {
         Ops {
             inner: self.inner.clone(),
             node: self.node.clone(),
+            explorer: self.explorer.clone(),
         }
     }
 }
@@ -148,7 +181,54 @@ where
                         ))
                     });
                 }
-                _ => {}
+                "/explorer" => {
+                    return Box::pin(async move {
+                        let mut moved = respond(
+                            http::StatusCode::MOVED_PERMANENTLY,
+                            "text/plain",
+                            String::new(),
+                        );
+                        moved.headers_mut().insert(
+                            http::header::LOCATION,
+                            http::HeaderValue::from_static("/explorer/"),
+                        );
+                        Ok(moved)
+                    });
+                }
+                path => {
+                    if let (Some(dir), Some(rest)) =
+                        (self.explorer.clone(), path.strip_prefix("/explorer/"))
+                    {
+                        let file = explorer_file(&dir, rest);
+                        return Box::pin(async move {
+                            let not_found = || {
+                                respond(
+                                    http::StatusCode::NOT_FOUND,
+                                    "text/plain",
+                                    "not found\n".into(),
+                                )
+                            };
+                            let Some(file) = file else {
+                                return Ok(not_found());
+                            };
+                            Ok(match tokio::fs::read(&file).await {
+                                Ok(bytes) => {
+                                    let name = file.to_string_lossy().into_owned();
+                                    let mut response = HttpResponse::new(HttpBody::from(bytes));
+                                    if let Ok(value) =
+                                        http::HeaderValue::from_str(content_type(&name))
+                                    {
+                                        response
+                                            .headers_mut()
+                                            .insert(http::header::CONTENT_TYPE, value);
+                                    }
+                                    response
+                                }
+                                Err(_) => not_found(),
+                            })
+                        });
+                    }
+                }
             }
         }
         Box::pin(self.inner.call(request))
@@ -209,5 +289,30 @@ where
         n: Notification<'a>,
     ) -> impl Future<Output = Self::NotificationResponse> + Send + 'a {
         self.inner.notification(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    #[test]
+    fn explorer_requests_reach_only_plain_files_of_its_directory() {
+        let dir = Path::new("/srv/explorer");
+        assert_eq!(explorer_file(dir, ""), Some(dir.join("index.html")));
+        assert_eq!(
+            explorer_file(dir, "explorer.js"),
+            Some(dir.join("explorer.js"))
+        );
+        for bad in ["../keys.json", "a/b.js", ".hidden", "..", "%2e%2e", "x\\y"] {
+            assert_eq!(explorer_file(dir, bad), None, "{bad}");
+        }
+        assert_eq!(content_type("index.html"), "text/html; charset=utf-8");
+        assert_eq!(
+            content_type("explorer.js"),
+            "text/javascript; charset=utf-8"
+        );
     }
 }
