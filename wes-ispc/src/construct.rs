@@ -42,8 +42,10 @@ pub struct CallRequest {
     pub fee_inputs: Vec<OutPoint>,
     /// Where the change goes.
     pub change_lock: Lock,
-    /// The fee, in the native token.
+    /// The fee, in `fee_token`.
     pub fee: Amount,
+    /// The token the fee is paid in (one the chain's fee policy accepts).
+    pub fee_token: TokenId,
 }
 
 /// A constructed call: the unsigned transaction, its proof and the executor's outcome.
@@ -294,7 +296,7 @@ fn assemble(
         add(&mut own, *token, *amount);
     }
     let mut need: BTreeMap<TokenId, Amount> = BTreeMap::new();
-    add(&mut need, TokenId::Native, req.fee);
+    add(&mut need, req.fee_token, req.fee);
     for output in &outcome.outputs {
         if let OutputBody::Asset(a) = &output.body {
             add(&mut need, a.token, a.amount);

@@ -4,20 +4,18 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
+use common::produce;
 use jsonrpsee::ws_client::WsClientBuilder;
 use tempfile::TempDir;
 use wes_core::{ChainId, ContentId, Genesis, ResourceKind, SecretKey};
-use wes_ispc::{WasmExecutor, contract_id};
+use wes_ispc::contract_id;
 use wes_ledger::{EutxoLedger, SledStore};
 use wes_node::client::resource_body;
 use wes_node::rpc::types::{CallParams, LogFilter};
 use wes_node::rpc::{WesApiClient, WesPubSubApiClient};
-use wes_node::{
-    Client, Config, Consensus, Contracts, LaunchOptions, NodeBuilder, RunningNode, launch,
-};
+use wes_node::{Client, RunningNode};
 
 const CHAIN: ChainId = ChainId(34);
 
@@ -54,38 +52,7 @@ fn genesis() -> Genesis {
 }
 
 async fn start(dir: &TempDir) -> (RunningNode<EutxoLedger<SledStore>>, Client) {
-    let contracts = Contracts::new(Arc::new(WasmExecutor::default()));
-    let node = NodeBuilder::new(Config::new(dir.path()), genesis())
-        .consensus(|_| {
-            Ok(Consensus::instant_seal(
-                CHAIN,
-                SecretKey::dev("sealer"),
-                2_000,
-            ))
-        })
-        .contracts(contracts.clone())
-        .verifier(Arc::new(contracts.verifier()))
-        .build()
-        .unwrap();
-    let running = launch(
-        node,
-        LaunchOptions {
-            rpc: Some("127.0.0.1:0".parse().unwrap()),
-            produce: false,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
-    let client = Client::new(&format!("http://{}", running.rpc_addr.unwrap())).unwrap();
-    (running, client)
-}
-
-async fn produce(running: &RunningNode<EutxoLedger<SledStore>>) -> u64 {
-    let node = running.node.clone();
-    tokio::task::spawn_blocking(move || node.produce_block().unwrap().0)
-        .await
-        .unwrap()
+    common::contract_node(dir, genesis(), None).await
 }
 
 /// Stores `wat` as a contract and registers it on chain; its content id.
@@ -113,8 +80,10 @@ async fn call(client: &Client, alice: &SecretKey, resource: &ContentId, entry: &
             entry: entry.into(),
             args: String::new(),
             fee_inputs: vec![fee.to_string()],
-            change: hex::encode(alice.public_key().0),
+            change: Some(hex::encode(alice.public_key().0)),
             fee: "200000".into(),
+            fee_token: None,
+            sponsor: None,
             cu_limit: 1_000_000,
         })
         .await

@@ -164,6 +164,7 @@ impl App {
             fee_inputs: vec![self.coin(caller, fee + 10_000)?.0],
             change_lock: Lock::key(caller.public_key()),
             fee,
+            fee_token: TokenId::Native,
         };
         let call = construct_call(
             &self.contracts.wasm,

@@ -25,6 +25,7 @@ fn config(dir: &std::path::Path, i: usize) -> NodeConfig {
         .map(|k| Allocation {
             public_key: hex::encode(dev_key(&format!("k{k}")).public_key().0),
             amount: 1_000_000_000,
+            token: None,
         })
         .collect();
     NodeConfig {
@@ -47,6 +48,7 @@ fn config(dir: &std::path::Path, i: usize) -> NodeConfig {
             max_block_txs: Limits::default().max_block_txs,
             max_block_bytes: Limits::default().max_block_bytes,
             max_block_cu: Limits::default().max_block_cu,
+            fee_tokens: Vec::new(),
             allocations,
         },
     }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use wes_core::{ChainId, CompactTarget, Genesis, Lock, Output, PublicKey, TokenId};
 use wes_ledger::{FeePolicy, LedgerConfig, Limits, TokenFee};
 use wes_net::libp2p::Multiaddr;
+use wes_node::rpc::parse_token;
 
 /// The proof systems a chain may accept.
 pub const PROOF_SYSTEMS: &[&str] = &["replay", "halo2-ipa"];
@@ -105,8 +106,24 @@ pub struct ChainSpec {
     /// Most compute units a block's executions use together.
     #[serde(default = "default_max_block_cu")]
     pub max_block_cu: u64,
+    /// Other tokens fees may be paid in, with their rates (the native token's are
+    /// `fee_per_byte` and `fee_per_cu`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fee_tokens: Vec<FeeTokenSpec>,
     /// Initial balances.
     pub allocations: Vec<Allocation>,
+}
+
+/// A token fees may be paid in, and its minimum: `per_byte × size + per_cu × compute units`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeeTokenSpec {
+    /// The token: the hex of its encoded id, as the RPC and `balance` name it.
+    pub token: String,
+    /// Per byte of a transaction.
+    pub per_byte: u64,
+    /// Per compute unit of an execution.
+    pub per_cu: u64,
 }
 
 fn default_max_block_txs() -> usize {
@@ -121,7 +138,7 @@ fn default_max_block_cu() -> u64 {
     Limits::default().max_block_cu
 }
 
-/// An initial balance of native tokens.
+/// An initial balance.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Allocation {
@@ -129,6 +146,19 @@ pub struct Allocation {
     pub public_key: String,
     /// The amount.
     pub amount: u64,
+    /// The token: `native` (the default) or the hex of an encoded token id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+impl Allocation {
+    /// The token allocated.
+    pub fn token(&self) -> Result<TokenId> {
+        match &self.token {
+            None => Ok(TokenId::Native),
+            Some(t) => parse_token(t).map_err(anyhow::Error::msg),
+        }
+    }
 }
 
 impl NodeConfig {
@@ -162,6 +192,10 @@ impl ChainSpec {
         }
         for a in &self.allocations {
             public_key(&a.public_key)?;
+            a.token()?;
+        }
+        for f in &self.fee_tokens {
+            parse_token(&f.token).map_err(anyhow::Error::msg)?;
         }
         Ok(())
     }
@@ -179,7 +213,7 @@ impl ChainSpec {
             .map(|a| {
                 Ok(Output::asset(
                     Lock::key(public_key(&a.public_key)?),
-                    TokenId::Native,
+                    a.token()?,
                     u128::from(a.amount),
                 ))
             })
@@ -193,13 +227,25 @@ impl ChainSpec {
         })
     }
 
-    /// The ledger's configuration: native-token fees and the block limits.
+    /// The ledger's configuration: the fee tokens and the block limits (tokens that do not
+    /// parse are left out: [`ChainSpec::check`] refuses them).
     pub fn ledger_config(&self) -> LedgerConfig {
         let mut c = LedgerConfig::new(self.chain_id());
         c.fees = FeePolicy::native(TokenFee {
             per_byte: u128::from(self.fee_per_byte),
             per_cu: u128::from(self.fee_per_cu),
         });
+        for f in &self.fee_tokens {
+            if let Ok(token) = parse_token(&f.token) {
+                c.fees = c.fees.accept(
+                    token,
+                    TokenFee {
+                        per_byte: u128::from(f.per_byte),
+                        per_cu: u128::from(f.per_cu),
+                    },
+                );
+            }
+        }
         c.limits.max_block_txs = self.max_block_txs;
         c.limits.max_block_bytes = self.max_block_bytes;
         c.limits.max_block_cu = self.max_block_cu;
@@ -214,4 +260,17 @@ pub fn public_key(hex_key: &str) -> Result<PublicKey> {
         .and_then(|b| b.try_into().ok())
         .with_context(|| format!("{hex_key:?} is not 32 bytes of hex"))?;
     Ok(PublicKey(bytes))
+}
+
+/// The devnet's second fee token, "devnet USD": allocated to the dev keys at genesis and
+/// accepted for fees beside the native token, to try paying fees in another token. An
+/// issued token of a contract that does not exist, so nothing mints more of it.
+pub fn devnet_usd() -> TokenId {
+    TokenId::Issued {
+        contract: wes_core::ContractId(wes_core::hash(
+            wes_core::Domain::new("wes/devnet-token"),
+            b"usd",
+        )),
+        tag: wes_core::Hash::default(),
+    }
 }

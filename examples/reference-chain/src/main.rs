@@ -10,8 +10,8 @@ use wes_core::{Output, ResourceBody, ResourceKind, SecretKey, codec};
 use wes_ledger::Limits;
 use wes_node::LaunchOptions;
 use wes_node::client::{Client, ConstructedTx, resource_body};
-use wes_node::rpc::parse_token;
-use wes_reference_chain::config::{Allocation, ChainSpec, NodeConfig};
+use wes_node::rpc::{parse_outpoint, parse_token, token_name};
+use wes_reference_chain::config::{Allocation, ChainSpec, FeeTokenSpec, NodeConfig, devnet_usd};
 use wes_reference_chain::keys::{Keystore, address_of, dev_key};
 
 /// The WES-rs reference chain.
@@ -159,6 +159,13 @@ enum Command {
         #[arg(long, default_value = "native")]
         fee_token: String,
     },
+    /// Sponsor pools: fees paid for other people's calls.
+    Sponsor {
+        #[command(subcommand)]
+        command: SponsorCommand,
+    },
+    /// The tokens the chain accepts fees in, with their rates.
+    FeeTokens,
     /// A transaction's status and confirmations.
     Tx {
         /// The transaction id.
@@ -233,11 +240,66 @@ enum ContractCommand {
         /// Arguments, hex.
         #[arg(long, default_value = "")]
         args: String,
-        /// Keystore name of the caller.
+        /// Keystore name of the caller (not needed with --sponsor).
+        #[arg(long, required_unless_present = "sponsor")]
+        from: Option<String>,
+        /// Fee.
+        #[arg(long, default_value_t = 2_000_000)]
+        fee: u128,
+        /// The token the fee is paid in: `native` or the hex of an accepted token's id.
+        #[arg(long, default_value = "native")]
+        fee_token: String,
+        /// A sponsor pool (`txid:index`) that pays the fee: the call needs no key.
+        #[arg(long)]
+        sponsor: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum SponsorCommand {
+    /// Create a pool that pays the fees of calls to a contract.
+    Create {
+        /// Keystore name of the owner (who funds it and may withdraw).
         #[arg(long)]
         from: String,
-        /// Fee (native).
-        #[arg(long, default_value_t = 2_000_000)]
+        /// The sponsored contract's code resource id; any contract without.
+        #[arg(long)]
+        contract: Option<String>,
+        /// The most the pool pays per transaction (native).
+        #[arg(long)]
+        cap: u128,
+        /// What the pool holds (native).
+        #[arg(long)]
+        amount: u128,
+        /// Fee of this transaction.
+        #[arg(long, default_value_t = 10_000)]
+        fee: u128,
+    },
+    /// Add funds to a pool (a new output under the pool's lock).
+    Fund {
+        /// Keystore name of the funder.
+        #[arg(long)]
+        from: String,
+        /// The pool (`txid:index`).
+        #[arg(long)]
+        pool: String,
+        /// Amount (native).
+        #[arg(long)]
+        amount: u128,
+        /// Fee of this transaction.
+        #[arg(long, default_value_t = 10_000)]
+        fee: u128,
+    },
+    /// Take a pool output back to its owner.
+    Withdraw {
+        /// Keystore name of the owner.
+        #[arg(long)]
+        from: String,
+        /// The pool output (`txid:index`).
+        #[arg(long)]
+        pool: String,
+        /// Fee of this transaction.
+        #[arg(long, default_value_t = 10_000)]
         fee: u128,
     },
 }
@@ -293,11 +355,14 @@ fn print(v: &Value) {
     );
 }
 
-/// The devnet's configuration: dev keys alice and bob funded, miner mining.
+/// The devnet's configuration: dev keys alice and bob funded in the native token and in
+/// "devnet USD" (a second fee token), miner mining.
 fn devnet_config(data_dir: &Path, rpc_addr: SocketAddr, block_time_ms: u64) -> NodeConfig {
-    let alloc = |name: &str| Allocation {
+    let usd = token_name(&devnet_usd());
+    let alloc = |name: &str, token: Option<&str>| Allocation {
         public_key: hex::encode(dev_key(name).public_key().0),
         amount: 1_000_000_000_000,
+        token: token.map(str::to_owned),
     };
     NodeConfig {
         data_dir: data_dir.to_path_buf(),
@@ -318,7 +383,17 @@ fn devnet_config(data_dir: &Path, rpc_addr: SocketAddr, block_time_ms: u64) -> N
             max_block_txs: Limits::default().max_block_txs,
             max_block_bytes: Limits::default().max_block_bytes,
             max_block_cu: Limits::default().max_block_cu,
-            allocations: vec![alloc("alice"), alloc("bob")],
+            fee_tokens: vec![FeeTokenSpec {
+                token: usd.clone(),
+                per_byte: 2,
+                per_cu: 2,
+            }],
+            allocations: vec![
+                alloc("alice", None),
+                alloc("bob", None),
+                alloc("alice", Some(&usd)),
+                alloc("bob", Some(&usd)),
+            ],
         },
     }
 }
@@ -393,6 +468,10 @@ fn run_nodes(configs: Vec<NodeConfig>, banner: bool) -> Result<()> {
                     println!("  {name:<8} {address}");
                 }
                 println!("  keys     {}", config.data_dir.join("keys.json").display());
+                println!(
+                    "  usd      {} (devnet USD, a second fee token: --fee-token <it>)",
+                    token_name(&devnet_usd())
+                );
                 println!("\nTry: wes-node --rpc http://{addr} --keystore {} transfer --from alice --to bob --amount 1000",
                     config.data_dir.join("keys.json").display());
                 println!("     wes-node --rpc http://{addr} balance bob\n");
@@ -627,6 +706,43 @@ async fn client_command(url: &str, keystore: &Path, command: Command) -> Result<
                 .await?;
             println!("{txid}");
         }
+        Command::Sponsor { command } => match command {
+            SponsorCommand::Create {
+                from,
+                contract,
+                cap,
+                amount,
+                fee,
+            } => {
+                let owner = store.get(&from)?;
+                let contract = contract
+                    .map(|r| r.parse().map(|r| wes_ispc::contract_id(&r)))
+                    .transpose()
+                    .map_err(|e| anyhow!("contract: {e}"))?;
+                let pool = c
+                    .create_sponsor_pool(&owner, contract, cap, amount, fee)
+                    .await?;
+                print(&json!({"pool": pool.to_string()}));
+            }
+            SponsorCommand::Fund {
+                from,
+                pool,
+                amount,
+                fee,
+            } => {
+                let funder = store.get(&from)?;
+                let pool = parse_outpoint(&pool).map_err(anyhow::Error::msg)?;
+                let added = c.fund_sponsor_pool(&funder, &pool, amount, fee).await?;
+                print(&json!({"pool": added.to_string()}));
+            }
+            SponsorCommand::Withdraw { from, pool, fee } => {
+                let owner = store.get(&from)?;
+                let pool = parse_outpoint(&pool).map_err(anyhow::Error::msg)?;
+                let txid = c.withdraw_sponsor_pool(&owner, &pool, fee).await?;
+                println!("{txid}");
+            }
+        },
+        Command::FeeTokens => print(&c.call::<Value>("wes_feeTokens", vec![]).await?),
         Command::Tx { txid } => print(
             &c.call::<Value>("wes_getTransaction", vec![json!(txid)])
                 .await?,
@@ -688,14 +804,30 @@ async fn client_command(url: &str, keystore: &Path, command: Command) -> Result<
                 args,
                 from,
                 fee,
+                fee_token,
+                sponsor,
             } => {
-                let k = store.get(&from)?;
-                let fee_input = c.fee_input(&k, fee + 100_000).await?;
-                let constructed: ConstructedTx = c.call("wes_constructCall", vec![json!({
-                    "resource": resource, "entry": entry, "args": args,
-                    "fee_inputs": [fee_input.to_string()], "change": hex::encode(k.public_key().0), "fee": fee.to_string(),
-                })]).await?;
-                let txid = c.sign_and_send(&k, &constructed).await?;
+                let (txid, constructed) = if let Some(pool) = sponsor {
+                    let pool = parse_outpoint(&pool).map_err(anyhow::Error::msg)?;
+                    let resource = resource.parse().map_err(|e| anyhow!("resource: {e}"))?;
+                    let args = hex::decode(&args).context("args: not hex")?;
+                    c.call_sponsored(&resource, &entry, &args, &pool, fee)
+                        .await?
+                } else {
+                    let k = store.get(from.as_deref().context("--from or --sponsor")?)?;
+                    let fee_input = if fee_token == "native" {
+                        c.fee_input(&k, fee + 100_000).await?
+                    } else {
+                        let token = parse_token(&fee_token).map_err(anyhow::Error::msg)?;
+                        c.coins(&k.public_key(), token, fee).await?.0[0]
+                    };
+                    let constructed: ConstructedTx = c.call("wes_constructCall", vec![json!({
+                        "resource": resource, "entry": entry, "args": args,
+                        "fee_inputs": [fee_input.to_string()], "change": hex::encode(k.public_key().0),
+                        "fee": fee.to_string(), "fee_token": fee_token,
+                    })]).await?;
+                    (c.sign_and_send(&k, &constructed).await?, constructed)
+                };
                 print(
                     &json!({"txid": txid.to_string(), "cu_used": constructed.cu_used, "return_data": constructed.return_data}),
                 );

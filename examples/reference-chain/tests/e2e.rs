@@ -95,6 +95,100 @@ fn devnet_transfer_contract_model_restart_and_bad_requests() {
     assert_eq!(call["return_data"], hex(&2u64.to_le_bytes()));
     confirmed(&node, call["txid"].as_str().unwrap(), 1);
 
+    // Fees in the devnet's second token, and a sponsor pool from the command line: created
+    // for the counter, used by a call that names no key, funded, withdrawn.
+    let tokens = cli_json(&node, &["fee-tokens"]);
+    let usd = tokens
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["token"].as_str().unwrap().to_owned())
+        .find(|t| t != "native")
+        .expect("a second fee token");
+    let before = cli_json(&node, &["balance", "alice"])[&usd].clone();
+    let paid = cli(
+        &node,
+        &[
+            "transfer",
+            "--from",
+            "alice",
+            "--to",
+            "bob",
+            "--amount",
+            "1",
+            "--fee",
+            "20000",
+            "--fee-token",
+            &usd,
+        ],
+    );
+    confirmed(&node, paid.trim(), 1);
+    let after = cli_json(&node, &["balance", "alice"])[&usd].clone();
+    assert_eq!(
+        before.as_str().unwrap().parse::<u128>().unwrap()
+            - after.as_str().unwrap().parse::<u128>().unwrap(),
+        20_000
+    );
+    let pool = cli_json(
+        &node,
+        &[
+            "sponsor",
+            "create",
+            "--from",
+            "alice",
+            "--contract",
+            resource,
+            "--cap",
+            "3000000",
+            "--amount",
+            "10000000",
+        ],
+    )["pool"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    confirmed(&node, pool.split(':').next().unwrap(), 1);
+    let sponsored = cli_json(
+        &node,
+        &[
+            "contract",
+            "call",
+            "--resource",
+            resource,
+            "--entry",
+            "increment",
+            "--sponsor",
+            &pool,
+        ],
+    );
+    assert_eq!(sponsored["return_data"], hex(&3u64.to_le_bytes()));
+    let included = confirmed(&node, sponsored["txid"].as_str().unwrap(), 1);
+    let change = format!(
+        "{}:{}",
+        sponsored["txid"].as_str().unwrap(),
+        included["outputs"].as_array().unwrap().len() - 1
+    );
+    let funded = cli_json(
+        &node,
+        &[
+            "sponsor", "fund", "--from", "bob", "--pool", &change, "--amount", "5000000",
+        ],
+    )["pool"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    confirmed(&node, funded.split(':').next().unwrap(), 1);
+    let withdrawn = cli(
+        &node,
+        &["sponsor", "withdraw", "--from", "alice", "--pool", &funded],
+    );
+    confirmed(&node, withdrawn.trim(), 1);
+    let refused = try_cli(
+        &node,
+        &["sponsor", "withdraw", "--from", "bob", "--pool", &change],
+    );
+    assert!(!refused.status.success(), "only the owner withdraws");
+
     // A model: deploy (circuit generated), then a proven inference mined and verified.
     let model = fixtures().join("digits_mlp.onnx");
     let deployed = cli_json(

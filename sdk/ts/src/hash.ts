@@ -18,6 +18,7 @@ export const Domain = {
   ADDRESS: 'wes/address',
   SIGHASH: 'wes/sighash',
   DEV_KEY: 'wes/dev-key',
+  CONTRACT: 'wes-ispc/contract',
 } as const;
 
 /** `SHA3-256(len(tag) ‖ tag ‖ parts…)`. */
@@ -49,6 +50,11 @@ export function witnessCommitment(signed: SignedTransaction): Hash {
 /** A block's hash: the hash of its header. */
 export function blockHash(header: BlockHeader): Hash {
   return domainHash(Domain.BLOCK_HEADER, encodeBlockHeader(header));
+}
+
+/** The id of the contract whose code is the resource `code` (a contract is its code). */
+export function contractId(code: Hash): Hash {
+  return domainHash(Domain.CONTRACT, code);
 }
 
 /** The outpoint of output `index` of `tx`. */

@@ -89,9 +89,16 @@ export interface CallParams {
   resource: string;
   entry: string;
   args?: string;
-  fee_inputs: string[];
-  change: string;
+  /** The caller's fee inputs (may be empty with a `sponsor`). */
+  fee_inputs?: string[];
+  /** The public key (hex) change goes to; not needed with a `sponsor`. */
+  change?: string;
+  /** The fee, decimal, in `fee_token`. */
   fee: string;
+  /** `native` (the default) or an accepted token's hex (`wes_feeTokens`). */
+  fee_token?: string;
+  /** A sponsor pool (`txid:index`) that pays the fee; no signature needed then. */
+  sponsor?: string;
   cu_limit?: number;
 }
 
@@ -99,10 +106,19 @@ export interface CallParams {
 export interface InferParams {
   model: string;
   input: number[];
-  fee_inputs: string[];
-  change: string;
+  fee_inputs?: string[];
+  change?: string;
   fee: string;
+  fee_token?: string;
+  sponsor?: string;
   cu_limit?: number;
+}
+
+/** A token the chain accepts fees in, with its rates (`wes_feeTokens`). */
+export interface FeeToken {
+  token: string;
+  per_byte: string;
+  per_cu: string;
 }
 
 /** A deployed model (`wes_deployModel`). */
@@ -366,6 +382,10 @@ export class WesClient {
   }
   miningStatus(): Promise<MiningStatus> {
     return this.call('wes_miningStatus');
+  }
+  /** The tokens the chain accepts fees in, with their rates. */
+  feeTokens(): Promise<FeeToken[]> {
+    return this.call('wes_feeTokens');
   }
   getLogs(filter: LogFilter): Promise<LogPage> {
     return this.call('wes_getLogs', filter);

@@ -13,6 +13,7 @@ import {
   decodeOutput,
   decodeResourceBody,
   decodeTransaction,
+  encodeLock,
   encodeSignedTransaction,
   encodeToken,
 } from './codec.js';
@@ -63,8 +64,8 @@ function sameToken(a: TokenId, b: TokenId): boolean {
   return equalBytes(a.contract, b.contract) && equalBytes(a.tag, b.tag);
 }
 
-function isKeyLock(lock: Lock, key: Uint8Array): boolean {
-  return lock.type === 'guarded' && lock.guard.type === 'key' && equalBytes(lock.guard.key, key);
+function sameLock(a: Lock, b: Lock): boolean {
+  return equalBytes(encodeLock(a), encodeLock(b));
 }
 
 /** What a construction must be, to be signed. */
@@ -79,9 +80,11 @@ export interface Expected {
   args: Uint8Array;
   /** The caller's fee inputs, as sent. */
   feeInputs: readonly Coin[];
-  /** Who gets the change. */
-  change: Uint8Array;
-  /** The most the caller pays, fee and anything its fee inputs fund, in native units. */
+  /** Where the change goes: the caller's key, or a sponsor pool's lock. */
+  change: Uint8Array | Lock;
+  /** The token the fee inputs pay in (native when absent). */
+  feeToken?: TokenId;
+  /** The most the fee inputs lose (their value minus the change), in `feeToken`. */
   maxSpend: bigint;
 }
 
@@ -113,13 +116,15 @@ export function checkConstructed(tx: Transaction, expected: Expected): void {
   tx.inputs.slice(expected.feeInputs.length).forEach((input, i) => {
     if (ours.has(outpointString(input.prev))) fail(`input ${i} spends a fee input again`);
   });
+  const token = expected.feeToken ?? { type: 'native' };
+  const changeLock = expected.change instanceof Uint8Array ? keyLock(expected.change) : expected.change;
   const paidIn = expected.feeInputs.reduce((sum, c) => {
     const body = c.output.body;
-    if (body.type !== 'asset' || body.token.type !== 'native') fail('a fee input is not native');
+    if (body.type !== 'asset' || !sameToken(body.token, token)) fail(`a fee input does not hold ${tokenName(token)}`);
     return sum + (body.type === 'asset' ? body.amount : 0n);
   }, 0n);
   const back = tx.outputs
-    .filter((o) => isKeyLock(o.lock, expected.change) && o.body.type === 'asset' && o.body.token.type === 'native')
+    .filter((o) => sameLock(o.lock, changeLock) && o.body.type === 'asset' && sameToken(o.body.token, token))
     .reduce((sum, o) => sum + (o.body.type === 'asset' ? o.body.amount : 0n), 0n);
   if (paidIn - back > expected.maxSpend) {
     fail(`the caller would pay ${paidIn - back}, more than ${expected.maxSpend}`);
@@ -240,13 +245,47 @@ export class Wallet {
     return this.deployResource(wasm, 'wasm', name, fee);
   }
 
-  /** A native coin of the key's worth at least `need`, for a construction's fee. */
-  async feeCoin(need: bigint): Promise<Coin> {
+  /** A coin of `token` (native by default) of the key's worth at least `need`, for a construction's fee. */
+  async feeCoin(need: bigint, token: TokenId = { type: 'native' }): Promise<Coin> {
     const coin = (await this.coins()).find(
-      (c) => c.output.body.type === 'asset' && c.output.body.token.type === 'native' && c.output.body.amount >= need,
+      (c) => c.output.body.type === 'asset' && sameToken(c.output.body.token, token) && c.output.body.amount >= need,
     );
-    if (!coin) throw new WalletError(`no single native coin of ${need} or more: consolidate with a transfer to yourself`);
+    if (!coin) {
+      throw new WalletError(`no single ${tokenName(token)} coin of ${need} or more: consolidate with a transfer to yourself`);
+    }
     return coin;
+  }
+
+  /**
+   * Creates a sponsor pool owned by the key, holding `amount` native tokens, paying the fees
+   * of calls to `contract` (any contract when `null`) up to `maxFeePerTx` each. Its outpoint.
+   */
+  async createSponsorPool(contract: Hash | null, maxFeePerTx: bigint, amount: bigint, fee: bigint = DEFAULT_FEE): Promise<string> {
+    const lock = sponsorPoolLock(this.key.publicKey, contract, maxFeePerTx);
+    const txid = await this.pay([{ lock, body: { type: 'asset', token: { type: 'native' }, amount } }], fee);
+    return `${txid}:0`;
+  }
+
+  /** Adds `amount` native tokens to the pool at `pool` (a new output under its lock); the new outpoint. */
+  async fundSponsorPool(pool: string, amount: bigint, fee: bigint = DEFAULT_FEE): Promise<string> {
+    const { lock } = await poolAt(this.client, pool);
+    const txid = await this.pay([{ lock, body: { type: 'asset', token: { type: 'native' }, amount } }], fee);
+    return `${txid}:0`;
+  }
+
+  /** Takes the pool output at `pool` back to the key (its owner), less `fee`. */
+  async withdrawSponsorPool(pool: string, fee: bigint = DEFAULT_FEE): Promise<string> {
+    const { held } = await poolAt(this.client, pool);
+    if (held < fee) throw new WalletError(`the pool holds ${held}, less than the fee ${fee}`);
+    const tx: Transaction = {
+      version: TX_VERSION,
+      chainId: await this.client.chainId(),
+      inputs: [{ prev: parseOutpoint(pool), mode: 'spend' }],
+      outputs: [{ lock: this.key.lock(), body: { type: 'asset', token: { type: 'native' }, amount: held - fee } }],
+      validity: ALWAYS,
+      execution: null,
+    };
+    return this.send(signTransaction(tx, [this.key]));
   }
 
   /**
@@ -257,10 +296,11 @@ export class Wallet {
     resource: string,
     entry: string,
     args: Uint8Array = new Uint8Array(),
-    options: { fee?: bigint; cuLimit?: number } = {},
+    options: { fee?: bigint; feeToken?: TokenId; cuLimit?: number } = {},
   ): Promise<{ txid: string; constructed: ConstructedTx }> {
     const fee = options.fee ?? 200_000n;
-    const coin = await this.feeCoin(fee);
+    const feeToken = options.feeToken ?? { type: 'native' };
+    const coin = await this.feeCoin(fee, feeToken);
     const params: CallParams = {
       resource,
       entry,
@@ -268,6 +308,7 @@ export class Wallet {
       fee_inputs: [outpointString(coin.outpoint)],
       change: toHex(this.key.publicKey),
       fee: fee.toString(),
+      fee_token: tokenName(feeToken),
       cu_limit: options.cuLimit,
     };
     const constructed = await this.client.constructCall(params);
@@ -278,6 +319,7 @@ export class Wallet {
       args,
       feeInputs: [coin],
       change: this.key.publicKey,
+      feeToken,
       maxSpend: fee,
     });
     return { txid, constructed };
@@ -334,3 +376,49 @@ export class Wallet {
   }
 }
 
+
+/** The lock of a sponsor pool owned by `owner` for `contract` (any when `null`), capped at `maxFeePerTx`. */
+export function sponsorPoolLock(owner: Uint8Array, contract: Hash | null, maxFeePerTx: bigint): Lock {
+  return { type: 'sponsorPool', pool: { owner: { type: 'key', key: owner }, contract, maxFeePerTx } };
+}
+
+/** The lock of the sponsor pool output at `pool`, its coin and the native tokens it holds. */
+async function poolAt(client: WesClient, pool: string): Promise<{ lock: Lock; coin: Coin; held: bigint }> {
+  const info = await client.getOutput(pool);
+  const output = decodeOutput(fromHex(info.encoded));
+  if (output.lock.type !== 'sponsorPool') throw new WalletError(`${pool} is not a sponsor pool`);
+  const held = output.body.type === 'asset' && output.body.token.type === 'native' ? output.body.amount : 0n;
+  return { lock: output.lock, coin: { outpoint: parseOutpoint(pool), output, pending: false }, held };
+}
+
+/**
+ * Calls `entry(args)` of contract `resource` with the fee paid by the sponsor pool at
+ * `pool`: anyone may, without a key or tokens. The node constructs it; it is checked (the
+ * pool pays at most `fee`, the change goes back to it) and sent unsigned with its proof.
+ */
+export async function callSponsored(
+  client: WesClient,
+  resource: string,
+  entry: string,
+  args: Uint8Array,
+  pool: string,
+  fee: bigint,
+): Promise<{ txid: string; constructed: ConstructedTx }> {
+  const { lock, coin } = await poolAt(client, pool);
+  const constructed = await client.constructCall({ resource, entry, args: toHex(args), fee: fee.toString(), sponsor: pool });
+  const tx = decodeTransaction(fromHex(constructed.tx));
+  if (idHex(txId(tx)) !== constructed.txid) throw new ConstructionMismatch('the id does not match the transaction');
+  checkConstructed(tx, {
+    chainId: await client.chainId(),
+    resource: fromHex(resource),
+    entry,
+    args,
+    feeInputs: [coin],
+    change: lock,
+    maxSpend: fee,
+  });
+  const signed = signTransaction(tx, []);
+  signed.witness.proof = fromHex(constructed.proof);
+  const txid = await client.sendRawTransaction(toHex(encodeSignedTransaction(signed)));
+  return { txid, constructed };
+}

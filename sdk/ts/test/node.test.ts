@@ -13,7 +13,13 @@ import {
   SecretKey,
   Wallet,
   WesClient,
+  address,
+  callSponsored,
+  contractId,
   decodeSignedTransaction,
+  decodeToken,
+  sponsorPoolLock,
+  tokenName,
   fromHex,
   idHex,
   txId,
@@ -146,4 +152,39 @@ test('a contract is deployed, its call checked before signing, and its event rea
     }),
     ConstructionMismatch,
   );
+});
+
+test('fees are paid in another accepted token, and a sponsor pool pays for a keyless call', async () => {
+  const alice = new Wallet(http, SecretKey.dev('alice'));
+  const accepted = await http.feeTokens();
+  const other = accepted.find((f) => f.token !== 'native');
+  assert.ok(other, 'the devnet accepts a second fee token');
+  const usd = decodeToken(fromHex(other.token));
+  const before = BigInt((await http.getBalance(alice.address(), 'pending'))[tokenName(usd)] ?? '0');
+  const txid = await alice.transfer(SecretKey.dev('bob').publicKey, 5n, { fee: 20_000n, feeToken: usd });
+  await included(txid);
+  const after = BigInt((await http.getBalance(alice.address(), 'pending'))[tokenName(usd)] ?? '0');
+  assert.equal(before - after, 20_000n);
+
+  // A pool for the greeter; a call by a key that holds nothing.
+  const { content, txid: deployed } = await alice.deployContract(fromHex(fixtures.greeter_wasm), 'greeter');
+  await included(deployed);
+  const contract = contractId(fromHex(content));
+  const pool = await alice.createSponsorPool(contract, 300_000n, 1_000_000n);
+  await included(pool.split(':')[0]!);
+  const { txid: sponsored, constructed } = await callSponsored(http, content, 'greet', new Uint8Array(), pool, 200_000n);
+  assert.equal(constructed.return_data, Buffer.from('hello').toString('hex'));
+  await included(sponsored);
+  const poolAddress = address(sponsorPoolLock(alice.key.publicKey, contract, 300_000n));
+  const left = await http.getUtxos(poolAddress);
+  assert.equal(left.length, 1);
+  assert.deepEqual(left[0]!.body, { type: 'asset', token: 'native', amount: '800000' });
+
+  // Over the cap: refused by the ledger's rule; then the owner takes the rest back.
+  await assert.rejects(
+    callSponsored(http, content, 'greet', new Uint8Array(), left[0]!.outpoint, 400_000n),
+    (e: unknown) => e instanceof RpcError && e.data.rule === 'sponsor_over_cap',
+  );
+  await included(await alice.withdrawSponsorPool(left[0]!.outpoint));
+  assert.deepEqual(await http.getUtxos(poolAddress), []);
 });

@@ -148,6 +148,7 @@ impl Chain {
             fee_inputs,
             change_lock: lock(payer),
             fee: 200_000,
+            fee_token: TokenId::Native,
         }
     }
 

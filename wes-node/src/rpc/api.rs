@@ -13,8 +13,9 @@ use jsonrpsee::proc_macros::rpc;
 use wes_net::NetInfo;
 
 use super::types::{
-    BlockInfo, CallParams, ConstructedTx, DeployedModel, Head, InferParams, Log, LogFilter,
-    LogPage, MempoolInfo, MiningStatus, ModelRun, OutputInfo, Page, SendResult, TxInfo, TxStatus,
+    BlockInfo, CallParams, ConstructedTx, DeployedModel, FeeToken, Head, InferParams, Log,
+    LogFilter, LogPage, MempoolInfo, MiningStatus, ModelRun, OutputInfo, Page, SendResult, TxInfo,
+    TxStatus,
 };
 
 /// Reads, submissions and constructions.
@@ -112,6 +113,10 @@ pub trait WesApi {
     /// Lifts a block and dials the peer again.
     #[method(name = "netUnblockPeer")]
     fn net_unblock_peer(&self, peer: String) -> RpcResult<bool>;
+
+    /// The tokens the chain accepts fees in, with their minimums.
+    #[method(name = "feeTokens")]
+    fn fee_tokens(&self) -> RpcResult<Vec<FeeToken>>;
 
     /// Contract logs over a range of blocks of the best chain, filtered, one page at a time.
     #[method(name = "getLogs", blocking)]

@@ -2,23 +2,26 @@
 //! returns the transaction that carries its result and proof, for the caller to sign.
 
 use serde_json::{Value, json};
-use wes_core::{ContentId, Ledger, Lock, OutPoint, ResourceKind, codec};
+use wes_core::{ContentId, Ledger, Lock, OutPoint, ResourceKind, TokenId, codec};
 use wes_ispc::halo2::{model_resource, prepare_model};
 use wes_ispc::onnx::{INFER_ENTRY, InferenceResult, encode_input};
 use wes_ispc::{CallRequest, construct_call, construct_inference};
 
-use super::json::{outpoint, parse, public_key, unhex};
+use super::json::{outpoint, parse, parse_token, public_key, token_name, unhex};
 use super::types::{CallParams, ConstructedTx, DeployedModel, InferParams, ModelRun};
 use super::{RpcResult, invalid, node_err, not_found, rejected};
 use crate::ispc::{Contracts, Models};
 use crate::ledger::ChainLedger;
 use crate::node::Node;
 
-/// Who pays for a construction: fee inputs, change key, fee and compute limit.
+/// Who pays for a construction: fee inputs, change key, fee and its token, a sponsor pool,
+/// and the compute limit.
 struct Payment<'a> {
     fee_inputs: &'a [String],
-    change: &'a str,
+    change: Option<&'a str>,
     fee: &'a str,
+    fee_token: Option<&'a str>,
+    sponsor: Option<&'a str>,
     cu_limit: u64,
 }
 
@@ -38,7 +41,52 @@ fn call_request<L: ChainLedger>(
         ));
     }
     let ctx = node.next_context();
-    let change = public_key(pay.change).map_err(|e| invalid("change", "malformed", e))?;
+    let fee_token = match pay.fee_token {
+        Some(t) => parse_token(t).map_err(|e| invalid("fee_token", "malformed", e))?,
+        None => TokenId::Native,
+    };
+    if node.ledger().fee_policy().get(&fee_token).is_none() {
+        return Err(invalid(
+            "fee_token",
+            "fee_token_not_accepted",
+            format!(
+                "the chain does not accept fees in {}",
+                token_name(&fee_token)
+            ),
+        ));
+    }
+    let mut fee_inputs: Vec<OutPoint> = pay
+        .fee_inputs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| outpoint(&format!("fee_inputs[{i}]"), s))
+        .collect::<RpcResult<_>>()?;
+    // A sponsor pool pays first, and takes the change back.
+    let change_lock = match pay.sponsor {
+        Some(pool) => {
+            let at = outpoint("sponsor", pool)?;
+            let out = node
+                .ledger()
+                .unspent(&at)
+                .map_err(node_err)?
+                .ok_or_else(|| not_found(format!("sponsor pool {at} is not unspent")))?;
+            if !matches!(out.lock, Lock::SponsorPool(_)) {
+                return Err(invalid(
+                    "sponsor",
+                    "not_a_sponsor_pool",
+                    format!("{at} is not a sponsor pool"),
+                ));
+            }
+            fee_inputs.insert(0, at);
+            out.lock
+        }
+        None => {
+            let change = pay
+                .change
+                .ok_or_else(|| invalid("change", "missing", "a change key, or a sponsor"))?;
+            Lock::key(public_key(change).map_err(|e| invalid("change", "malformed", e))?)
+        }
+    };
     Ok(CallRequest {
         chain_id: node.chain_id(),
         resource,
@@ -48,14 +96,10 @@ fn call_request<L: ChainLedger>(
         height: ctx.height,
         valid_until: ctx.height + node.config().call_validity_blocks,
         time_ms: ctx.time_ms,
-        fee_inputs: pay
-            .fee_inputs
-            .iter()
-            .enumerate()
-            .map(|(i, s)| outpoint(&format!("fee_inputs[{i}]"), s))
-            .collect::<RpcResult<_>>()?,
-        change_lock: Lock::key(change),
+        fee_inputs,
+        change_lock,
         fee: parse("fee", pay.fee)?,
+        fee_token,
     })
 }
 
@@ -105,8 +149,10 @@ pub(super) fn call<L: ChainLedger>(node: &Node<L>, c: CallParams) -> RpcResult<C
         unhex("args", &c.args)?,
         Payment {
             fee_inputs: &c.fee_inputs,
-            change: &c.change,
+            change: c.change.as_deref(),
             fee: &c.fee,
+            fee_token: c.fee_token.as_deref(),
+            sponsor: c.sponsor.as_deref(),
             cu_limit: c.cu_limit,
         },
     )?;
@@ -159,8 +205,10 @@ pub(super) fn inference<L: ChainLedger>(
         encode_input(&c.input),
         Payment {
             fee_inputs: &c.fee_inputs,
-            change: &c.change,
+            change: c.change.as_deref(),
             fee: &c.fee,
+            fee_token: c.fee_token.as_deref(),
+            sponsor: c.sponsor.as_deref(),
             cu_limit: c.cu_limit,
         },
     )?;
@@ -194,4 +242,17 @@ pub(super) fn call_model<L: ChainLedger>(
         outputs,
         note: "f32 on candle, off chain (not proven)".into(),
     })
+}
+
+/// The tokens the chain accepts fees in, with their minimums.
+pub(super) fn fee_tokens<L: ChainLedger>(node: &Node<L>) -> Vec<super::types::FeeToken> {
+    node.ledger()
+        .fee_policy()
+        .accepted()
+        .map(|(token, fee)| super::types::FeeToken {
+            token: token_name(token),
+            per_byte: fee.per_byte.to_string(),
+            per_cu: fee.per_cu.to_string(),
+        })
+        .collect()
 }

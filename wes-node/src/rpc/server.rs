@@ -9,7 +9,7 @@ use wes_net::NetInfo;
 
 use super::api::WesApiServer;
 use super::types::{
-    BlockInfo, CallParams, ConstructedTx, DeployedModel, InferParams, LogFilter, LogPage,
+    BlockInfo, CallParams, ConstructedTx, DeployedModel, FeeToken, InferParams, LogFilter, LogPage,
     MempoolInfo, MiningStatus, ModelRun, OutputInfo, Page, SendResult, TxInfo,
 };
 use super::{construct, logs, node_err, reads};
@@ -122,6 +122,10 @@ impl<L: ChainLedger> WesApiServer for WesRpc<L> {
 
     fn net_unblock_peer(&self, peer: String) -> RpcResult<bool> {
         reads::block_peer(&self.node, &peer, false)
+    }
+
+    fn fee_tokens(&self) -> RpcResult<Vec<FeeToken>> {
+        Ok(construct::fee_tokens(&self.node))
     }
 
     fn get_logs(&self, filter: LogFilter) -> RpcResult<LogPage> {

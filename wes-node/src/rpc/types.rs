@@ -240,12 +240,24 @@ pub struct CallParams {
     /// Arguments, hex.
     #[serde(default)]
     pub args: String,
-    /// The caller's fee inputs (`txid:index`); the first one names the caller.
+    /// The caller's fee inputs (`txid:index`); the first one names the caller. May be
+    /// empty with a `sponsor`.
+    #[serde(default)]
     pub fee_inputs: Vec<String>,
-    /// The public key (hex) change goes to.
-    pub change: String,
-    /// The fee in native units, decimal.
+    /// The public key (hex) change goes to; not needed with a `sponsor` (the change goes
+    /// back to the pool).
+    #[serde(default)]
+    pub change: Option<String>,
+    /// The fee, decimal, in `fee_token`.
     pub fee: String,
+    /// The token the fee is paid in, as the RPC names tokens (`native`, the default, or the
+    /// hex of an encoded token id); one of `wes_feeTokens`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee_token: Option<String>,
+    /// A sponsor pool (`txid:index` of its output) that pays the fee: the first fee input,
+    /// its change back to the pool. The call then needs no signature of the caller's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sponsor: Option<String>,
     /// Compute-unit limit.
     #[serde(default = "default_cu")]
     pub cu_limit: u64,
@@ -258,12 +270,20 @@ pub struct InferParams {
     pub model: String,
     /// One row of input.
     pub input: Vec<f32>,
-    /// Fee inputs.
+    /// Fee inputs (may be empty with a `sponsor`).
+    #[serde(default)]
     pub fee_inputs: Vec<String>,
-    /// The public key (hex) change goes to.
-    pub change: String,
-    /// The fee in native units, decimal.
+    /// The public key (hex) change goes to; not needed with a `sponsor`.
+    #[serde(default)]
+    pub change: Option<String>,
+    /// The fee, decimal, in `fee_token`.
     pub fee: String,
+    /// The token the fee is paid in (`native`, the default, or an accepted token's hex).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee_token: Option<String>,
+    /// A sponsor pool paying the fee (`txid:index`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sponsor: Option<String>,
     /// Compute-unit limit.
     #[serde(default = "default_cu")]
     pub cu_limit: u64,
@@ -465,4 +485,17 @@ pub struct LogPage {
     /// The last height this answer covers (the range's end, or the highest indexed
     /// height when the index is behind it).
     pub to_block: u64,
+}
+
+/// A token the chain accepts fees in, and its minimum (`wes_feeTokens`): a transaction of
+/// `size` bytes whose execution used `cu` compute units pays at least
+/// `per_byte × size + per_cu × cu` of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeeToken {
+    /// The token as the RPC names it (`native`, or the hex of its encoded id).
+    pub token: String,
+    /// Per encoded byte, decimal.
+    pub per_byte: String,
+    /// Per compute unit, decimal.
+    pub per_cu: String,
 }

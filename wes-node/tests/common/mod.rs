@@ -62,3 +62,49 @@ pub async fn dev_node(genesis: Genesis, block_time_ms: u64, produce: bool) -> De
         dir,
     }
 }
+
+/// Starts a node on `genesis` in `dir` with WASM contracts (verified by replay), the ledger
+/// rules `ledger` (the defaults for the chain without), RPC on a free port, producing only
+/// when the test calls `produce_block`; and a client of it.
+pub async fn contract_node(
+    dir: &TempDir,
+    genesis: Genesis,
+    ledger: Option<wes_ledger::LedgerConfig>,
+) -> (RunningNode<EutxoLedger<SledStore>>, Client) {
+    let chain = genesis.chain_id;
+    let contracts =
+        wes_node::Contracts::new(std::sync::Arc::new(wes_ispc::WasmExecutor::default()));
+    let mut builder = NodeBuilder::new(Config::new(dir.path()), genesis)
+        .consensus(move |_| {
+            Ok(Consensus::instant_seal(
+                chain,
+                SecretKey::dev("sealer"),
+                2_000,
+            ))
+        })
+        .contracts(contracts.clone())
+        .verifier(std::sync::Arc::new(contracts.verifier()));
+    if let Some(config) = ledger {
+        builder = builder.ledger_config(config);
+    }
+    let running = launch(
+        builder.build().unwrap(),
+        LaunchOptions {
+            rpc: Some("127.0.0.1:0".parse().unwrap()),
+            produce: false,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let client = Client::new(&format!("http://{}", running.rpc_addr.unwrap())).unwrap();
+    (running, client)
+}
+
+/// Produces one block now; its height.
+pub async fn produce(running: &RunningNode<EutxoLedger<SledStore>>) -> u64 {
+    let node = running.node.clone();
+    tokio::task::spawn_blocking(move || node.produce_block().unwrap().0)
+        .await
+        .unwrap()
+}

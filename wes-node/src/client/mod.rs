@@ -412,3 +412,7 @@ pub fn resource_body(
         },
     }
 }
+
+mod sponsor;
+
+pub use sponsor::sponsor_pool_lock;

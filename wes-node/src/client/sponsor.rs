@@ -1,0 +1,193 @@
+//! Sponsor pools from the client's side: create one for a contract (or any), fund it, let a
+//! caller without tokens make a sponsored call (the pool pays the fee, its change goes back
+//! to the pool, the call needs no signature), and withdraw from it as its owner.
+//!
+//! The ledger's rules: pool funds pay fees only, for calls of the sponsored contract, at most
+//! the pool's cap per transaction; the owner spends the pool like any output of theirs.
+
+use wes_core::{
+    ContractId, Guard, Input, Lock, OutPoint, Output, SecretKey, SponsorPool, TokenId, Transaction,
+    TxId, ValidityWindow, codec,
+};
+
+use super::{Client, ClientError, ConstructedTx, call_error};
+use crate::rpc::WesApiClient;
+use crate::rpc::token_name;
+use crate::rpc::types::CallParams;
+
+/// The lock of a pool owned by `owner` sponsoring calls of `contract` (any contract when
+/// `None`), paying at most `max_fee_per_tx` per transaction.
+pub fn sponsor_pool_lock(
+    owner: &SecretKey,
+    contract: Option<ContractId>,
+    max_fee_per_tx: u128,
+) -> Lock {
+    Lock::SponsorPool(SponsorPool {
+        owner: Guard::Key(owner.public_key()),
+        contract,
+        max_fee_per_tx,
+    })
+}
+
+impl Client {
+    /// Creates a sponsor pool holding `amount` native tokens, owned by `owner`, sponsoring
+    /// `contract` (any when `None`) up to `max_fee_per_tx` per call; `fee` for this
+    /// transaction. The pool's outpoint.
+    ///
+    /// # Errors
+    /// As [`Client::pay`].
+    pub async fn create_sponsor_pool(
+        &self,
+        owner: &SecretKey,
+        contract: Option<ContractId>,
+        max_fee_per_tx: u128,
+        amount: u128,
+        fee: u128,
+    ) -> Result<OutPoint, ClientError> {
+        let lock = sponsor_pool_lock(owner, contract, max_fee_per_tx);
+        let out = Output::asset(lock, TokenId::Native, amount);
+        let txid = self.pay(owner, vec![out], fee, TokenId::Native).await?;
+        Ok(OutPoint { tx: txid, index: 0 })
+    }
+
+    /// Adds `amount` native tokens from `from`'s coins to the pool at `pool` (a new output
+    /// under the same lock: calls may use either). The new pool output's outpoint.
+    ///
+    /// # Errors
+    /// `pool` is not a sponsor pool; as [`Client::pay`].
+    pub async fn fund_sponsor_pool(
+        &self,
+        from: &SecretKey,
+        pool: &OutPoint,
+        amount: u128,
+        fee: u128,
+    ) -> Result<OutPoint, ClientError> {
+        let lock = self.pool_lock(pool).await?.0;
+        let out = Output::asset(lock, TokenId::Native, amount);
+        let txid = self.pay(from, vec![out], fee, TokenId::Native).await?;
+        Ok(OutPoint { tx: txid, index: 0 })
+    }
+
+    /// Takes everything in the pool output at `pool` back to its owner, `owner` (who signs),
+    /// less `fee`.
+    ///
+    /// # Errors
+    /// `pool` is not a sponsor pool or holds less than `fee`; the node refuses (another
+    /// owner's key); as [`Client::send`].
+    pub async fn withdraw_sponsor_pool(
+        &self,
+        owner: &SecretKey,
+        pool: &OutPoint,
+        fee: u128,
+    ) -> Result<TxId, ClientError> {
+        let (_, held) = self.pool_lock(pool).await?;
+        let back = held.checked_sub(fee).ok_or(ClientError::Insufficient {
+            token: token_name(&TokenId::Native),
+            have: held,
+            need: fee,
+        })?;
+        let tx = Transaction {
+            version: Transaction::VERSION,
+            chain_id: self.chain_id().await?,
+            inputs: vec![Input::spend(*pool)],
+            outputs: vec![Output::asset(
+                Lock::key(owner.public_key()),
+                TokenId::Native,
+                back,
+            )],
+            validity: ValidityWindow::ALWAYS,
+            execution: None,
+        };
+        self.send(&tx.sign(&[owner])).await
+    }
+
+    /// Calls `entry(args)` of the contract `resource` with the fee paid by the sponsor pool
+    /// at `pool`: the node constructs it (the pool is the first fee input, the change goes
+    /// back to it), and it is sent without any signature. The construction is checked
+    /// first: its fee inputs are the pool's alone, and the pool loses at most `fee`.
+    ///
+    /// # Errors
+    /// The node refuses the construction or the transaction; [`ClientError::Answer`] for a
+    /// construction that is not what was asked.
+    pub async fn call_sponsored(
+        &self,
+        resource: &wes_core::ContentId,
+        entry: &str,
+        args: &[u8],
+        pool: &OutPoint,
+        fee: u128,
+    ) -> Result<(TxId, ConstructedTx), ClientError> {
+        const METHOD: &str = "wes_constructCall";
+        let (lock, held) = self.pool_lock(pool).await?;
+        let constructed = self
+            .rpc
+            .construct_call(CallParams {
+                resource: resource.to_string(),
+                entry: entry.into(),
+                args: hex::encode(args),
+                fee_inputs: Vec::new(),
+                change: None,
+                fee: fee.to_string(),
+                fee_token: None,
+                sponsor: Some(pool.to_string()),
+                cu_limit: crate::rpc::types::DEFAULT_CU_LIMIT,
+            })
+            .await
+            .map_err(call_error(METHOD))?;
+        let answer = |reason: String| ClientError::Answer {
+            method: METHOD.into(),
+            reason,
+        };
+        let tx: Transaction = hex::decode(&constructed.tx)
+            .map_err(|e| e.to_string())
+            .and_then(|b| codec::decode(&b).map_err(|e| e.to_string()))
+            .map_err(|e| answer(format!("tx: {e}")))?;
+        if tx.inputs.first() != Some(&Input::spend(*pool)) {
+            return Err(answer("the pool is not the first input".into()));
+        }
+        let back: u128 = tx
+            .outputs
+            .iter()
+            .filter(|o| o.lock == lock)
+            .filter_map(Output::as_asset)
+            .filter(|a| a.token == TokenId::Native)
+            .map(|a| a.amount)
+            .sum();
+        if held.saturating_sub(back) > fee {
+            return Err(answer(format!(
+                "the pool would pay {}, more than {fee}",
+                held - back
+            )));
+        }
+        let mut signed = tx.sign(&[]);
+        signed.witness.proof =
+            hex::decode(&constructed.proof).map_err(|e| answer(format!("proof: {e}")))?;
+        Ok((self.send(&signed).await?, constructed))
+    }
+
+    /// The lock of the sponsor pool output at `pool`, and the native tokens it holds.
+    async fn pool_lock(&self, pool: &OutPoint) -> Result<(Lock, u128), ClientError> {
+        const METHOD: &str = "wes_getOutput";
+        let info = self
+            .rpc
+            .get_output(pool.to_string())
+            .await
+            .map_err(call_error(METHOD))?;
+        let answer = |reason: String| ClientError::Answer {
+            method: METHOD.into(),
+            reason,
+        };
+        let output: Output = hex::decode(&info.encoded)
+            .map_err(|e| e.to_string())
+            .and_then(|b| codec::decode(&b).map_err(|e| e.to_string()))
+            .map_err(|e| answer(format!("output {pool}: {e}")))?;
+        if !matches!(output.lock, Lock::SponsorPool(_)) {
+            return Err(answer(format!("{pool} is not a sponsor pool")));
+        }
+        let held = output
+            .as_asset()
+            .filter(|a| a.token == TokenId::Native)
+            .map_or(0, |a| a.amount);
+        Ok((output.lock, held))
+    }
+}
