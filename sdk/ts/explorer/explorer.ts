@@ -184,8 +184,8 @@ async function models(): Promise<void> {
     }
   }
   view.innerHTML = `<h1>Models</h1><p class="muted">The last 200 blocks.</p>
-    <h2>Registered</h2>${deployed.length ? `<table><tr><th>name</th><th>content</th><th>output</th><th>block</th></tr>${deployed.join('')}</table>` : '<p class="muted">none</p>'}
-    <h2>Proven inferences (halo2-ipa)</h2>${inferences.length ? `<table><tr><th>model</th><th>transaction</th><th>proof</th><th>block</th></tr>${inferences.join('')}</table>` : '<p class="muted">none</p>'}`;
+    <h2>Registered</h2>${deployed.length ? `<table data-testid="models"><tr><th>name</th><th>content</th><th>output</th><th>block</th></tr>${deployed.join('')}</table>` : '<p class="muted">none</p>'}
+    <h2>Proven inferences (halo2-ipa)</h2>${inferences.length ? `<table data-testid="inferences"><tr><th>model</th><th>transaction</th><th>proof</th><th>block</th></tr>${inferences.join('')}</table>` : '<p class="muted">none</p>'}`;
 }
 
 async function route(): Promise<void> {

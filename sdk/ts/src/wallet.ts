@@ -36,6 +36,17 @@ import {
 /** The fee a wallet pays when told none: enough for small transactions on the reference chain. */
 export const DEFAULT_FEE = 10_000n;
 
+/** The one entry point of a model. */
+export const INFER_ENTRY = 'infer';
+
+/** A model's input row as an inference carries it: each value an f32, little-endian. */
+export function encodeModelInput(values: readonly number[]): Uint8Array {
+  const out = new Uint8Array(values.length * 4);
+  const view = new DataView(out.buffer);
+  values.forEach((v, i) => view.setFloat32(i * 4, v, true));
+  return out;
+}
+
 /** A coin a key owns, decoded. */
 export interface Coin {
   outpoint: OutPoint;
@@ -340,7 +351,7 @@ export class Wallet {
     input: number[],
     options: { fee?: bigint; cuLimit?: number } = {},
   ): Promise<{ txid: string; constructed: ConstructedTx }> {
-    const fee = options.fee ?? 200_000n;
+    const fee = options.fee ?? 2_000_000n;
     const coin = await this.feeCoin(fee);
     const out = await this.client.getOutput(modelOutpoint);
     if (out.body.type !== 'resource') throw new WalletError(`${modelOutpoint} is not a Resource output`);
@@ -352,12 +363,11 @@ export class Wallet {
       fee: fee.toString(),
       cu_limit: options.cuLimit,
     });
-    const tx = decodeTransaction(fromHex(constructed.tx));
     const txid = await this.signConstructed(constructed, {
       chainId: await this.client.chainId(),
       resource: fromHex(out.body.content),
-      entry: tx.execution?.entry ?? '',
-      args: tx.execution?.args ?? new Uint8Array(),
+      entry: INFER_ENTRY,
+      args: encodeModelInput(input),
       feeInputs: [coin],
       change: this.key.publicKey,
       maxSpend: fee,

@@ -92,3 +92,21 @@ test("a contract call shows its execution and its event", async () => {
   await page.getByTestId('event-topic').filter({ hasText: 'greeted' }).waitFor();
   assert.equal(await page.getByTestId('execution-kind').textContent(), 'contract call');
 });
+
+test('a model deployed and a proven inference show on the models page and as a proven transaction', async () => {
+  const alice = new Wallet(client, SecretKey.dev('alice'));
+  const onnx = readFileSync(resolve(sdkDir, '../../wes-ispc/tests/fixtures/onnx/digits_mlp.onnx'));
+  const { model, resource } = await alice.deployModel(onnx, 'digits');
+  await included(resource.split(':')[0]!);
+  const { txid, constructed } = await alice.infer(resource, new Array(64).fill(0.5), { fee: 2_000_000n });
+  assert.ok((constructed.result as { labels: number[] }).labels.length === 1);
+  await included(txid);
+
+  await page.goto(`${devnet.url}/explorer/#/models`);
+  await page.getByTestId('models').filter({ hasText: 'digits' }).waitFor();
+  await page.getByTestId('inferences').filter({ hasText: txid.slice(0, 10) }).waitFor();
+  assert.match((await page.getByTestId('models').textContent()) ?? '', new RegExp(model.model.slice(0, 10)));
+
+  await page.goto(`${devnet.url}/explorer/#/tx/${txid}`);
+  await page.getByTestId('execution-kind').filter({ hasText: 'proven inference' }).waitFor();
+});
