@@ -80,8 +80,9 @@ struct Entry {
 /// yet, a failing disk): it is forgotten with its descendants, to be submitted again.
 ///
 /// Memory: headers of all known blocks, and the bodies of blocks not on the applied chain.
-/// On [`new`](Self::new) the applied chain is loaded from the ledger (side branches are not
-/// persisted).
+/// On [`new`](Self::new) the applied chain's headers are loaded from the ledger (side
+/// branches are not persisted); transactions of blocks applied before are found through the
+/// ledger's index ([`Ledger::transaction_location`]), so a restart reads no block body.
 pub struct ChainManager<L: Ledger> {
     ledger: L,
     engine: Arc<dyn ConsensusEngine>,
@@ -108,8 +109,8 @@ impl<L: Ledger> core::fmt::Debug for ChainManager<L> {
 type Result<T, L> = core::result::Result<T, ChainError<<L as Ledger>::Error>>;
 
 impl<L: Ledger> ChainManager<L> {
-    /// A manager over `ledger`, judging blocks with `engine`. Loads the ledger's applied
-    /// chain (headers and transaction ids) from genesis to its tip.
+    /// A manager over `ledger`, judging blocks with `engine`. Loads the headers of the
+    /// ledger's applied chain from genesis to its tip (bodies stay in the ledger).
     ///
     /// # Errors
     /// [`ChainError::Ledger`] if the ledger cannot be read, [`ChainError::MissingBlock`] if
@@ -140,24 +141,23 @@ impl<L: Ledger> ChainManager<L> {
                     source,
                 })?
                 .ok_or(ChainError::MissingBlock(tip.hash))?;
-            let block = manager
+            let header = manager
                 .ledger
-                .block(&hash)
+                .header(&hash)
                 .map_err(|source| ChainError::Ledger { hash, source })?
                 .ok_or(ChainError::MissingBlock(hash))?;
             if height > 0 {
-                work = work + manager.engine.work(&block.header);
+                work = work + manager.engine.work(&header);
                 manager
                     .children
-                    .entry(block.header.parent)
+                    .entry(header.parent)
                     .or_default()
                     .push(hash);
             }
-            manager.index_txs(&block, hash);
             manager.entries.insert(
                 hash,
                 Entry {
-                    header: block.header,
+                    header,
                     work,
                     block: None,
                     invalid: false,
@@ -259,19 +259,26 @@ impl<L: Ledger> ChainManager<L> {
     /// The confirmations of the deepest block on the best chain holding `txid`; `None` if no
     /// block on the best chain holds it.
     pub fn tx_confirmations(&self, txid: &TxId) -> Option<u64> {
-        self.tx_index
-            .get(txid)?
-            .iter()
-            .filter_map(|b| self.confirmations(b))
-            .max()
+        self.tx_block(txid).and_then(|b| self.confirmations(&b))
     }
 
-    /// The block on the best chain that holds `txid` (the deepest, if several do).
+    /// The block on the best chain that holds `txid` (the deepest, if several do): among
+    /// the blocks this manager saw since it started, and the ledger's index of the applied
+    /// chain (blocks from before the start).
     pub fn tx_block(&self, txid: &TxId) -> Option<BlockHash> {
+        let indexed = self
+            .ledger
+            .transaction_location(txid)
+            .ok()
+            .flatten()
+            .map(|(hash, _)| hash);
         self.tx_index
-            .get(txid)?
-            .iter()
-            .filter_map(|b| self.confirmations(b).map(|c| (c, *b)))
+            .get(txid)
+            .into_iter()
+            .flatten()
+            .copied()
+            .chain(indexed)
+            .filter_map(|b| self.confirmations(&b).map(|c| (c, b)))
             .max_by_key(|(c, _)| *c)
             .map(|(_, b)| b)
     }

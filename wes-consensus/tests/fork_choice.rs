@@ -91,8 +91,10 @@ fn a_restarted_manager_reloads_the_applied_chain() {
     let g = genesis(target_for_work(64));
     let engine = pow_engine(&g);
     let mut n = node(&g, engine.clone());
+    let mut coinbases = Vec::new();
     for t in 1..=3u64 {
         let b = mine_on(&n, "m", T0 + t * 1_000);
+        coinbases.push(b.transactions[0].id());
         n.submit_block(b, T0 + t * 1_000).unwrap();
     }
     let best = n.best_hash();
@@ -101,4 +103,9 @@ fn a_restarted_manager_reloads_the_applied_chain() {
     let again = wes_consensus::ChainManager::new(ledger, engine).unwrap();
     assert_eq!(again.best_hash(), best);
     assert_eq!(again.cumulative_work(&best), work);
+    // Transactions of blocks applied before the restart are found through the ledger's
+    // index (the manager read no block body).
+    assert_eq!(again.tx_confirmations(&coinbases[0]), Some(3));
+    assert_eq!(again.tx_confirmations(&coinbases[2]), Some(1));
+    assert!(again.is_tx_final(&coinbases[1], 2));
 }

@@ -139,6 +139,31 @@ pub fn decode_with_limit<T: DeserializeOwned>(bytes: &[u8], limit: usize) -> Res
     Ok(value)
 }
 
+/// The most a stored record may claim: what a 64-bit store can hold in one value.
+const MAX_STORED_SIZE: usize = u32::MAX as usize;
+
+/// Decodes a record this node wrote itself (a value of its own store), from exactly
+/// `bytes`, without the [`MAX_DECODE_SIZE`] limit: what the node wrote, it must be able to
+/// read back, however large (the undo record of a block spending many large outputs can
+/// exceed 32 MiB). Never use it for bytes from elsewhere; [`decode`] bounds those.
+pub fn decode_stored<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
+    let type_name = core::any::type_name::<T>();
+    let config = encode_config().with_limit::<MAX_STORED_SIZE>();
+    let (value, consumed) =
+        bincode::serde::decode_from_slice(bytes, config).map_err(|e| CodecError::Malformed {
+            type_name,
+            reason: e.to_string(),
+        })?;
+    if consumed != bytes.len() {
+        return Err(CodecError::TrailingBytes {
+            type_name,
+            consumed,
+            trailing: bytes.len() - consumed,
+        });
+    }
+    Ok(value)
+}
+
 /// Serde adapters for fixed-size byte arrays longer than serde's built-in 32, encoded as a
 /// tuple (no length prefix), exactly like `[u8; 32]`.
 pub(crate) mod byte_array {

@@ -18,8 +18,8 @@ use crate::rules::state::{self, Env};
 use crate::rules::{signatures, structure};
 use crate::state_root::StateAccumulator;
 use crate::store::tables::{
-    BatchExt, ChainMeta, INDEX_KEY, INDEX_VERSION, META_KEY, Tables, Undo, block_key, height_key,
-    location_key, outpoint_after, owner_key, state_key, undo_key, utxo_key,
+    BatchExt, ChainMeta, INDEX_KEY, INDEX_VERSION, META_KEY, Tables, Undo, block_key, header_key,
+    height_key, location_key, outpoint_after, owner_key, state_key, undo_key, utxo_key,
 };
 use crate::store::{Batch, KvStore};
 use crate::verdicts::SignatureCache;
@@ -102,6 +102,7 @@ impl<S: KvStore> EutxoLedger<S> {
                 let mut batch = Batch::new();
                 write_utxos(&mut batch, &[], &utxos);
                 batch.put_value(block_key(&genesis_hash), &block);
+                batch.put_value(header_key(&genesis_hash), &block.header);
                 batch.put_value(height_key(0), &genesis_hash);
                 for tx in &block.transactions {
                     batch.put_value(location_key(&tx.id()), &(genesis_hash, 0u64));
@@ -220,8 +221,10 @@ impl<S: KvStore> EutxoLedger<S> {
     /// Stores a block of another branch without applying it, so a later [`Ledger::reorg`]
     /// or [`Ledger::block`] can find it. Nothing is validated.
     pub fn insert_block(&self, block: &Block) -> Result<(), LedgerError> {
+        let hash = block.hash();
         let mut batch = Batch::new();
-        batch.put_value(block_key(&block.hash()), block);
+        batch.put_value(block_key(&hash), block);
+        batch.put_value(header_key(&hash), &block.header);
         self.write(batch)
     }
 
@@ -442,6 +445,7 @@ impl<S: KvStore> EutxoLedger<S> {
         let mut batch = Batch::new();
         write_utxos(&mut batch, &spent, &created);
         batch.put_value(block_key(&hash), block);
+        batch.put_value(header_key(&hash), &block.header);
         batch.put_value(height_key(meta.height), &hash);
         for txid in &txids {
             batch.put_value(location_key(txid), &(hash, meta.height));
@@ -500,15 +504,16 @@ fn tip_of(meta: &ChainMeta) -> wes_core::ChainTip {
     }
 }
 
-/// Writes the owner and transaction-location indexes of a store written before they
-/// existed, in one batch: from its UTXO set and its applied chain (once; later blocks keep
-/// them current in their own batch).
+/// Writes the owner, transaction-location and header indexes of a store written before
+/// they existed, in one batch: from its UTXO set, its applied chain and its stored blocks
+/// (once; later blocks keep them current in their own batch).
 fn build_indexes<S: KvStore>(tables: &Tables<S>, meta: &ChainMeta) -> Result<(), LedgerError> {
     let mut batch = Batch::new();
     for (key, value) in tables.kv.scan_prefix(b"U")? {
         let corrupt = |what: &str| StoreError::Missing(format!("{what} in UTXO key {key:02x?}"));
         let op = outpoint_after(&key, 1).ok_or_else(|| corrupt("an outpoint"))?;
-        let output: Output = wes_core::codec::decode(&value).map_err(|_| corrupt("an output"))?;
+        let output: Output =
+            wes_core::codec::decode_stored(&value).map_err(|_| corrupt("an output"))?;
         batch.put(owner_key(&output.lock.address(), &op), Vec::new());
     }
     for height in 0..=meta.height {
@@ -518,6 +523,11 @@ fn build_indexes<S: KvStore>(tables: &Tables<S>, meta: &ChainMeta) -> Result<(),
         for tx in &block.transactions {
             batch.put_value(location_key(&tx.id()), &(hash, height));
         }
+    }
+    for (key, value) in tables.kv.scan_prefix(b"B")? {
+        let corrupt = || StoreError::Missing(format!("a block under key {key:02x?}"));
+        let block: Block = wes_core::codec::decode_stored(&value).map_err(|_| corrupt())?;
+        batch.put_value(header_key(&block.hash()), &block.header);
     }
     batch.put_value(INDEX_KEY.to_vec(), &INDEX_VERSION);
     tables.kv.apply(batch)?;
@@ -564,7 +574,11 @@ impl<S: KvStore> Ledger for EutxoLedger<S> {
     }
 
     fn header(&self, hash: &BlockHash) -> Result<Option<BlockHeader>, LedgerError> {
-        Ok(self.tables.block(hash)?.map(|b| b.header))
+        Ok(self.tables.header(hash)?)
+    }
+
+    fn transaction_location(&self, txid: &TxId) -> Result<Option<(BlockHash, u64)>, LedgerError> {
+        Ok(self.tables.location(txid)?)
     }
 
     fn block(&self, hash: &BlockHash) -> Result<Option<Block>, LedgerError> {

@@ -5,6 +5,7 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 
 use common::*;
 use wes_core::*;
@@ -128,11 +129,12 @@ fn the_indexes_survive_a_reopen_and_old_stores_get_them_on_open() {
     assert_indexes_match(&ledger, &[]);
     drop(ledger);
 
-    // A store written before the indexes existed: no `I`, `O` or `L` keys.
+    // A store written before the indexes existed: no `I`, `O`, `L` or `h` keys.
+    let tip = ledger_tip(dir.path());
     {
         let store = SledStore::open(dir.path()).unwrap();
         let mut batch = Batch::new();
-        for prefix in [&b"O"[..], b"L", b"I"] {
+        for prefix in [&b"O"[..], b"L", b"I", b"h"] {
             for (key, _) in store.scan_prefix(prefix).unwrap() {
                 batch.delete(key);
             }
@@ -144,4 +146,17 @@ fn the_indexes_survive_a_reopen_and_old_stores_get_them_on_open() {
     assert_indexes_match(&ledger, &[]);
     let alice = ledger.outputs_of(&lock("alice").address()).unwrap();
     assert_eq!(alice.len(), 1, "alice's change");
+    // Headers are read from their own table again, the same as the blocks'.
+    for height in 0..=tip {
+        let hash = ledger.hash_at(height).unwrap().unwrap();
+        assert_eq!(
+            ledger.header(&hash).unwrap().unwrap(),
+            ledger.block(&hash).unwrap().unwrap().header
+        );
+    }
+}
+
+/// The applied chain's height of the ledger in `dir` (opened and closed).
+fn ledger_tip(dir: &Path) -> u64 {
+    open(dir).tip().unwrap().height
 }

@@ -15,7 +15,8 @@ use wes_ledger::{EutxoLedger, FeePolicy, KvStore, LedgerError, Limits};
 
 /// A ledger a [`Node`](crate::Node) can run: [`Ledger`] plus block building.
 ///
-/// Contract: everything [`Ledger`] promises; [`build_block`](ChainLedger::build_block) must
+/// Contract: everything [`Ledger`] promises, and [`Ledger::transaction_location`] answered
+/// from an index that survives restarts (`wes_getTransaction`); [`build_block`](ChainLedger::build_block) must
 /// produce a block that [`Ledger::apply_block`] accepts on the same tip (with the header's
 /// seal fields still to be filled by the producer).
 pub trait ChainLedger: Ledger + 'static {
@@ -55,10 +56,6 @@ pub trait ChainLedger: Ledger + 'static {
     /// never rebuilds it.
     fn outputs_of(&self, owner: &Address) -> Result<Vec<(OutPoint, Output)>, Self::Error>;
 
-    /// The block of the applied chain holding `txid`, and its height
-    /// (`wes_getTransaction`); an index that survives restarts as well.
-    fn transaction_location(&self, txid: &TxId) -> Result<Option<(BlockHash, u64)>, Self::Error>;
-
     /// The live State output of `contract` under `key` (for executions' chain view).
     fn state(
         &self,
@@ -94,10 +91,6 @@ impl<S: KvStore + 'static> ChainLedger for EutxoLedger<S> {
 
     fn outputs_of(&self, owner: &Address) -> Result<Vec<(OutPoint, Output)>, LedgerError> {
         EutxoLedger::outputs_of(self, owner)
-    }
-
-    fn transaction_location(&self, txid: &TxId) -> Result<Option<(BlockHash, u64)>, LedgerError> {
-        EutxoLedger::transaction_location(self, txid)
     }
 
     fn build_block(

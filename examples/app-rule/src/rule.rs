@@ -250,6 +250,10 @@ impl<S: KvStore> Ledger for AllowListLedger<S> {
         Ok(self.inner.hash_at(height)?)
     }
 
+    fn transaction_location(&self, txid: &TxId) -> Result<Option<(BlockHash, u64)>, AppError> {
+        Ok(self.inner.transaction_location(txid)?)
+    }
+
     fn check_transaction(
         &self,
         tx: &SignedTransaction,
@@ -345,10 +349,6 @@ impl<S: KvStore + 'static> ChainLedger for AllowListLedger<S> {
 
     fn outputs_of(&self, owner: &Address) -> Result<Vec<(OutPoint, Output)>, AppError> {
         Ok(self.inner.outputs_of(owner)?)
-    }
-
-    fn transaction_location(&self, txid: &TxId) -> Result<Option<(BlockHash, u64)>, AppError> {
-        Ok(self.inner.transaction_location(txid)?)
     }
 
     fn build_block(

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::fault::Blame;
-use crate::hash::{BlockHash, Hash};
+use crate::hash::{BlockHash, Hash, TxId};
 use crate::types::block::{Block, BlockHeader};
 use crate::types::output::Output;
 use crate::types::token::{Amount, TokenId};
@@ -65,6 +65,15 @@ pub trait Ledger: Send + Sync {
 
     /// The hash of the block at `height` on the applied chain.
     fn hash_at(&self, height: u64) -> Result<Option<BlockHash>, Self::Error>;
+
+    /// The block of the applied chain holding transaction `txid`, and its height, from a
+    /// persistent index; `None` when no applied block holds it. The default answers `None`
+    /// always: a ledger without an index (chain managers then know only the transactions of
+    /// blocks they saw since they started).
+    fn transaction_location(&self, txid: &TxId) -> Result<Option<(BlockHash, u64)>, Self::Error> {
+        let _ = txid;
+        Ok(None)
+    }
 
     /// Checks `tx` against the current state as if it went into a block at `ctx`, without
     /// changing anything (used by the mempool and block builders).
@@ -136,6 +145,10 @@ impl<T: Ledger + ?Sized> Ledger for std::sync::Arc<T> {
 
     fn hash_at(&self, height: u64) -> Result<Option<BlockHash>, Self::Error> {
         (**self).hash_at(height)
+    }
+
+    fn transaction_location(&self, txid: &TxId) -> Result<Option<(BlockHash, u64)>, Self::Error> {
+        (**self).transaction_location(txid)
     }
 
     fn check_transaction(

@@ -5,12 +5,13 @@
 //! | `U` | outpoint (txid ‖ index BE) | the unspent `Output` |
 //! | `S` | contract ‖ state key | `OutPoint` of the live State output |
 //! | `B` | block hash | `Block` (every branch) |
+//! | `h` | block hash | its `BlockHeader` (so that a restart reads headers, not blocks) |
 //! | `H` | height (BE) | block hash on the applied chain |
 //! | `R` | block hash | `Undo` of an applied block |
 //! | `M` | — | `ChainMeta` of the tip |
 //! | `O` | owner address ‖ outpoint | empty: the unspent outputs of each owner |
 //! | `L` | txid | (block hash, height) of the applied block holding it |
-//! | `I` | — | version of the `O` and `L` indexes (absent in stores written before them) |
+//! | `I` | — | version of the `O`, `L` and `h` indexes (absent in stores written before them) |
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -39,6 +40,10 @@ pub(crate) fn block_key(hash: &BlockHash) -> Vec<u8> {
     [&[b'B'][..], hash.as_bytes()].concat()
 }
 
+pub(crate) fn header_key(hash: &BlockHash) -> Vec<u8> {
+    [&[b'h'][..], hash.as_bytes()].concat()
+}
+
 pub(crate) fn height_key(height: u64) -> Vec<u8> {
     [&[b'H'][..], &height.to_be_bytes()[..]].concat()
 }
@@ -52,8 +57,8 @@ pub(crate) const META_KEY: &[u8] = b"M";
 /// Where the version of the persistent indexes is kept.
 pub(crate) const INDEX_KEY: &[u8] = b"I";
 
-/// The version of the persistent indexes this code writes.
-pub(crate) const INDEX_VERSION: u32 = 1;
+/// The version of the persistent indexes this code writes (2: block headers apart).
+pub(crate) const INDEX_VERSION: u32 = 2;
 
 pub(crate) fn owner_prefix(owner: &Address) -> Vec<u8> {
     [&[b'O'][..], owner.0.as_bytes()].concat()
@@ -108,15 +113,19 @@ pub(crate) struct Tables<S> {
 }
 
 impl<S: KvStore> Tables<S> {
+    /// The record under `key`: written by this ledger, so read back whatever its size
+    /// ([`codec::decode_stored`]).
     fn read<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, StoreError> {
         match self.kv.get(key)? {
             None => Ok(None),
-            Some(bytes) => codec::decode(&bytes)
-                .map(Some)
-                .map_err(|source| StoreError::Corrupt {
-                    key: hex_key(key),
-                    source,
-                }),
+            Some(bytes) => {
+                codec::decode_stored(&bytes)
+                    .map(Some)
+                    .map_err(|source| StoreError::Corrupt {
+                        key: hex_key(key),
+                        source,
+                    })
+            }
         }
     }
 
@@ -130,6 +139,10 @@ impl<S: KvStore> Tables<S> {
 
     pub fn block(&self, hash: &BlockHash) -> Result<Option<Block>, StoreError> {
         self.read(&block_key(hash))
+    }
+
+    pub fn header(&self, hash: &BlockHash) -> Result<Option<wes_core::BlockHeader>, StoreError> {
+        self.read(&header_key(hash))
     }
 
     pub fn hash_at(&self, height: u64) -> Result<Option<BlockHash>, StoreError> {
