@@ -129,6 +129,18 @@ pub fn prefix_scans_see_exactly_the_prefix<S: KvStore + ?Sized>(store: &S) {
             .collect();
     assert_eq!(found, expected);
     assert!(store.scan_prefix(b"zz").expect("a scan").is_empty());
+
+    // Pages: after a key (one of the prefix or not), at most a limit.
+    let page =
+        |after: Option<&[u8]>, limit| store.scan_prefix_page(b"o", after, limit).expect("a page");
+    assert_eq!(page(None, 10), expected);
+    assert_eq!(page(None, 2), expected[..2]);
+    assert_eq!(page(Some(b"o"), 1), expected[1..2]);
+    assert_eq!(page(Some(b"oa"), 10), expected[2..]);
+    assert_eq!(page(Some(b"oaa"), 10), expected[2..]);
+    assert_eq!(page(Some(b"n"), 10), expected);
+    assert!(page(Some(b"ob"), 10).is_empty());
+    assert!(page(None, 0).is_empty());
 }
 
 /// Readers on other threads while batches apply see, for a pair of keys written together,

@@ -311,6 +311,24 @@ impl<S: KvStore> EutxoLedger<S> {
         Ok(out)
     }
 
+    /// A page of [`outputs_of`](Self::outputs_of): those after `after`, at most `limit`,
+    /// reading only the page from the index (with a store that reads ranges, such as sled).
+    pub fn outputs_page(
+        &self,
+        owner: &Address,
+        after: Option<&OutPoint>,
+        limit: usize,
+    ) -> Result<Vec<(OutPoint, Output)>, LedgerError> {
+        let mut out = Vec::new();
+        for op in self.tables.owned_page(owner, after, limit)? {
+            // As in `outputs_of`: spent since the scan is skipped.
+            if let Some(output) = self.tables.utxo(&op)? {
+                out.push((op, output));
+            }
+        }
+        Ok(out)
+    }
+
     /// The block of the applied chain holding `txid`, and its height (persistent index).
     pub fn transaction_location(
         &self,

@@ -1,7 +1,7 @@
 //! The best chain's indexes as the node reads them: unspent outputs by owner
 //! (`wes_getBalance`, `wes_getUtxos`) and the block of each transaction
 //! (`wes_getTransaction`). They are the ledger's own persistent indexes
-//! ([`ChainLedger::outputs_of`], [`ChainLedger::transaction_location`]), written in the same
+//! ([`ChainLedger::outputs_of`], [`Ledger::transaction_location`](wes_core::Ledger::transaction_location)), written in the same
 //! atomic batch as each block: a restart reads them as they are, whatever the history's
 //! length, and never rebuilds them.
 
@@ -14,12 +14,30 @@ use crate::ledger::ChainLedger;
 /// Reads of a ledger's indexes, whatever the ledger type.
 trait IndexReader: Send + Sync {
     fn outputs_of(&self, owner: &Address) -> Vec<(OutPoint, Output)>;
+    fn outputs_page(
+        &self,
+        owner: &Address,
+        after: Option<&OutPoint>,
+        limit: usize,
+    ) -> Vec<(OutPoint, Output)>;
     fn transaction(&self, txid: &TxId) -> Option<(BlockHash, u64)>;
 }
 
 impl<L: ChainLedger> IndexReader for L {
     fn outputs_of(&self, owner: &Address) -> Vec<(OutPoint, Output)> {
         ChainLedger::outputs_of(self, owner).unwrap_or_else(|e| {
+            tracing::error!("reading the owner index of {owner}: {e}");
+            Vec::new()
+        })
+    }
+
+    fn outputs_page(
+        &self,
+        owner: &Address,
+        after: Option<&OutPoint>,
+        limit: usize,
+    ) -> Vec<(OutPoint, Output)> {
+        ChainLedger::outputs_page(self, owner, after, limit).unwrap_or_else(|e| {
             tracing::error!("reading the owner index of {owner}: {e}");
             Vec::new()
         })
@@ -57,6 +75,17 @@ impl ChainIndex {
     /// logged, if the store fails).
     pub fn outputs_of(&self, owner: &Address) -> Vec<(OutPoint, Output)> {
         self.reader.outputs_of(owner)
+    }
+
+    /// A page of [`outputs_of`](Self::outputs_of): after `after`, at most `limit`, reading
+    /// only the page when the ledger's index can.
+    pub fn outputs_page(
+        &self,
+        owner: &Address,
+        after: Option<&OutPoint>,
+        limit: usize,
+    ) -> Vec<(OutPoint, Output)> {
+        self.reader.outputs_page(owner, after, limit)
     }
 
     /// The block of the best chain holding `txid`, and its height.

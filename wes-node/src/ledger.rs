@@ -56,6 +56,23 @@ pub trait ChainLedger: Ledger + 'static {
     /// never rebuilds it.
     fn outputs_of(&self, owner: &Address) -> Result<Vec<(OutPoint, Output)>, Self::Error>;
 
+    /// A page of [`outputs_of`](ChainLedger::outputs_of): those after `after`, at most
+    /// `limit`, in outpoint order. The default filters the whole list; a ledger with an
+    /// ordered index reads only the page.
+    fn outputs_page(
+        &self,
+        owner: &Address,
+        after: Option<&OutPoint>,
+        limit: usize,
+    ) -> Result<Vec<(OutPoint, Output)>, Self::Error> {
+        Ok(self
+            .outputs_of(owner)?
+            .into_iter()
+            .filter(|(op, _)| after.is_none_or(|a| op > a))
+            .take(limit)
+            .collect())
+    }
+
     /// The live State output of `contract` under `key` (for executions' chain view).
     fn state(
         &self,
@@ -91,6 +108,15 @@ impl<S: KvStore + 'static> ChainLedger for EutxoLedger<S> {
 
     fn outputs_of(&self, owner: &Address) -> Result<Vec<(OutPoint, Output)>, LedgerError> {
         EutxoLedger::outputs_of(self, owner)
+    }
+
+    fn outputs_page(
+        &self,
+        owner: &Address,
+        after: Option<&OutPoint>,
+        limit: usize,
+    ) -> Result<Vec<(OutPoint, Output)>, LedgerError> {
+        EutxoLedger::outputs_page(self, owner, after, limit)
     }
 
     fn build_block(

@@ -82,7 +82,8 @@ impl<L: ChainLedger> Node<L> {
 impl<L: ChainLedger> Node<L> {
     /// One page of [`outputs_of`](Self::outputs_of), all in outpoint order (pending ones
     /// among the confirmed): those after `after`, at most `limit`. The next page starts
-    /// after the last outpoint of this one.
+    /// after the last outpoint of this one. Confirmed outputs are read a page at a time from
+    /// the ledger's index, not the owner's whole list.
     pub fn outputs_page(
         &self,
         owner: &Address,
@@ -90,11 +91,46 @@ impl<L: ChainLedger> Node<L> {
         after: Option<&OutPoint>,
         limit: usize,
     ) -> Vec<OwnedOutput> {
-        let mut all = self.outputs_of(owner, tag);
+        let owned = |(outpoint, output), pending| OwnedOutput {
+            outpoint,
+            output,
+            pending,
+        };
+        if tag == ReadTag::Latest {
+            return self
+                .index()
+                .outputs_page(owner, after, limit)
+                .into_iter()
+                .map(|o| owned(o, false))
+                .collect();
+        }
+        // Confirmed ones first (pages, each filtered by the pool under a short lock), then
+        // the pool's: an output confirmed in between is missing from this read, never twice.
+        let mut confirmed: Vec<(OutPoint, Output)> = Vec::new();
+        let mut cursor = after.copied();
+        loop {
+            let page = self.index().outputs_page(owner, cursor.as_ref(), limit);
+            let full = page.len() == limit;
+            cursor = page.last().map(|(op, _)| *op);
+            {
+                let pool = self.mempool();
+                confirmed.extend(page.into_iter().filter(|(op, _)| pool.spender(op).is_none()));
+            }
+            if !full || confirmed.len() >= limit {
+                break;
+            }
+        }
+        let listed: HashSet<OutPoint> = confirmed.iter().map(|(op, _)| *op).collect();
+        let mut all: Vec<OwnedOutput> = confirmed.into_iter().map(|o| owned(o, false)).collect();
+        all.extend(
+            self.mempool()
+                .unspent_outputs_of(owner)
+                .into_iter()
+                .filter(|(op, _)| !listed.contains(op) && after.is_none_or(|a| op > a))
+                .map(|o| owned(o, true)),
+        );
         all.sort_by_key(|o| o.outpoint);
-        all.into_iter()
-            .filter(|o| after.is_none_or(|a| o.outpoint > *a))
-            .take(limit)
-            .collect()
+        all.truncate(limit);
+        all
     }
 }

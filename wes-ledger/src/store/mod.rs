@@ -72,4 +72,21 @@ pub trait KvStore: Send + Sync + 'static {
     /// Every key starting with `prefix` and its value, in key order (the ledger's
     /// persistent indexes, e.g. the outputs of one owner, are read this way).
     fn scan_prefix(&self, prefix: &[u8]) -> Result<KeyValues, StoreError>;
+
+    /// One page of [`scan_prefix`](Self::scan_prefix): the keys after `after` (all when
+    /// `None`), at most `limit`, in key order (pages of one owner's outputs). The default
+    /// scans the whole prefix; a store with ordered ranges reads only the page.
+    fn scan_prefix_page(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<KeyValues, StoreError> {
+        Ok(self
+            .scan_prefix(prefix)?
+            .into_iter()
+            .filter(|(k, _)| after.is_none_or(|a| k.as_slice() > a))
+            .take(limit)
+            .collect())
+    }
 }

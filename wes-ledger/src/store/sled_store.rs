@@ -79,4 +79,27 @@ impl KvStore for SledStore {
             })
             .collect()
     }
+
+    fn scan_prefix_page(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<KeyValues, StoreError> {
+        // Reads only the page: a range from just after `after` (or the prefix), while the
+        // keys keep the prefix.
+        let start = match after {
+            Some(a) if a >= prefix => [a, &[0][..]].concat(),
+            _ => prefix.to_vec(),
+        };
+        let mut out = Vec::new();
+        for entry in self.db.range(start..) {
+            let (k, v) = entry.map_err(backend)?;
+            if !k.starts_with(prefix) || out.len() == limit {
+                break;
+            }
+            out.push((k.to_vec(), v.to_vec()));
+        }
+        Ok(out)
+    }
 }

@@ -163,10 +163,25 @@ impl<S: KvStore> Tables<S> {
 
     /// The outpoints of `owner`'s unspent outputs, in outpoint order.
     pub fn owned(&self, owner: &Address) -> Result<Vec<OutPoint>, StoreError> {
+        self.owned_page(owner, None, usize::MAX)
+    }
+
+    /// A page of [`owned`](Self::owned): those after `after`, at most `limit` (the key
+    /// order is the outpoint order: txid bytes, then the index big-endian).
+    pub fn owned_page(
+        &self,
+        owner: &Address,
+        after: Option<&OutPoint>,
+        limit: usize,
+    ) -> Result<Vec<OutPoint>, StoreError> {
         let prefix = owner_prefix(owner);
-        self.kv
-            .scan_prefix(&prefix)?
-            .into_iter()
+        let after = after.map(|op| owner_key(owner, op));
+        let keys = if after.is_none() && limit == usize::MAX {
+            self.kv.scan_prefix(&prefix)?
+        } else {
+            self.kv.scan_prefix_page(&prefix, after.as_deref(), limit)?
+        };
+        keys.into_iter()
             .map(|(key, _)| {
                 outpoint_after(&key, prefix.len()).ok_or_else(|| {
                     StoreError::Missing(format!("an outpoint in owner-index key {}", hex_key(&key)))
