@@ -122,12 +122,17 @@ pub fn decode_with_limit<T: DeserializeOwned>(bytes: &[u8], limit: usize) -> Res
             limit,
         });
     }
+    decode_exact(bytes, decode_config())
+}
+
+/// Decodes a `T` from exactly `bytes` with `config` (whose limit bounds what length prefixes
+/// may claim).
+fn decode_exact<T: DeserializeOwned>(bytes: &[u8], config: impl Config) -> Result<T, CodecError> {
+    let type_name = core::any::type_name::<T>();
     let (value, consumed) =
-        bincode::serde::decode_from_slice(bytes, decode_config()).map_err(|e| {
-            CodecError::Malformed {
-                type_name,
-                reason: e.to_string(),
-            }
+        bincode::serde::decode_from_slice(bytes, config).map_err(|e| CodecError::Malformed {
+            type_name,
+            reason: e.to_string(),
         })?;
     if consumed != bytes.len() {
         return Err(CodecError::TrailingBytes {
@@ -147,21 +152,7 @@ const MAX_STORED_SIZE: usize = u32::MAX as usize;
 /// read back, however large (the undo record of a block spending many large outputs can
 /// exceed 32 MiB). Never use it for bytes from elsewhere; [`decode`] bounds those.
 pub fn decode_stored<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
-    let type_name = core::any::type_name::<T>();
-    let config = encode_config().with_limit::<MAX_STORED_SIZE>();
-    let (value, consumed) =
-        bincode::serde::decode_from_slice(bytes, config).map_err(|e| CodecError::Malformed {
-            type_name,
-            reason: e.to_string(),
-        })?;
-    if consumed != bytes.len() {
-        return Err(CodecError::TrailingBytes {
-            type_name,
-            consumed,
-            trailing: bytes.len() - consumed,
-        });
-    }
-    Ok(value)
+    decode_exact(bytes, encode_config().with_limit::<MAX_STORED_SIZE>())
 }
 
 /// Serde adapters for fixed-size byte arrays longer than serde's built-in 32, encoded as a

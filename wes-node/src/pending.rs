@@ -114,7 +114,10 @@ impl<L: ChainLedger> Node<L> {
             cursor = page.last().map(|(op, _)| *op);
             {
                 let pool = self.mempool();
-                confirmed.extend(page.into_iter().filter(|(op, _)| pool.spender(op).is_none()));
+                confirmed.extend(
+                    page.into_iter()
+                        .filter(|(op, _)| pool.spender(op).is_none()),
+                );
             }
             if !full || confirmed.len() >= limit {
                 break;

@@ -13,6 +13,7 @@ use jsonrpsee::PendingSubscriptionSink;
 use jsonrpsee::core::{SubscriptionResult, async_trait};
 use jsonrpsee::server::SubscriptionSink;
 use serde::Serialize;
+use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 use wes_core::TxId;
 
@@ -95,29 +96,9 @@ pub(super) fn status_of<L: ChainLedger>(node: &Node<L>, id: &TxId, dropped: bool
 #[async_trait]
 impl<L: ChainLedger> WesPubSubApiServer for WesPubSub<L> {
     async fn subscribe_new_heads(&self, pending: PendingSubscriptionSink) -> SubscriptionResult {
-        let mut moves = self.node.feed().moves();
+        let moves = self.node.feed().moves();
         let sink = pending.accept().await?;
-        loop {
-            tokio::select! {
-                _ = sink.closed() => return Ok(()),
-                moved = moves.recv() => match moved {
-                    Ok(moved) => {
-                        for head in heads(&moved) {
-                            if !send(&sink, &head).await? {
-                                return Ok(());
-                            }
-                        }
-                    }
-                    Err(RecvError::Lagged(n)) => {
-                        return Err(format!(
-                            "the subscriber fell {n} chain moves behind; subscribe again"
-                        )
-                        .into());
-                    }
-                    Err(RecvError::Closed) => return Ok(()),
-                },
-            }
-        }
+        follow_moves(&sink, moves, |moved| heads(&moved)).await
     }
 
     async fn subscribe_transaction(
@@ -190,32 +171,47 @@ impl<L: ChainLedger> WesPubSubApiServer for WesPubSub<L> {
                 return Ok(());
             }
         };
-        let mut moves = self.node.feed().moves();
+        let moves = self.node.feed().moves();
         let sink = pending.accept().await?;
-        loop {
-            tokio::select! {
-                _ = sink.closed() => return Ok(()),
-                moved = moves.recv() => match moved {
-                    Ok(moved) => {
-                        let matching = matching.clone();
-                        let logs = tokio::task::spawn_blocking(move || logs_of_move(&moved, &matching))
-                            .await
-                            .map_err(|e| e.to_string())?;
-                        for log in &logs {
-                            if !send(&sink, log).await? {
-                                return Ok(());
-                            }
+        follow_moves(&sink, moves, move |moved| logs_of_move(&moved, &matching)).await
+    }
+}
+
+/// Sends what `items` makes of every move of the best chain (on a blocking thread: it may
+/// decode blocks), until the subscriber leaves or the node stops. A subscriber that falls
+/// too far behind is closed with an error, to subscribe again.
+async fn follow_moves<T, F>(
+    sink: &SubscriptionSink,
+    mut moves: broadcast::Receiver<Arc<TipMoved>>,
+    items: F,
+) -> SubscriptionResult
+where
+    T: Serialize + Send + 'static,
+    F: Fn(Arc<TipMoved>) -> Vec<T> + Clone + Send + 'static,
+{
+    loop {
+        tokio::select! {
+            _ = sink.closed() => return Ok(()),
+            moved = moves.recv() => match moved {
+                Ok(moved) => {
+                    let items = items.clone();
+                    let batch = tokio::task::spawn_blocking(move || items(moved))
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    for item in &batch {
+                        if !send(sink, item).await? {
+                            return Ok(());
                         }
                     }
-                    Err(RecvError::Lagged(n)) => {
-                        return Err(format!(
-                            "the subscriber fell {n} chain moves behind; subscribe again"
-                        )
-                        .into());
-                    }
-                    Err(RecvError::Closed) => return Ok(()),
-                },
-            }
+                }
+                Err(RecvError::Lagged(n)) => {
+                    return Err(format!(
+                        "the subscriber fell {n} chain moves behind; subscribe again"
+                    )
+                    .into());
+                }
+                Err(RecvError::Closed) => return Ok(()),
+            },
         }
     }
 }
