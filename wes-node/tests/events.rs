@@ -13,7 +13,7 @@ use wes_core::{ChainId, ContentId, Genesis, ResourceKind, SecretKey};
 use wes_ispc::contract_id;
 use wes_ledger::{EutxoLedger, SledStore};
 use wes_node::client::resource_body;
-use wes_node::rpc::types::{CallParams, LogFilter};
+use wes_node::rpc::types::{CallParams, LogFilter, PaymentParams};
 use wes_node::rpc::{WesApiClient, WesPubSubApiClient};
 use wes_node::{Client, RunningNode};
 
@@ -79,12 +79,14 @@ async fn call(client: &Client, alice: &SecretKey, resource: &ContentId, entry: &
             resource: resource.to_string(),
             entry: entry.into(),
             args: String::new(),
-            fee_inputs: vec![fee.to_string()],
-            change: Some(hex::encode(alice.public_key().0)),
-            fee: "200000".into(),
-            fee_token: None,
-            sponsor: None,
-            cu_limit: 1_000_000,
+            payment: PaymentParams {
+                fee_inputs: vec![fee.to_string()],
+                change: Some(hex::encode(alice.public_key().0)),
+                fee: "200000".into(),
+                fee_token: None,
+                sponsor: None,
+                cu_limit: 1_000_000,
+            },
         })
         .await
         .unwrap();

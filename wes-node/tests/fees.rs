@@ -14,7 +14,7 @@ use wes_ledger::{FeePolicy, LedgerConfig, TokenFee};
 use wes_node::Client;
 use wes_node::client::Utxo;
 use wes_node::client::{ClientError, resource_body, sponsor_pool_lock};
-use wes_node::rpc::types::CallParams;
+use wes_node::rpc::types::{CallParams, PaymentParams};
 use wes_node::rpc::{WesApiClient, token_name};
 
 const CHAIN: ChainId = ChainId(35);
@@ -151,12 +151,14 @@ async fn fees_are_paid_in_any_accepted_token_and_earned_by_the_producer() {
             resource: resource.to_string(),
             entry: "greet".into(),
             args: String::new(),
-            fee_inputs: vec![usd_coins[0].to_string()],
-            change: Some(hex::encode(alice.public_key().0)),
-            fee: "300000".into(),
-            fee_token: Some(token_name(&usd())),
-            sponsor: None,
-            cu_limit: 1_000_000,
+            payment: PaymentParams {
+                fee_inputs: vec![usd_coins[0].to_string()],
+                change: Some(hex::encode(alice.public_key().0)),
+                fee: "300000".into(),
+                fee_token: Some(token_name(&usd())),
+                sponsor: None,
+                cu_limit: 1_000_000,
+            },
         })
         .await
         .unwrap();
@@ -178,12 +180,14 @@ async fn fees_are_paid_in_any_accepted_token_and_earned_by_the_producer() {
             resource: resource.to_string(),
             entry: "greet".into(),
             args: String::new(),
-            fee_inputs: vec![usd_coins[0].to_string()],
-            change: Some(hex::encode(alice.public_key().0)),
-            fee: "1".into(),
-            fee_token: Some(token_name(&other)),
-            sponsor: None,
-            cu_limit: 1_000_000,
+            payment: PaymentParams {
+                fee_inputs: vec![usd_coins[0].to_string()],
+                change: Some(hex::encode(alice.public_key().0)),
+                fee: "1".into(),
+                fee_token: Some(token_name(&other)),
+                sponsor: None,
+                cu_limit: 1_000_000,
+            },
         })
         .await
         .unwrap_err();

@@ -13,7 +13,7 @@ use wes_core::{
 use super::{Client, ClientError, ConstructedTx, call_error};
 use crate::rpc::WesApiClient;
 use crate::rpc::token_name;
-use crate::rpc::types::CallParams;
+use crate::rpc::types::{CallParams, PaymentParams};
 
 /// The lock of a pool owned by `owner` sponsoring calls of `contract` (any contract when
 /// `None`), paying at most `max_fee_per_tx` per transaction.
@@ -125,12 +125,14 @@ impl Client {
                 resource: resource.to_string(),
                 entry: entry.into(),
                 args: hex::encode(args),
-                fee_inputs: Vec::new(),
-                change: None,
-                fee: fee.to_string(),
-                fee_token: None,
-                sponsor: Some(pool.to_string()),
-                cu_limit: crate::rpc::types::DEFAULT_CU_LIMIT,
+                payment: PaymentParams {
+                    fee_inputs: Vec::new(),
+                    change: None,
+                    fee: fee.to_string(),
+                    fee_token: None,
+                    sponsor: Some(pool.to_string()),
+                    cu_limit: crate::rpc::types::DEFAULT_CU_LIMIT,
+                },
             })
             .await
             .map_err(call_error(METHOD))?;

@@ -8,29 +8,20 @@ use wes_ispc::onnx::{INFER_ENTRY, InferenceResult, encode_input};
 use wes_ispc::{CallRequest, construct_call, construct_inference};
 
 use super::json::{outpoint, parse, parse_token, public_key, token_name, unhex};
-use super::types::{CallParams, ConstructedTx, DeployedModel, InferParams, ModelRun};
+use super::types::{
+    CallParams, ConstructedTx, DeployedModel, InferParams, ModelRun, PaymentParams,
+};
 use super::{RpcResult, invalid, node_err, not_found, rejected};
 use crate::ispc::{Contracts, Models};
 use crate::ledger::ChainLedger;
 use crate::node::Node;
-
-/// Who pays for a construction: fee inputs, change key, fee and its token, a sponsor pool,
-/// and the compute limit.
-struct Payment<'a> {
-    fee_inputs: &'a [String],
-    change: Option<&'a str>,
-    fee: &'a str,
-    fee_token: Option<&'a str>,
-    sponsor: Option<&'a str>,
-    cu_limit: u64,
-}
 
 fn call_request<L: ChainLedger>(
     node: &Node<L>,
     resource: ContentId,
     entry: String,
     args: Vec<u8>,
-    pay: Payment<'_>,
+    pay: &PaymentParams,
 ) -> RpcResult<CallRequest> {
     let max = node.config().max_call_cu;
     if pay.cu_limit > max {
@@ -41,7 +32,7 @@ fn call_request<L: ChainLedger>(
         ));
     }
     let ctx = node.next_context();
-    let fee_token = match pay.fee_token {
+    let fee_token = match pay.fee_token.as_deref() {
         Some(t) => parse_token(t).map_err(|e| invalid("fee_token", "malformed", e))?,
         None => TokenId::Native,
     };
@@ -62,7 +53,7 @@ fn call_request<L: ChainLedger>(
         .map(|(i, s)| outpoint(&format!("fee_inputs[{i}]"), s))
         .collect::<RpcResult<_>>()?;
     // A sponsor pool pays first, and takes the change back.
-    let change_lock = match pay.sponsor {
+    let change_lock = match pay.sponsor.as_deref() {
         Some(pool) => {
             let at = outpoint("sponsor", pool)?;
             let out = node
@@ -83,6 +74,7 @@ fn call_request<L: ChainLedger>(
         None => {
             let change = pay
                 .change
+                .as_deref()
                 .ok_or_else(|| invalid("change", "missing", "a change key, or a sponsor"))?;
             Lock::key(public_key(change).map_err(|e| invalid("change", "malformed", e))?)
         }
@@ -98,7 +90,7 @@ fn call_request<L: ChainLedger>(
         time_ms: ctx.time_ms,
         fee_inputs,
         change_lock,
-        fee: parse("fee", pay.fee)?,
+        fee: parse("fee", &pay.fee)?,
         fee_token,
     })
 }
@@ -147,14 +139,7 @@ pub(super) fn call<L: ChainLedger>(node: &Node<L>, c: CallParams) -> RpcResult<C
         parse("resource", &c.resource)?,
         c.entry,
         unhex("args", &c.args)?,
-        Payment {
-            fee_inputs: &c.fee_inputs,
-            change: c.change.as_deref(),
-            fee: &c.fee,
-            fee_token: c.fee_token.as_deref(),
-            sponsor: c.sponsor.as_deref(),
-            cu_limit: c.cu_limit,
-        },
+        &c.payment,
     )?;
     // Executed against a view that takes no lock of the node's.
     let call = construct_call(&contracts.wasm, &*contracts.prover, &req, &node.view())
@@ -203,14 +188,7 @@ pub(super) fn inference<L: ChainLedger>(
         model,
         INFER_ENTRY.into(),
         encode_input(&c.input),
-        Payment {
-            fee_inputs: &c.fee_inputs,
-            change: c.change.as_deref(),
-            fee: &c.fee,
-            fee_token: c.fee_token.as_deref(),
-            sponsor: c.sponsor.as_deref(),
-            cu_limit: c.cu_limit,
-        },
+        &c.payment,
     )?;
     let call = construct_inference(&models.onnx, &*models.prover, &req, at, &node.view())
         .map_err(|e| rejected(&e))?;

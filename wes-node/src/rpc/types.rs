@@ -240,6 +240,27 @@ pub struct CallParams {
     /// Arguments, hex.
     #[serde(default)]
     pub args: String,
+    /// Who pays, and how much compute (the same fields, at the same level, in JSON).
+    #[serde(flatten)]
+    pub payment: PaymentParams,
+}
+
+/// Parameters of `wes_constructInference`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InferParams {
+    /// The model's Resource output (`txid:index`).
+    pub model: String,
+    /// One row of input.
+    pub input: Vec<f32>,
+    /// Who pays, and how much compute (the same fields, at the same level, in JSON).
+    #[serde(flatten)]
+    pub payment: PaymentParams,
+}
+
+/// Who pays for a construction (`wes_constructCall`, `wes_constructInference`): fee
+/// inputs, change key, fee and its token, a sponsor pool, and the compute limit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentParams {
     /// The caller's fee inputs (`txid:index`); the first one names the caller. May be
     /// empty with a `sponsor`.
     #[serde(default)]
@@ -256,32 +277,6 @@ pub struct CallParams {
     pub fee_token: Option<String>,
     /// A sponsor pool (`txid:index` of its output) that pays the fee: the first fee input,
     /// its change back to the pool. The call then needs no signature of the caller's.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sponsor: Option<String>,
-    /// Compute-unit limit.
-    #[serde(default = "default_cu")]
-    pub cu_limit: u64,
-}
-
-/// Parameters of `wes_constructInference`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct InferParams {
-    /// The model's Resource output (`txid:index`).
-    pub model: String,
-    /// One row of input.
-    pub input: Vec<f32>,
-    /// Fee inputs (may be empty with a `sponsor`).
-    #[serde(default)]
-    pub fee_inputs: Vec<String>,
-    /// The public key (hex) change goes to; not needed with a `sponsor`.
-    #[serde(default)]
-    pub change: Option<String>,
-    /// The fee, decimal, in `fee_token`.
-    pub fee: String,
-    /// The token the fee is paid in (`native`, the default, or an accepted token's hex).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fee_token: Option<String>,
-    /// A sponsor pool paying the fee (`txid:index`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sponsor: Option<String>,
     /// Compute-unit limit.
