@@ -4,17 +4,20 @@
 //! The node that executes a call asks the connector through `external_call`; the answer is
 //! recorded in the trace as a [`ConnectorReceipt`] (signed by the connector's key when the node
 //! has one for it) and verifiers replay it instead of calling again. The side effect follows
-//! the chain in two phases: the call *prepares* it, and the connector is told to
-//! [`commit`](Connector::commit) when the transaction is included, or to
+//! the chain in phases: the call *prepares* it; the connector is told to
+//! [`commit`](Connector::commit) once the transaction is deep enough in the best chain, to
 //! [`abort`](Connector::abort) when the execution fails, construction gives up, or the
-//! transaction is dropped (see [`ExternalSettlement`]).
+//! transaction can no longer be included, and to [`compensate`](Connector::compensate) a
+//! committed effect whose transaction a reorganisation removed. Who decides is a
+//! [`SettlementJournal`] (the node's is `wes_node::settlement::Settlement`, durable); it is
+//! told of every prepare *before* the request leaves.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, RwLock};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock, Weak};
 
 use serde::{Deserialize, Serialize};
 use wes_core::{
-    Block, ContractId, Domain, Hash, PublicKey, SecretKey, Signature, TraceEntry, TxId, codec, hash,
+    ContractId, Domain, Hash, PublicKey, SecretKey, Signature, TraceEntry, codec, hash,
 };
 
 /// Longest connector name, in bytes.
@@ -89,24 +92,68 @@ pub struct ConnectorError(pub String);
 
 /// A bridge to one outside system.
 ///
-/// Contract: [`prepare`](Connector::prepare) performs the request *tentatively* (reserve,
-/// hold, stage) and answers; [`commit`](Connector::commit) makes op `id` final and
-/// [`abort`](Connector::abort) undoes it. Both must be idempotent, and a connector must accept
-/// an abort or commit of an id it does not know (a restart may forget nothing on the chain's
-/// side, but can on the connector's).
+/// Contract, with the op id as the idempotency key of every request:
+/// - [`prepare`](Connector::prepare) performs the request *tentatively* (reserve, hold,
+///   stage) and answers; preparing an id again answers as the first time did and acts no
+///   more;
+/// - [`commit`](Connector::commit) makes op `id` final;
+/// - [`abort`](Connector::abort) undoes a prepared (or compensated) op for good;
+/// - [`compensate`](Connector::compensate) undoes a *committed* op whose transaction left
+///   the best chain; a later `commit` of the same id applies it again (the transaction came
+///   back).
+///
+/// Each must be idempotent and must accept an id it does not know (a restart may forget
+/// nothing on the chain's side, but can on the connector's). The settlement retries failed
+/// calls, so "already done" is an answer of success, not an error.
 pub trait Connector: Send + Sync {
     /// Performs `op` tentatively and returns the response.
     fn prepare(&self, op: &ExternalOp) -> Result<Vec<u8>, ConnectorError>;
 
-    /// The transaction carrying op `id` was included: make it final.
+    /// The transaction carrying op `id` is final enough: make the effect final.
     fn commit(&self, id: &Hash) -> Result<(), ConnectorError>;
 
-    /// The execution failed or its transaction was dropped: undo op `id`.
+    /// The execution failed or its transaction can no longer be included: undo op `id`.
     fn abort(&self, id: &Hash) -> Result<(), ConnectorError>;
+
+    /// The transaction carrying committed op `id` left the best chain: reverse the effect.
+    fn compensate(&self, id: &Hash) -> Result<(), ConnectorError>;
+}
+
+/// What the chain tells a connector about one prepared op.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Outcome {
+    /// Make it final ([`Connector::commit`]).
+    Commit,
+    /// Undo it for good ([`Connector::abort`]).
+    Abort,
+    /// Reverse a committed effect ([`Connector::compensate`]).
+    Compensate,
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Outcome::Commit => "commit",
+            Outcome::Abort => "abort",
+            Outcome::Compensate => "compensate",
+        })
+    }
+}
+
+/// Told of every external call before it leaves and of calls given up, so that no
+/// prepared effect is ever forgotten, whatever crashes (the node's settlement).
+pub trait SettlementJournal: Send + Sync {
+    /// Op `op` is about to be prepared with connector `connector`: record it durably. An
+    /// error stops the call before anything leaves.
+    fn preparing(&self, connector: &str, op: &ExternalOp) -> Result<(), ConnectorError>;
+
+    /// These ops will never be part of a transaction (the execution or the construction
+    /// failed, or the prepare itself did): they are to be aborted.
+    fn abandoned(&self, ops: &[PendingExternal]);
 }
 
 /// An external call a constructed transaction left pending.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PendingExternal {
     /// The connector's name.
     pub connector: String,
@@ -146,6 +193,7 @@ struct Registered {
 #[derive(Default)]
 pub struct Connectors {
     registered: RwLock<HashMap<String, Registered>>,
+    journal: RwLock<Option<Weak<dyn SettlementJournal>>>,
 }
 
 impl std::fmt::Debug for Connectors {
@@ -155,8 +203,10 @@ impl std::fmt::Debug for Connectors {
             .read()
             .map(|r| r.keys().cloned().collect())
             .unwrap_or_default();
+        let journal = self.journal().is_some();
         f.debug_struct("Connectors")
             .field("registered", &names)
+            .field("journal", &journal)
             .finish_non_exhaustive()
     }
 }
@@ -166,6 +216,42 @@ impl Connectors {
     pub fn register(&self, name: &str, connector: Arc<dyn Connector>, key: Option<SecretKey>) {
         if let Ok(mut r) = self.registered.write() {
             r.insert(name.to_owned(), Registered { connector, key });
+        }
+    }
+
+    /// Journals every prepare before it leaves, and hands over ops given up, to `journal`
+    /// (without one, given-up ops are aborted at once, best effort, and nothing survives a
+    /// crash). The registry holds it weakly (the journal settles through the registry):
+    /// once it is dropped, the registry works as if it had none.
+    pub fn set_journal(&self, journal: &Arc<dyn SettlementJournal>) {
+        if let Ok(mut j) = self.journal.write() {
+            *j = Some(Arc::downgrade(journal));
+        }
+    }
+
+    fn journal(&self) -> Option<Arc<dyn SettlementJournal>> {
+        self.journal.read().ok()?.as_ref()?.upgrade()
+    }
+
+    /// Ops that will never be part of a transaction: the journal aborts them (retrying),
+    /// or, without a journal, each connector is told to abort now.
+    pub fn abandon(&self, ops: &[PendingExternal]) {
+        if ops.is_empty() {
+            return;
+        }
+        match self.journal() {
+            Some(journal) => journal.abandoned(ops),
+            None => {
+                for op in ops {
+                    if let Err(e) = self.settle(op, Outcome::Abort) {
+                        tracing::warn!(
+                            connector = %op.connector,
+                            op = %op.op,
+                            "connector did not hear abort (no journal to retry): {e}"
+                        );
+                    }
+                }
+            }
         }
     }
 
@@ -186,15 +272,32 @@ impl Connectors {
                 .ok_or_else(|| crate::WasmError::UnknownConnector(name.to_owned()))?;
             (reg.connector.clone(), reg.key.clone())
         };
-        let response = connector
-            .prepare(op)
-            .map_err(|e| crate::WasmError::Connector {
-                connector: name.to_owned(),
-                reason: e.0,
-            })?;
+        if let Some(journal) = self.journal() {
+            journal
+                .preparing(name, op)
+                .map_err(|e| crate::WasmError::Connector {
+                    connector: name.to_owned(),
+                    reason: format!("journaling the prepare: {e}"),
+                })?;
+        }
+        let pending = [PendingExternal {
+            connector: name.to_owned(),
+            op: op.id,
+        }];
+        let response = match connector.prepare(op) {
+            Ok(response) => response,
+            Err(e) => {
+                // It may have acted before failing (a timeout): it hears abort.
+                self.abandon(&pending);
+                return Err(crate::WasmError::Connector {
+                    connector: name.to_owned(),
+                    reason: e.0,
+                });
+            }
+        };
         if response.len() > MAX_EXTERNAL_PAYLOAD {
             // The connector acted; tell it to undo before refusing the answer.
-            let _ = connector.abort(&op.id);
+            self.abandon(&pending);
             return Err(crate::WasmError::Connector {
                 connector: name.to_owned(),
                 reason: format!(
@@ -222,138 +325,15 @@ impl Connectors {
         Some(self.registered.read().ok()?.get(name)?.connector.clone())
     }
 
-    /// Tells each op's connector to commit. Returns the failures (connector, op, error); an
-    /// unknown connector is a failure too.
-    pub fn commit(&self, ops: &[PendingExternal]) -> Vec<(PendingExternal, ConnectorError)> {
-        self.settle(ops, true)
-    }
-
-    /// Tells each op's connector to abort. Returns the failures.
-    pub fn abort(&self, ops: &[PendingExternal]) -> Vec<(PendingExternal, ConnectorError)> {
-        self.settle(ops, false)
-    }
-
-    fn settle(
-        &self,
-        ops: &[PendingExternal],
-        commit: bool,
-    ) -> Vec<(PendingExternal, ConnectorError)> {
-        let mut failures = Vec::new();
-        for op in ops {
-            let result = match self.get(&op.connector) {
-                Some(c) if commit => c.commit(&op.op),
-                Some(c) => c.abort(&op.op),
-                None => Err(ConnectorError(format!(
-                    "connector {:?} is not registered",
-                    op.connector
-                ))),
-            };
-            if let Err(e) = result {
-                failures.push((op.clone(), e));
-            }
-        }
-        failures
-    }
-}
-
-/// Follows constructed transactions to their end and settles their external calls: **commit**
-/// when the transaction is included in a block, **abort** when it is dropped or its validity
-/// window passes.
-///
-/// Feed it from the node: [`track`](Self::track) after construction, [`block`](Self::block)
-/// for each block the ledger applies, [`dropped`](Self::dropped) for mempool evictions.
-/// A block that is later reverted does not un-commit: wait for enough confirmations before
-/// calling [`block`](Self::block) when the outside effect is irreversible.
-pub struct ExternalSettlement {
-    connectors: Arc<Connectors>,
-    pending: Mutex<BTreeMap<TxId, (u64, Vec<PendingExternal>)>>,
-}
-
-impl std::fmt::Debug for ExternalSettlement {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ExternalSettlement")
-            .field("pending", &self.pending().len())
-            .finish()
-    }
-}
-
-/// What a settlement step did.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Settled {
-    /// Ops committed.
-    pub committed: Vec<PendingExternal>,
-    /// Ops aborted.
-    pub aborted: Vec<PendingExternal>,
-    /// Connectors that failed to hear it (they must catch up on their own).
-    pub failures: Vec<(PendingExternal, ConnectorError)>,
-}
-
-impl ExternalSettlement {
-    /// Settles through `connectors` (share the executor's: [`crate::WasmExecutor::connectors`]).
-    pub fn new(connectors: Arc<Connectors>) -> Self {
-        ExternalSettlement {
-            connectors,
-            pending: Mutex::new(BTreeMap::new()),
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<TxId, (u64, Vec<PendingExternal>)>> {
-        self.pending.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Follows transaction `txid` (valid until height `valid_until`) with its external ops.
-    pub fn track(&self, txid: TxId, valid_until: u64, ops: Vec<PendingExternal>) {
-        if !ops.is_empty() {
-            self.lock().insert(txid, (valid_until, ops));
-        }
-    }
-
-    /// Transactions still waiting.
-    pub fn pending(&self) -> Vec<TxId> {
-        self.lock().keys().copied().collect()
-    }
-
-    /// A block was applied: commit the ops of its transactions, abort those whose validity
-    /// ended below the next height.
-    pub fn block(&self, block: &Block) -> Settled {
-        let height = block.header.height;
-        let included: Vec<TxId> = block.transactions.iter().map(|t| t.tx.id()).collect();
-        let mut commit = Vec::new();
-        let mut abort = Vec::new();
-        {
-            let mut pending = self.lock();
-            for id in included {
-                if let Some((_, ops)) = pending.remove(&id) {
-                    commit.extend(ops);
-                }
-            }
-            let expired: Vec<TxId> = pending
-                .iter()
-                .filter(|(_, (until, _))| *until <= height)
-                .map(|(id, _)| *id)
-                .collect();
-            for id in expired {
-                if let Some((_, ops)) = pending.remove(&id) {
-                    abort.extend(ops);
-                }
-            }
-        }
-        self.finish(commit, abort)
-    }
-
-    /// The transaction was dropped (evicted, replaced, invalidated): abort its ops.
-    pub fn dropped(&self, txid: &TxId) -> Settled {
-        let ops = self.lock().remove(txid).map(|(_, o)| o).unwrap_or_default();
-        self.finish(Vec::new(), ops)
-    }
-
-    fn finish(&self, commit: Vec<PendingExternal>, abort: Vec<PendingExternal>) -> Settled {
-        let mut failures = self.connectors.commit(&commit);
-        failures.extend(self.connectors.abort(&abort));
-        Settled {
-            committed: commit,
-            aborted: abort,
-            failures,
+    /// Tells op `op`'s connector the outcome; an unregistered connector is an error.
+    pub fn settle(&self, op: &PendingExternal, outcome: Outcome) -> Result<(), ConnectorError> {
+        let connector = self.get(&op.connector).ok_or_else(|| {
+            ConnectorError(format!("connector {:?} is not registered", op.connector))
+        })?;
+        match outcome {
+            Outcome::Commit => connector.commit(&op.op),
+            Outcome::Abort => connector.abort(&op.op),
+            Outcome::Compensate => connector.compensate(&op.op),
         }
     }
 }

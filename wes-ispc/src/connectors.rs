@@ -15,8 +15,33 @@ pub enum OpStatus {
     Prepared,
     /// Made final.
     Committed,
-    /// Undone.
+    /// A committed effect reversed (its transaction left the best chain); a later commit
+    /// applies it again.
+    Compensated,
+    /// Undone for good.
     Aborted,
+}
+
+impl OpStatus {
+    /// The status `outcome` moves this one to, or `None` if the move is not allowed
+    /// (e.g. committing an aborted op). Repeating the move that led here is allowed.
+    pub fn after(self, outcome: crate::Outcome) -> Option<OpStatus> {
+        use crate::Outcome::{Abort, Commit, Compensate};
+        use OpStatus::{Aborted, Committed, Compensated, Prepared};
+        match (self, outcome) {
+            (Prepared | Committed | Compensated, Commit) => Some(Committed),
+            (Prepared | Compensated | Aborted, Abort) => Some(Aborted),
+            (Committed | Compensated, Compensate) => Some(Compensated),
+            _ => None,
+        }
+    }
+}
+
+/// What the connector remembers of an op.
+struct Entry {
+    op: ExternalOp,
+    status: OpStatus,
+    response: Vec<u8>,
 }
 
 type Handler = dyn Fn(&ExternalOp) -> Result<Vec<u8>, ConnectorError> + Send + Sync;
@@ -26,7 +51,7 @@ type Handler = dyn Fn(&ExternalOp) -> Result<Vec<u8>, ConnectorError> + Send + S
 /// its own database) and tests can see exactly what was committed and aborted.
 pub struct MemoryConnector {
     handler: Box<Handler>,
-    journal: Mutex<HashMap<Hash, (ExternalOp, OpStatus)>>,
+    journal: Mutex<HashMap<Hash, Entry>>,
 }
 
 impl std::fmt::Debug for MemoryConnector {
@@ -48,54 +73,64 @@ impl MemoryConnector {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Hash, (ExternalOp, OpStatus)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Hash, Entry>> {
         self.journal.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The status of op `id`, if it was prepared here.
     pub fn status(&self, id: &Hash) -> Option<OpStatus> {
-        self.lock().get(id).map(|(_, s)| *s)
+        self.lock().get(id).map(|e| e.status)
     }
 
     /// Every op with this status, in no particular order.
     pub fn ops(&self, status: OpStatus) -> Vec<ExternalOp> {
         self.lock()
             .values()
-            .filter(|(_, s)| *s == status)
-            .map(|(op, _)| op.clone())
+            .filter(|e| e.status == status)
+            .map(|e| e.op.clone())
             .collect()
     }
 
-    fn settle(&self, id: &Hash, to: OpStatus) -> Result<(), ConnectorError> {
+    fn settle(&self, id: &Hash, outcome: crate::Outcome) -> Result<(), ConnectorError> {
         let mut journal = self.lock();
-        match journal.get_mut(id) {
-            // Idempotent; a final state never changes.
-            Some((_, s)) if *s == OpStatus::Prepared => *s = to,
-            Some((_, s)) if *s == to => {}
-            Some((_, s)) => {
-                return Err(ConnectorError(format!(
-                    "op {id} is already {s:?}, cannot become {to:?}"
-                )));
-            }
-            None => {}
+        if let Some(Entry { status, .. }) = journal.get_mut(id) {
+            *status = status.after(outcome).ok_or_else(|| {
+                ConnectorError(format!("op {id} is {status:?}: {outcome} is not allowed"))
+            })?;
         }
+        // An unknown id is acknowledged: nothing was prepared here.
         Ok(())
     }
 }
 
 impl Connector for MemoryConnector {
     fn prepare(&self, op: &ExternalOp) -> Result<Vec<u8>, ConnectorError> {
+        // Idempotent: a known op gets its first answer again, and nothing is done twice.
+        if let Some(entry) = self.lock().get(&op.id) {
+            return Ok(entry.response.clone());
+        }
         let response = (self.handler)(op)?;
-        self.lock().insert(op.id, (op.clone(), OpStatus::Prepared));
+        self.lock().insert(
+            op.id,
+            Entry {
+                op: op.clone(),
+                status: OpStatus::Prepared,
+                response: response.clone(),
+            },
+        );
         Ok(response)
     }
 
     fn commit(&self, id: &Hash) -> Result<(), ConnectorError> {
-        self.settle(id, OpStatus::Committed)
+        self.settle(id, crate::Outcome::Commit)
     }
 
     fn abort(&self, id: &Hash) -> Result<(), ConnectorError> {
-        self.settle(id, OpStatus::Aborted)
+        self.settle(id, crate::Outcome::Abort)
+    }
+
+    fn compensate(&self, id: &Hash) -> Result<(), ConnectorError> {
+        self.settle(id, crate::Outcome::Compensate)
     }
 }
 
@@ -115,7 +150,11 @@ mod http {
     ///
     /// - `POST {base}/prepare` with headers `X-Wes-Op` (the op id, hex) and `X-Wes-Contract`
     ///   (hex), body = the request bytes; a 2xx answer's body is the response;
-    /// - `POST {base}/commit/{op}` and `POST {base}/abort/{op}`: a 2xx answer acknowledges.
+    /// - `POST {base}/commit/{op}`, `POST {base}/abort/{op}` and
+    ///   `POST {base}/compensate/{op}`: a 2xx answer acknowledges.
+    ///
+    /// Every request carries `X-Wes-Op`, the idempotency key: the node retries until it
+    /// hears 2xx, so a service answers a repeated request as it did the first time.
     ///
     /// Any other status is a [`ConnectorError`] carrying the status and the start of the body.
     /// Plain `http://` only unless ureq's TLS is enabled (this crate's `https` feature).
@@ -179,6 +218,14 @@ mod http {
         }
     }
 
+    impl HttpConnector {
+        fn settle(&self, what: &str, id: &Hash) -> Result<(), ConnectorError> {
+            let op = id.to_hex();
+            self.post(&format!("{what}/{op}"), &[("X-Wes-Op", op.clone())], &[])
+                .map(|_| ())
+        }
+    }
+
     impl Connector for HttpConnector {
         fn prepare(&self, op: &ExternalOp) -> Result<Vec<u8>, ConnectorError> {
             self.post(
@@ -192,13 +239,15 @@ mod http {
         }
 
         fn commit(&self, id: &Hash) -> Result<(), ConnectorError> {
-            self.post(&format!("commit/{}", id.to_hex()), &[], &[])
-                .map(|_| ())
+            self.settle("commit", id)
         }
 
         fn abort(&self, id: &Hash) -> Result<(), ConnectorError> {
-            self.post(&format!("abort/{}", id.to_hex()), &[], &[])
-                .map(|_| ())
+            self.settle("abort", id)
+        }
+
+        fn compensate(&self, id: &Hash) -> Result<(), ConnectorError> {
+            self.settle("compensate", id)
         }
     }
 }

@@ -57,9 +57,9 @@ pub struct ConstructedCall {
     pub proof: Vec<u8>,
     /// What the execution produced (return data and events included).
     pub outcome: ExecutionOutcome,
-    /// External calls the execution prepared: hand them to an
-    /// [`ExternalSettlement`](crate::ExternalSettlement) so they are committed when the
-    /// transaction is included, or aborted if it is dropped.
+    /// External calls the execution prepared: hand them to the settlement
+    /// (`wes_node::settlement::Settlement::track`) so they are committed once the transaction
+    /// is deep enough, or aborted when it can no longer be included.
     pub external: Vec<PendingExternal>,
 }
 
@@ -172,7 +172,7 @@ pub fn construct_call(
             external,
         }),
         Err(e) => {
-            executor.connectors().abort(&external);
+            executor.connectors().abandon(&external);
             Err(e)
         }
     }

@@ -360,7 +360,7 @@ impl WasmExecutor {
         let mut host = run.host;
         if let Err(e) = run.result {
             // An execution that fails leaves nothing behind outside the chain either.
-            self.shared.connectors.abort(&host.external);
+            self.shared.connectors.abandon(&host.external);
             return Err(match e {
                 WasmError::OutOfCu { .. } => WasmError::OutOfCu { limit },
                 other => other,

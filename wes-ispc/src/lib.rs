@@ -49,7 +49,9 @@ pub mod halo2;
 #[cfg(feature = "onnx")]
 pub mod onnx;
 
-pub use connector::{Connector, ConnectorError, Connectors, ExternalOp, ExternalSettlement};
+pub use connector::{
+    Connector, ConnectorError, Connectors, ExternalOp, Outcome, PendingExternal, SettlementJournal,
+};
 #[cfg(feature = "wasm")]
 pub use construct::construct_call;
 #[cfg(feature = "onnx")]

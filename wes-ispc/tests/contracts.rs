@@ -436,7 +436,6 @@ fn order_flow_is_one_atomic_call_with_an_http_connector() {
     let shipper = Shipper::start();
     let connectors = shop.a.executor.connectors().clone();
     connectors.register("shipping", Arc::new(HttpConnector::new(&shipper.url)), None);
-    let settlement = ExternalSettlement::new(connectors);
 
     // A good order: stock taken, shop paid, shipment prepared, invoice recorded.
     let call = shop
@@ -451,14 +450,11 @@ fn order_flow_is_one_atomic_call_with_an_http_connector() {
         call.tx.execution.as_ref().unwrap().callees,
         vec![contract_id(&shop.stock)]
     );
-    settlement.track(
-        call.tx.id(),
-        call.tx.validity.not_after,
-        call.external.clone(),
-    );
+    let external = call.external.clone();
     // Chain B has no shipping connector: it verifies from the recorded receipt.
-    let (tx, block) = land(&shop.a, &shop.b, call, "alice");
-    assert_eq!(settlement.block(&block).committed.len(), 1);
+    let (tx, _) = land(&shop.a, &shop.b, call, "alice");
+    // The node's settlement decides when; here the test commits as soon as it landed.
+    connectors.settle(&external[0], Outcome::Commit).unwrap();
     assert_eq!(shipper.status(&op), Some("committed"));
     assert_eq!(shop.level(), 7);
     assert_eq!(balance(&shop.b, &tx, &lock("shop"), TokenId::Native), 300);
@@ -509,12 +505,9 @@ fn order_flow_is_one_atomic_call_with_an_http_connector() {
         .a
         .construct(&shop.order(5, 1, 100, "2 Side St", change_of(&tx, "alice")))
         .unwrap();
-    settlement.track(
-        call.tx.id(),
-        call.tx.validity.not_after,
-        call.external.clone(),
-    );
-    settlement.dropped(&call.tx.id());
+    connectors
+        .settle(&call.external[0], Outcome::Abort)
+        .unwrap();
     assert_eq!(shipper.status(&call.external[0].op), Some("aborted"));
 
     // Nothing of the failed orders landed.
@@ -569,18 +562,25 @@ fn signed_receipts_from_an_in_process_connector() {
     assert!(err.to_string().contains("callees"), "{err}");
 
     // The genuine one lands; the app commits its op.
-    let (_, block) = land(&shop.a, &shop.b, call, "alice");
-    let settlement = ExternalSettlement::new(shop.a.executor.connectors().clone());
-    settlement.track(
-        block.transactions[1].tx.id(),
-        u64::MAX,
-        vec![connector::PendingExternal {
-            connector: "shipping".into(),
-            op,
-        }],
-    );
-    settlement.block(&block);
+    let external = call.external.clone();
+    land(&shop.a, &shop.b, call, "alice");
+    let connectors = shop.a.executor.connectors();
+    connectors.settle(&external[0], Outcome::Commit).unwrap();
     assert_eq!(shipper.status(&op), Some(OpStatus::Committed));
+    // A reorganisation took it out: compensated; it came back: committed again; an
+    // aborted op cannot be committed.
+    connectors
+        .settle(&external[0], Outcome::Compensate)
+        .unwrap();
+    assert_eq!(shipper.status(&op), Some(OpStatus::Compensated));
+    connectors.settle(&external[0], Outcome::Commit).unwrap();
+    assert_eq!(shipper.status(&op), Some(OpStatus::Committed));
+    connectors
+        .settle(&external[0], Outcome::Compensate)
+        .unwrap();
+    connectors.settle(&external[0], Outcome::Abort).unwrap();
+    assert!(connectors.settle(&external[0], Outcome::Commit).is_err());
+    assert_eq!(shipper.status(&op), Some(OpStatus::Aborted));
 }
 
 /// A contract that calls the token (harmlessly) and then pays itself the token's units, hoping

@@ -46,9 +46,11 @@ use crate::executors::{DynExecutor, Executors};
 use crate::index::ChainIndex;
 use crate::ispc::{Contracts, Models};
 use crate::ledger::ChainLedger;
+use crate::metrics::NodeMetrics;
 use crate::node::{Config, Node};
 use crate::producer::{BlockProducer, PowProducer, SealProducer};
 use crate::resources::Resources;
+use crate::settlement::Settlement;
 use crate::status::ChainStatus;
 use crate::tip::TipObserver;
 
@@ -178,6 +180,7 @@ pub struct NodeBuilder<L> {
     observers: Vec<Arc<dyn LedgerObserver>>,
     tip_observers: Vec<Arc<dyn TipObserver>>,
     events: EventStore,
+    settlement_store: Option<Arc<dyn KvStore>>,
 }
 
 /// Where the node keeps its index of contract events.
@@ -192,6 +195,9 @@ enum EventStore {
 
 /// The cache of the default event index's sled database.
 const EVENT_CACHE_BYTES: u64 = 32 << 20;
+
+/// The cache of the default settlement journal's sled database (a few records per call).
+const SETTLEMENT_CACHE_BYTES: u64 = 4 << 20;
 
 impl NodeBuilder<EutxoLedger<SledStore>> {
     /// A chain starting from `genesis`, with the defaults: [`EutxoLedger`] on sled and URES
@@ -214,6 +220,7 @@ impl NodeBuilder<EutxoLedger<SledStore>> {
             observers: Vec::new(),
             tip_observers: Vec::new(),
             events: EventStore::Default,
+            settlement_store: None,
         }
     }
 }
@@ -241,6 +248,7 @@ impl<L: ChainLedger> NodeBuilder<L> {
             observers: self.observers,
             tip_observers: self.tip_observers,
             events: self.events,
+            settlement_store: self.settlement_store,
         }
     }
 
@@ -295,17 +303,26 @@ impl<L: ChainLedger> NodeBuilder<L> {
         self
     }
 
-    /// WASM contracts: their executor, the `replay` prover and external-call settlement
-    /// (the `replay` verifier is the chain's choice: add it with
-    /// [`verifier`](Self::verifier) and [`Contracts::verifier`]).
+    /// WASM contracts: their executor and the `replay` prover; the node settles their
+    /// external calls ([`crate::settlement`], journaled under `<data dir>/settlement`
+    /// unless [`settlement_store`](Self::settlement_store) says otherwise). The `replay`
+    /// verifier is the chain's choice: add it with [`verifier`](Self::verifier) and
+    /// [`Contracts::verifier`].
     pub fn contracts(mut self, contracts: Contracts) -> Self {
         self.executors.register(contracts.wasm.clone());
         self.provers.insert(
             wes_ispc::replay_system(),
             contracts.prover.clone() as Arc<dyn Prover>,
         );
-        self.tip_observers.push(contracts.settlement.clone());
         self.contracts = Some(contracts);
+        self
+    }
+
+    /// Keeps the settlement journal of external calls in `store` instead of the default,
+    /// sled under `<data dir>/settlement`. It must be durable: it is what makes an effect
+    /// happen once across crashes.
+    pub fn settlement_store(mut self, store: Arc<dyn KvStore>) -> Self {
+        self.settlement_store = Some(store);
         self
     }
 
@@ -396,6 +413,30 @@ impl<L: ChainLedger> NodeBuilder<L> {
             }
             None => None,
         };
+        let metrics = Arc::new(NodeMetrics::default());
+        let settlement = match &self.contracts {
+            Some(contracts) => {
+                let store: Arc<dyn KvStore> = match self.settlement_store {
+                    Some(store) => store,
+                    None => Arc::new(
+                        SledStore::with_cache(dir.join("settlement"), SETTLEMENT_CACHE_BYTES)
+                            .map_err(|e| {
+                                NodeError::Config(format!("open the settlement journal: {e}"))
+                            })?,
+                    ),
+                };
+                let settlement = Settlement::open(
+                    store,
+                    ledger.clone(),
+                    contracts.wasm.connectors().clone(),
+                    config.settlement.clone(),
+                    metrics.settlement.clone(),
+                )?;
+                tip_observers.push(settlement.clone());
+                Some(settlement)
+            }
+            None => None,
+        };
         let genesis_hash = ledger.genesis_hash();
         let genesis = ledger
             .header(&genesis_hash)
@@ -431,13 +472,14 @@ impl<L: ChainLedger> NodeBuilder<L> {
             candidates: consensus.candidates,
             tip_observers,
             events,
+            settlement,
             feed: crate::feed::NodeFeed::new(),
             status: RwLock::new(status),
             sealing: Mutex::new(None),
             net: OnceLock::new(),
             stop: AtomicBool::new(false),
             produced: AtomicU64::new(0),
-            metrics: Arc::default(),
+            metrics,
         }))
     }
 }

@@ -43,6 +43,9 @@ pub enum NodeError {
     /// A call could not be constructed.
     #[error("construct: {0}")]
     Construct(#[from] crate::construct::ConstructError),
+    /// The settlement of external calls failed (its journal, or an op it cannot follow).
+    #[error(transparent)]
+    Settlement(#[from] crate::settlement::SettlementError),
     /// A transaction was refused by the mempool or the ledger.
     #[error("transaction refused: {reason}")]
     Rejected {

@@ -1,5 +1,5 @@
-//! The SDK's executors as node components: WASM contracts (with their external-call
-//! settlement and the `replay` proof system) and ONNX models (with the `halo2-ipa` proof
+//! The SDK's executors as node components: WASM contracts (with the `replay` proof system;
+//! the node settles their external calls, see [`crate::settlement`]) and ONNX models (with the `halo2-ipa` proof
 //! system). A chain adds them with [`NodeBuilder::contracts`](crate::NodeBuilder::contracts)
 //! and [`NodeBuilder::models`](crate::NodeBuilder::models); the RPC's construction methods
 //! use them.
@@ -8,15 +8,13 @@ use std::sync::Arc;
 
 use wes_ispc::halo2::{Halo2Prover, Halo2Verifier, ParamsCache};
 use wes_ispc::onnx::OnnxExecutor;
-use wes_ispc::{ExternalSettlement, ReplayProver, ReplayVerifier, WasmExecutor};
+use wes_ispc::{ReplayProver, ReplayVerifier, WasmExecutor};
 
-/// WASM contracts: the executor, and the settlement of their external calls.
+/// WASM contracts: the executor and the `replay` prover.
 #[derive(Clone)]
 pub struct Contracts {
     /// The metered wasmer executor (its connectors answer external calls).
     pub wasm: Arc<WasmExecutor>,
-    /// Commits and aborts external calls as their transactions are included or dropped.
-    pub settlement: Arc<ExternalSettlement>,
     /// The prover calls are constructed with (`replay`).
     pub prover: Arc<ReplayProver>,
 }
@@ -25,7 +23,6 @@ impl Contracts {
     /// Contracts run by `wasm`, proven and verified by replay.
     pub fn new(wasm: Arc<WasmExecutor>) -> Self {
         Contracts {
-            settlement: Arc::new(ExternalSettlement::new(wasm.connectors().clone())),
             wasm,
             prover: Arc::new(ReplayProver),
         }

@@ -52,6 +52,8 @@ pub struct NodeMetrics {
     pub construct_seconds: Histogram,
     /// Time to answer an RPC call, by method, in seconds.
     pub rpc_seconds: Family<MethodLabels, Histogram>,
+    /// The settlement of external calls.
+    pub settlement: crate::settlement::SettlementMetrics,
 }
 
 impl Default for NodeMetrics {
@@ -71,6 +73,7 @@ impl Default for NodeMetrics {
             txs_refused: Counter::default(),
             construct_seconds: latency(),
             rpc_seconds: Family::new_with_constructor(latency),
+            settlement: Default::default(),
             registry: Registry::default(),
         };
         let m = &metrics;
@@ -130,6 +133,21 @@ impl Default for NodeMetrics {
             "rpc_seconds",
             "Time to answer an RPC call, by method",
             m.rpc_seconds.clone(),
+        );
+        registry.register(
+            "settlement_open",
+            "External-call ops not yet committed or aborted",
+            m.settlement.open.clone(),
+        );
+        registry.register(
+            "settlement_stuck",
+            "External-call ops whose connector has failed for longer than the stuck limit",
+            m.settlement.stuck.clone(),
+        );
+        registry.register(
+            "settlement_calls",
+            "Commit, abort and compensate calls to connectors, by outcome and result",
+            m.settlement.calls.clone(),
         );
         NodeMetrics {
             registry,

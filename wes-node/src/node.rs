@@ -36,6 +36,7 @@ use crate::metrics::NodeMetrics;
 use crate::network::PrefetchPolicy;
 use crate::producer::BlockProducer;
 use crate::resources::Resources;
+use crate::settlement::{Settlement, SettlementConfig};
 use crate::status::ChainStatus;
 use crate::tip::{TipMoved, TipObserver};
 use crate::view::NodeView;
@@ -70,6 +71,8 @@ pub struct Config {
     pub max_call_cu: u64,
     /// For how many blocks a constructed call stays valid.
     pub call_validity_blocks: u64,
+    /// When external calls are committed, retried, given up and forgotten.
+    pub settlement: SettlementConfig,
 }
 
 impl Config {
@@ -84,6 +87,7 @@ impl Config {
             prefetch: PrefetchPolicy::default(),
             max_call_cu: 50_000_000,
             call_validity_blocks: 100,
+            settlement: SettlementConfig::default(),
         }
     }
 }
@@ -107,6 +111,7 @@ pub struct Node<L: ChainLedger> {
     pub(crate) candidates: Option<Arc<dyn CandidateRouter>>,
     pub(crate) tip_observers: Vec<Arc<dyn TipObserver>>,
     pub(crate) events: Option<Arc<EventIndex>>,
+    pub(crate) settlement: Option<Arc<Settlement>>,
     pub(crate) feed: NodeFeed,
     pub(crate) status: RwLock<ChainStatus>,
     pub(crate) sealing: Mutex<Option<Arc<AtomicBool>>>,
@@ -202,7 +207,7 @@ impl<L: ChainLedger> Node<L> {
         &self.index
     }
 
-    /// WASM contracts and their external-call settlement, if the chain runs contracts.
+    /// WASM contracts (executor and prover), if the chain runs contracts.
     pub fn contracts(&self) -> Option<&Contracts> {
         self.contracts.as_ref()
     }
@@ -388,7 +393,19 @@ impl<L: ChainLedger> Node<L> {
         self.metrics
             .construct_seconds
             .observe(started.elapsed().as_secs_f64());
-        Ok(constructed?)
+        let constructed = constructed?;
+        // External calls the execution prepared follow the transaction from now on. (Had
+        // the proof failed, the journal aborts them as orphans.)
+        if let Some(settlement) = &self.settlement {
+            let external = wes_ispc::connector::external_calls(&constructed.outcome.trace);
+            if let Err(e) = settlement.track(&constructed.tx, &external) {
+                if let Some(contracts) = &self.contracts {
+                    contracts.wasm.connectors().abandon(&external);
+                }
+                return Err(e.into());
+            }
+        }
+        Ok(constructed)
     }
 
     /// [`construct`](Self::construct) as a job off the node's async threads, on tokio's
@@ -451,6 +468,11 @@ impl<L: ChainLedger> Node<L> {
             observer.tip_moved(&moved);
         }
         self.feed.moved(moved);
+    }
+
+    /// The settlement of external calls, when the node runs contracts.
+    pub fn settlement(&self) -> Option<&Arc<Settlement>> {
+        self.settlement.as_ref()
     }
 
     /// The index of contract events, unless the node keeps none

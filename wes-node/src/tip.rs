@@ -1,9 +1,9 @@
 //! Moves of the best chain, for what follows them outside the ledger: a
 //! [`TipObserver`] hears which blocks were reverted and applied and which pooled
-//! transactions left without being included. External-call settlement is one.
+//! transactions left without being included. External-call settlement
+//! ([`crate::settlement::Settlement`]) and the event index are two.
 
 use wes_core::{Block, TxId};
-use wes_ispc::ExternalSettlement;
 
 /// What one move of the best chain did.
 #[derive(Clone, Debug, Default)]
@@ -22,20 +22,4 @@ pub struct TipMoved {
 pub trait TipObserver: Send + Sync {
     /// The best chain moved.
     fn tip_moved(&self, moved: &TipMoved);
-}
-
-/// External calls of constructed transactions follow the chain: committed when their
-/// transaction is included, aborted when it is dropped or expires.
-impl TipObserver for ExternalSettlement {
-    fn tip_moved(&self, moved: &TipMoved) {
-        for id in &moved.dropped {
-            self.dropped(id);
-        }
-        for b in &moved.applied {
-            let settled = self.block(b);
-            for (op, e) in &settled.failures {
-                tracing::warn!(op = %op.op, "connector did not hear the outcome: {e}");
-            }
-        }
-    }
 }

@@ -6,8 +6,9 @@
 //! 2. a customer places an order: **one** contract call that takes the stock (a nested call
 //!    into `stock`), pays the shop, books the shipment with the shipping service (an external
 //!    call through a connector) and records an invoice — one transaction, or nothing;
-//! 3. the shipper hears *commit* when the block with the order is mined; an order the shipper
-//!    refuses fails as a whole, nothing lands, and the shipper hears *abort*.
+//! 3. the shipper hears *commit* once the block with the order is two deep (the node's
+//!    settlement, journaled on disk, decides); an order the shipper refuses fails as a
+//!    whole, nothing lands, and the shipper hears *abort*.
 //!
 //! Every block is validated by the node's ledger, which verifies each call by replay from its
 //! recorded trace (the shipping service is not asked twice).
@@ -173,12 +174,12 @@ impl App {
             &self.node.view(),
         )
         .map_err(|e| anyhow!("{entry}: {e}"))?;
-        // The shipment is committed when the order is included, aborted if it is dropped.
-        self.contracts.settlement.track(
-            call.tx.id(),
-            call.tx.validity.not_after,
-            call.external.clone(),
-        );
+        // The shipment follows the order: committed once it is deep enough, aborted if it
+        // can no longer be included.
+        self.node
+            .settlement()
+            .context("the node settles external calls")?
+            .track(&call.tx, &call.external)?;
         let ret = call.outcome.return_data.clone();
         self.land(call.sign(&[caller]))?;
         Ok(ret)
@@ -230,7 +231,10 @@ pub fn run(data_dir: &Path, contracts: &Path) -> Result<Summary> {
     let runtime = Contracts::new(wasm);
     // The composition: sled ledger (the default), PoW mined by `miner` on demand, contracts
     // proven and verified by replay.
-    let node = NodeBuilder::new(Config::new(data_dir), genesis)
+    // The shipper hears commit once the order's block has one block on top of it.
+    let mut config = Config::new(data_dir);
+    config.settlement.commit_depth = 2;
+    let node = NodeBuilder::new(config, genesis)
         .ledger_config(rules)
         .pow(params, Some(miner.public_key()))
         .contracts(runtime.clone())
@@ -272,6 +276,12 @@ pub fn run(data_dir: &Path, contracts: &Path) -> Result<Summary> {
         Ok(_) => bail!("the shipper refuses 'nowhere'"),
         Err(e) => e.to_string(),
     };
+    // One more block puts the order two deep; settle now rather than at the next tick.
+    node.produce_block()?;
+    let settlement = node
+        .settlement()
+        .context("the node settles external calls")?;
+    settlement.sync()?;
     let key = [b"i".as_slice(), &ITEM.to_le_bytes()].concat();
     let (_, out) = node
         .ledger()

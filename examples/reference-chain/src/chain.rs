@@ -41,6 +41,14 @@ pub fn open(config: &NodeConfig, miner: Option<&SecretKey>) -> Result<Arc<RefNod
 
     let mut settings = wes_node::Config::new(dir);
     settings.block_time_ms = config.chain.block_time_ms;
+    for c in &config.connectors {
+        if let Some(depth) = c.commit_depth {
+            settings
+                .settlement
+                .commit_depths
+                .insert(c.name.clone(), depth);
+        }
+    }
     let miner = miner.filter(|_| config.mine).map(SecretKey::public_key);
     let mut builder = NodeBuilder::new(settings, genesis)
         .ledger_config(config.chain.ledger_config())

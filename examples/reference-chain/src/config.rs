@@ -69,7 +69,8 @@ impl NetworkSpec {
     }
 }
 
-/// An HTTP connector: `POST {url}/prepare`, `/commit/{op}`, `/abort/{op}`.
+/// An HTTP connector: `POST {url}/prepare`, `/commit/{op}`, `/abort/{op}`,
+/// `/compensate/{op}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectorSpec {
@@ -77,6 +78,9 @@ pub struct ConnectorSpec {
     pub name: String,
     /// The service's base URL (`http://…`).
     pub url: String,
+    /// Confirmations before the service hears commit (the node's default, 3, when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit_depth: Option<u64>,
 }
 
 /// Genesis parameters: every node of a chain must use the same.

@@ -121,6 +121,23 @@ export interface FeeToken {
   per_cu: string;
 }
 
+/** One external-call op the node is settling (`wes_settlements`). */
+export interface SettlementOp {
+  op: string;
+  connector: string;
+  contract: string;
+  /** The transactions carrying it (the same call constructed again adds one). */
+  txids: string[];
+  /** What the connector acknowledged. */
+  state: 'preparing' | 'prepared' | 'committed' | 'compensated' | 'aborted';
+  included_at: number | null;
+  valid_until: number | null;
+  attempts: number;
+  last_error: string | null;
+  /** Failing for longer than the node's limit (still retried). */
+  stuck: boolean;
+}
+
 /** A deployed model (`wes_deployModel`). */
 export interface DeployedModel {
   model: string;
@@ -389,6 +406,10 @@ export class WesClient {
   }
   getLogs(filter: LogFilter): Promise<LogPage> {
     return this.call('wes_getLogs', filter);
+  }
+  /** The external-call ops the node is settling (only the stuck ones with `stuckOnly`). */
+  settlements(stuckOnly = false): Promise<SettlementOp[]> {
+    return this.call('wes_settlements', stuckOnly);
   }
 
   private ws(): WsTransport {

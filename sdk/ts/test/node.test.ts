@@ -130,6 +130,9 @@ test('a contract is deployed, its call checked before signing, and its event rea
   for (let i = 0; i < 100 && logs.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
   assert.equal(logs[0]?.txid, txid);
   await unsubscribe();
+  // The devnet has no connectors: nothing to settle, and nothing stuck.
+  assert.deepEqual(await http.settlements(), []);
+  assert.deepEqual(await http.settlements(true), []);
 
   // A construction that is not what was asked for is not signed.
   const coin = await alice.feeCoin(200_000n);

@@ -14,8 +14,8 @@ use wes_net::NetInfo;
 
 use super::types::{
     BlockInfo, CallParams, ConstructedTx, DeployedModel, FeeToken, Head, InferParams, Log,
-    LogFilter, LogPage, MempoolInfo, MiningStatus, ModelRun, OutputInfo, Page, SendResult, TxInfo,
-    TxStatus,
+    LogFilter, LogPage, MempoolInfo, MiningStatus, ModelRun, OutputInfo, Page, SendResult,
+    SettlementOp, TxInfo, TxStatus,
 };
 
 /// Reads, submissions and constructions.
@@ -121,6 +121,10 @@ pub trait WesApi {
     /// Contract logs over a range of blocks of the best chain, filtered, one page at a time.
     #[method(name = "getLogs", blocking)]
     fn get_logs(&self, filter: LogFilter) -> RpcResult<LogPage>;
+
+    /// The external-call ops the node is settling (with `stuck_only`, those stuck).
+    #[method(name = "settlements")]
+    fn settlements(&self, stuck_only: Option<bool>) -> RpcResult<Vec<SettlementOp>>;
 }
 
 /// Subscriptions, over WebSocket: each sends notifications until unsubscribed or closed.

@@ -144,12 +144,14 @@ pub(super) fn call<L: ChainLedger>(node: &Node<L>, c: CallParams) -> RpcResult<C
     // Executed against a view that takes no lock of the node's.
     let call = construct_call(&contracts.wasm, &*contracts.prover, &req, &node.view())
         .map_err(|e| rejected(&e))?;
-    // Its external calls are committed when it is included, aborted when it expires.
-    contracts.settlement.track(
-        call.tx.id(),
-        call.tx.validity.not_after,
-        call.external.clone(),
-    );
+    // Its external calls follow it: committed once it is deep enough, aborted when it can
+    // no longer be included.
+    if let Some(settlement) = node.settlement() {
+        settlement.track(&call.tx, &call.external).map_err(|e| {
+            contracts.wasm.connectors().abandon(&call.external);
+            node_err(e)
+        })?;
+    }
     Ok(constructed(call, Value::Null))
 }
 

@@ -10,9 +10,9 @@ use wes_net::NetInfo;
 use super::api::WesApiServer;
 use super::types::{
     BlockInfo, CallParams, ConstructedTx, DeployedModel, FeeToken, InferParams, LogFilter, LogPage,
-    MempoolInfo, MiningStatus, ModelRun, OutputInfo, Page, SendResult, TxInfo,
+    MempoolInfo, MiningStatus, ModelRun, OutputInfo, Page, SendResult, SettlementOp, TxInfo,
 };
-use super::{construct, logs, node_err, reads};
+use super::{construct, logs, node_err, not_found, reads};
 use crate::ledger::ChainLedger;
 use crate::node::Node;
 
@@ -130,5 +130,18 @@ impl<L: ChainLedger> WesApiServer for WesRpc<L> {
 
     fn get_logs(&self, filter: LogFilter) -> RpcResult<LogPage> {
         logs::get_logs(&self.node, &filter)
+    }
+
+    fn settlements(&self, stuck_only: Option<bool>) -> RpcResult<Vec<SettlementOp>> {
+        let settlement = self
+            .node
+            .settlement()
+            .ok_or_else(|| not_found("this chain runs no WASM contracts"))?;
+        Ok(settlement
+            .ops()
+            .iter()
+            .map(|r| SettlementOp::new(r, settlement.is_stuck(r)))
+            .filter(|op| op.stuck || !stuck_only.unwrap_or(false))
+            .collect())
     }
 }

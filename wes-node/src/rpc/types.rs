@@ -483,6 +483,51 @@ pub struct LogPage {
 }
 
 /// A token the chain accepts fees in, and its minimum (`wes_feeTokens`): a transaction of
+/// One external-call op in the node's settlement journal (`wes_settlements`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettlementOp {
+    /// The op id (hex): the connector's idempotency key.
+    pub op: String,
+    /// The connector's name.
+    pub connector: String,
+    /// The contract that made the call (hex).
+    pub contract: String,
+    /// The transactions carrying it, once constructed (more than one when the same call was
+    /// constructed again; at most one can be included).
+    pub txids: Vec<String>,
+    /// What the connector acknowledged: `preparing`, `prepared`, `committed`,
+    /// `compensated` or `aborted`.
+    pub state: crate::settlement::OpState,
+    /// The height of the best chain's block holding the transaction, when last looked.
+    pub included_at: Option<u64>,
+    /// The last height one of its transactions may be included at.
+    pub valid_until: Option<u64>,
+    /// Failed tries of the current move.
+    pub attempts: u32,
+    /// The last failure.
+    pub last_error: Option<String>,
+    /// Whether the current move has been failing for longer than the stuck limit.
+    pub stuck: bool,
+}
+
+impl SettlementOp {
+    /// The RPC's view of `record`.
+    pub fn new(record: &crate::settlement::OpRecord, stuck: bool) -> Self {
+        SettlementOp {
+            op: record.op.op.to_hex(),
+            connector: record.op.connector.clone(),
+            contract: record.contract.0.to_hex(),
+            txids: record.txs.iter().map(|t| t.txid.to_string()).collect(),
+            state: record.state,
+            included_at: record.included_at,
+            valid_until: record.valid_until(),
+            attempts: record.attempts,
+            last_error: record.last_error.clone(),
+            stuck,
+        }
+    }
+}
+
 /// `size` bytes whose execution used `cu` compute units pays at least
 /// `per_byte × size + per_cu × cu` of it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
