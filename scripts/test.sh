@@ -5,12 +5,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/ensure.sh
+. scripts/lib/postgres.sh
 
 ensure_cargo
 ensure_debian_packages "${WES_DEBIAN_PACKAGES[@]}" "${WES_TEST_PACKAGES[@]}"
 
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+trap 'stop_postgres; rm -f "$log"' EXIT
+# The order-chain example's warehouse tests run against a real PostgreSQL on loopback.
+start_postgres
 status=0
 cargo test --workspace --all-targets "$@" 2>&1 | tee "$log" || status=$?
 # Doc tests (examples in the API docs) are not part of --all-targets.

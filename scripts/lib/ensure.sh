@@ -32,8 +32,8 @@ WES_DEBIAN_PACKAGES=(protobuf-compiler)
 
 # And those the tests need besides: the example contracts are built from Rust source with
 # Debian's Rust 1.63 (the rustup toolchain has no wasm32 target here), its wasm32 standard
-# library, and lld to link them.
-WES_TEST_PACKAGES=(rustc libstd-rust-dev-wasm32 lld-14)
+# library, and lld to link them; the order-chain example's warehouse runs on PostgreSQL.
+WES_TEST_PACKAGES=(rustc libstd-rust-dev-wasm32 lld-14 postgresql)
 
 # And the explorer's browser test: Debian's Chromium, driven by playwright-core (no browser
 # can be downloaded here).

@@ -139,34 +139,45 @@ pub use http::HttpConnector;
 
 #[cfg(feature = "http")]
 mod http {
-    use std::time::Duration;
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
     use ureq::Agent;
-    use wes_core::Hash;
+    use wes_core::{Hash, SecretKey};
 
+    use crate::Outcome;
     use crate::connector::{Connector, ConnectorError, ExternalOp, MAX_EXTERNAL_PAYLOAD};
+    use crate::protocol::{self, Action};
 
-    /// A connector to an HTTP service speaking a two-phase protocol:
+    /// A connector to an HTTP service speaking the two-phase protocol of
+    /// [`crate::protocol`]: `POST {base}/prepare` with the request bytes, then
+    /// `POST {base}/commit/{op}`, `/abort/{op}` or `/compensate/{op}`.
     ///
-    /// - `POST {base}/prepare` with headers `X-Wes-Op` (the op id, hex) and `X-Wes-Contract`
-    ///   (hex), body = the request bytes; a 2xx answer's body is the response;
-    /// - `POST {base}/commit/{op}`, `POST {base}/abort/{op}` and
-    ///   `POST {base}/compensate/{op}`: a 2xx answer acknowledges.
-    ///
-    /// Every request carries `X-Wes-Op`, the idempotency key: the node retries until it
-    /// hears 2xx, so a service answers a repeated request as it did the first time.
+    /// Every request carries the op id, the idempotency key: the node retries until it hears
+    /// 2xx, so a service answers a repeated request as it did the first time. With
+    /// [`signed_by`](Self::signed_by), every request is also signed with the node's key, so
+    /// the service can refuse requests that do not come from a node it trusts
+    /// ([`crate::service`] checks them).
     ///
     /// Any other status is a [`ConnectorError`] carrying the status and the start of the body.
     /// Plain `http://` only unless ureq's TLS is enabled (this crate's `https` feature).
-    #[derive(Debug)]
     pub struct HttpConnector {
         base: String,
         agent: Agent,
+        key: Option<SecretKey>,
+    }
+
+    impl std::fmt::Debug for HttpConnector {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("HttpConnector")
+                .field("base", &self.base)
+                .field("signer", &self.key.as_ref().map(|k| k.public_key()))
+                .finish_non_exhaustive()
+        }
     }
 
     impl HttpConnector {
         /// A connector to the service at `base` (e.g. `http://127.0.0.1:8080/shipping`), with
-        /// a 5-second timeout per request.
+        /// a 5-second timeout per request, sending unsigned requests.
         pub fn new(base: impl Into<String>) -> Self {
             Self::with_timeout(base, Duration::from_secs(5))
         }
@@ -181,22 +192,45 @@ mod http {
             HttpConnector {
                 base: base.into().trim_end_matches('/').to_owned(),
                 agent,
+                key: None,
             }
+        }
+
+        /// Signs every request with `key` (the node's connector key, which the service
+        /// trusts).
+        pub fn signed_by(mut self, key: SecretKey) -> Self {
+            self.key = Some(key);
+            self
         }
 
         fn post(
             &self,
-            path: &str,
-            headers: &[(&str, String)],
+            action: Action,
+            op: &Hash,
+            contract: Option<&wes_core::ContractId>,
             body: &[u8],
         ) -> Result<Vec<u8>, ConnectorError> {
-            let url = format!("{}/{path}", self.base);
+            let url = format!("{}/{}", self.base, action.path(op));
             let mut request = self
                 .agent
                 .post(&url)
-                .header("Content-Type", "application/octet-stream");
-            for (name, value) in headers {
-                request = request.header(*name, value);
+                .header("Content-Type", "application/octet-stream")
+                .header(protocol::OP, op.to_hex());
+            if let Some(contract) = contract {
+                request = request.header(protocol::CONTRACT, contract.0.to_hex());
+            }
+            if let Some(key) = &self.key {
+                let time_ms = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as u64);
+                let message = protocol::request_message(action, op, contract, time_ms, body);
+                request = request
+                    .header(protocol::KEY, key.public_key().to_string())
+                    .header(protocol::TIME, time_ms.to_string())
+                    .header(
+                        protocol::SIGNATURE,
+                        hex::encode(key.sign(message.as_bytes()).0),
+                    );
             }
             let mut response = request
                 .send(body)
@@ -216,38 +250,28 @@ mod http {
             }
             Ok(body)
         }
-    }
 
-    impl HttpConnector {
-        fn settle(&self, what: &str, id: &Hash) -> Result<(), ConnectorError> {
-            let op = id.to_hex();
-            self.post(&format!("{what}/{op}"), &[("X-Wes-Op", op.clone())], &[])
+        fn settle(&self, outcome: Outcome, id: &Hash) -> Result<(), ConnectorError> {
+            self.post(Action::Settle(outcome), id, None, &[])
                 .map(|_| ())
         }
     }
 
     impl Connector for HttpConnector {
         fn prepare(&self, op: &ExternalOp) -> Result<Vec<u8>, ConnectorError> {
-            self.post(
-                "prepare",
-                &[
-                    ("X-Wes-Op", op.id.to_hex()),
-                    ("X-Wes-Contract", op.contract.0.to_hex()),
-                ],
-                &op.request,
-            )
+            self.post(Action::Prepare, &op.id, Some(&op.contract), &op.request)
         }
 
         fn commit(&self, id: &Hash) -> Result<(), ConnectorError> {
-            self.settle("commit", id)
+            self.settle(Outcome::Commit, id)
         }
 
         fn abort(&self, id: &Hash) -> Result<(), ConnectorError> {
-            self.settle("abort", id)
+            self.settle(Outcome::Abort, id)
         }
 
         fn compensate(&self, id: &Hash) -> Result<(), ConnectorError> {
-            self.settle("compensate", id)
+            self.settle(Outcome::Compensate, id)
         }
     }
 }

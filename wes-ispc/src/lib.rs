@@ -19,6 +19,10 @@
 //! - [`halo2`] (feature `halo2`): the `halo2-ipa` proof system, zero-knowledge proofs that a
 //!   model's quantized network maps an input to its outputs.
 //!
+//! - [`connectors`]: ready-made connectors, among them `HttpConnector` (feature `http`) for
+//!   the HTTP protocol of [`protocol`]; [`service`] (feature `service`, on by default) is the library for
+//!   writing the remote side, with a conformance test.
+//!
 //! The WASM part sits behind the `wasm` cargo feature; `onnx` and `halo2` add the rest (all
 //! three on by default). The crate implements `wes_core::{Executor, Prover, ProofVerifier}`; a
 //! chain that wants another engine or proof system implements those traits instead.
@@ -37,8 +41,12 @@ pub mod host;
 #[cfg(feature = "wasm")]
 mod imports;
 mod plain;
+#[cfg(feature = "http")]
+pub mod protocol;
 #[cfg(feature = "wasm")]
 mod replay;
+#[cfg(feature = "service")]
+pub mod service;
 #[cfg(feature = "wasm")]
 mod tunables;
 #[cfg(feature = "wasm")]

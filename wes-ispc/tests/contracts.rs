@@ -10,13 +10,15 @@
 mod common;
 mod guest;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use common::testchain::{Chain, change_of, genesis_with};
 use common::*;
 use wes_core::*;
 use wes_ispc::connectors::{HttpConnector, MemoryConnector, OpStatus};
+use wes_ispc::service::{
+    Auth, Effects, MemoryStore, MemoryTx, Service, ServiceError, ServiceHandle, serve,
+};
 use wes_ispc::*;
 
 const FUNDS: Amount = 10_000_000;
@@ -308,76 +310,76 @@ fn escrow_release_and_refund() {
     assert_eq!(b.ledger.unspent(&funds).unwrap(), None);
 }
 
-/// A shipping service on 127.0.0.1 speaking the `HttpConnector` protocol: it refuses
-/// addresses containing "nowhere", and journals every op.
+/// The shipping service's effects: it refuses addresses containing "nowhere" (an answer,
+/// not an error: the contract decides) and keeps no state beyond the library's op records.
+struct Shipping;
+
+type ShippingService = Service<MemoryStore<()>, Shipping>;
+
+impl Effects<MemoryStore<()>> for Shipping {
+    fn prepare(&self, _: &mut MemoryTx<()>, op: &ExternalOp) -> Result<Vec<u8>, ServiceError> {
+        // order_id[32] ‖ item u32 ‖ qty u64 ‖ address
+        let address = String::from_utf8_lossy(op.request.get(44..).unwrap_or_default());
+        Ok(if address.contains("nowhere") {
+            b"\x00we do not ship there".to_vec()
+        } else {
+            [b"\x01".as_slice(), b"TRACK-", &op.request[..4]].concat()
+        })
+    }
+
+    fn settle(
+        &self,
+        _: &mut MemoryTx<()>,
+        _: &ExternalOp,
+        _: OpStatus,
+        _: Outcome,
+    ) -> Result<(), ServiceError> {
+        Ok(())
+    }
+}
+
+/// A shipping service on 127.0.0.1, built on the connector-service library, accepting only
+/// requests signed by the node's key.
 struct Shipper {
-    url: String,
-    journal: Arc<Mutex<HashMap<String, &'static str>>>,
-    server: Arc<tiny_http::Server>,
+    service: Arc<ShippingService>,
+    server: ServiceHandle,
+    node: SecretKey,
 }
 
 impl Shipper {
     fn start() -> Self {
-        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
-        let url = format!("http://{}/shipping", server.server_addr().to_ip().unwrap());
-        let journal = Arc::new(Mutex::new(HashMap::new()));
-        let (s, j) = (server.clone(), journal.clone());
-        std::thread::spawn(move || {
-            for mut request in s.incoming_requests() {
-                let path = request.url().to_owned();
-                let op = request
-                    .headers()
-                    .iter()
-                    .find(|h| h.field.equiv("X-Wes-Op"))
-                    .map(|h| h.value.to_string());
-                let mut body = Vec::new();
-                std::io::Read::read_to_end(request.as_reader(), &mut body).unwrap();
-                let reply: Vec<u8> = if path == "/shipping/prepare" {
-                    j.lock().unwrap().insert(op.unwrap(), "prepared");
-                    // order_id[32] ‖ item u32 ‖ qty u64 ‖ address
-                    let address = String::from_utf8_lossy(&body[44..]).into_owned();
-                    if address.contains("nowhere") {
-                        b"\x00we do not ship there".to_vec()
-                    } else {
-                        [b"\x01".as_slice(), b"TRACK-", &body[..4]].concat()
-                    }
-                } else if let Some(id) = path.strip_prefix("/shipping/commit/") {
-                    j.lock().unwrap().insert(id.to_owned(), "committed");
-                    vec![]
-                } else if let Some(id) = path.strip_prefix("/shipping/abort/") {
-                    j.lock().unwrap().insert(id.to_owned(), "aborted");
-                    vec![]
-                } else {
-                    let _ = request.respond(tiny_http::Response::empty(404));
-                    continue;
-                };
-                let _ = request.respond(tiny_http::Response::from_data(reply));
-            }
-        });
+        let node = SecretKey::dev("shipping-node");
+        let service = Arc::new(Service::new(MemoryStore::new(()), Shipping));
+        let server = serve(
+            service.clone(),
+            Auth::nodes([node.public_key()]),
+            "127.0.0.1:0",
+            "/shipping",
+        )
+        .unwrap();
         Shipper {
-            url,
-            journal,
+            service,
             server,
+            node,
         }
     }
 
-    fn status(&self, op: &Hash) -> Option<&'static str> {
-        self.journal.lock().unwrap().get(&op.to_hex()).copied()
+    /// The node's connector to it.
+    fn connector(&self) -> HttpConnector {
+        HttpConnector::new(self.server.url()).signed_by(self.node.clone())
     }
 
-    fn count(&self, status: &str) -> usize {
-        self.journal
-            .lock()
-            .unwrap()
-            .values()
-            .filter(|s| **s == status)
+    fn status(&self, op: &Hash) -> Option<OpStatus> {
+        self.service.status(op).unwrap()
+    }
+
+    fn count(&self, status: OpStatus) -> usize {
+        self.service
+            .store()
+            .records()
+            .iter()
+            .filter(|r| r.status == status)
             .count()
-    }
-}
-
-impl Drop for Shipper {
-    fn drop(&mut self) {
-        self.server.unblock();
     }
 }
 
@@ -435,7 +437,18 @@ fn order_flow_is_one_atomic_call_with_an_http_connector() {
     let shop = shop();
     let shipper = Shipper::start();
     let connectors = shop.a.executor.connectors().clone();
-    connectors.register("shipping", Arc::new(HttpConnector::new(&shipper.url)), None);
+    connectors.register("shipping", Arc::new(shipper.connector()), None);
+    // Requests not signed by the node are refused.
+    let probe = ExternalOp {
+        id: hash(Domain::new("test"), b"probe"),
+        contract: contract_id(&shop.flow),
+        request: [0; 44].to_vec(),
+    };
+    assert!(
+        HttpConnector::new(shipper.server.url())
+            .prepare(&probe)
+            .is_err()
+    );
 
     // A good order: stock taken, shop paid, shipment prepared, invoice recorded.
     let call = shop
@@ -445,7 +458,7 @@ fn order_flow_is_one_atomic_call_with_an_http_connector() {
     assert_eq!(call.outcome.return_data, b"TRACK-\x01\x01\x01\x01");
     assert_eq!(call.external.len(), 1);
     let op = call.external[0].op;
-    assert_eq!(shipper.status(&op), Some("prepared"));
+    assert_eq!(shipper.status(&op), Some(OpStatus::Prepared));
     assert_eq!(
         call.tx.execution.as_ref().unwrap().callees,
         vec![contract_id(&shop.stock)]
@@ -455,7 +468,7 @@ fn order_flow_is_one_atomic_call_with_an_http_connector() {
     let (tx, _) = land(&shop.a, &shop.b, call, "alice");
     // The node's settlement decides when; here the test commits as soon as it landed.
     connectors.settle(&external[0], Outcome::Commit).unwrap();
-    assert_eq!(shipper.status(&op), Some("committed"));
+    assert_eq!(shipper.status(&op), Some(OpStatus::Committed));
     assert_eq!(shop.level(), 7);
     assert_eq!(balance(&shop.b, &tx, &lock("shop"), TokenId::Native), 300);
     let invoice = shop
@@ -474,7 +487,10 @@ fn order_flow_is_one_atomic_call_with_an_http_connector() {
         .unwrap_err();
     assert_eq!(abort_message(err), "shipment refused");
     assert_eq!(
-        (shipper.count("prepared"), shipper.count("aborted")),
+        (
+            shipper.count(OpStatus::Prepared),
+            shipper.count(OpStatus::Aborted)
+        ),
         (0, 1)
     );
 
@@ -484,7 +500,7 @@ fn order_flow_is_one_atomic_call_with_an_http_connector() {
         .construct(&shop.order(3, 8, 100, "1 Main St", change_of(&tx, "alice")))
         .unwrap_err();
     assert_eq!(abort_message(err), "out of stock");
-    assert_eq!(shipper.count("prepared"), 0);
+    assert_eq!(shipper.count(OpStatus::Prepared), 0);
 
     // The execution succeeds but the caller cannot pay: construction fails, abort.
     let err = shop
@@ -496,7 +512,10 @@ fn order_flow_is_one_atomic_call_with_an_http_connector() {
         "{err}"
     );
     assert_eq!(
-        (shipper.count("prepared"), shipper.count("aborted")),
+        (
+            shipper.count(OpStatus::Prepared),
+            shipper.count(OpStatus::Aborted)
+        ),
         (0, 2)
     );
 
@@ -508,7 +527,10 @@ fn order_flow_is_one_atomic_call_with_an_http_connector() {
     connectors
         .settle(&call.external[0], Outcome::Abort)
         .unwrap();
-    assert_eq!(shipper.status(&call.external[0].op), Some("aborted"));
+    assert_eq!(
+        shipper.status(&call.external[0].op),
+        Some(OpStatus::Aborted)
+    );
 
     // Nothing of the failed orders landed.
     assert_eq!(shop.level(), 7);

@@ -22,10 +22,13 @@ use wes_core::{
     ChainId, ContentId, Genesis, Input, Lock, OutPoint, Output, OutputBody, ResourceBody,
     ResourceKind, ResourceMeta, SecretKey, TokenId, Transaction, ValidityWindow, codec,
 };
-use wes_ispc::connectors::{MemoryConnector, OpStatus};
-use wes_ispc::{CallRequest, WasmExecutor, construct_call, contract_id};
+use wes_ispc::connectors::MemoryConnector;
+use wes_ispc::{CallRequest, Connector, WasmExecutor, construct_call, contract_id};
 use wes_ledger::{EutxoLedger, FeePolicy, LedgerConfig, SledStore, TokenFee};
+use wes_node::settlement::OpState;
 use wes_node::{Config, Contracts, Node, NodeBuilder};
+
+pub mod warehouse;
 
 /// The order chain's node: the EUTXO ledger on sled.
 pub type OrderNode = Node<EutxoLedger<SledStore>>;
@@ -47,7 +50,8 @@ pub struct Summary {
     pub paid: u128,
     /// Why the second order failed.
     pub refused: String,
-    /// Shipments committed and aborted, as the shipper saw them.
+    /// Shipments committed and aborted, as the node's settlement journal records the
+    /// shipper's acknowledgements.
     pub shipments: (usize, usize),
     /// Height of the chain at the end.
     pub height: u64,
@@ -186,9 +190,34 @@ impl App {
     }
 }
 
+/// The shipping service in process: it refuses addresses containing "nowhere" and answers
+/// a tracking code otherwise. [`warehouse`] is the real one, on PostgreSQL.
+pub fn memory_shipper() -> Arc<MemoryConnector> {
+    Arc::new(MemoryConnector::new(|op| {
+        // order_id[32] ‖ item u32 ‖ qty u64 ‖ address
+        let address =
+            String::from_utf8_lossy(op.request.get(44..).unwrap_or_default()).into_owned();
+        Ok(if address.contains("nowhere") {
+            b"\x00we do not ship there".to_vec()
+        } else {
+            [
+                b"\x01TRACK-".as_slice(),
+                hex(op.request.get(..4).unwrap_or_default()).as_bytes(),
+            ]
+            .concat()
+        })
+    }))
+}
+
 /// Runs the app chain in `data_dir` with the contracts built into `contracts` (see
-/// [`build_contracts`]).
+/// [`build_contracts`]) and the in-process shipper ([`memory_shipper`]).
 pub fn run(data_dir: &Path, contracts: &Path) -> Result<Summary> {
+    run_with(data_dir, contracts, memory_shipper())
+}
+
+/// Runs the app chain with `shipper` as the shipping connector (an `HttpConnector` to the
+/// [`warehouse`] service, say).
+pub fn run_with(data_dir: &Path, contracts: &Path, shipper: Arc<dyn Connector>) -> Result<Summary> {
     let (shop, alice, miner) = (
         SecretKey::dev("shop"),
         SecretKey::dev("alice"),
@@ -210,24 +239,8 @@ pub fn run(data_dir: &Path, contracts: &Path) -> Result<Summary> {
         per_byte: 1,
         per_cu: 1,
     });
-    // The shipping service: an in-process connector (an HTTP one is configured in node.toml).
-    let shipper = Arc::new(MemoryConnector::new(|op| {
-        // order_id[32] ‖ item u32 ‖ qty u64 ‖ address
-        let address =
-            String::from_utf8_lossy(op.request.get(44..).unwrap_or_default()).into_owned();
-        Ok(if address.contains("nowhere") {
-            b"\x00we do not ship there".to_vec()
-        } else {
-            [
-                b"\x01TRACK-".as_slice(),
-                hex(op.request.get(..4).unwrap_or_default()).as_bytes(),
-            ]
-            .concat()
-        })
-    }));
     let wasm = Arc::new(WasmExecutor::default());
-    wasm.connectors()
-        .register("shipping", shipper.clone(), None);
+    wasm.connectors().register("shipping", shipper, None);
     let runtime = Contracts::new(wasm);
     // The composition: sled ledger (the default), PoW mined by `miner` on demand, contracts
     // proven and verified by replay.
@@ -295,14 +308,21 @@ pub fn run(data_dir: &Path, contracts: &Path) -> Result<Summary> {
             .try_into()
             .map_err(|_| anyhow!("level"))?,
     );
+    let acknowledged = |state: OpState| {
+        settlement
+            .ops()
+            .iter()
+            .filter(|r| r.op.connector == "shipping" && r.state == state)
+            .count()
+    };
     Ok(Summary {
         tracking: String::from_utf8_lossy(&tracking).into_owned(),
         stock_left: level,
         paid,
         refused,
         shipments: (
-            shipper.ops(OpStatus::Committed).len(),
-            shipper.ops(OpStatus::Aborted).len(),
+            acknowledged(OpState::Committed),
+            acknowledged(OpState::Aborted),
         ),
         height: node.status().height,
     })

@@ -30,8 +30,15 @@ pub fn open(config: &NodeConfig, miner: Option<&SecretKey>) -> Result<Arc<RefNod
 
     let wasm = Arc::new(WasmExecutor::default());
     for c in &config.connectors {
+        let mut connector = HttpConnector::new(&c.url);
+        if let Some(name) = &c.signing_key {
+            let key = crate::keys::Keystore::open(dir.join("keys.json"))?
+                .get(name)
+                .with_context(|| format!("connector {}: signing key {name}", c.name))?;
+            connector = connector.signed_by(key);
+        }
         wasm.connectors()
-            .register(&c.name, Arc::new(HttpConnector::new(&c.url)), None);
+            .register(&c.name, Arc::new(connector), None);
     }
     let contracts = Contracts::new(wasm);
     let models = Models::new(

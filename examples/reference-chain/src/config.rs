@@ -81,6 +81,10 @@ pub struct ConnectorSpec {
     /// Confirmations before the service hears commit (the node's default, 3, when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit_depth: Option<u64>,
+    /// The keystore name of the key that signs every request to the service, so it can
+    /// refuse requests that are not the node's (`wes_ispc::service::Auth::nodes`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_key: Option<String>,
 }
 
 /// Genesis parameters: every node of a chain must use the same.
