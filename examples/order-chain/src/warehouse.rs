@@ -409,6 +409,18 @@ impl Effects<PgStore> for Warehouse {
     }
 }
 
+/// Creates a new, empty database on the server of `url` (a database URL whose user may
+/// create databases) and returns its URL: a scratch database per test run.
+pub fn create_database(url: &str, prefix: &str) -> Result<String, postgres::Error> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let name = format!("{prefix}_{}_{nanos}", std::process::id());
+    Client::connect(url, NoTls)?.batch_execute(&format!("CREATE DATABASE {name}"))?;
+    let server = url.rsplit_once('/').map_or(url, |(server, _)| server);
+    Ok(format!("{server}/{name}"))
+}
+
 /// The warehouse service on the database at `url`.
 pub fn service(url: &str) -> Result<WarehouseService, postgres::Error> {
     Ok(Service::new(PgStore::connect(url)?, Warehouse))

@@ -7,7 +7,6 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
-use postgres::{Client, NoTls};
 use wes_core::{ContractId, Domain, SecretKey, hash};
 use wes_ispc::connector::{Connector, ExternalOp};
 use wes_ispc::connectors::HttpConnector;
@@ -21,20 +20,7 @@ fn fresh_database() -> String {
         "WES_PG_URL names a PostgreSQL server for these tests: run them with scripts/test.sh, \
          which starts one on loopback",
     );
-    let name = format!(
-        "wes_test_{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
-    let mut admin = Client::connect(&url, NoTls).unwrap();
-    admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .unwrap();
-    let (server, _) = url.rsplit_once('/').unwrap();
-    format!("{server}/{name}")
+    warehouse::create_database(&url, "wes_warehouse").unwrap()
 }
 
 fn ship(order: u8, qty: u64) -> Vec<u8> {

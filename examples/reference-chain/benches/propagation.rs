@@ -37,6 +37,7 @@ fn config(dir: &std::path::Path, i: usize) -> NodeConfig {
         connectors: Vec::new(),
         network: Default::default(),
         explorer_dir: None,
+        call_validity_blocks: None,
         chain: ChainSpec {
             chain_id: 4242,
             block_time_ms: 2_000,

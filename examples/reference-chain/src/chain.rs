@@ -48,6 +48,9 @@ pub fn open(config: &NodeConfig, miner: Option<&SecretKey>) -> Result<Arc<RefNod
 
     let mut settings = wes_node::Config::new(dir);
     settings.block_time_ms = config.chain.block_time_ms;
+    if let Some(blocks) = config.call_validity_blocks {
+        settings.call_validity_blocks = blocks;
+    }
     for c in &config.connectors {
         if let Some(depth) = c.commit_depth {
             settings

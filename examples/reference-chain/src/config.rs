@@ -36,6 +36,11 @@ pub struct NodeConfig {
     /// RPC port; none when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub explorer_dir: Option<PathBuf>,
+    /// Blocks a constructed call stays valid for (its validity window; the node's default,
+    /// 100, when absent). A call whose transaction was never sent has its external effects
+    /// aborted once the window has passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_validity_blocks: Option<u64>,
     /// The chain.
     pub chain: ChainSpec,
 }

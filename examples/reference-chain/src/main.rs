@@ -372,6 +372,7 @@ fn devnet_config(data_dir: &Path, rpc_addr: SocketAddr, block_time_ms: u64) -> N
         connectors: Vec::new(),
         network: Default::default(),
         explorer_dir: None,
+        call_validity_blocks: None,
         chain: ChainSpec {
             chain_id: 1337,
             block_time_ms,

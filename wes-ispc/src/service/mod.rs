@@ -187,6 +187,11 @@ impl<S: OpStore, E: Effects<S>> Service<S, E> {
         &self.store
     }
 
+    /// The application's effects.
+    pub fn effects(&self) -> &E {
+        &self.effects
+    }
+
     /// Prepares `op`, or answers as the first time if it was prepared before.
     pub fn prepare(&self, op: &ExternalOp) -> Result<Vec<u8>, ServiceError> {
         if op.request.len() > MAX_EXTERNAL_PAYLOAD {
