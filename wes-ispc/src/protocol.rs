@@ -136,4 +136,27 @@ mod tests {
         assert_eq!(parse_key("abcd"), None);
         assert_eq!(parse_signature("zz"), None);
     }
+
+    #[test]
+    fn the_request_message_is_stable() {
+        // The TypeScript SDK checks the same vectors (sdk/ts/test/service.test.ts).
+        let op = Hash([0x11; 32]);
+        let contract = ContractId(Hash([0x22; 32]));
+        let m = request_message(
+            Action::Prepare,
+            &op,
+            Some(&contract),
+            1_800_000_000_000,
+            b"hello",
+        );
+        let c = request_message(Action::Settle(Outcome::Commit), &op, None, 5, b"");
+        assert_eq!(
+            m.to_hex(),
+            "082f5066bc343295bb833a2a86aee85f08ab002b2e6e0f63828ad3e1f7a8db91"
+        );
+        assert_eq!(
+            c.to_hex(),
+            "cbfd2c130e7dd37232947ff4d684d9695cf28f3e2fa28a8cbebdf6d328210be2"
+        );
+    }
 }

@@ -121,6 +121,20 @@ enum Command {
         #[arg(long)]
         explorer_dir: Option<PathBuf>,
     },
+    /// Check a connector service against the protocol's rules (idempotent prepare, no
+    /// commit after abort, no prepare after abort, signed requests…): exit status 0 when it
+    /// conforms. It commits, compensates and aborts fresh ops: use a test instance.
+    ConnectorCheck {
+        /// The service's base URL (as a `[[connectors]]` entry names it).
+        url: String,
+        /// Keystore name of the key to sign requests with; the service must trust it and
+        /// refuse unsigned requests and other keys.
+        #[arg(long)]
+        key: Option<String>,
+        /// A request the service accepts, hex; give at least two different ones.
+        #[arg(long = "request", value_name = "HEX", required = true)]
+        requests: Vec<String>,
+    },
     /// Manage keys in the keystore.
     Keys {
         #[command(subcommand)]
@@ -628,6 +642,24 @@ fn main() -> Result<()> {
             config.network.addresses()?;
             run_nodes(vec![config], false)
         }
+        Command::ConnectorCheck { url, key, requests } => {
+            let requests = requests
+                .iter()
+                .map(|r| hex::decode(r).with_context(|| format!("--request {r}: not hex")))
+                .collect::<Result<Vec<_>>>()?;
+            anyhow::ensure!(
+                requests.len() >= 2 && requests[0] != requests[1],
+                "give at least two different --request"
+            );
+            let key = key
+                .map(|name| Keystore::open(&cli.keystore)?.get(&name))
+                .transpose()?;
+            let request = |n: u32| requests[n as usize % requests.len()].clone();
+            wes_ispc::service::conformance::check(&url, key.as_ref(), &request)
+                .map_err(|e| anyhow!("{url} does not conform: {e}"))?;
+            println!("{url} conforms to the connector protocol");
+            Ok(())
+        }
         Command::Keys { command } => {
             let mut store = Keystore::open(&cli.keystore)?;
             match command {
@@ -903,6 +935,7 @@ async fn client_command(url: &str, keystore: &Path, command: Command) -> Result<
         Command::Devnet { .. }
         | Command::Init { .. }
         | Command::Run { .. }
+        | Command::ConnectorCheck { .. }
         | Command::Keys { .. } => bail!("not a client command"),
     }
     Ok(())

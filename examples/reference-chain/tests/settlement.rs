@@ -4,7 +4,9 @@
 //! `scripts/test.sh` starts on loopback and names in `WES_PG_URL`). The node is killed
 //! after a call's prepare (its transaction never sent), after inclusion before commit, and
 //! while the warehouse is committing; after each restart the database's rows show each
-//! effect applied exactly once.
+//! effect applied exactly once. And a 2-node partition (the admin RPC) in which the order is
+//! committed on the minority's branch: after healing, the warehouse hears compensate and
+//! its rows follow the best chain.
 
 mod common;
 
@@ -22,7 +24,7 @@ use wes_ispc::Outcome;
 use wes_ispc::connector::ExternalOp;
 use wes_ispc::connectors::OpStatus;
 use wes_ispc::contract_id;
-use wes_ispc::service::{Auth, Effects, Service, ServiceError, serve};
+use wes_ispc::service::{Auth, Effects, Service, ServiceError, ServiceHandle, serve};
 use wes_order_chain::ITEM;
 use wes_order_chain::warehouse::{self, PgStore, Warehouse};
 use wes_reference_chain::config::{ConnectorSpec, NodeConfig};
@@ -43,6 +45,8 @@ struct Gated {
     warehouse: Warehouse,
     hold: AtomicBool,
     started: std::sync::Mutex<mpsc::Sender<()>>,
+    /// Every settling move the warehouse applied: (from, outcome).
+    moves: std::sync::Mutex<Vec<(OpStatus, Outcome)>>,
 }
 
 impl Effects<PgStore> for Gated {
@@ -58,6 +62,7 @@ impl Effects<PgStore> for Gated {
         outcome: Outcome,
     ) -> Result<(), ServiceError> {
         self.warehouse.settle(tx, op, from, outcome)?;
+        self.moves.lock().unwrap().push((from, outcome));
         if outcome == Outcome::Commit && self.hold.swap(false, Ordering::SeqCst) {
             let _ = self.started.lock().unwrap().send(());
             std::thread::sleep(Duration::from_secs(2));
@@ -128,65 +133,80 @@ fn settlements(node: &NodeProcess) -> Vec<Value> {
         .clone()
 }
 
-#[test]
-fn effects_happen_once_when_the_node_is_killed_at_each_step() {
-    let db = fresh_database();
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("chain");
+type GatedWarehouse = Service<PgStore, Gated>;
 
-    // The warehouse, trusting the node's connector key.
-    let connector_key = SecretKey::dev("miner");
+/// The warehouse on a fresh database, stocked with 10 of [`ITEM`], served on 127.0.0.1 and
+/// trusting requests signed by the dev key `miner` (every devnet node's keystore has it).
+/// Also a receiver told when a held commit starts.
+fn start_warehouse() -> (Arc<GatedWarehouse>, ServiceHandle, mpsc::Receiver<()>) {
+    let db = fresh_database();
     let (started_tx, started) = mpsc::channel();
     let effects = Gated {
         warehouse: Warehouse,
         hold: AtomicBool::new(false),
         started: std::sync::Mutex::new(started_tx),
+        moves: std::sync::Mutex::new(Vec::new()),
     };
     let service = Arc::new(Service::new(PgStore::connect(&db).unwrap(), effects));
     service.store().stock(ITEM, 10).unwrap();
     let server = serve(
         service.clone(),
-        Auth::nodes([connector_key.public_key()]),
+        Auth::nodes([SecretKey::dev("miner").public_key()]),
         "127.0.0.1:0",
         "/shipping",
     )
     .unwrap();
-    let rows = |service: &Service<PgStore, Gated>| {
-        (
-            service.store().inventory(ITEM).unwrap(),
-            service.store().shipments().unwrap(),
-        )
-    };
+    (service, server, started)
+}
 
-    // A devnet's configuration (dev keys, fast blocks), with the warehouse as a connector
-    // whose requests the node signs, commit at depth 6 (time to kill it before), and short
-    // validity windows.
+/// `(on_hand, reserved)` of [`ITEM`], and the shipments as `(status, qty, tracking)`.
+type Rows = ((i64, i64), Vec<(String, i64, String)>);
+
+/// The warehouse's rows, from the database.
+fn rows(service: &GatedWarehouse) -> Rows {
+    (
+        service.store().inventory(ITEM).unwrap(),
+        service.store().shipments().unwrap(),
+    )
+}
+
+/// Writes a devnet node's configuration in `dir` (dev keys, 300 ms blocks, mining unless
+/// `no_mine`), with the warehouse at `url`, if any, as connector `shipping` (requests
+/// signed with `miner`, commit at `depth`) and validity windows of 8 blocks.
+fn configure(dir: &Path, url: Option<&str>, depth: u64, no_mine: bool) {
     let mut devnet = Command::new(BIN);
-    devnet.args(["devnet", "--data-dir"]).arg(&dir).args([
+    devnet.args(["devnet", "--data-dir"]).arg(dir).args([
         "--rpc-addr",
         "127.0.0.1:0",
         "--block-time-ms",
         "300",
     ]);
-    kill(spawn(devnet, &dir, true));
+    if no_mine {
+        devnet.arg("--no-mine");
+    }
+    kill(spawn(devnet, dir, true));
     let mut config = NodeConfig::read(&dir.join("node.toml")).unwrap();
-    config.connectors.push(ConnectorSpec {
-        name: "shipping".into(),
-        url: server.url().to_owned(),
-        commit_depth: Some(6),
-        signing_key: Some("miner".into()),
-    });
+    if let Some(url) = url {
+        config.connectors.push(ConnectorSpec {
+            name: "shipping".into(),
+            url: url.to_owned(),
+            commit_depth: Some(depth),
+            signing_key: Some("miner".into()),
+        });
+    }
     config.call_validity_blocks = Some(8);
     config.write(&dir.join("node.toml")).unwrap();
-    let node = run_node(&dir);
+}
 
-    // The shop (alice) deploys stock and the order flow, stocks 10 and authorises the flow.
-    let contracts = tmp.path().join("contracts");
+/// The shop (alice) deploys stock and the order flow through `node`, stocks 10 of [`ITEM`]
+/// and authorises the flow: the resource ids of stock and flow.
+fn open_shop(node: &NodeProcess, tmp: &Path) -> (String, String) {
+    let contracts = tmp.join("contracts");
     wes_order_chain::build_contracts(&contracts).unwrap();
     let deploy = |name: &str| {
         let wasm = contracts.join(format!("{name}.wasm"));
         let out = cli_json(
-            &node,
+            node,
             &[
                 "contract",
                 "deploy",
@@ -195,36 +215,54 @@ fn effects_happen_once_when_the_node_is_killed_at_each_step() {
                 "alice",
             ],
         );
-        confirmed(&node, out["txid"].as_str().unwrap(), 1);
+        confirmed(node, out["txid"].as_str().unwrap(), 1);
         out["resource"].as_str().unwrap().to_owned()
     };
     let stock = deploy("stock");
     let flow = deploy("order_flow");
-    call_confirmed(&node, "alice", &stock, "init", &[]);
+    call_confirmed(node, "alice", &stock, "init", &[]);
     let mut add = ITEM.to_le_bytes().to_vec();
     add.extend_from_slice(&10u64.to_le_bytes());
-    call_confirmed(&node, "alice", &stock, "add", &add);
+    call_confirmed(node, "alice", &stock, "add", &add);
     let flow_id: wes_core::ContentId = flow.parse().unwrap();
     let flow_address = Lock::contract(contract_id(&flow_id)).address();
-    call_confirmed(&node, "alice", &stock, "authorize", &flow_address.0.0);
+    call_confirmed(node, "alice", &stock, "authorize", &flow_address.0.0);
+    (stock, flow)
+}
 
-    // 1. Killed after inclusion, before commit: the restarted node commits once.
-    let placed = cli_json(
-        &node,
+/// Bob places order `id` through `node`: the transaction id.
+fn place(node: &NodeProcess, stock: &str, flow: &str, id: u8, qty: u64, address: &str) -> String {
+    let args = hex(&order(stock, id, qty, address));
+    let out = cli_json(
+        node,
         &[
             "contract",
             "call",
             "--resource",
-            &flow,
+            flow,
             "--entry",
             "place",
             "--args",
-            &hex(&order(&stock, 1, 3, "1 Main St")),
+            &args,
             "--from",
             "bob",
         ],
     );
-    let txid = placed["txid"].as_str().unwrap().to_owned();
+    out["txid"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn effects_happen_once_when_the_node_is_killed_at_each_step() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("chain");
+    let (service, server, started) = start_warehouse();
+    // Commit at depth 6: time to kill the node between inclusion and commit.
+    configure(&dir, Some(server.url()), 6, false);
+    let node = run_node(&dir);
+    let (stock, flow) = open_shop(&node, tmp.path());
+
+    // 1. Killed after inclusion, before commit: the restarted node commits once.
+    let txid = place(&node, &stock, &flow, 1, 3, "1 Main St");
     confirmed(&node, &txid, 1);
     kill(node);
     assert_eq!(rows(&service).0, (10, 3), "reserved, not yet shipped");
@@ -238,27 +276,12 @@ fn effects_happen_once_when_the_node_is_killed_at_each_step() {
     // 2. Killed while the warehouse commits: the warehouse finishes, the node never hears
     // the answer, and after the restart its commit again is acknowledged without acting.
     service.effects().hold.store(true, Ordering::SeqCst);
-    let placed = cli_json(
-        &node,
-        &[
-            "contract",
-            "call",
-            "--resource",
-            &flow,
-            "--entry",
-            "place",
-            "--args",
-            &hex(&order(&stock, 2, 2, "2 Side St")),
-            "--from",
-            "bob",
-        ],
-    );
+    let txid2 = place(&node, &stock, &flow, 2, 2, "2 Side St");
     started
         .recv_timeout(Duration::from_secs(60))
         .expect("the warehouse hears commit");
     kill(node);
     let node = run_node(&dir);
-    let txid2 = placed["txid"].as_str().unwrap().to_owned();
     wait_until("the node records the commit", 60, || {
         settlements(&node)
             .iter()
@@ -311,4 +334,117 @@ fn effects_happen_once_when_the_node_is_killed_at_each_step() {
         "nothing stuck: {journal:?}"
     );
     drop(node);
+}
+
+fn peer_id(node: &NodeProcess) -> String {
+    node.p2p
+        .as_deref()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+fn tip(node: &NodeProcess) -> (u64, String) {
+    let s = call(node, "wes_miningStatus", json!([]));
+    (
+        s["height"].as_u64().unwrap(),
+        s["tip"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// Starts the node configured in `dir`, dialling `bootnode`.
+fn run_node_with(dir: &Path, bootnode: &NodeProcess) -> NodeProcess {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["run", "--rpc-addr", "127.0.0.1:0", "--config"])
+        .arg(dir.join("node.toml"))
+        .args(["--bootnodes", node_p2p(bootnode)]);
+    spawn(cmd, dir, true)
+}
+
+fn node_p2p(node: &NodeProcess) -> &str {
+    node.p2p.as_deref().unwrap()
+}
+
+/// Blocks (or unblocks) every peer of `left` from every peer of `right`, both ways.
+fn partition(left: &[&NodeProcess], right: &[&NodeProcess], method: &str) {
+    for (side, other) in [(left, right), (right, left)] {
+        for n in side {
+            for o in other {
+                call(n, method, json!([peer_id(o)]));
+            }
+        }
+    }
+}
+
+#[test]
+fn a_reorganisation_compensates_a_committed_order_on_the_database() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (service, server, _) = start_warehouse();
+    // `shop` has the warehouse connector and does not mine; `minor` mines on its side of the
+    // partition; `major` mines on the other side and outlasts it.
+    let dirs = ["shop", "minor", "major"].map(|n| tmp.path().join(n));
+    configure(&dirs[0], Some(server.url()), 2, true);
+    configure(&dirs[1], None, 2, false);
+    configure(&dirs[2], None, 2, false);
+    let shop = run_node(&dirs[0]);
+    let minor = run_node_with(&dirs[1], &shop);
+    let major = run_node_with(&dirs[2], &shop);
+    let (stock, flow) = open_shop(&shop, tmp.path());
+    wait_until("all three on one chain", 60, || {
+        let t = tip(&shop);
+        tip(&minor) == t && tip(&major) == t
+    });
+
+    // Partition {shop, minor} | {major}; the order lands on the minority's branch and is
+    // committed there at depth 2.
+    partition(&[&shop, &minor], &[&major], "wes_netBlockPeer");
+    let txid = place(&shop, &stock, &flow, 1, 3, "1 Main St");
+    wait_until("order 1 shipped on the minority branch", 60, || {
+        rows(&service).0 == (7, 0)
+    });
+    let moves = service.effects().moves.lock().unwrap().clone();
+    assert_eq!(moves, vec![(OpStatus::Prepared, Outcome::Commit)]);
+    // The minority stops mining; the majority outgrows its branch.
+    let minor_height = tip(&minor).0;
+    kill(minor);
+    wait_until("the majority's branch is longer", 60, || {
+        tip(&major).0 > minor_height + 3
+    });
+    assert!(
+        rpc(&major, "wes_getTransaction", json!([txid]))["result"].is_null(),
+        "the majority never saw the order"
+    );
+
+    // Heal: the shop reorganises onto the majority's chain, which does not hold the order's
+    // block, and the warehouse hears compensate: the goods are back on the shelf.
+    partition(&[&shop], &[&major], "wes_netUnblockPeer");
+    wait_until("the shop follows the majority", 60, || {
+        tip(&shop).0 >= tip(&major).0 && tip(&shop) == tip(&major)
+    });
+    wait_until("compensated", 60, || {
+        service
+            .effects()
+            .moves
+            .lock()
+            .unwrap()
+            .contains(&(OpStatus::Committed, Outcome::Compensate))
+    });
+    // Whatever happens next to the order (the shop's pool may send it again, and then it
+    // is committed again; or it expires and is aborted), the rows follow the best chain.
+    wait_until("the order settled as the chain says", 60, || {
+        let included = rpc(&major, "wes_getTransaction", json!([txid]))["result"]["confirmations"]
+            .as_u64()
+            .unwrap_or(0);
+        let state = rows(&service);
+        if included >= 2 {
+            state.0 == (7, 0) && state.1[0].0 == "shipped"
+        } else {
+            state.0 == (10, 0) && state.1[0].0 != "shipped"
+        }
+    });
+    let moves = service.effects().moves.lock().unwrap().clone();
+    assert!(moves.len() <= 4, "each move once: {moves:?}");
+    drop((shop, major));
 }

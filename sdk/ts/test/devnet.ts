@@ -13,7 +13,8 @@ export const here = fileURLToPath(new URL('.', import.meta.url));
 /** The SDK's directory. */
 export const sdkDir = resolve(here, '../..');
 
-function nodeBinary(): string {
+/** The `wes-node` binary the tests run. */
+export function nodeBinary(): string {
   if (process.env.WES_NODE_BIN) return process.env.WES_NODE_BIN;
   const target = process.env.CARGO_TARGET_DIR ?? resolve(sdkDir, '../../target');
   const bin = join(target, 'debug', 'wes-node');
