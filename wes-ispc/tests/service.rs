@@ -316,3 +316,53 @@ fn a_node_settles_through_a_signed_http_connector() {
     let err = connectors.settle(&pending, Outcome::Abort).unwrap_err();
     assert!(err.0.contains("409"), "{err}");
 }
+
+#[test]
+fn a_captured_request_replayed_after_a_later_move_is_refused() {
+    let node = SecretKey::dev("node");
+    let s = service(10);
+    let auth = Auth::nodes([node.public_key()]);
+    let a = op("replayed", 2);
+    let now = 1_800_000_000_000u64;
+    // The request a node sends for `action` at `time`, as headers, with its path and body.
+    let request = |action: Action, time: u64| {
+        let contract = (action == Action::Prepare).then_some(a.contract);
+        let body = if action == Action::Prepare {
+            a.request.clone()
+        } else {
+            Vec::new()
+        };
+        let m = protocol::request_message(action, &a.id, contract.as_ref(), time, &body);
+        let mut headers = vec![
+            (protocol::OP, a.id.to_hex()),
+            (protocol::KEY, node.public_key().to_string()),
+            (protocol::TIME, time.to_string()),
+            (protocol::SIGNATURE, hex::encode(node.sign(m.as_bytes()).0)),
+        ];
+        if let Some(c) = contract {
+            headers.push((protocol::CONTRACT, c.0.to_hex()));
+        }
+        (action.path(&a.id), headers, body)
+    };
+    let send = |(path, headers, body): (String, Vec<(&str, String)>, Vec<u8>)| {
+        let header = |name: &str| {
+            headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone())
+        };
+        handle(&s, &auth, &path, &header, &body, now + 10).0
+    };
+    assert_eq!(send(request(Action::Prepare, now)), 200);
+    assert_eq!(send(request(Action::Settle(Outcome::Commit), now + 1)), 200);
+    let captured = request(Action::Settle(Outcome::Compensate), now + 2);
+    assert_eq!(send(captured.clone()), 200);
+    assert_eq!(send(request(Action::Settle(Outcome::Commit), now + 3)), 200);
+    assert_eq!(stock(&s).on_hand, 8);
+    // Replaying the compensate would return the goods a second time: refused.
+    assert_eq!(send(captured), 401);
+    assert_eq!(s.status(&a.id).unwrap(), Some(OpStatus::Committed));
+    assert_eq!(stock(&s).on_hand, 8);
+    // The node's own retry of the latest move is still acknowledged.
+    assert_eq!(send(request(Action::Settle(Outcome::Commit), now + 3)), 200);
+}

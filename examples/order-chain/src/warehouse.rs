@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS wes_ops (
     contract BYTEA,
     request BYTEA,
     response BYTEA,
+    signed_ms BIGINT NOT NULL DEFAULT 0,
     updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
 );
 CREATE TABLE IF NOT EXISTS inventory (
@@ -181,9 +182,9 @@ fn read_record(
     lock: bool,
 ) -> Result<Option<ServiceRecord>, ServiceError> {
     let sql = if lock {
-        "SELECT status, contract, request, response FROM wes_ops WHERE id = $1 FOR UPDATE"
+        "SELECT status, contract, request, response, signed_ms FROM wes_ops WHERE id = $1 FOR UPDATE"
     } else {
-        "SELECT status, contract, request, response FROM wes_ops WHERE id = $1"
+        "SELECT status, contract, request, response, signed_ms FROM wes_ops WHERE id = $1"
     };
     let Some(row) = tx
         .query_opt(sql, &[&id.as_bytes().as_slice()])
@@ -201,10 +202,12 @@ fn read_record(
             response: row.get::<_, Option<Vec<u8>>>(3).unwrap_or_default(),
         }),
     };
+    let signed_ms: i64 = row.get(4);
     Ok(Some(ServiceRecord {
         id: *id,
         status,
         call,
+        signed_ms: u64::try_from(signed_ms).unwrap_or(0),
     }))
 }
 
@@ -228,15 +231,17 @@ impl OpStore for PgStore {
         if let Some(r) = record {
             let call = r.call.as_ref();
             tx.execute(
-                "INSERT INTO wes_ops (id, status, contract, request, response)
-                 VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, updated_at = now()",
+                "INSERT INTO wes_ops (id, status, contract, request, response, signed_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (id) DO UPDATE
+                 SET status = EXCLUDED.status, signed_ms = EXCLUDED.signed_ms, updated_at = now()",
                 &[
                     &r.id.as_bytes().as_slice(),
                     &status_name(r.status),
                     &call.map(|c| c.contract.0.as_bytes().to_vec()),
                     &call.map(|c| c.request.clone()),
                     &call.map(|c| c.response.clone()),
+                    &i64::try_from(r.signed_ms).unwrap_or(i64::MAX),
                 ],
             )
             .map_err(store_error)?;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use wes_core::{ContractId, Domain, SecretKey, hash};
 use wes_ispc::connector::{Connector, ExternalOp};
 use wes_ispc::connectors::HttpConnector;
-use wes_ispc::service::{Auth, conformance, serve};
+use wes_ispc::service::{Auth, ServiceHandle, conformance, serve};
 use wes_order_chain::warehouse::{self, PgStore, SHIPPING_FEE, ShipRequest};
 use wes_order_chain::{ITEM, build_contracts, run_with};
 
@@ -33,12 +33,12 @@ fn ship(order: u8, qty: u64) -> Vec<u8> {
     .encode()
 }
 
-#[test]
-fn an_order_through_the_chain_changes_the_warehouse_rows_exactly_once() {
-    let db = fresh_database();
+/// The warehouse on a fresh database with `on_hand` of [`ITEM`], served on 127.0.0.1 and
+/// trusting the node key it returns.
+fn start(on_hand: u64) -> (Arc<warehouse::WarehouseService>, ServiceHandle, SecretKey) {
     let node = SecretKey::dev("order-node");
-    let service = Arc::new(warehouse::service(&db).unwrap());
-    service.store().stock(ITEM, 10).unwrap();
+    let service = Arc::new(warehouse::service(&fresh_database()).unwrap());
+    service.store().stock(ITEM, on_hand).unwrap();
     let server = serve(
         service.clone(),
         Auth::nodes([node.public_key()]),
@@ -46,6 +46,12 @@ fn an_order_through_the_chain_changes_the_warehouse_rows_exactly_once() {
         "/shipping",
     )
     .unwrap();
+    (service, server, node)
+}
+
+#[test]
+fn an_order_through_the_chain_changes_the_warehouse_rows_exactly_once() {
+    let (service, server, node) = start(10);
 
     let dir = tempfile::tempdir().unwrap();
     let contracts = dir.path().join("contracts");
@@ -77,17 +83,7 @@ fn an_order_through_the_chain_changes_the_warehouse_rows_exactly_once() {
 
 #[test]
 fn the_warehouse_passes_the_conformance_test_on_postgres() {
-    let db = fresh_database();
-    let node = SecretKey::dev("order-node");
-    let service = Arc::new(warehouse::service(&db).unwrap());
-    service.store().stock(ITEM, 100).unwrap();
-    let server = serve(
-        service.clone(),
-        Auth::nodes([node.public_key()]),
-        "127.0.0.1:0",
-        "/shipping",
-    )
-    .unwrap();
+    let (service, server, node) = start(100);
     conformance::check(server.url(), Some(&node), &|n| {
         ship(n as u8, u64::from(n) % 2 + 1)
     })

@@ -16,7 +16,9 @@
  *   acknowledges without acting;
  * - `abort` of an op never prepared leaves a tombstone, so a `prepare` that arrives after
  *   its abort does nothing; `compensate` of an unknown op acknowledges; `commit` of an
- *   unknown op is an error.
+ *   unknown op is an error;
+ * - a signed request older than the latest one accepted for its op is refused, so a captured
+ *   request cannot be replayed to undo a later move.
  *
  * The record and the effects of a request are written in one transaction of an
  * {@link OpStore} (a database's, in production; {@link MemoryStore} for tests), so a crash
@@ -71,6 +73,12 @@ export interface ServiceRecord {
   status: OpStatus;
   /** The prepared call, or `null` for a tombstone (an abort that arrived first). */
   call: { contract: Hash; request: Uint8Array; response: Uint8Array } | null;
+  /**
+   * The signing time (ms) of the latest signed request accepted for the op, `0n` if none: an
+   * older signed request is refused, so a captured request cannot be replayed to undo a
+   * later move.
+   */
+  signedMs: bigint;
 }
 
 /** Why a request was refused; `status` is the HTTP status that carries it. */
@@ -143,15 +151,16 @@ export class MemoryStore<A> implements OpStore<MemoryTx<A>> {
     return structuredClone(this.#app);
   }
 
-  /** Every record. */
+  /** Every record (copies). */
   records(): ServiceRecord[] {
-    return [...this.#records.values()];
+    return [...this.#records.values()].map((r) => structuredClone(r));
   }
 
   atomically<R>(id: Hash, work: (tx: MemoryTx<A>, record: ServiceRecord | null) => Promise<[ServiceRecord | null, R]>): Promise<R> {
     const run = async (): Promise<R> => {
       const tx = { app: structuredClone(this.#app) };
-      const [record, result] = await work(tx, this.#records.get(toHex(id)) ?? null);
+      const stored = this.#records.get(toHex(id));
+      const [record, result] = await work(tx, stored ? structuredClone(stored) : null);
       this.#app = tx.app;
       if (record) this.#records.set(toHex(id), record);
       return result;
@@ -162,7 +171,8 @@ export class MemoryStore<A> implements OpStore<MemoryTx<A>> {
   }
 
   async record(id: Hash): Promise<ServiceRecord | null> {
-    return this.#records.get(toHex(id)) ?? null;
+    const stored = this.#records.get(toHex(id));
+    return stored ? structuredClone(stored) : null;
   }
 }
 
@@ -174,40 +184,46 @@ export class ConnectorService<Tx> {
     readonly effects: Effects<Tx>,
   ) {}
 
-  /** Prepares `op`, or answers as the first time if it was prepared before. */
-  prepare(op: ExternalOp): Promise<Uint8Array> {
+  /**
+   * Prepares `op`, or answers as the first time if it was prepared before. `signedMs` is the
+   * signing time of a checked signed request: refused if the op has seen a later one.
+   */
+  prepare(op: ExternalOp, signedMs: bigint | null = null): Promise<Uint8Array> {
     if (op.request.length > MAX_EXTERNAL_PAYLOAD) {
       return Promise.reject(new ServiceError(400, `request of ${op.request.length} bytes, at most ${MAX_EXTERNAL_PAYLOAD}`));
     }
     return this.store.atomically(op.id, async (tx, record) => {
-      if (record) {
-        if (record.status === 'aborted' || !record.call) {
-          throw new ServiceError(409, `op ${toHex(op.id)} was aborted; a new call needs a new op`);
+      if (!record) {
+        const response = await this.effects.prepare(tx, op);
+        if (response.length > MAX_EXTERNAL_PAYLOAD) {
+          throw new ServiceError(422, `the service's answer has ${response.length} bytes, at most ${MAX_EXTERNAL_PAYLOAD}`);
         }
-        if (!equalBytes(record.call.contract, op.contract) || !equalBytes(record.call.request, op.request)) {
-          throw new ServiceError(409, `op ${toHex(op.id)} was prepared with another request`);
-        }
-        return [null, record.call.response];
+        const call = { contract: op.contract, request: op.request, response };
+        return [{ id: op.id, status: 'prepared', call, signedMs: signedMs ?? 0n }, response];
       }
-      const response = await this.effects.prepare(tx, op);
-      if (response.length > MAX_EXTERNAL_PAYLOAD) {
-        throw new ServiceError(422, `the service's answer has ${response.length} bytes, at most ${MAX_EXTERNAL_PAYLOAD}`);
+      const changed = fresh(record, signedMs);
+      if (record.status === 'aborted' || !record.call) {
+        throw new ServiceError(409, `op ${toHex(op.id)} was aborted; a new call needs a new op`);
       }
-      return [{ id: op.id, status: 'prepared', call: { contract: op.contract, request: op.request, response } }, response];
+      if (!equalBytes(record.call.contract, op.contract) || !equalBytes(record.call.request, op.request)) {
+        throw new ServiceError(409, `op ${toHex(op.id)} was prepared with another request`);
+      }
+      return [changed ? record : null, record.call.response];
     });
   }
 
-  /** Applies the chain's `outcome` to op `id`. */
-  settle(id: Hash, outcome: Outcome): Promise<void> {
+  /** Applies the chain's `outcome` to op `id` (`signedMs` as for {@link prepare}). */
+  settle(id: Hash, outcome: Outcome, signedMs: bigint | null = null): Promise<void> {
     return this.store.atomically(id, async (tx, record) => {
       if (!record) {
-        if (outcome === 'abort') return [{ id, status: 'aborted', call: null }, undefined];
+        if (outcome === 'abort') return [{ id, status: 'aborted', call: null, signedMs: signedMs ?? 0n }, undefined];
         if (outcome === 'compensate') return [null, undefined];
         throw new ServiceError(404, `op ${toHex(id)} is unknown here`);
       }
+      const changed = fresh(record, signedMs);
       const next = after(record.status, outcome);
       if (!next) throw new ServiceError(409, `op ${toHex(id)} is ${record.status}: ${outcome} is not allowed`);
-      if (next === record.status) return [null, undefined];
+      if (next === record.status) return [changed ? record : null, undefined];
       if (record.call) {
         await this.effects.settle(tx, { id, contract: record.call.contract, request: record.call.request }, record.status, outcome);
       }
@@ -219,6 +235,17 @@ export class ConnectorService<Tx> {
   async status(id: Hash): Promise<OpStatus | null> {
     return (await this.store.record(id))?.status ?? null;
   }
+}
+
+/** Refuses a request signed before the latest one the op has seen; records a later one. */
+function fresh(record: ServiceRecord, signedMs: bigint | null): boolean {
+  if (signedMs === null) return false;
+  if (signedMs < record.signedMs) {
+    throw new ServiceError(401, `unauthorized: signed at ${signedMs} ms, before the latest request for op ${toHex(record.id)} (${record.signedMs} ms): a replay?`);
+  }
+  const changed = signedMs > record.signedMs;
+  record.signedMs = signedMs;
+  return changed;
 }
 
 /**
@@ -252,9 +279,12 @@ export class Auth {
     return new Auth(null, DEFAULT_MAX_SKEW_MS);
   }
 
-  /** Throws a 401 {@link ServiceError} unless the request is acceptable. */
-  check(action: Action, op: Hash, contract: Hash | null, header: (name: string) => string | undefined, body: Uint8Array, nowMs: number): void {
-    if (!this.trusted) return;
+  /**
+   * Throws a 401 {@link ServiceError} unless the request is acceptable; returns its signing
+   * time (`null` when requests need no signature).
+   */
+  check(action: Action, op: Hash, contract: Hash | null, header: (name: string) => string | undefined, body: Uint8Array, nowMs: number): bigint | null {
+    if (!this.trusted) return null;
     const refuse = (why: string): never => {
       throw new ServiceError(401, `unauthorized: ${why}`);
     };
@@ -267,6 +297,7 @@ export class Auth {
     if (skew > BigInt(this.maxSkewMs)) refuse(`signed ${skew} ms from this service's clock (at most ${this.maxSkewMs})`);
     const signature = hexOf(header('x-wes-signature'), 64) ?? refuse('no valid X-Wes-Signature');
     if (!verify(key, requestMessage(action, op, contract, time, body), signature)) refuse(`invalid signature by ${toHex(key)}`);
+    return time;
   }
 }
 
@@ -297,13 +328,13 @@ export async function handle<Tx>(
     if (name === 'prepare') {
       if (rest !== '') fail(`unexpected path prepare/${rest}`);
       const contract = hexOf(header('x-wes-contract'), 32) ?? fail('no valid X-Wes-Contract header');
-      auth.check(name, op, contract, header, body, nowMs);
-      return [200, await service.prepare({ id: op, contract, request: body })];
+      const signed = auth.check(name, op, contract, header, body, nowMs);
+      return [200, await service.prepare({ id: op, contract, request: body }, signed)];
     }
     if (rest.toLowerCase() !== toHex(op)) fail(`the path's op ${rest} is not X-Wes-Op`);
     if (body.length > 0) fail(`${name} takes no body`);
-    auth.check(name, op, null, header, body, nowMs);
-    await service.settle(op, name);
+    const signed = auth.check(name, op, null, header, body, nowMs);
+    await service.settle(op, name, signed);
     return [200, new Uint8Array()];
   } catch (e) {
     if (e instanceof ServiceError) return [e.status, new TextEncoder().encode(e.message)];

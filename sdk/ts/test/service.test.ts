@@ -152,6 +152,37 @@ function connectorCheck(url: string, keystore: string, key: string): Promise<{ s
   });
 }
 
+test('a captured request replayed after a later move is refused', async () => {
+  const node = SecretKey.dev('node');
+  const s = service(10);
+  const auth = Auth.nodes([node.publicKey]);
+  const op = fromHex('08'.repeat(32));
+  const contract = fromHex('09'.repeat(32));
+  const now = 1_800_000_000_000;
+  const send = (action: 'prepare' | Outcome, time: number) => {
+    const body = action === 'prepare' ? quantity(2) : new Uint8Array();
+    const m = requestMessage(action, op, action === 'prepare' ? contract : null, BigInt(time), body);
+    const h: Record<string, string> = {
+      'x-wes-op': toHex(op),
+      'x-wes-contract': toHex(contract),
+      'x-wes-key': toHex(node.publicKey),
+      'x-wes-time': String(time),
+      'x-wes-signature': toHex(node.sign(m)),
+    };
+    const path = action === 'prepare' ? 'prepare' : `${action}/${toHex(op)}`;
+    return handle(s, auth, path, (name) => h[name], body, now + 10).then(([status]) => status);
+  };
+  assert.equal(await send('prepare', now), 200);
+  assert.equal(await send('commit', now + 1), 200);
+  assert.equal(await send('compensate', now + 2), 200);
+  assert.equal(await send('commit', now + 3), 200);
+  assert.equal(stock(s).onHand, 8);
+  assert.equal(await send('compensate', now + 2), 401, 'the replayed compensate is refused');
+  assert.equal(await s.status(op), 'committed');
+  assert.equal(stock(s).onHand, 8);
+  assert.equal(await send('commit', now + 3), 200, "the node's own retry still succeeds");
+});
+
 test('the service passes the Rust conformance test over HTTP, and an open one does not', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'wes-service-'));
   try {

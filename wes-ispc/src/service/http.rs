@@ -25,7 +25,8 @@ pub struct Auth {
 
 impl Auth {
     /// Accepts only requests signed by one of `keys` (the nodes' connector keys), signed
-    /// within [`DEFAULT_MAX_SKEW_MS`] of the service's clock.
+    /// within [`DEFAULT_MAX_SKEW_MS`] of the service's clock and not before the latest
+    /// request accepted for the same op.
     pub fn nodes(keys: impl IntoIterator<Item = PublicKey>) -> Self {
         Auth {
             trusted: Some(keys.into_iter().collect()),
@@ -41,9 +42,9 @@ impl Auth {
         }
     }
 
-    /// Another clock tolerance. A captured request can be replayed within it; the protocol's
-    /// idempotency makes that harmless for every move the chain may still ask for, and TLS
-    /// keeps requests from being captured at all.
+    /// Another clock tolerance. A captured request could be replayed within it, but the
+    /// service refuses a signed request older than the latest one its op has seen, and
+    /// repeats of the latest are idempotent; TLS keeps requests from being captured at all.
     pub fn max_skew_ms(mut self, ms: u64) -> Self {
         self.max_skew_ms = ms;
         self
@@ -57,9 +58,9 @@ impl Auth {
         header: &dyn Fn(&str) -> Option<String>,
         body: &[u8],
         now_ms: u64,
-    ) -> Result<(), ServiceError> {
+    ) -> Result<Option<u64>, ServiceError> {
         let Some(trusted) = &self.trusted else {
-            return Ok(());
+            return Ok(None);
         };
         let unauthorized = |why: &str| Err(ServiceError::Unauthorized(why.to_owned()));
         let Some(key) = header(protocol::KEY).and_then(|k| protocol::parse_key(&k)) else {
@@ -88,7 +89,8 @@ impl Auth {
         };
         let message = protocol::request_message(action, op, contract, time_ms, body);
         wes_core::verify(&key, message.as_bytes(), &signature)
-            .map_err(|e| ServiceError::Unauthorized(e.to_string()))
+            .map_err(|e| ServiceError::Unauthorized(e.to_string()))?;
+        Ok(Some(time_ms))
     }
 }
 
@@ -133,12 +135,13 @@ fn route<S: OpStore, E: Effects<S>>(
                 .and_then(|h| Hash::from_hex(h.trim()).ok())
                 .map(ContractId)
                 .ok_or_else(|| bad("no valid X-Wes-Contract header".into()))?;
-            auth.check(action, &op, Some(&contract), header, body, now_ms)?;
-            service.prepare(&ExternalOp {
+            let signed = auth.check(action, &op, Some(&contract), header, body, now_ms)?;
+            let op = ExternalOp {
                 id: op,
                 contract,
                 request: body.to_vec(),
-            })
+            };
+            service.prepare_at(&op, signed)
         }
         Action::Settle(outcome) => {
             if Hash::from_hex(rest).ok() != Some(op) {
@@ -147,8 +150,8 @@ fn route<S: OpStore, E: Effects<S>>(
             if !body.is_empty() {
                 return Err(bad(format!("{outcome} takes no body")));
             }
-            auth.check(action, &op, None, header, body, now_ms)?;
-            service.settle(&op, outcome).map(|()| Vec::new())
+            let signed = auth.check(action, &op, None, header, body, now_ms)?;
+            service.settle_at(&op, outcome, signed).map(|()| Vec::new())
         }
     }
 }

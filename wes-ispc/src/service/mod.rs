@@ -15,7 +15,8 @@
 //!   after its abort (a delayed request) is refused instead of acting;
 //!   `compensate` of an unknown op acknowledges; `commit` of an unknown op is an error;
 //! - over HTTP ([`serve`]), every request is checked against the keys of the nodes the
-//!   service trusts ([`Auth`]).
+//!   service trusts ([`Auth`]), and a signed request older than the latest one accepted for
+//!   its op is refused, so a captured request cannot be replayed to undo a later move.
 //!
 //! Because record and effects commit together, a crash of the service at any point leaves
 //! either both or neither, and the node's retries (same op id) finish the work exactly once.
@@ -110,6 +111,10 @@ pub struct ServiceRecord {
     pub status: OpStatus,
     /// The call, or `None` for a tombstone: an abort that arrived before any prepare.
     pub call: Option<PreparedCall>,
+    /// The signing time (ms) of the latest signed request accepted for the op, 0 if none:
+    /// a signed request older than it is refused, so a captured request cannot be replayed
+    /// to undo a later move (a compensate replayed after the commit that followed it).
+    pub signed_ms: u64,
 }
 
 impl ServiceRecord {
@@ -194,28 +199,24 @@ impl<S: OpStore, E: Effects<S>> Service<S, E> {
 
     /// Prepares `op`, or answers as the first time if it was prepared before.
     pub fn prepare(&self, op: &ExternalOp) -> Result<Vec<u8>, ServiceError> {
+        self.prepare_at(op, None)
+    }
+
+    /// [`prepare`](Self::prepare) for a request signed at `signed_ms` (checked by the
+    /// caller, as [`serve`] does): refused if the op has seen a later signed request.
+    pub fn prepare_at(
+        &self,
+        op: &ExternalOp,
+        signed_ms: Option<u64>,
+    ) -> Result<Vec<u8>, ServiceError> {
         if op.request.len() > MAX_EXTERNAL_PAYLOAD {
             return Err(ServiceError::BadRequest(format!(
                 "request of {} bytes, at most {MAX_EXTERNAL_PAYLOAD}",
                 op.request.len()
             )));
         }
-        self.store.atomically(&op.id, |tx, record| match record {
-            Some(ServiceRecord {
-                status: OpStatus::Aborted,
-                ..
-            })
-            | Some(ServiceRecord { call: None, .. }) => Err(ServiceError::Aborted(op.id)),
-            Some(ServiceRecord {
-                call: Some(call), ..
-            }) => {
-                if call.contract == op.contract && call.request == op.request {
-                    Ok((None, call.response))
-                } else {
-                    Err(ServiceError::RequestMismatch(op.id))
-                }
-            }
-            None => {
+        self.store.atomically(&op.id, |tx, record| {
+            let Some(mut record) = record else {
                 let response = self.effects.prepare(tx, op)?;
                 if response.len() > MAX_EXTERNAL_PAYLOAD {
                     return Err(ServiceError::Refused(format!(
@@ -231,14 +232,37 @@ impl<S: OpStore, E: Effects<S>> Service<S, E> {
                         request: op.request.clone(),
                         response: response.clone(),
                     }),
+                    signed_ms: signed_ms.unwrap_or(0),
                 };
-                Ok((Some(record), response))
-            }
+                return Ok((Some(record), response));
+            };
+            let changed = fresh(&mut record, signed_ms)?;
+            let response = match &record.call {
+                Some(call) if record.status != OpStatus::Aborted => {
+                    if call.contract != op.contract || call.request != op.request {
+                        return Err(ServiceError::RequestMismatch(op.id));
+                    }
+                    call.response.clone()
+                }
+                _ => return Err(ServiceError::Aborted(op.id)),
+            };
+            Ok((changed.then_some(record), response))
         })
     }
 
     /// Applies the chain's `outcome` to op `id` (module docs for the rules).
     pub fn settle(&self, id: &Hash, outcome: Outcome) -> Result<(), ServiceError> {
+        self.settle_at(id, outcome, None)
+    }
+
+    /// [`settle`](Self::settle) for a request signed at `signed_ms`: refused if the op has
+    /// seen a later signed request (a replay).
+    pub fn settle_at(
+        &self,
+        id: &Hash,
+        outcome: Outcome,
+        signed_ms: Option<u64>,
+    ) -> Result<(), ServiceError> {
         self.store.atomically(id, |tx, record| {
             let Some(mut record) = record else {
                 return match outcome {
@@ -247,6 +271,7 @@ impl<S: OpStore, E: Effects<S>> Service<S, E> {
                             id: *id,
                             status: OpStatus::Aborted,
                             call: None,
+                            signed_ms: signed_ms.unwrap_or(0),
                         }),
                         (),
                     )),
@@ -254,6 +279,7 @@ impl<S: OpStore, E: Effects<S>> Service<S, E> {
                     Outcome::Commit => Err(ServiceError::UnknownOp(*id)),
                 };
             };
+            let changed = fresh(&mut record, signed_ms)?;
             let next = record
                 .status
                 .after(outcome)
@@ -263,7 +289,7 @@ impl<S: OpStore, E: Effects<S>> Service<S, E> {
                     outcome,
                 })?;
             if next == record.status {
-                return Ok((None, ()));
+                return Ok((changed.then_some(record), ()));
             }
             if let Some(op) = record.op() {
                 self.effects.settle(tx, &op, record.status, outcome)?;
@@ -277,6 +303,23 @@ impl<S: OpStore, E: Effects<S>> Service<S, E> {
     pub fn status(&self, id: &Hash) -> Result<Option<OpStatus>, ServiceError> {
         Ok(self.store.record(id)?.map(|r| r.status))
     }
+}
+
+/// Refuses a request signed before the latest one the op has seen; records a later one.
+/// Whether the record changed.
+fn fresh(record: &mut ServiceRecord, signed_ms: Option<u64>) -> Result<bool, ServiceError> {
+    let Some(t) = signed_ms else {
+        return Ok(false);
+    };
+    if t < record.signed_ms {
+        return Err(ServiceError::Unauthorized(format!(
+            "signed at {t} ms, before the latest request for op {} ({} ms): a replay?",
+            record.id, record.signed_ms
+        )));
+    }
+    let changed = t > record.signed_ms;
+    record.signed_ms = t;
+    Ok(changed)
 }
 
 impl<S: OpStore, E: Effects<S>> Connector for Service<S, E> {
