@@ -51,13 +51,20 @@ type Handler = dyn Fn(&ExternalOp) -> Result<Vec<u8>, ConnectorError> + Send + S
 /// its own database) and tests can see exactly what was committed and aborted.
 pub struct MemoryConnector {
     handler: Box<Handler>,
-    journal: Mutex<HashMap<Hash, Entry>>,
+    journal: Mutex<Journal>,
+}
+
+#[derive(Default)]
+struct Journal {
+    ops: HashMap<Hash, Entry>,
+    /// Ops aborted before they were prepared here: a late prepare of one is refused.
+    tombstones: std::collections::HashSet<Hash>,
 }
 
 impl std::fmt::Debug for MemoryConnector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MemoryConnector")
-            .field("ops", &self.lock().len())
+            .field("ops", &self.lock().ops.len())
             .finish_non_exhaustive()
     }
 }
@@ -69,22 +76,23 @@ impl MemoryConnector {
     ) -> Self {
         MemoryConnector {
             handler: Box::new(handler),
-            journal: Mutex::new(HashMap::new()),
+            journal: Mutex::new(Journal::default()),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Hash, Entry>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Journal> {
         self.journal.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The status of op `id`, if it was prepared here.
     pub fn status(&self, id: &Hash) -> Option<OpStatus> {
-        self.lock().get(id).map(|e| e.status)
+        self.lock().ops.get(id).map(|e| e.status)
     }
 
     /// Every op with this status, in no particular order.
     pub fn ops(&self, status: OpStatus) -> Vec<ExternalOp> {
         self.lock()
+            .ops
             .values()
             .filter(|e| e.status == status)
             .map(|e| e.op.clone())
@@ -93,24 +101,39 @@ impl MemoryConnector {
 
     fn settle(&self, id: &Hash, outcome: crate::Outcome) -> Result<(), ConnectorError> {
         let mut journal = self.lock();
-        if let Some(Entry { status, .. }) = journal.get_mut(id) {
-            *status = status.after(outcome).ok_or_else(|| {
-                ConnectorError(format!("op {id} is {status:?}: {outcome} is not allowed"))
-            })?;
+        match journal.ops.get_mut(id) {
+            Some(Entry { status, .. }) => {
+                *status = status.after(outcome).ok_or_else(|| {
+                    ConnectorError(format!("op {id} is {status:?}: {outcome} is not allowed"))
+                })?;
+            }
+            // An unknown id is acknowledged: nothing was prepared here. An abort leaves a
+            // tombstone, so a prepare arriving after it does nothing.
+            None if outcome == crate::Outcome::Abort => {
+                journal.tombstones.insert(*id);
+            }
+            None => {}
         }
-        // An unknown id is acknowledged: nothing was prepared here.
         Ok(())
     }
 }
 
 impl Connector for MemoryConnector {
     fn prepare(&self, op: &ExternalOp) -> Result<Vec<u8>, ConnectorError> {
-        // Idempotent: a known op gets its first answer again, and nothing is done twice.
-        if let Some(entry) = self.lock().get(&op.id) {
+        // Idempotent: a known op gets its first answer again, and nothing is done twice. The
+        // lock is held throughout, so two prepares of one op cannot both act.
+        let mut journal = self.lock();
+        if journal.tombstones.contains(&op.id) {
+            return Err(ConnectorError(format!("op {} was aborted", op.id)));
+        }
+        if let Some(entry) = journal.ops.get(&op.id) {
+            if entry.status == OpStatus::Aborted {
+                return Err(ConnectorError(format!("op {} was aborted", op.id)));
+            }
             return Ok(entry.response.clone());
         }
         let response = (self.handler)(op)?;
-        self.lock().insert(
+        journal.ops.insert(
             op.id,
             Entry {
                 op: op.clone(),
@@ -273,5 +296,43 @@ mod http {
         fn compensate(&self, id: &Hash) -> Result<(), ConnectorError> {
             self.settle(Outcome::Compensate, id)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Outcome;
+    use wes_core::{ContractId, Domain, hash};
+
+    fn op(name: &str) -> ExternalOp {
+        ExternalOp {
+            id: hash(Domain::new("test"), name),
+            contract: ContractId(hash(Domain::new("test"), b"contract")),
+            request: b"ship".to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_memory_connector_refuses_to_prepare_an_aborted_op_and_acts_once() {
+        let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = calls.clone();
+        let c = MemoryConnector::new(move |_| {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(b"ok".to_vec())
+        });
+        let a = op("a");
+        assert_eq!(c.prepare(&a).unwrap(), b"ok");
+        assert_eq!(c.prepare(&a).unwrap(), b"ok");
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+        c.abort(&a.id).unwrap();
+        assert!(c.prepare(&a).is_err(), "aborted for good");
+        // An abort that arrives before its prepare: the late prepare does nothing.
+        let late = op("late");
+        c.abort(&late.id).unwrap();
+        assert!(c.prepare(&late).is_err());
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert_eq!(c.status(&late.id), None);
+        assert!(c.settle(&a.id, Outcome::Commit).is_err());
     }
 }

@@ -366,3 +366,38 @@ fn a_captured_request_replayed_after_a_later_move_is_refused() {
     // The node's own retry of the latest move is still acknowledged.
     assert_eq!(send(request(Action::Settle(Outcome::Commit), now + 3)), 200);
 }
+
+#[test]
+fn an_oversized_or_slow_request_is_refused_and_the_service_keeps_answering() {
+    use std::io::{Read, Write};
+    let s = service(10);
+    let server = serve(s.clone(), Auth::open(), "127.0.0.1:0", "/ship").unwrap();
+    let addr = server
+        .url()
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    // A terabyte announced, nothing sent: refused from the header, nothing allocated.
+    let mut c = std::net::TcpStream::connect(&addr).unwrap();
+    c.write_all(b"POST /ship/prepare HTTP/1.1\r\nHost: x\r\nContent-Length: 1099511627776\r\n\r\n")
+        .unwrap();
+    let mut answer = [0u8; 12];
+    c.read_exact(&mut answer).unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 413");
+    // Paths outside the base, and other methods.
+    let mut c = std::net::TcpStream::connect(&addr).unwrap();
+    c.write_all(b"POST /shipprepare HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+        .unwrap();
+    c.read_exact(&mut answer).unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 404");
+    // A client that never finishes its headers holds nothing the others need.
+    let mut idle = std::net::TcpStream::connect(&addr).unwrap();
+    idle.write_all(b"POST /ship/prepare HTTP/1.1\r\n").unwrap();
+    let a = op("after", 1);
+    assert_eq!(
+        HttpConnector::new(server.url()).prepare(&a).unwrap(),
+        b"reserved 1"
+    );
+}

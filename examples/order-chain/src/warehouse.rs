@@ -10,8 +10,12 @@
 //! | prepare | `reserved += qty` | `reserved` | `held` |
 //! | commit | `on_hand -= qty`, `reserved -= qty` | `shipped` | `captured` |
 //! | abort | `reserved -= qty` | `cancelled` | `voided` |
-//! | compensate | `on_hand += qty` | `returned` | `refunded` |
-//! | commit after compensate | `on_hand -= qty` | `shipped` | `captured` |
+//! | compensate | `on_hand += qty`, `reserved += qty` | `returned` | `refunded` |
+//! | commit after compensate | `on_hand -= qty`, `reserved -= qty` | `shipped` | `captured` |
+//! | abort after compensate | `reserved -= qty` | `cancelled` | `refunded` |
+//!
+//! Goods a compensation brings back stay reserved for the order until it is committed again
+//! or aborted, so a commit after a compensation always finds them.
 //!
 //! An order to an address the warehouse does not serve, or beyond the free stock, is
 //! answered with a refusal (first byte 0): recorded, nothing reserved, and the order flow
@@ -37,6 +41,7 @@ CREATE TABLE IF NOT EXISTS wes_ops (
     signed_ms BIGINT NOT NULL DEFAULT 0,
     updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
 );
+ALTER TABLE wes_ops ADD COLUMN IF NOT EXISTS signed_ms BIGINT NOT NULL DEFAULT 0;
 CREATE TABLE IF NOT EXISTS inventory (
     item INTEGER PRIMARY KEY,
     on_hand BIGINT NOT NULL CHECK (on_hand >= 0),
@@ -93,7 +98,8 @@ fn hash_of(bytes: &[u8]) -> Result<Hash, ServiceError> {
 }
 
 /// Op records and warehouse rows in PostgreSQL, over one connection (requests take turns;
-/// a busier service would use a pool).
+/// a busier service would use a pool: requests for one op are serialised by a transaction
+/// lock on its id, whatever the connection).
 pub struct PgStore {
     client: Mutex<Client>,
 }
@@ -224,8 +230,11 @@ impl OpStore for PgStore {
     ) -> Result<R, ServiceError> {
         let mut client = self.lock();
         let mut tx = client.transaction().map_err(store_error)?;
-        // The op's row is locked until commit; a first prepare racing another inserts the
-        // same key, and the loser's insert fails (the node retries and finds the record).
+        // Requests for one op take turns, across connections and processes: a transaction
+        // lock on the op id (a row lock would not cover an op not yet recorded).
+        let lock = i64::from_le_bytes(id.as_bytes()[..8].try_into().unwrap_or_default());
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&lock])
+            .map_err(store_error)?;
         let record = read_record(&mut tx, id, true)?;
         let (record, result) = work(&mut tx, record)?;
         if let Some(r) = record {
@@ -316,11 +325,17 @@ fn refusal(why: &str) -> Vec<u8> {
 impl Effects<PgStore> for Warehouse {
     fn prepare(&self, tx: &mut Transaction<'_>, op: &ExternalOp) -> Result<Vec<u8>, ServiceError> {
         let order = ShipRequest::decode(&op.request)?;
+        if order.address.contains('\0') {
+            return Err(ServiceError::BadRequest("a NUL byte in the address".into()));
+        }
         if order.address.contains("nowhere") {
             return Ok(refusal("we do not ship there"));
         }
         let qty = i64::try_from(order.qty)
             .map_err(|_| ServiceError::BadRequest(format!("quantity {}", order.qty)))?;
+        let amount = qty
+            .checked_mul(SHIPPING_FEE)
+            .ok_or_else(|| ServiceError::BadRequest(format!("quantity {qty}")))?;
         let reserved = tx
             .execute(
                 "UPDATE inventory SET reserved = reserved + $2
@@ -347,7 +362,7 @@ impl Effects<PgStore> for Warehouse {
         .map_err(store_error)?;
         tx.execute(
             "INSERT INTO payments (op, order_id, amount, status) VALUES ($1, $2, $3, 'held')",
-            &[&op_id, &order_id, &(qty * SHIPPING_FEE)],
+            &[&op_id, &order_id, &amount],
         )
         .map_err(store_error)?;
         Ok([b"\x01".as_slice(), order.tracking().as_bytes()].concat())
@@ -378,13 +393,19 @@ impl Effects<PgStore> for Warehouse {
             (OpStatus::Prepared, Outcome::Abort) => {
                 (Some("reserved = reserved - $2"), "cancelled", "voided")
             }
-            (OpStatus::Committed, Outcome::Compensate) => {
-                (Some("on_hand = on_hand + $2"), "returned", "refunded")
+            (OpStatus::Committed, Outcome::Compensate) => (
+                Some("on_hand = on_hand + $2, reserved = reserved + $2"),
+                "returned",
+                "refunded",
+            ),
+            (OpStatus::Compensated, Outcome::Commit) => (
+                Some("on_hand = on_hand - $2, reserved = reserved - $2"),
+                "shipped",
+                "captured",
+            ),
+            (OpStatus::Compensated, Outcome::Abort) => {
+                (Some("reserved = reserved - $2"), "cancelled", "refunded")
             }
-            (OpStatus::Compensated, Outcome::Commit) => {
-                (Some("on_hand = on_hand - $2"), "shipped", "captured")
-            }
-            (OpStatus::Compensated, Outcome::Abort) => (None, "cancelled", "refunded"),
             (from, outcome) => {
                 return Err(ServiceError::NotAllowed {
                     op: op.id,

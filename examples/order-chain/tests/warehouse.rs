@@ -163,7 +163,11 @@ fn a_warehouse_killed_at_each_step_resumes_from_its_database_and_acts_once() {
     let (child, url) = start_warehouse(&db, &node, false);
     let conn = HttpConnector::new(&url).signed_by(node.clone());
     conn.compensate(&op.id).unwrap();
-    assert_eq!(store.inventory(ITEM).unwrap(), (10, 0), "returned once");
+    assert_eq!(
+        store.inventory(ITEM).unwrap(),
+        (10, 4),
+        "returned once, held for the order"
+    );
     conn.commit(&op.id).unwrap();
     assert_eq!(store.inventory(ITEM).unwrap(), (6, 0));
     assert_eq!(

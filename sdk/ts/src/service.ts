@@ -371,13 +371,20 @@ export async function serveConnector<Tx>(
     if (req.method !== 'POST') return text(405, 'only POST');
     const url = req.url ?? '';
     if (!url.startsWith(prefix + '/')) return text(404, "not below this service's base");
+    // Too large a body is refused before it is read (declared) or as soon as it overflows
+    // (chunked); the connection closes once the answer is sent.
+    const tooLarge = () => {
+      res.setHeader('Connection', 'close');
+      res.on('finish', () => req.destroy());
+      text(413, 'body too large');
+    };
+    if (Number(req.headers['content-length'] ?? 0) > MAX_EXTERNAL_PAYLOAD) return tooLarge();
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > MAX_EXTERNAL_PAYLOAD) {
-        text(413, 'body too large');
-        req.destroy();
+        if (!res.headersSent) tooLarge();
       } else {
         chunks.push(chunk);
       }

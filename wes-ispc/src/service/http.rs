@@ -1,10 +1,9 @@
-//! A service over HTTP: request checking ([`Auth`]), routing ([`handle`]) and a small
-//! threaded server ([`serve`]) on `tiny_http`.
+//! A service over HTTP: request checking ([`Auth`]), routing ([`handle`]) and a server
+//! ([`serve`]) on hyper.
 
-use std::io::Read;
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use wes_core::{ContractId, Hash, PublicKey};
 
@@ -156,10 +155,10 @@ fn route<S: OpStore, E: Effects<S>>(
     }
 }
 
-/// A running service; dropping it stops the server and waits for its workers.
+/// A running service; dropping it stops the server and waits for its thread.
 pub struct ServiceHandle {
-    server: Arc<tiny_http::Server>,
-    workers: Vec<JoinHandle<()>>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
     url: String,
 }
 
@@ -180,20 +179,25 @@ impl ServiceHandle {
 
 impl Drop for ServiceHandle {
     fn drop(&mut self) {
-        for _ in &self.workers {
-            self.server.unblock();
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
         }
-        for worker in self.workers.drain(..) {
-            let _ = worker.join();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
         }
     }
 }
 
-const WORKERS: usize = 4;
+/// How long a client may take to send a request's headers, then its body.
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Most connections served at once (further ones wait in the listen queue).
+const MAX_CONNECTIONS: usize = 256;
 
 /// Serves `service` on `addr` (e.g. `127.0.0.1:0`) below path `base` (e.g. `/shipping`),
-/// accepting what `auth` allows, with a few worker threads. Only `POST` is answered; bodies
-/// are limited to the protocol's payload size.
+/// accepting what `auth` allows, over HTTP/1.1 (hyper, on a runtime thread of its own;
+/// requests run on blocking threads, so a slow store does not stall the others). Only
+/// `POST` is answered; a body over the protocol's payload size is refused before it is
+/// read, and a client that sends too slowly is cut off.
 pub fn serve<S, E>(
     service: Arc<Service<S, E>>,
     auth: Auth,
@@ -204,77 +208,158 @@ where
     S: OpStore + 'static,
     E: Effects<S> + 'static,
 {
-    let server = Arc::new(tiny_http::Server::http(addr).map_err(std::io::Error::other)?);
-    let bound = server
-        .server_addr()
-        .to_ip()
-        .ok_or_else(|| std::io::Error::other("not an IP listener"))?;
+    let listener = std::net::TcpListener::bind(addr)?;
+    listener.set_nonblocking(true)?;
+    let bound = listener.local_addr()?;
     let base = format!("/{}", base.trim_matches('/'));
-    let url = format!("http://{bound}{}", base.trim_end_matches('/'));
-    let workers = (0..WORKERS)
-        .map(|_| {
-            let (server, service, auth, base) =
-                (server.clone(), service.clone(), auth.clone(), base.clone());
-            std::thread::spawn(move || {
-                while let Ok(request) = server.recv() {
-                    respond(&service, &auth, &base, request);
-                }
-            })
-        })
-        .collect();
+    let base = base.trim_end_matches('/').to_owned();
+    let url = format!("http://{bound}{base}");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let (shutdown, stop) = tokio::sync::oneshot::channel();
+    let thread = std::thread::Builder::new()
+        .name("wes-connector-service".into())
+        .spawn(move || {
+            runtime.block_on(accept(listener, service, auth, base, stop));
+        })?;
     Ok(ServiceHandle {
-        server,
-        workers,
+        shutdown: Some(shutdown),
+        thread: Some(thread),
         url,
     })
 }
 
-fn respond<S: OpStore, E: Effects<S>>(
-    service: &Service<S, E>,
-    auth: &Auth,
-    base: &str,
-    mut request: tiny_http::Request,
-) {
-    let reply = |request: tiny_http::Request, status: u16, body: Vec<u8>| {
-        let _ = request.respond(tiny_http::Response::from_data(body).with_status_code(status));
+async fn accept<S, E>(
+    listener: std::net::TcpListener,
+    service: Arc<Service<S, E>>,
+    auth: Auth,
+    base: String,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
+) where
+    S: OpStore + 'static,
+    E: Effects<S> + 'static,
+{
+    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+        return;
     };
-    if *request.method() != tiny_http::Method::Post {
-        return reply(request, 405, b"only POST".to_vec());
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let shared = Arc::new((service, auth, base));
+    loop {
+        let permit = tokio::select! {
+            _ = &mut stop => return,
+            permit = slots.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => return,
+            },
+        };
+        let stream = tokio::select! {
+            _ = &mut stop => return,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(_) => continue,
+            },
+        };
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let answer = hyper::service::service_fn(move |request| {
+                let shared = shared.clone();
+                async move {
+                    let (service, auth, base) = &*shared;
+                    Ok::<_, std::convert::Infallible>(
+                        respond(service.clone(), auth.clone(), base, request).await,
+                    )
+                }
+            });
+            let mut http = hyper::server::conn::http1::Builder::new();
+            http.timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(READ_TIMEOUT)
+                .keep_alive(true);
+            let _ = http
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), answer)
+                .await;
+        });
     }
-    let Some(path) = request
-        .url()
-        .strip_prefix(base.trim_end_matches('/'))
+}
+
+type Reply = hyper::Response<http_body_util::Full<hyper::body::Bytes>>;
+
+fn reply(status: u16, body: Vec<u8>) -> Reply {
+    let mut response = hyper::Response::new(http_body_util::Full::new(body.into()));
+    *response.status_mut() =
+        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/octet-stream"),
+    );
+    response
+}
+
+async fn respond<S, E>(
+    service: Arc<Service<S, E>>,
+    auth: Auth,
+    base: &str,
+    request: hyper::Request<hyper::body::Incoming>,
+) -> Reply
+where
+    S: OpStore + 'static,
+    E: Effects<S> + 'static,
+{
+    use http_body_util::BodyExt;
+
+    if request.method() != hyper::Method::POST {
+        return reply(405, b"only POST".to_vec());
+    }
+    let path = request.uri().path();
+    let Some(path) = path
+        .strip_prefix(base)
+        .filter(|rest| rest.starts_with('/'))
         .map(str::to_owned)
     else {
-        return reply(request, 404, b"not below this service's base".to_vec());
+        return reply(404, b"not below this service's base".to_vec());
     };
-    let mut body = Vec::new();
-    let limit = MAX_EXTERNAL_PAYLOAD as u64 + 1;
-    if request
-        .as_reader()
-        .take(limit)
-        .read_to_end(&mut body)
-        .is_err()
-    {
-        return reply(request, 400, b"unreadable body".to_vec());
-    }
-    if body.len() > MAX_EXTERNAL_PAYLOAD {
-        return reply(request, 413, b"body too large".to_vec());
+    let declared = request
+        .headers()
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_EXTERNAL_PAYLOAD as u64) {
+        return reply(413, b"body too large".to_vec());
     }
     let headers: Vec<(String, String)> = request
         .headers()
         .iter()
-        .map(|h| (h.field.as_str().as_str().to_owned(), h.value.to_string()))
+        .filter_map(|(name, value)| {
+            Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+        })
         .collect();
-    let header = |name: &str| {
-        headers
-            .iter()
-            .find(|(field, _)| field.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.clone())
+    let limited = http_body_util::Limited::new(request.into_body(), MAX_EXTERNAL_PAYLOAD);
+    let body = match tokio::time::timeout(READ_TIMEOUT, limited.collect()).await {
+        Ok(Ok(collected)) => collected.to_bytes().to_vec(),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+            return reply(413, b"body too large".to_vec());
+        }
+        Ok(Err(_)) => return reply(400, b"unreadable body".to_vec()),
+        Err(_) => return reply(408, b"the body took too long".to_vec()),
     };
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
-    let (status, answer) = handle(service, auth, &path, &header, &body, now_ms);
-    reply(request, status, answer);
+    // The store may block (a database): off the runtime's threads. A panic in the
+    // application's effects answers 500 and takes nothing else down.
+    let answer = tokio::task::spawn_blocking(move || {
+        let header = |name: &str| {
+            headers
+                .iter()
+                .find(|(field, _)| field.eq_ignore_ascii_case(name))
+                .map(|(_, value)| value.clone())
+        };
+        handle(&service, &auth, &path, &header, &body, now_ms)
+    })
+    .await;
+    match answer {
+        Ok((status, body)) => reply(status, body),
+        Err(_) => reply(500, b"the service failed on this request".to_vec()),
+    }
 }
