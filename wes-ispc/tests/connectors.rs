@@ -56,27 +56,26 @@ fn a_contract_can_require_its_services_key() {
     let service = SecretKey::from_seed([1; 32]);
     let code = guarded(&service.public_key());
     let (view, id) = MapView::with_code(&code);
-    let oracle = Arc::new(MemoryConnector::new(|_| Ok(b"42".to_vec())));
+    // The same call (same op id) runs three times, each time on a node of its own with an
+    // oracle of its own: an oracle that heard abort for an op never prepares it again.
+    let oracle = || Arc::new(MemoryConnector::new(|_| Ok(b"42".to_vec())));
 
     // Unsigned: refused by the contract itself.
     let ex = WasmExecutor::default();
-    ex.connectors().register("oracle", oracle.clone(), None);
+    ex.connectors().register("oracle", oracle(), None);
     let err = ask(&ex, &code, &view.shared(), id).unwrap_err();
     assert_eq!(err, WasmError::Abort("not the service's key".into()));
 
     // Signed by another key: refused too.
     let ex = WasmExecutor::default();
-    ex.connectors().register(
-        "oracle",
-        oracle.clone(),
-        Some(SecretKey::from_seed([2; 32])),
-    );
+    ex.connectors()
+        .register("oracle", oracle(), Some(SecretKey::from_seed([2; 32])));
     assert!(ask(&ex, &code, &view.shared(), id).is_err());
 
     // Signed by the service: accepted, and replayable without the connector.
     let ex = WasmExecutor::default();
     ex.connectors()
-        .register("oracle", oracle, Some(service.clone()));
+        .register("oracle", oracle(), Some(service.clone()));
     let outcome = ask(&ex, &code, &view.shared(), id).unwrap();
     assert_eq!(outcome.return_data, b"42");
     let req = request(contract_id(&id), id, "ask", 1_000_000);
