@@ -245,7 +245,11 @@ async fn accept<S, E>(
         return;
     };
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
-    let shared = Arc::new((service, auth, base));
+    let shared = Arc::new(Shared {
+        service,
+        auth,
+        base,
+    });
     loop {
         let permit = tokio::select! {
             _ = &mut stop => return,
@@ -266,12 +270,7 @@ async fn accept<S, E>(
             let _permit = permit;
             let answer = hyper::service::service_fn(move |request| {
                 let shared = shared.clone();
-                async move {
-                    let (service, auth, base) = &*shared;
-                    Ok::<_, std::convert::Infallible>(
-                        respond(service.clone(), auth.clone(), base, request).await,
-                    )
-                }
+                async move { Ok::<_, std::convert::Infallible>(respond(shared, request).await) }
             });
             let mut http = hyper::server::conn::http1::Builder::new();
             http.timer(hyper_util::rt::TokioTimer::new())
@@ -282,6 +281,13 @@ async fn accept<S, E>(
                 .await;
         });
     }
+}
+
+/// What every connection of a server shares.
+struct Shared<S, E> {
+    service: Arc<Service<S, E>>,
+    auth: Auth,
+    base: String,
 }
 
 type Reply = hyper::Response<http_body_util::Full<hyper::body::Bytes>>;
@@ -298,9 +304,7 @@ fn reply(status: u16, body: Vec<u8>) -> Reply {
 }
 
 async fn respond<S, E>(
-    service: Arc<Service<S, E>>,
-    auth: Auth,
-    base: &str,
+    shared: Arc<Shared<S, E>>,
     request: hyper::Request<hyper::body::Incoming>,
 ) -> Reply
 where
@@ -314,7 +318,7 @@ where
     }
     let path = request.uri().path();
     let Some(path) = path
-        .strip_prefix(base)
+        .strip_prefix(shared.base.as_str())
         .filter(|rest| rest.starts_with('/'))
         .map(str::to_owned)
     else {
@@ -355,7 +359,7 @@ where
                 .find(|(field, _)| field.eq_ignore_ascii_case(name))
                 .map(|(_, value)| value.clone())
         };
-        handle(&service, &auth, &path, &header, &body, now_ms)
+        handle(&shared.service, &shared.auth, &path, &header, &body, now_ms)
     })
     .await;
     match answer {
