@@ -270,6 +270,98 @@ fn stock_keeps_levels_across_calls() {
     );
 }
 
+/// `begin` arguments for saga `id` with `steps` (each a record as `wes_node::saga` encodes
+/// them) and a timeout of `timeout` blocks.
+fn saga_begin(id: u8, timeout: u64, steps: &[Vec<u8>]) -> Vec<u8> {
+    let mut args = [id; 32].to_vec();
+    args.extend_from_slice(&timeout.to_le_bytes());
+    args.push(steps.len() as u8);
+    for step in steps {
+        args.extend_from_slice(&(step.len() as u32).to_le_bytes());
+        args.extend_from_slice(step);
+    }
+    args
+}
+
+/// A step record calling `entry` of resource `[seed; 32]`, undone by `undo`.
+fn saga_step(seed: u8, entry: &str, undo: &str) -> Vec<u8> {
+    let mut step = [seed; 32].to_vec();
+    for part in [entry.as_bytes(), b"", undo.as_bytes()] {
+        step.extend_from_slice(&(part.len() as u32).to_le_bytes());
+        step.extend_from_slice(part);
+    }
+    step
+}
+
+#[test]
+fn saga_refuses_bad_plans_and_moves_out_of_turn() {
+    let mut saga = Session::new("saga");
+    assert_eq!(
+        aborted(saga.call("begin", &saga_begin(1, 5, &[saga_step(9, "a", "")]))),
+        "saga: not initialised"
+    );
+    saga.call("init", &[]).unwrap();
+    let step = saga_step(9, "take", "put_back");
+    for (args, why) in [
+        (saga_begin(1, 5, &[]), "saga: between 1 and 16 steps"),
+        (
+            saga_begin(1, 5, &vec![step.clone(); 17]),
+            "saga: between 1 and 16 steps",
+        ),
+        (
+            saga_begin(1, 0, std::slice::from_ref(&step)),
+            "saga: the timeout is at least one block",
+        ),
+        (
+            saga_begin(1, 5, &[saga_step(9, "", "")]),
+            "saga: a step needs an entry",
+        ),
+        (
+            saga_begin(1, 5, &[step[..40].to_vec()]),
+            "saga step: input too short",
+        ),
+        (
+            saga_begin(1, 5, std::slice::from_ref(&step))[..60].to_vec(),
+            "saga arguments: input too short",
+        ),
+    ] {
+        assert_eq!(aborted(saga.call("begin", &args)), why);
+    }
+    saga.call("begin", &saga_begin(1, 5, &[step.clone(), step.clone()]))
+        .unwrap();
+    assert_eq!(
+        aborted(saga.call("begin", &saga_begin(1, 5, &[step]))),
+        "saga: id already used"
+    );
+    let id_step = |n: u8| [[1u8; 32].as_slice(), &[n]].concat();
+    assert_eq!(
+        aborted(saga.call("advance", &id_step(1))),
+        "saga: not the next step"
+    );
+    assert_eq!(
+        aborted(saga.call("compensate", &id_step(0))),
+        "saga: not compensating"
+    );
+    assert_eq!(
+        aborted(saga.call("timeout", &[1; 32])),
+        "saga: the deadline has not passed"
+    );
+    assert_eq!(
+        aborted(saga.call("advance", &[2; 33])),
+        "saga: no such saga"
+    );
+    // Failing before any step landed leaves nothing to undo: compensated at once.
+    let out = saga
+        .call("fail", &[id_step(0), b"changed my mind".to_vec()].concat())
+        .unwrap();
+    let topics: Vec<&str> = out.events.iter().map(|e| e.topic.as_str()).collect();
+    assert_eq!(topics, ["saga_failed", "saga_compensated"]);
+    let header = saga.call("status", &[1; 32]).unwrap().return_data;
+    assert_eq!((header[33], header[34]), (0, 3), "0 done, compensated");
+    assert_eq!(&header[52..], b"changed my mind");
+    assert_eq!(aborted(saga.call("fail", &id_step(0))), "saga: not running");
+}
+
 fn bytes32(seed: u8) -> [u8; 32] {
     std::array::from_fn(|i| seed.wrapping_add(i as u8))
 }

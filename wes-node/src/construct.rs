@@ -81,6 +81,10 @@ pub enum ConstructError {
     /// The execution failed (the contract's fault or the executor's).
     #[error("execution: {0}")]
     Execution(#[from] ExecutorError),
+    /// A WASM contract call failed in the contract runtime's construction
+    /// (`wes_ispc::construct_call`): its execution, its balance or its proof.
+    #[error("contract call: {0}")]
+    Contract(wes_ispc::ConstructError),
     /// The prover failed.
     #[error("proof: {0}")]
     Proof(#[from] ProofError),

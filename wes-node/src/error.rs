@@ -121,6 +121,7 @@ impl Blame for NodeError {
             NodeError::InvalidResource { .. } => Fault::Input,
             NodeError::Construct(e) => match e {
                 crate::construct::ConstructError::Execution(x) => x.fault,
+                crate::construct::ConstructError::Contract(c) => c.fault(),
                 crate::construct::ConstructError::Proof(p) => p.fault(),
                 crate::construct::ConstructError::View(_) => Fault::Local,
                 _ => Fault::Input,

@@ -70,6 +70,7 @@ pub mod pending;
 pub mod producer;
 pub mod resources;
 pub mod rpc;
+pub mod saga;
 pub mod settlement;
 pub mod status;
 pub mod tip;

@@ -350,6 +350,10 @@ impl<L: ChainLedger> Node<L> {
     /// transaction carrying the outcome, proven with `call.proof_system`'s prover, for the
     /// caller to sign ([`construct`](mod@crate::construct)). Runs against a lock-free view.
     ///
+    /// A WASM contract proven by the chain's [`Contracts`] prover is assembled by the
+    /// contract runtime (`wes_ispc::construct_call`), as `wes_constructCall` does: nested
+    /// calls name their callees, minted and contract-held assets are balanced.
+    ///
     /// # Errors
     /// [`NodeError::Construct`]: no executor or prover, a failed execution or proof.
     pub fn construct(&self, call: &Call) -> Result<Constructed, NodeError> {
@@ -358,6 +362,12 @@ impl<L: ChainLedger> Node<L> {
             .stat(&call.resource)?
             .ok_or(ConstructError::MissingResource(call.resource))?
             .kind;
+        if let Some(contracts) = &self.contracts
+            && kind == ResourceKind::Wasm
+            && call.proof_system == contracts.prover.system()
+        {
+            return self.construct_contract_call(call, contracts);
+        }
         let executor = self
             .executors
             .get(kind)
@@ -406,6 +416,47 @@ impl<L: ChainLedger> Node<L> {
             }
         }
         Ok(constructed)
+    }
+
+    /// [`construct`](Self::construct) for a WASM contract of the chain's [`Contracts`].
+    fn construct_contract_call(
+        &self,
+        call: &Call,
+        contracts: &Contracts,
+    ) -> Result<Constructed, NodeError> {
+        let ctx = self.next_context();
+        let request = wes_ispc::CallRequest {
+            chain_id: self.chain_id,
+            resource: call.resource,
+            entry: call.entry.clone(),
+            args: call.args.clone(),
+            cu_limit: call.cu_limit,
+            height: ctx.height,
+            valid_until: ctx.height + self.config.call_validity_blocks,
+            time_ms: ctx.time_ms,
+            fee_inputs: call.fee_inputs.clone(),
+            change_lock: call.change.clone(),
+            fee: call.fee,
+            fee_token: wes_core::TokenId::Native,
+        };
+        let started = Instant::now();
+        let constructed =
+            wes_ispc::construct_call(&contracts.wasm, &*contracts.prover, &request, &self.view());
+        self.metrics
+            .construct_seconds
+            .observe(started.elapsed().as_secs_f64());
+        let constructed = constructed.map_err(ConstructError::Contract)?;
+        if let Some(settlement) = &self.settlement
+            && let Err(e) = settlement.track(&constructed.tx, &constructed.external)
+        {
+            contracts.wasm.connectors().abandon(&constructed.external);
+            return Err(e.into());
+        }
+        Ok(Constructed {
+            tx: constructed.tx,
+            proof: constructed.proof,
+            outcome: constructed.outcome,
+        })
     }
 
     /// [`construct`](Self::construct) as a job off the node's async threads, on tokio's

@@ -28,6 +28,7 @@ use wes_ledger::{EutxoLedger, FeePolicy, LedgerConfig, SledStore, TokenFee};
 use wes_node::settlement::OpState;
 use wes_node::{Config, Contracts, Node, NodeBuilder};
 
+pub mod saga;
 pub mod warehouse;
 
 /// The order chain's node: the EUTXO ledger on sled.
@@ -74,9 +75,10 @@ pub fn build_contracts(out: &Path) -> Result<()> {
     Ok(())
 }
 
-struct App {
-    node: Arc<OrderNode>,
-    contracts: Contracts,
+/// The app's node and its contract runtime, with the wallet moves the examples make.
+pub(crate) struct App {
+    pub(crate) node: Arc<OrderNode>,
+    pub(crate) contracts: Contracts,
 }
 
 fn u64_arg(args: &mut Vec<u8>, v: u64) {
@@ -89,6 +91,53 @@ fn prefixed(args: &mut Vec<u8>, bytes: &[u8]) {
 }
 
 impl App {
+    /// Opens (or creates) the chain in `data_dir` with `connectors` registered by name:
+    /// the sled ledger, PoW mined by the dev key `miner` on demand, contracts executed once
+    /// and verified by replay, and external calls committed once their block is two deep.
+    pub(crate) fn open(
+        data_dir: &Path,
+        connectors: Vec<(&str, Arc<dyn Connector>)>,
+    ) -> Result<App> {
+        let (shop, alice, miner) = (
+            SecretKey::dev("shop"),
+            SecretKey::dev("alice"),
+            SecretKey::dev("miner"),
+        );
+        let mut params = PowParams::devnet(CHAIN);
+        params.block_time_ms = 1_000;
+        let genesis = Genesis {
+            chain_id: CHAIN,
+            time_ms: 1_767_225_600_000,
+            target: params.pow_limit,
+            allocations: [&shop, &alice]
+                .map(|k| Output::asset(Lock::key(k.public_key()), TokenId::Native, 1_000_000_000))
+                .to_vec(),
+            message: "order chain".into(),
+        };
+        let mut rules = LedgerConfig::new(CHAIN);
+        rules.fees = FeePolicy::native(TokenFee {
+            per_byte: 1,
+            per_cu: 1,
+        });
+        let wasm = Arc::new(WasmExecutor::default());
+        for (name, connector) in connectors {
+            wasm.connectors().register(name, connector, None);
+        }
+        let runtime = Contracts::new(wasm);
+        let mut config = Config::new(data_dir);
+        config.settlement.commit_depth = 2;
+        let node = NodeBuilder::new(config, genesis)
+            .ledger_config(rules)
+            .pow(params, Some(miner.public_key()))
+            .contracts(runtime.clone())
+            .verifier(Arc::new(runtime.verifier()))
+            .build()?;
+        Ok(App {
+            node,
+            contracts: runtime,
+        })
+    }
+
     /// A native coin of `key` worth at least `need`, and its amount.
     fn coin(&self, key: &SecretKey, need: u128) -> Result<(OutPoint, u128)> {
         self.node
@@ -218,52 +267,19 @@ pub fn run(data_dir: &Path, contracts: &Path) -> Result<Summary> {
 /// Runs the app chain with `shipper` as the shipping connector (an `HttpConnector` to the
 /// [`warehouse`] service, say).
 pub fn run_with(data_dir: &Path, contracts: &Path, shipper: Arc<dyn Connector>) -> Result<Summary> {
-    let (shop, alice, miner) = (
-        SecretKey::dev("shop"),
-        SecretKey::dev("alice"),
-        SecretKey::dev("miner"),
-    );
-    let mut params = PowParams::devnet(CHAIN);
-    params.block_time_ms = 1_000;
-    let genesis = Genesis {
-        chain_id: CHAIN,
-        time_ms: 1_767_225_600_000,
-        target: params.pow_limit,
-        allocations: [&shop, &alice]
-            .map(|k| Output::asset(Lock::key(k.public_key()), TokenId::Native, 1_000_000_000))
-            .to_vec(),
-        message: "order chain".into(),
-    };
-    let mut rules = LedgerConfig::new(CHAIN);
-    rules.fees = FeePolicy::native(TokenFee {
-        per_byte: 1,
-        per_cu: 1,
-    });
-    let wasm = Arc::new(WasmExecutor::default());
-    wasm.connectors().register("shipping", shipper, None);
-    let runtime = Contracts::new(wasm);
+    let (shop, alice) = (SecretKey::dev("shop"), SecretKey::dev("alice"));
     // The composition: sled ledger (the default), PoW mined by `miner` on demand, contracts
-    // proven and verified by replay.
-    // The shipper hears commit once the order's block has one block on top of it.
-    let mut config = Config::new(data_dir);
-    config.settlement.commit_depth = 2;
-    let node = NodeBuilder::new(config, genesis)
-        .ledger_config(rules)
-        .pow(params, Some(miner.public_key()))
-        .contracts(runtime.clone())
-        .verifier(Arc::new(runtime.verifier()))
-        .build()?;
-    let app = App {
-        node: node.clone(),
-        contracts: runtime,
-    };
+    // proven and verified by replay. The shipper hears commit once the order's block has
+    // one block on top of it.
+    let app = App::open(data_dir, vec![("shipping", shipper)])?;
+    let node = app.node.clone();
 
-    let read = |name: &str| {
-        std::fs::read(contracts.join(format!("{name}.wasm")))
-            .with_context(|| format!("contract {name}: run build_contracts first"))
-    };
-    let stock = app.deploy(&shop, "stock", &read("stock")?)?;
-    let flow = app.deploy(&shop, "order_flow", &read("order_flow")?)?;
+    let stock = app.deploy(&shop, "stock", &read_contract(contracts, "stock")?)?;
+    let flow = app.deploy(
+        &shop,
+        "order_flow",
+        &read_contract(contracts, "order_flow")?,
+    )?;
     app.call(&shop, stock, "init", vec![])?;
     let mut add = ITEM.to_le_bytes().to_vec();
     u64_arg(&mut add, 10);
@@ -295,19 +311,7 @@ pub fn run_with(data_dir: &Path, contracts: &Path, shipper: Arc<dyn Connector>) 
         .settlement()
         .context("the node settles external calls")?;
     settlement.sync()?;
-    let key = [b"i".as_slice(), &ITEM.to_le_bytes()].concat();
-    let (_, out) = node
-        .ledger()
-        .state(&contract_id(&stock), &key)?
-        .context("stock level")?;
-    let level = u64::from_le_bytes(
-        out.as_state()
-            .context("state")?
-            .data
-            .clone()
-            .try_into()
-            .map_err(|_| anyhow!("level"))?,
-    );
+    let level = stock_level(&node, &stock)?;
     let acknowledged = |state: OpState| {
         settlement
             .ops()
@@ -328,6 +332,27 @@ pub fn run_with(data_dir: &Path, contracts: &Path, shipper: Arc<dyn Connector>) 
     })
 }
 
+/// The level of [`ITEM`] in the `stock` contract deployed as `stock`, on the best chain.
+pub fn stock_level(node: &OrderNode, stock: &ContentId) -> Result<u64> {
+    let key = [b"i".as_slice(), &ITEM.to_le_bytes()].concat();
+    let Some((_, out)) = node.ledger().state(&contract_id(stock), &key)? else {
+        return Ok(0);
+    };
+    let data = &out
+        .as_state()
+        .context("stock level: not a State output")?
+        .data;
+    Ok(u64::from_le_bytes(data.as_slice().try_into().map_err(
+        |_| anyhow!("stock level: {} bytes", data.len()),
+    )?))
+}
+
+/// The bytes of contract `name` built into `contracts` by [`build_contracts`].
+pub(crate) fn read_contract(contracts: &Path, name: &str) -> Result<Vec<u8>> {
+    std::fs::read(contracts.join(format!("{name}.wasm")))
+        .with_context(|| format!("contract {name}: run build_contracts first"))
+}
+
 fn balance(node: &OrderNode, key: &SecretKey) -> u128 {
     node.index()
         .outputs_of(&Lock::key(key.public_key()).address())
@@ -340,6 +365,6 @@ fn balance(node: &OrderNode, key: &SecretKey) -> u128 {
         .sum()
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -1,4 +1,5 @@
-//! `wes-order-chain`: runs the order-processing app chain once and prints what happened.
+//! `wes-order-chain`: runs the order-processing app chain once (orders as one atomic call,
+//! then as sagas) and prints what happened.
 
 use anyhow::Result;
 
@@ -16,6 +17,12 @@ fn main() -> Result<()> {
     println!(
         "shipper: {} committed, {} aborted; chain at height {}",
         s.shipments.0, s.shipments.1, s.height
+    );
+    println!("the same orders as sagas: three steps, one block each…");
+    let s = wes_order_chain::saga::run(&dir.join("saga-chain"), &contracts)?;
+    println!(
+        "order 1: {:?} in {} blocks; order 2: {:?} ({}); stock left {}",
+        s.paid.0, s.paid.1, s.declined.0, s.declined.1, s.stock_left
     );
     std::fs::remove_dir_all(&dir)?;
     Ok(())

@@ -11,6 +11,7 @@
 //! | `authorize` | `address[32]` | owner only: state `"a" ‖ address` = `01` |
 //! | `add` | `item u32 ‖ qty u64` | owner only: `"i" ‖ item u32le` += qty |
 //! | `take` | `item u32 ‖ qty u64` | owner or authorised: `"i" ‖ item` -= qty; aborts `"out of stock"` if short |
+//! | `put_back` | `item u32 ‖ qty u64` | owner or authorised: `"i" ‖ item` += qty (undoes a `take`, e.g. a saga's compensation) |
 //! | `level` | `item u32` | returns the level as `u64le` (0 if never stocked) |
 
 #![no_std]
@@ -77,20 +78,38 @@ pub extern "C" fn add() {
     }
 }
 
-/// `take(item, qty)`: removes stock (owner or an authorised address).
-#[no_mangle]
-pub extern "C" fn take() {
-    let (item, qty) = item_and_qty();
+/// Aborts unless the caller is the owner or an authorised address.
+fn require_authorised() {
     let who = caller();
     require(
         who == owner() || state_has(&key(b"a", &who)),
         "stock: caller not authorised",
     );
+}
+
+/// `take(item, qty)`: removes stock (owner or an authorised address).
+#[no_mangle]
+pub extern "C" fn take() {
+    let (item, qty) = item_and_qty();
+    require_authorised();
     let key = item_key(item);
     let level = state_get_u64(&key).unwrap_or(0);
     match level.checked_sub(qty) {
         Some(level) => state_set_u64(&key, level),
         None => abort("out of stock"),
+    }
+}
+
+/// `put_back(item, qty)`: returns stock that was taken (owner or an authorised address).
+#[no_mangle]
+pub extern "C" fn put_back() {
+    let (item, qty) = item_and_qty();
+    require_authorised();
+    let key = item_key(item);
+    let level = state_get_u64(&key).unwrap_or(0);
+    match level.checked_add(qty) {
+        Some(level) => state_set_u64(&key, level),
+        None => abort("stock: level overflow"),
     }
 }
 

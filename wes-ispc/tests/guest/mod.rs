@@ -24,8 +24,28 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub const CONTRACTS: &[(&str, &[&str])] = &[
     ("token", &["init", "mint", "transfer", "supply"]),
     ("escrow", &["open", "release", "refund"]),
-    ("stock", &["init", "authorize", "add", "take", "level"]),
+    (
+        "stock",
+        &["init", "authorize", "add", "take", "put_back", "level"],
+    ),
     ("order_flow", &["place"]),
+    (
+        "saga",
+        &[
+            "init",
+            "authorize",
+            "begin",
+            "advance",
+            "fail",
+            "timeout",
+            "compensate",
+            "status",
+        ],
+    ),
+    (
+        "fulfilment",
+        &["init", "authorize", "ship", "unship", "charge"],
+    ),
 ];
 
 /// Guest stack size in bytes (2 pages; the memory starts with the stack).
