@@ -555,9 +555,10 @@ impl<L: Ledger> ChainManager<L> {
         }
         if fork == self.best {
             for (h, block) in path.iter().zip(&blocks) {
-                self.ledger
-                    .apply_block(block)
-                    .map_err(|e| SwitchError::Ledger(*h, e))?;
+                if let Err(e) = self.ledger.apply_block(block) {
+                    self.follow_ledger_tip();
+                    return Err(SwitchError::Ledger(*h, e));
+                }
                 self.best = *h;
                 if let Some(e) = self.entries.get_mut(h) {
                     e.block = None;
@@ -575,9 +576,10 @@ impl<L: Ledger> ChainManager<L> {
                 }
                 old = self.entries[&old].header.parent;
             }
-            self.ledger
-                .reorg(&fork, &blocks)
-                .map_err(|e| SwitchError::Ledger(target, e))?;
+            if let Err(e) = self.ledger.reorg(&fork, &blocks) {
+                self.follow_ledger_tip();
+                return Err(SwitchError::Ledger(target, e));
+            }
             self.best = target;
             for h in &path {
                 if let Some(e) = self.entries.get_mut(h) {
@@ -586,6 +588,19 @@ impl<L: Ledger> ChainManager<L> {
             }
         }
         Ok(())
+    }
+
+    /// After a failed switch, makes the best block the ledger's tip. A ledger restores its
+    /// chain when a switch fails, but one whose store stopped writing may stop between the
+    /// branches: the manager then follows it rather than report a chain the ledger does not
+    /// hold (the blocks it reverted stay in memory, so the branch can be applied again).
+    fn follow_ledger_tip(&mut self) {
+        if let Ok(tip) = self.ledger.tip()
+            && tip.hash != self.best
+            && self.entries.contains_key(&tip.hash)
+        {
+            self.best = tip.hash;
+        }
     }
 
     fn block_of(&self, hash: &BlockHash) -> core::result::Result<Block, SwitchError<L::Error>> {

@@ -553,6 +553,20 @@ pub enum LedgerError {
     /// Genesis cannot be reverted.
     #[error("cannot revert the genesis block")]
     RevertGenesis,
+    /// A reorganisation failed, and putting the old chain back failed too (a store that
+    /// stopped writing): the ledger's tip is `tip`, wherever it stopped between the two
+    /// branches, and [`Ledger::tip`](wes_core::Ledger::tip) says so.
+    #[error(
+        "reorganisation failed ({error}); restoring the old chain failed too ({restore}); the tip is {tip}"
+    )]
+    ReorgUnrestored {
+        /// Why the reorganisation failed.
+        error: Box<LedgerError>,
+        /// Why the old chain could not be restored.
+        restore: Box<LedgerError>,
+        /// Where the ledger stopped.
+        tip: BlockHash,
+    },
     /// The store holds another chain.
     #[error("store holds genesis {stored}, configured genesis is {configured}")]
     GenesisMismatch {
@@ -601,6 +615,7 @@ impl Blame for LedgerError {
             LedgerError::UnknownBlock(_) => Fault::Unavailable,
             LedgerError::NotOnChain(_) => Fault::Input,
             LedgerError::Store(_)
+            | LedgerError::ReorgUnrestored { .. }
             | LedgerError::RevertGenesis
             | LedgerError::GenesisMismatch { .. } => Fault::Local,
         }

@@ -677,20 +677,42 @@ impl<S: KvStore> Ledger for EutxoLedger<S> {
         }
         let mut reverted = Vec::new();
         while self.read_meta().tip != *fork_point {
-            reverted.push(self.revert_locked()?);
+            match self.revert_locked() {
+                Ok(block) => reverted.push(block),
+                Err(e) => return Err(self.restore(e, 0, &reverted)),
+            }
         }
         for (applied, block) in branch.iter().enumerate() {
             if let Err(e) = self.apply_locked(block) {
-                // Restore the old chain; its blocks were valid on top of the fork point.
-                for _ in 0..applied {
-                    self.revert_locked()?;
-                }
-                for old in reverted.iter().rev() {
-                    self.apply_locked(old)?;
-                }
-                return Err(e);
+                return Err(self.restore(e, applied, &reverted));
             }
         }
         Ok(tip_of(&self.read_meta()))
+    }
+}
+
+impl<S: KvStore> EutxoLedger<S> {
+    /// After a reorganisation failed with `error`, having reverted `reverted` (tip first)
+    /// and applied `applied` blocks of the new branch: puts the old chain back (its blocks
+    /// were valid on top of the fork point) and returns `error`. If that fails too (a
+    /// store that stopped writing), the ledger stays where it stopped and the error says
+    /// where ([`LedgerError::ReorgUnrestored`]).
+    fn restore(&self, error: LedgerError, applied: usize, reverted: &[Block]) -> LedgerError {
+        let restored = (0..applied)
+            .try_for_each(|_| self.revert_locked().map(drop))
+            .and_then(|()| {
+                reverted
+                    .iter()
+                    .rev()
+                    .try_for_each(|old| self.apply_locked(old).map(drop))
+            });
+        match restored {
+            Ok(()) => error,
+            Err(restore) => LedgerError::ReorgUnrestored {
+                error: Box::new(error),
+                restore: Box::new(restore),
+                tip: self.read_meta().tip,
+            },
+        }
     }
 }

@@ -118,7 +118,10 @@ pub trait Ledger: Send + Sync {
 
     /// Switches to another branch: reverts to `fork_point` (a block on the applied chain) and
     /// applies `branch` (its descendants, parent first). If any block of `branch` is invalid,
-    /// the ledger is restored to the chain it had before and the block's error is returned.
+    /// or reverting or applying fails otherwise, the ledger is restored to the chain it had
+    /// before and the error is returned. A ledger that cannot restore either (its store
+    /// stopped writing) stops between the branches and says so in its error; callers follow
+    /// [`tip`](Ledger::tip) afterwards, as the chain manager does.
     fn reorg(&self, fork_point: &BlockHash, branch: &[Block]) -> Result<ChainTip, Self::Error>;
 }
 
