@@ -204,10 +204,14 @@ enum Command {
 
 #[derive(Subcommand, Debug)]
 enum KeysCommand {
-    /// Generate a key.
+    /// Generate a key. A new keystore is encrypted with a passphrase
+    /// (`WES_KEYSTORE_PASSPHRASE`, or asked on the terminal) unless `--dev`.
     New {
         /// Its name.
         name: String,
+        /// Keep the seed unencrypted: a development keystore (refused for an encrypted one).
+        #[arg(long)]
+        dev: bool,
     },
     /// List keys and addresses.
     List,
@@ -414,9 +418,9 @@ fn devnet_config(data_dir: &Path, rpc_addr: SocketAddr, block_time_ms: u64) -> N
 }
 
 fn ensure_dev_keys(path: &Path) -> Result<Keystore> {
-    let mut store = Keystore::open(path)?;
+    let mut store = Keystore::open_dev(path)?;
     for name in ["alice", "bob", "miner"] {
-        if store.get(name).is_err() {
+        if !store.contains(name) {
             store.insert(name, &dev_key(name))?;
         }
     }
@@ -575,8 +579,8 @@ fn main() -> Result<()> {
                 } else {
                     format!("{miner_key}-{i}")
                 };
-                let mut store = Keystore::open(dir.join("keys.json"))?;
-                if store.get(&name).is_err() {
+                let mut store = Keystore::open_dev(dir.join("keys.json"))?;
+                if !store.contains(&name) {
                     store.insert(&name, &dev_key(&name))?;
                 }
                 config.miner_key = name;
@@ -603,9 +607,10 @@ fn main() -> Result<()> {
                 );
             }
             let cfg = NodeConfig::read(&config)?;
-            // A fresh mining key (the dev keys are public: only `devnet` uses them).
+            // A fresh mining key (the dev keys are public: only `devnet` uses them), in an
+            // encrypted keystore (the passphrase from WES_KEYSTORE_PASSPHRASE or asked).
             let mut store = Keystore::open(cfg.data_dir.join("keys.json"))?;
-            if store.get(&cfg.miner_key).is_err() {
+            if !store.contains(&cfg.miner_key) {
                 let k = SecretKey::generate();
                 store.insert(&cfg.miner_key, &k)?;
                 println!("new key {:?}: {}", cfg.miner_key, address_of(&k));
@@ -661,9 +666,13 @@ fn main() -> Result<()> {
             Ok(())
         }
         Command::Keys { command } => {
-            let mut store = Keystore::open(&cli.keystore)?;
             match command {
-                KeysCommand::New { name } => {
+                KeysCommand::New { name, dev } => {
+                    let mut store = if dev {
+                        Keystore::open_dev(&cli.keystore)?
+                    } else {
+                        Keystore::open(&cli.keystore)?
+                    };
                     let k = SecretKey::generate();
                     store.insert(&name, &k)?;
                     println!(
@@ -673,6 +682,7 @@ fn main() -> Result<()> {
                     );
                 }
                 KeysCommand::List => {
+                    let store = Keystore::open(&cli.keystore)?;
                     for (name, address) in store.list()? {
                         let k = store.get(&name)?;
                         println!(

@@ -299,8 +299,11 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// `init` writes a template configuration and creates the data directory; `run --config`
-/// starts a node from the TOML file.
+/// The passphrase of the keystores `init` creates in these tests.
+const PASSPHRASE: (&str, &str) = ("WES_KEYSTORE_PASSPHRASE", "e2e passphrase");
+
+/// `init` writes a template configuration and creates the data directory with the mining
+/// key in an encrypted keystore; `run --config` starts a node from the TOML file.
 #[test]
 fn init_then_run_from_a_toml_configuration() {
     let tmp = tempfile::tempdir().unwrap();
@@ -308,6 +311,7 @@ fn init_then_run_from_a_toml_configuration() {
     let out = Command::new(BIN)
         .args(["init", "--config"])
         .arg(&config)
+        .env(PASSPHRASE.0, PASSPHRASE.1)
         .output()
         .unwrap();
     assert!(
@@ -324,10 +328,35 @@ fn init_then_run_from_a_toml_configuration() {
     );
     let text = text.replace("block_time_ms = 2000", "block_time_ms = 300");
     std::fs::write(&config, text).unwrap();
+    // The mining key is sealed, in a file only its owner reads; without the passphrase
+    // the node does not start, and says why.
+    let keys_path = tmp.path().join("wes-data/keys.json");
+    let keys = std::fs::read_to_string(&keys_path).unwrap();
+    assert!(
+        keys.contains("ciphertext") && !keys.contains("\"seed\""),
+        "{keys}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&keys_path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let out = Command::new(BIN)
+        .args(["run", "--rpc-addr", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .env_remove(PASSPHRASE.0)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(PASSPHRASE.0), "{stderr}");
     // A flag replaces the configuration's key: a free port instead of 8645.
     let mut cmd = Command::new(BIN);
     cmd.args(["run", "--rpc-addr", "127.0.0.1:0", "--config"])
-        .arg(&config);
+        .arg(&config)
+        .env(PASSPHRASE.0, PASSPHRASE.1);
     let node = spawn(cmd, tmp.path(), false);
     let deadline = Instant::now() + Duration::from_secs(30);
     while height(&node) < 2 {
@@ -351,6 +380,7 @@ fn init_then_run_from_a_toml_configuration() {
         .args(["--log-format", "json", "run", "--mine", "false"])
         .args(["--rpc-addr", "127.0.0.1:0", "--config"])
         .arg(&config)
+        .env(PASSPHRASE.0, PASSPHRASE.1)
         .env("RUST_LOG", "info")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
