@@ -13,7 +13,8 @@
 //! chain, decides the next move ([`SagaState::next_move`]), constructs the call, signs and
 //! submits it. It keeps nothing but the transaction it is waiting for, so a driver that
 //! restarts, or any other client that can make the same calls, picks up where the chain
-//! says the saga is.
+//! says the saga is. A client reads a saga with `wes_getState(saga contract, "h" ‖ id)`
+//! and decodes the `data` with [`SagaState::decode`].
 //!
 //! # Guarantees
 //!

@@ -139,6 +139,9 @@ test('requests must be signed by a trusted node, recently and unaltered', async 
   assert.equal((await handle(s, auth, 'prepare', () => undefined, new Uint8Array(), now))[0], 400);
 });
 
+/** The node's keystore is encrypted: its passphrase, as `wes-node` reads it. */
+const keystoreEnv = { ...process.env, WES_KEYSTORE_PASSPHRASE: 'service test' };
+
 /**
  * Runs `wes-node connector-check` against `url`, signing with keystore key `key`
  * (asynchronously: the service answers from this process's event loop).
@@ -146,7 +149,7 @@ test('requests must be signed by a trusted node, recently and unaltered', async 
 function connectorCheck(url: string, keystore: string, key: string): Promise<{ status: number; stdout: string; stderr: string }> {
   const args = ['--keystore', keystore, 'connector-check', url, '--key', key, '--request', toHex(quantity(1)), '--request', toHex(quantity(2))];
   return new Promise((ok) => {
-    execFile(nodeBinary(), args, { encoding: 'utf8' }, (error, stdout, stderr) => {
+    execFile(nodeBinary(), args, { encoding: 'utf8', env: keystoreEnv }, (error, stdout, stderr) => {
       ok({ status: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
     });
   });
@@ -187,7 +190,10 @@ test('the service passes the Rust conformance test over HTTP, and an open one do
   const dir = mkdtempSync(join(tmpdir(), 'wes-service-'));
   try {
     const keystore = join(dir, 'keys.json');
-    const made = spawnSync(nodeBinary(), ['--keystore', keystore, 'keys', 'new', 'node'], { encoding: 'utf8' });
+    const made = spawnSync(nodeBinary(), ['--keystore', keystore, 'keys', 'new', 'node'], {
+      encoding: 'utf8',
+      env: keystoreEnv,
+    });
     assert.equal(made.status, 0, made.stderr);
     const key = /public key ([0-9a-f]{64})/.exec(made.stdout)![1]!;
 

@@ -58,6 +58,10 @@ pub trait WesApi {
     #[method(name = "getOutput", blocking)]
     fn get_output(&self, outpoint: String) -> RpcResult<OutputInfo>;
 
+    /// A contract's live State output under `key` (hex), on the best chain.
+    #[method(name = "getState", blocking)]
+    fn get_state(&self, contract: String, key: String) -> RpcResult<OutputInfo>;
+
     /// Admits a signed transaction (hex of its encoding) to the mempool; its id.
     #[method(name = "sendRawTransaction", blocking)]
     fn send_raw_transaction(&self, tx: String) -> RpcResult<String>;

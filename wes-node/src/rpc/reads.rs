@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use wes_core::{BlockHash, ContentId, Ledger, ResourceKind, SignedTransaction, TxId, codec};
+use wes_core::{
+    BlockHash, ContentId, ContractId, Ledger, ResourceKind, SignedTransaction, TxId, codec,
+};
 
 use super::json::{decode_hex, outpoint, owner_address, parse, token_name, unhex};
 use super::types::{
@@ -135,6 +137,39 @@ pub(super) fn output<L: ChainLedger>(node: &Node<L>, op: &str) -> RpcResult<Outp
         .unspent(&op)
         .map_err(node_err)?
         .ok_or_else(|| not_found(format!("{op} is not unspent")))?;
+    Ok(OutputInfo::new(&op, &out))
+}
+
+/// The longest state key a contract can write (HostABI `state_set`).
+const MAX_STATE_KEY: usize = 64;
+
+pub(super) fn state<L: ChainLedger>(
+    node: &Node<L>,
+    contract: &str,
+    key: &str,
+) -> RpcResult<OutputInfo> {
+    let contract: ContractId = parse("contract", contract)?;
+    let key = unhex("key", key)?;
+    if key.len() > MAX_STATE_KEY {
+        return Err(invalid(
+            "key",
+            "too_long",
+            format!(
+                "{} bytes; state keys are at most {MAX_STATE_KEY}",
+                key.len()
+            ),
+        ));
+    }
+    let (op, out) = node
+        .ledger()
+        .state(&contract, &key)
+        .map_err(node_err)?
+        .ok_or_else(|| {
+            not_found(format!(
+                "contract {contract} has no state under key {}",
+                hex::encode(&key)
+            ))
+        })?;
     Ok(OutputInfo::new(&op, &out))
 }
 

@@ -68,6 +68,10 @@ impl<L: ChainLedger> WesApiServer for WesRpc<L> {
         reads::output(&self.node, &outpoint)
     }
 
+    fn get_state(&self, contract: String, key: String) -> RpcResult<OutputInfo> {
+        reads::state(&self.node, &contract, &key)
+    }
+
     fn send_raw_transaction(&self, tx: String) -> RpcResult<String> {
         reads::send(&self.node, &tx)
     }

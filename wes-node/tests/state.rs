@@ -1,0 +1,120 @@
+//! `wes_getState`: a contract's live State output by contract and key, on the best chain,
+//! following each write; typed errors for what is absent or malformed.
+
+mod common;
+
+use common::produce;
+use jsonrpsee::core::client::ClientT;
+use jsonrpsee::rpc_params;
+use wes_core::{ChainId, ContentId, ResourceKind, SecretKey};
+use wes_ispc::contract_id;
+use wes_node::client::resource_body;
+use wes_node::rpc::WesApiClient;
+use wes_node::rpc::types::{CallParams, OutputBodyInfo, PaymentParams};
+
+/// `bump` writes state "n" = one byte, one more than before (0 first).
+const BUMPER: &str = r#"(module
+  (import "wes" "state_get" (func $get (param i32 i32 i32 i32) (result i32)))
+  (import "wes" "state_set" (func $set (param i32 i32 i32 i32)))
+  (memory (export "memory") 1 1)
+  (data (i32.const 0) "n")
+  (func (export "bump")
+    (if (i32.ne (call $get (i32.const 0) (i32.const 1) (i32.const 16) (i32.const 1)) (i32.const 1))
+      (then (i32.store8 (i32.const 16) (i32.const 255))))
+    (i32.store8 (i32.const 16) (i32.add (i32.load8_u (i32.const 16)) (i32.const 1)))
+    (call $set (i32.const 0) (i32.const 1) (i32.const 16) (i32.const 1))))"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contract_state_is_read_by_contract_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let genesis = common::genesis(ChainId(35), "wes-node state tests");
+    let (running, client) = common::contract_node(&dir, genesis, None).await;
+    let alice = SecretKey::dev("alice");
+
+    let code = wat::parse_str(BUMPER).unwrap();
+    let resource: ContentId = client
+        .api()
+        .put_resource(hex::encode(&code), "wasm".into(), "bumper".into())
+        .await
+        .unwrap()
+        .parse()
+        .unwrap();
+    let body = resource_body(resource, ResourceKind::Wasm, code.len() as u64, "bumper");
+    client
+        .register_resource(&alice, body, 10_000)
+        .await
+        .unwrap();
+    produce(&running).await;
+    let contract = contract_id(&resource).to_string();
+    let key = hex::encode(b"n");
+
+    for expected in [0u8, 1] {
+        let fee = client.fee_input(&alice, 300_000).await.unwrap();
+        let constructed = client
+            .api()
+            .construct_call(CallParams {
+                resource: resource.to_string(),
+                entry: "bump".into(),
+                args: String::new(),
+                payment: PaymentParams {
+                    fee_inputs: vec![fee.to_string()],
+                    change: Some(hex::encode(alice.public_key().0)),
+                    fee: "200000".into(),
+                    fee_token: None,
+                    sponsor: None,
+                    cu_limit: 1_000_000,
+                },
+            })
+            .await
+            .unwrap();
+        let txid = client.sign_and_send(&alice, &constructed).await.unwrap();
+        produce(&running).await;
+
+        let out = client
+            .api()
+            .get_state(contract.clone(), key.clone())
+            .await
+            .unwrap();
+        assert_eq!(
+            out.outpoint,
+            format!("{txid}:0"),
+            "the latest write's output"
+        );
+        match out.body {
+            OutputBodyInfo::State {
+                contract: c,
+                key: k,
+                data,
+                version,
+            } => {
+                assert_eq!((c, k), (contract.clone(), key.clone()));
+                assert_eq!(data, hex::encode([expected]));
+                assert_eq!(version, u64::from(expected));
+            }
+            other => panic!("not a state output: {other:?}"),
+        }
+    }
+
+    // Absent, malformed, too long: typed errors naming the parameter.
+    let code = |e: jsonrpsee::core::client::Error| match e {
+        jsonrpsee::core::client::Error::Call(e) => (e.code(), e.message().to_string()),
+        other => panic!("{other}"),
+    };
+    let absent = client.api().get_state(contract.clone(), "ff".into()).await;
+    assert_eq!(code(absent.unwrap_err()).0, -32001);
+    for (contract, key) in [
+        ("not-a-contract".to_string(), key.clone()),
+        (contract.clone(), "zz".to_string()),
+        (contract.clone(), "00".repeat(65)),
+    ] {
+        let err = client.api().get_state(contract, key).await.unwrap_err();
+        assert_eq!(code(err).0, -32602);
+    }
+    // The method by name, as any client calls it.
+    let raw: serde_json::Value = client
+        .api()
+        .request("wes_getState", rpc_params![contract, key])
+        .await
+        .unwrap();
+    assert_eq!(raw["body"]["type"], "state");
+}
