@@ -1,14 +1,15 @@
-//! `wes_getState`: a contract's live State output by contract and key, on the best chain,
-//! following each write; typed errors for what is absent or malformed.
+//! Contract calls through the RPC: `wes_getState` reads a contract's live State output by
+//! contract and key, following each write, with typed errors for what is absent or
+//! malformed; and a construction is signed only if it is what the client asked for.
 
 mod common;
 
 use common::produce;
 use jsonrpsee::core::client::ClientT;
 use jsonrpsee::rpc_params;
-use wes_core::{ChainId, ContentId, ResourceKind, SecretKey};
+use wes_core::{ChainId, ContentId, Lock, ResourceKind, SecretKey, TokenId, Transaction, codec};
 use wes_ispc::contract_id;
-use wes_node::client::resource_body;
+use wes_node::client::{ClientError, Expected, resource_body};
 use wes_node::rpc::WesApiClient;
 use wes_node::rpc::types::{CallParams, OutputBodyInfo, PaymentParams};
 
@@ -117,4 +118,110 @@ async fn contract_state_is_read_by_contract_and_key() {
         .await
         .unwrap();
     assert_eq!(raw["body"]["type"], "state");
+}
+
+/// A construction a dishonest node altered, or one that is not what was asked for, is not
+/// signed; the honest one is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_construction_is_signed_only_if_it_is_what_was_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let genesis = common::genesis(ChainId(36), "wes-node checked constructions");
+    let (running, client) = common::contract_node(&dir, genesis, None).await;
+    let alice = SecretKey::dev("alice");
+    let code = wat::parse_str(BUMPER).unwrap();
+    let resource: ContentId = client
+        .api()
+        .put_resource(hex::encode(&code), "wasm".into(), "bumper".into())
+        .await
+        .unwrap()
+        .parse()
+        .unwrap();
+    let body = resource_body(resource, ResourceKind::Wasm, code.len() as u64, "bumper");
+    client
+        .register_resource(&alice, body, 10_000)
+        .await
+        .unwrap();
+    produce(&running).await;
+
+    let fee = client.fee_input(&alice, 300_000).await.unwrap();
+    let constructed = client
+        .api()
+        .construct_call(CallParams {
+            resource: resource.to_string(),
+            entry: "bump".into(),
+            args: String::new(),
+            payment: PaymentParams {
+                fee_inputs: vec![fee.to_string()],
+                change: Some(hex::encode(alice.public_key().0)),
+                fee: "200000".into(),
+                fee_token: None,
+                sponsor: None,
+                cu_limit: 1_000_000,
+            },
+        })
+        .await
+        .unwrap();
+    let expected = Expected {
+        chain_id: ChainId(36),
+        resource,
+        entry: "bump".into(),
+        args: vec![],
+        fee_inputs: vec![(fee, client.output(&fee).await.unwrap())],
+        change: Lock::key(alice.public_key()),
+        fee_token: TokenId::Native,
+        max_spend: 200_000,
+    };
+    let mismatch = |r: Result<_, ClientError>| match r {
+        Err(ClientError::Mismatch { reason }) => reason,
+        other => panic!("expected a mismatch, got {other:?}"),
+    };
+
+    // Not what was asked: another entry, a lower spending limit.
+    let other_entry = Expected {
+        entry: "drain".into(),
+        ..expected.clone()
+    };
+    let reason = mismatch(
+        client
+            .sign_checked(&alice, &constructed, &other_entry)
+            .await,
+    );
+    assert!(reason.contains("entry"), "{reason}");
+    let cheaper = Expected {
+        max_spend: 1_000,
+        ..expected.clone()
+    };
+    let reason = mismatch(client.sign_checked(&alice, &constructed, &cheaper).await);
+    assert!(reason.contains("would pay 200000"), "{reason}");
+
+    // A node that sends the change to someone else, with a consistent id.
+    let mut tx: Transaction = codec::decode(&hex::decode(&constructed.tx).unwrap()).unwrap();
+    let bob = Lock::key(SecretKey::dev("bob").public_key());
+    for out in &mut tx.outputs {
+        if out.lock == expected.change {
+            out.lock = bob.clone();
+        }
+    }
+    let mut altered = constructed.clone();
+    altered.tx = hex::encode(codec::encode(&tx));
+    altered.txid = tx.id().to_string();
+    let reason = mismatch(client.sign_checked(&alice, &altered, &expected).await);
+    assert!(reason.contains("would pay"), "{reason}");
+    // An id that does not match what is to be signed.
+    let mut lying = constructed.clone();
+    lying.txid = altered.txid.clone();
+    mismatch(client.sign_checked(&alice, &lying, &expected).await);
+
+    // The honest construction is signed and lands.
+    let txid = client
+        .sign_checked(&alice, &constructed, &expected)
+        .await
+        .unwrap();
+    produce(&running).await;
+    let out = client
+        .api()
+        .get_state(contract_id(&resource).to_string(), hex::encode(b"n"))
+        .await
+        .unwrap();
+    assert_eq!(out.outpoint, format!("{txid}:0"));
 }

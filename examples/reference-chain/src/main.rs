@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
-use wes_core::{Output, ResourceBody, ResourceKind, SecretKey, codec};
+use wes_core::{Lock, Output, ResourceBody, ResourceKind, SecretKey, TokenId, codec};
 use wes_ledger::Limits;
 use wes_node::LaunchOptions;
-use wes_node::client::{Client, ConstructedTx, resource_body};
+use wes_node::client::{Client, ConstructedTx, Expected, resource_body};
 use wes_node::rpc::{parse_outpoint, parse_token, token_name};
 use wes_reference_chain::config::{Allocation, ChainSpec, FeeTokenSpec, NodeConfig, devnet_usd};
 use wes_reference_chain::keys::{Keystore, address_of, dev_key};
@@ -270,6 +270,10 @@ enum ContractCommand {
         /// A sponsor pool (`txid:index`) that pays the fee: the call needs no key.
         #[arg(long)]
         sponsor: Option<String>,
+        /// The most the call may take from the caller's coins, fee included (default: the
+        /// fee). The node's construction is checked against it before it is signed.
+        #[arg(long)]
+        max_spend: Option<u128>,
     },
 }
 
@@ -849,6 +853,7 @@ async fn client_command(url: &str, keystore: &Path, command: Command) -> Result<
                 fee,
                 fee_token,
                 sponsor,
+                max_spend,
             } => {
                 let (txid, constructed) = if let Some(pool) = sponsor {
                     let pool = parse_outpoint(&pool).map_err(anyhow::Error::msg)?;
@@ -858,10 +863,10 @@ async fn client_command(url: &str, keystore: &Path, command: Command) -> Result<
                         .await?
                 } else {
                     let k = store.get(from.as_deref().context("--from or --sponsor")?)?;
-                    let fee_input = if fee_token == "native" {
+                    let token = parse_token(&fee_token).map_err(anyhow::Error::msg)?;
+                    let fee_input = if token == TokenId::Native {
                         c.fee_input(&k, fee + 100_000).await?
                     } else {
-                        let token = parse_token(&fee_token).map_err(anyhow::Error::msg)?;
                         c.coins(&k.public_key(), token, fee).await?.0[0]
                     };
                     let constructed: ConstructedTx = c.call("wes_constructCall", vec![json!({
@@ -869,7 +874,21 @@ async fn client_command(url: &str, keystore: &Path, command: Command) -> Result<
                         "fee_inputs": [fee_input.to_string()], "change": hex::encode(k.public_key().0),
                         "fee": fee.to_string(), "fee_token": fee_token,
                     })]).await?;
-                    (c.sign_and_send(&k, &constructed).await?, constructed)
+                    // Signed only if it is the call asked for, paying at most what was allowed.
+                    let expected = Expected {
+                        chain_id: c.chain_id().await?,
+                        resource: resource.parse().map_err(|e| anyhow!("resource: {e}"))?,
+                        entry: entry.clone(),
+                        args: hex::decode(&args).context("args: not hex")?,
+                        fee_inputs: vec![(fee_input, c.output(&fee_input).await?)],
+                        change: Lock::key(k.public_key()),
+                        fee_token: token,
+                        max_spend: max_spend.unwrap_or(fee),
+                    };
+                    (
+                        c.sign_checked(&k, &constructed, &expected).await?,
+                        constructed,
+                    )
                 };
                 print(
                     &json!({"txid": txid.to_string(), "cu_used": constructed.cu_used, "return_data": constructed.return_data}),

@@ -21,9 +21,12 @@ use wes_core::{
     ValidityWindow, codec,
 };
 
+mod checked;
+
 pub use crate::rpc::types::ConstructedTx;
 use crate::rpc::types::{Page, SendResult};
 use crate::rpc::{MAX_REQUEST_BYTES, WesApiClient, parse_outpoint, token_name};
+pub use checked::{Expected, check_constructed};
 
 /// How long a call may take: constructions with a zero-knowledge proof take seconds.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
@@ -73,6 +76,12 @@ pub enum ClientError {
     NoSingleCoin {
         /// The amount the coin must hold.
         need: u128,
+    },
+    /// A construction is not what was asked for: it is not signed.
+    #[error("the node's construction is not what was asked for: {reason}")]
+    Mismatch {
+        /// What differs.
+        reason: String,
     },
 }
 
@@ -336,7 +345,9 @@ impl Client {
             .collect())
     }
 
-    /// Signs a transaction the node constructed with `key`, attaches its proof and sends it.
+    /// Signs a transaction the node constructed with `key`, attaches its proof and sends it,
+    /// **unchecked**: for constructions the caller verified itself. Prefer
+    /// [`sign_checked`](Client::sign_checked).
     ///
     /// # Errors
     /// [`ClientError::Answer`] for a construction that does not decode; as [`Client::send`].
