@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
-use wes_core::{Lock, Output, ResourceBody, ResourceKind, SecretKey, TokenId, codec};
+use wes_core::{Lock, Output, OutputBody, ResourceBody, ResourceKind, SecretKey, TokenId, codec};
 use wes_ledger::Limits;
 use wes_node::LaunchOptions;
 use wes_node::client::{Client, ConstructedTx, Expected, resource_body};
@@ -944,6 +944,10 @@ async fn client_command(url: &str, keystore: &Path, command: Command) -> Result<
                 }
                 let k = store.get(&from)?;
                 let fee_input = c.fee_input(&k, fee + 100_000).await?;
+                let model_at = parse_outpoint(&model).map_err(anyhow::Error::msg)?;
+                let OutputBody::Resource(deployed) = c.output(&model_at).await?.body else {
+                    bail!("{model} is not a model's Resource output");
+                };
                 let wait = spinner("running the model and proving the inference…");
                 let constructed: ConstructedTx = c
                     .call(
@@ -955,7 +959,18 @@ async fn client_command(url: &str, keystore: &Path, command: Command) -> Result<
                     )
                     .await?;
                 wait.finish_and_clear();
-                let txid = c.sign_and_send(&k, &constructed).await?;
+                // Signed only if it is this inference, paying at most the fee.
+                let expected = Expected {
+                    chain_id: c.chain_id().await?,
+                    resource: deployed.content,
+                    entry: wes_ispc::onnx::INFER_ENTRY.into(),
+                    args: wes_ispc::onnx::encode_input(&input),
+                    fee_inputs: vec![(fee_input, c.output(&fee_input).await?)],
+                    change: Lock::key(k.public_key()),
+                    fee_token: TokenId::Native,
+                    max_spend: fee,
+                };
+                let txid = c.sign_checked(&k, &constructed, &expected).await?;
                 print(
                     &json!({"txid": txid.to_string(), "result": constructed.result, "proof_bytes": constructed.proof.len() / 2}),
                 );

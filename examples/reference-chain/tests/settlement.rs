@@ -230,9 +230,11 @@ fn open_shop(node: &NodeProcess, tmp: &Path) -> (String, String) {
     (stock, flow)
 }
 
-/// Bob places order `id` through `node`: the transaction id.
+/// Bob places order `id` through `node`, paying 100 per unit on top of the fee (the client
+/// signs no more than that): the transaction id.
 fn place(node: &NodeProcess, stock: &str, flow: &str, id: u8, qty: u64, address: &str) -> String {
     let args = hex(&order(stock, id, qty, address));
+    let max_spend = (2_000_000 + 100 * qty).to_string();
     let out = cli_json(
         node,
         &[
@@ -246,6 +248,8 @@ fn place(node: &NodeProcess, stock: &str, flow: &str, id: u8, qty: u64, address:
             &args,
             "--from",
             "bob",
+            "--max-spend",
+            &max_spend,
         ],
     );
     out["txid"].as_str().unwrap().to_owned()
