@@ -62,7 +62,7 @@ impl Client {
         amount: u128,
         fee: u128,
     ) -> Result<OutPoint, ClientError> {
-        let lock = self.pool_lock(pool).await?.0;
+        let lock = self.pool_output(pool).await?.lock;
         let out = Output::asset(lock, TokenId::Native, amount);
         let txid = self.pay(from, vec![out], fee, TokenId::Native).await?;
         Ok(OutPoint { tx: txid, index: 0 })
@@ -80,7 +80,12 @@ impl Client {
         pool: &OutPoint,
         fee: u128,
     ) -> Result<TxId, ClientError> {
-        let (_, held) = self.pool_lock(pool).await?;
+        let held = self
+            .pool_output(pool)
+            .await?
+            .as_asset()
+            .filter(|a| a.token == TokenId::Native)
+            .map_or(0, |a| a.amount);
         let back = held.checked_sub(fee).ok_or(ClientError::Insufficient {
             token: token_name(&TokenId::Native),
             have: held,
@@ -104,10 +109,11 @@ impl Client {
     /// Calls `entry(args)` of the contract `resource` with the fee paid by the sponsor pool
     /// at `pool`: the node constructs it (the pool is the first fee input, the change goes
     /// back to it), and it is sent without any signature. The construction is checked
-    /// first: its fee inputs are the pool's alone, and the pool loses at most `fee`.
+    /// first ([`check_constructed`](super::check_constructed)): the call asked for, the pool
+    /// the first input, and the pool loses at most `fee`.
     ///
     /// # Errors
-    /// The node refuses the construction or the transaction; [`ClientError::Answer`] for a
+    /// The node refuses the construction or the transaction; [`ClientError::Mismatch`] for a
     /// construction that is not what was asked.
     pub async fn call_sponsored(
         &self,
@@ -118,7 +124,7 @@ impl Client {
         fee: u128,
     ) -> Result<(TxId, ConstructedTx), ClientError> {
         const METHOD: &str = "wes_constructCall";
-        let (lock, held) = self.pool_lock(pool).await?;
+        let pool_output = self.pool_output(pool).await?;
         let constructed = self
             .rpc
             .construct_call(CallParams {
@@ -144,31 +150,26 @@ impl Client {
             .map_err(|e| e.to_string())
             .and_then(|b| codec::decode(&b).map_err(|e| e.to_string()))
             .map_err(|e| answer(format!("tx: {e}")))?;
-        if tx.inputs.first() != Some(&Input::spend(*pool)) {
-            return Err(answer("the pool is not the first input".into()));
-        }
-        let back: u128 = tx
-            .outputs
-            .iter()
-            .filter(|o| o.lock == lock)
-            .filter_map(Output::as_asset)
-            .filter(|a| a.token == TokenId::Native)
-            .map(|a| a.amount)
-            .sum();
-        if held.saturating_sub(back) > fee {
-            return Err(answer(format!(
-                "the pool would pay {}, more than {fee}",
-                held - back
-            )));
-        }
+        let expected = super::Expected {
+            chain_id: self.chain_id().await?,
+            resource: *resource,
+            entry: entry.into(),
+            args: args.to_vec(),
+            change: pool_output.lock.clone(),
+            fee_inputs: vec![(*pool, pool_output)],
+            fee_token: TokenId::Native,
+            max_spend: fee,
+        };
+        super::check_constructed(&tx, &expected)
+            .map_err(|reason| ClientError::Mismatch { reason })?;
         let mut signed = tx.sign(&[]);
         signed.witness.proof =
             hex::decode(&constructed.proof).map_err(|e| answer(format!("proof: {e}")))?;
         Ok((self.send(&signed).await?, constructed))
     }
 
-    /// The lock of the sponsor pool output at `pool`, and the native tokens it holds.
-    async fn pool_lock(&self, pool: &OutPoint) -> Result<(Lock, u128), ClientError> {
+    /// The sponsor pool output at `pool`.
+    async fn pool_output(&self, pool: &OutPoint) -> Result<Output, ClientError> {
         const METHOD: &str = "wes_getOutput";
         let info = self
             .rpc
@@ -186,10 +187,6 @@ impl Client {
         if !matches!(output.lock, Lock::SponsorPool(_)) {
             return Err(answer(format!("{pool} is not a sponsor pool")));
         }
-        let held = output
-            .as_asset()
-            .filter(|a| a.token == TokenId::Native)
-            .map_or(0, |a| a.amount);
-        Ok((output.lock, held))
+        Ok(output)
     }
 }
