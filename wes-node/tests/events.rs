@@ -9,11 +9,10 @@ use std::time::Duration;
 use common::produce;
 use jsonrpsee::ws_client::WsClientBuilder;
 use tempfile::TempDir;
-use wes_core::{ChainId, ContentId, Genesis, ResourceKind, SecretKey};
+use wes_core::{ChainId, ContentId, Genesis, SecretKey};
 use wes_ispc::contract_id;
 use wes_ledger::{EutxoLedger, SledStore};
-use wes_node::client::resource_body;
-use wes_node::rpc::types::{CallParams, LogFilter, PaymentParams};
+use wes_node::rpc::types::LogFilter;
 use wes_node::rpc::{WesApiClient, WesPubSubApiClient};
 use wes_node::{Client, RunningNode};
 
@@ -57,39 +56,12 @@ async fn start(dir: &TempDir) -> (RunningNode<EutxoLedger<SledStore>>, Client) {
 
 /// Stores `wat` as a contract and registers it on chain; its content id.
 async fn deploy(client: &Client, alice: &SecretKey, wat: &str, name: &str) -> ContentId {
-    let code = wat::parse_str(wat).unwrap();
-    let id: ContentId = client
-        .api()
-        .put_resource(hex::encode(&code), "wasm".into(), name.into())
-        .await
-        .unwrap()
-        .parse()
-        .unwrap();
-    let body = resource_body(id, ResourceKind::Wasm, code.len() as u64, name);
-    client.register_resource(alice, body, 10_000).await.unwrap();
-    id
+    common::deploy_wat(client, alice, wat, name).await
 }
 
 /// Calls `entry` of `resource` as `alice`.
 async fn call(client: &Client, alice: &SecretKey, resource: &ContentId, entry: &str) {
-    let fee = client.fee_input(alice, 300_000).await.unwrap();
-    let constructed = client
-        .api()
-        .construct_call(CallParams {
-            resource: resource.to_string(),
-            entry: entry.into(),
-            args: String::new(),
-            payment: PaymentParams {
-                fee_inputs: vec![fee.to_string()],
-                change: Some(hex::encode(alice.public_key().0)),
-                fee: "200000".into(),
-                fee_token: None,
-                sponsor: None,
-                cu_limit: 1_000_000,
-            },
-        })
-        .await
-        .unwrap();
+    let (_, constructed) = common::construct(client, alice, resource, entry).await;
     client.sign_and_send(alice, &constructed).await.unwrap();
 }
 

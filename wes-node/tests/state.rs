@@ -7,11 +7,11 @@ mod common;
 use common::produce;
 use jsonrpsee::core::client::ClientT;
 use jsonrpsee::rpc_params;
-use wes_core::{ChainId, ContentId, Lock, ResourceKind, SecretKey, TokenId, Transaction, codec};
+use wes_core::{ChainId, Lock, SecretKey, TokenId, Transaction, codec};
 use wes_ispc::contract_id;
-use wes_node::client::{ClientError, Expected, resource_body};
+use wes_node::client::{ClientError, Expected};
 use wes_node::rpc::WesApiClient;
-use wes_node::rpc::types::{CallParams, OutputBodyInfo, PaymentParams};
+use wes_node::rpc::types::OutputBodyInfo;
 
 /// `bump` writes state "n" = one byte, one more than before (0 first).
 const BUMPER: &str = r#"(module
@@ -32,42 +32,13 @@ async fn contract_state_is_read_by_contract_and_key() {
     let (running, client) = common::contract_node(&dir, genesis, None).await;
     let alice = SecretKey::dev("alice");
 
-    let code = wat::parse_str(BUMPER).unwrap();
-    let resource: ContentId = client
-        .api()
-        .put_resource(hex::encode(&code), "wasm".into(), "bumper".into())
-        .await
-        .unwrap()
-        .parse()
-        .unwrap();
-    let body = resource_body(resource, ResourceKind::Wasm, code.len() as u64, "bumper");
-    client
-        .register_resource(&alice, body, 10_000)
-        .await
-        .unwrap();
+    let resource = common::deploy_wat(&client, &alice, BUMPER, "bumper").await;
     produce(&running).await;
     let contract = contract_id(&resource).to_string();
     let key = hex::encode(b"n");
 
     for expected in [0u8, 1] {
-        let fee = client.fee_input(&alice, 300_000).await.unwrap();
-        let constructed = client
-            .api()
-            .construct_call(CallParams {
-                resource: resource.to_string(),
-                entry: "bump".into(),
-                args: String::new(),
-                payment: PaymentParams {
-                    fee_inputs: vec![fee.to_string()],
-                    change: Some(hex::encode(alice.public_key().0)),
-                    fee: "200000".into(),
-                    fee_token: None,
-                    sponsor: None,
-                    cu_limit: 1_000_000,
-                },
-            })
-            .await
-            .unwrap();
+        let (_, constructed) = common::construct(&client, &alice, &resource, "bump").await;
         let txid = client.sign_and_send(&alice, &constructed).await.unwrap();
         produce(&running).await;
 
@@ -128,39 +99,10 @@ async fn a_construction_is_signed_only_if_it_is_what_was_asked_for() {
     let genesis = common::genesis(ChainId(36), "wes-node checked constructions");
     let (running, client) = common::contract_node(&dir, genesis, None).await;
     let alice = SecretKey::dev("alice");
-    let code = wat::parse_str(BUMPER).unwrap();
-    let resource: ContentId = client
-        .api()
-        .put_resource(hex::encode(&code), "wasm".into(), "bumper".into())
-        .await
-        .unwrap()
-        .parse()
-        .unwrap();
-    let body = resource_body(resource, ResourceKind::Wasm, code.len() as u64, "bumper");
-    client
-        .register_resource(&alice, body, 10_000)
-        .await
-        .unwrap();
+    let resource = common::deploy_wat(&client, &alice, BUMPER, "bumper").await;
     produce(&running).await;
 
-    let fee = client.fee_input(&alice, 300_000).await.unwrap();
-    let constructed = client
-        .api()
-        .construct_call(CallParams {
-            resource: resource.to_string(),
-            entry: "bump".into(),
-            args: String::new(),
-            payment: PaymentParams {
-                fee_inputs: vec![fee.to_string()],
-                change: Some(hex::encode(alice.public_key().0)),
-                fee: "200000".into(),
-                fee_token: None,
-                sponsor: None,
-                cu_limit: 1_000_000,
-            },
-        })
-        .await
-        .unwrap();
+    let (fee, constructed) = common::construct(&client, &alice, &resource, "bump").await;
     let expected = Expected {
         chain_id: ChainId(36),
         resource,

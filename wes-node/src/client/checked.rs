@@ -14,7 +14,7 @@ use wes_core::{
     Transaction, TxId, codec,
 };
 
-use super::{Client, ClientError, ConstructedTx};
+use super::{Client, ClientError, ConstructedTx, decode_constructed};
 use crate::rpc::WesApiClient;
 
 /// What a construction must be, to be signed.
@@ -126,14 +126,7 @@ impl Client {
         constructed: &ConstructedTx,
         expected: &Expected,
     ) -> Result<TxId, ClientError> {
-        let answer = |reason: String| ClientError::Answer {
-            method: "wes_construct*".into(),
-            reason,
-        };
-        let tx: Transaction = hex::decode(&constructed.tx)
-            .map_err(|e| e.to_string())
-            .and_then(|b| codec::decode(&b).map_err(|e| e.to_string()))
-            .map_err(|e| answer(format!("tx: {e}")))?;
+        let (tx, proof) = decode_constructed(constructed, "wes_construct*")?;
         if tx.id().to_string() != constructed.txid {
             return Err(ClientError::Mismatch {
                 reason: "the id does not match the transaction".into(),
@@ -141,8 +134,7 @@ impl Client {
         }
         check_constructed(&tx, expected).map_err(|reason| ClientError::Mismatch { reason })?;
         let mut signed = tx.sign(&[key]);
-        signed.witness.proof =
-            hex::decode(&constructed.proof).map_err(|e| answer(format!("proof: {e}")))?;
+        signed.witness.proof = proof;
         self.send(&signed).await
     }
 

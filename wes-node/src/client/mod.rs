@@ -356,17 +356,9 @@ impl Client {
         key: &SecretKey,
         constructed: &ConstructedTx,
     ) -> Result<TxId, ClientError> {
-        let answer = |reason: String| ClientError::Answer {
-            method: "wes_construct*".into(),
-            reason,
-        };
-        let tx: Transaction = hex::decode(&constructed.tx)
-            .map_err(|e| e.to_string())
-            .and_then(|b| codec::decode(&b).map_err(|e| e.to_string()))
-            .map_err(|e| answer(format!("tx: {e}")))?;
+        let (tx, proof) = decode_constructed(constructed, "wes_construct*")?;
         let mut signed = tx.sign(&[key]);
-        signed.witness.proof =
-            hex::decode(&constructed.proof).map_err(|e| answer(format!("proof: {e}")))?;
+        signed.witness.proof = proof;
         self.send(&signed).await
     }
 
@@ -403,6 +395,23 @@ impl Client {
         };
         self.pay(key, vec![out], fee, TokenId::Native).await
     }
+}
+
+/// The transaction and proof of a construction `method` answered, decoded.
+fn decode_constructed(
+    constructed: &ConstructedTx,
+    method: &str,
+) -> Result<(Transaction, Vec<u8>), ClientError> {
+    let answer = |reason: String| ClientError::Answer {
+        method: method.into(),
+        reason,
+    };
+    let tx: Transaction = hex::decode(&constructed.tx)
+        .map_err(|e| e.to_string())
+        .and_then(|b| codec::decode(&b).map_err(|e| e.to_string()))
+        .map_err(|e| answer(format!("tx: {e}")))?;
+    let proof = hex::decode(&constructed.proof).map_err(|e| answer(format!("proof: {e}")))?;
+    Ok((tx, proof))
 }
 
 /// The body of a Resource output registering stored `content` of `kind`.

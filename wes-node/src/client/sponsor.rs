@@ -7,7 +7,7 @@
 
 use wes_core::{
     ContractId, Guard, Input, Lock, OutPoint, Output, SecretKey, SponsorPool, TokenId, Transaction,
-    TxId, ValidityWindow, codec,
+    TxId, ValidityWindow,
 };
 
 use super::{Client, ClientError, ConstructedTx, call_error};
@@ -142,14 +142,7 @@ impl Client {
             })
             .await
             .map_err(call_error(METHOD))?;
-        let answer = |reason: String| ClientError::Answer {
-            method: METHOD.into(),
-            reason,
-        };
-        let tx: Transaction = hex::decode(&constructed.tx)
-            .map_err(|e| e.to_string())
-            .and_then(|b| codec::decode(&b).map_err(|e| e.to_string()))
-            .map_err(|e| answer(format!("tx: {e}")))?;
+        let (tx, proof) = super::decode_constructed(&constructed, METHOD)?;
         let expected = super::Expected {
             chain_id: self.chain_id().await?,
             resource: *resource,
@@ -163,29 +156,18 @@ impl Client {
         super::check_constructed(&tx, &expected)
             .map_err(|reason| ClientError::Mismatch { reason })?;
         let mut signed = tx.sign(&[]);
-        signed.witness.proof =
-            hex::decode(&constructed.proof).map_err(|e| answer(format!("proof: {e}")))?;
+        signed.witness.proof = proof;
         Ok((self.send(&signed).await?, constructed))
     }
 
     /// The sponsor pool output at `pool`.
     async fn pool_output(&self, pool: &OutPoint) -> Result<Output, ClientError> {
-        const METHOD: &str = "wes_getOutput";
-        let info = self
-            .rpc
-            .get_output(pool.to_string())
-            .await
-            .map_err(call_error(METHOD))?;
-        let answer = |reason: String| ClientError::Answer {
-            method: METHOD.into(),
-            reason,
-        };
-        let output: Output = hex::decode(&info.encoded)
-            .map_err(|e| e.to_string())
-            .and_then(|b| codec::decode(&b).map_err(|e| e.to_string()))
-            .map_err(|e| answer(format!("output {pool}: {e}")))?;
+        let output = self.output(pool).await?;
         if !matches!(output.lock, Lock::SponsorPool(_)) {
-            return Err(answer(format!("{pool} is not a sponsor pool")));
+            return Err(ClientError::Answer {
+                method: "wes_getOutput".into(),
+                reason: format!("{pool} is not a sponsor pool"),
+            });
         }
         Ok(output)
     }

@@ -3,8 +3,14 @@
 #![allow(dead_code)]
 
 use tempfile::TempDir;
-use wes_core::{ChainId, CompactTarget, Genesis, Lock, Output, SecretKey, TokenId};
+use wes_core::{
+    ChainId, CompactTarget, ContentId, Genesis, Lock, OutPoint, Output, ResourceKind, SecretKey,
+    TokenId,
+};
 use wes_ledger::{EutxoLedger, SledStore};
+use wes_node::client::{ConstructedTx, resource_body};
+use wes_node::rpc::WesApiClient;
+use wes_node::rpc::types::{CallParams, PaymentParams};
 use wes_node::{Client, Config, Consensus, LaunchOptions, NodeBuilder, RunningNode, launch};
 
 /// A genesis for `chain` funding the dev key `alice` with 1,000,000 native.
@@ -107,4 +113,49 @@ pub async fn produce(running: &RunningNode<EutxoLedger<SledStore>>) -> u64 {
     tokio::task::spawn_blocking(move || node.produce_block().unwrap().0)
         .await
         .unwrap()
+}
+
+/// Stores `wat` as a contract and registers it on chain as `alice` (mined at the next
+/// block); its content id.
+pub async fn deploy_wat(client: &Client, alice: &SecretKey, wat: &str, name: &str) -> ContentId {
+    let code = wat::parse_str(wat).unwrap();
+    let id: ContentId = client
+        .api()
+        .put_resource(hex::encode(&code), "wasm".into(), name.into())
+        .await
+        .unwrap()
+        .parse()
+        .unwrap();
+    let body = resource_body(id, ResourceKind::Wasm, code.len() as u64, name);
+    client.register_resource(alice, body, 10_000).await.unwrap();
+    id
+}
+
+/// The node's construction of `entry()` of `resource` for `key`, paying a fee of 200,000,
+/// and the fee input it was asked to spend.
+pub async fn construct(
+    client: &Client,
+    key: &SecretKey,
+    resource: &ContentId,
+    entry: &str,
+) -> (OutPoint, ConstructedTx) {
+    let fee = client.fee_input(key, 300_000).await.unwrap();
+    let constructed = client
+        .api()
+        .construct_call(CallParams {
+            resource: resource.to_string(),
+            entry: entry.into(),
+            args: String::new(),
+            payment: PaymentParams {
+                fee_inputs: vec![fee.to_string()],
+                change: Some(hex::encode(key.public_key().0)),
+                fee: "200000".into(),
+                fee_token: None,
+                sponsor: None,
+                cu_limit: 1_000_000,
+            },
+        })
+        .await
+        .unwrap();
+    (fee, constructed)
 }
