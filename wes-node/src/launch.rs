@@ -29,6 +29,9 @@ pub struct LaunchOptions {
     /// Serve the explorer's static files (`sdk/ts/explorer`, built) from this directory
     /// under `GET /explorer/` on the RPC port.
     pub explorer: Option<std::path::PathBuf>,
+    /// Who may call which RPC methods, and the server's limits (rate, batch, connections,
+    /// CORS): see [`crate::rpc::access`].
+    pub rpc_config: crate::rpc::RpcConfig,
 }
 
 impl core::fmt::Debug for LaunchOptions {
@@ -40,6 +43,7 @@ impl core::fmt::Debug for LaunchOptions {
             .field("bootnodes", &self.bootnodes)
             .field("produce", &self.produce)
             .field("explorer", &self.explorer)
+            .field("rpc_config", &self.rpc_config)
             .finish()
     }
 }
@@ -85,8 +89,14 @@ pub async fn launch<L: ChainLedger>(
         producer: None,
     };
     if let Some(addr) = options.rpc {
-        let (handle, local) =
-            crate::rpc::serve(node.clone(), addr, options.rpc_methods, options.explorer).await?;
+        let (handle, local) = crate::rpc::serve(
+            node.clone(),
+            addr,
+            options.rpc_methods,
+            options.explorer,
+            &options.rpc_config,
+        )
+        .await?;
         running.rpc = Some(handle);
         running.rpc_addr = Some(local);
     }

@@ -17,7 +17,7 @@ use wes_core::{
 use wes_ispc::connectors::{MemoryConnector, OpStatus};
 use wes_ispc::{Connector, ConnectorError, ExternalOp, PendingExternal, WasmExecutor};
 use wes_ledger::{EutxoLedger, SledStore};
-use wes_node::rpc::WesApiClient;
+use wes_node::rpc::{RpcConfig, RpcToken, WesApiClient};
 use wes_node::settlement::OpState;
 use wes_node::{
     Call, Client, Config, Contracts, LaunchOptions, Node, NodeBuilder, SettlementConfig, launch,
@@ -447,17 +447,30 @@ async fn failed_calls_are_retried_and_stuck_ones_reported() {
         },
         "miner",
     );
+    // The settlement journal is an operator method: the client holds the node's token.
+    let token = RpcToken::generate();
     let running = launch(
         node.clone(),
         LaunchOptions {
             rpc: Some("127.0.0.1:0".parse().unwrap()),
             produce: false,
+            rpc_config: RpcConfig {
+                token: Some(token.clone()),
+                ..RpcConfig::default()
+            },
             ..Default::default()
         },
     )
     .await
     .unwrap();
-    let client = Client::new(&format!("http://{}", running.rpc_addr.unwrap())).unwrap();
+    let url = format!("http://{}", running.rpc_addr.unwrap());
+    let stranger = Client::new(&url).unwrap();
+    let refused = stranger.api().settlements(None).await.unwrap_err();
+    assert!(
+        matches!(&refused, jsonrpsee::core::ClientError::Call(e) if e.code() == wes_node::rpc::code::UNAUTHORIZED),
+        "{refused}"
+    );
+    let client = Client::with_token(&url, &token).unwrap();
     let n = node.clone();
     let op = tokio::task::spawn_blocking(move || {
         let shop = deploy(&n);

@@ -140,11 +140,8 @@ async fn calls_proven_by_two_of_three_while_the_node_goes_on_and_checked_by_sign
         node.clone(),
         LaunchOptions {
             rpc: Some("127.0.0.1:0".parse().unwrap()),
-            rpc_methods: Vec::new(),
-            listen: Vec::new(),
-            bootnodes: Vec::new(),
             produce: true,
-            explorer: None,
+            ..Default::default()
         },
     )
     .await

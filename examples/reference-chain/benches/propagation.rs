@@ -38,6 +38,7 @@ fn config(dir: &std::path::Path, i: usize) -> NodeConfig {
         network: Default::default(),
         explorer_dir: None,
         call_validity_blocks: None,
+        rpc: Default::default(),
         chain: ChainSpec {
             chain_id: 4242,
             block_time_ms: 2_000,

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use wes_core::{ChainId, CompactTarget, Genesis, Lock, Output, PublicKey, TokenId};
 use wes_ledger::{FeePolicy, LedgerConfig, Limits, TokenFee};
 use wes_net::libp2p::Multiaddr;
-use wes_node::rpc::parse_token;
+use wes_node::rpc::{Access, RateLimit, RpcConfig, RpcToken, parse_token};
 
 /// The proof systems a chain may accept.
 pub const PROOF_SYSTEMS: &[&str] = &["replay", "halo2-ipa"];
@@ -41,6 +41,9 @@ pub struct NodeConfig {
     /// aborted once the window has passed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub call_validity_blocks: Option<u64>,
+    /// Who may call which RPC methods, and the server's limits.
+    #[serde(default)]
+    pub rpc: RpcSpec,
     /// The chain.
     pub chain: ChainSpec,
 }
@@ -71,6 +74,91 @@ impl NetworkSpec {
                 .collect::<Result<Vec<_>>>()
         };
         Ok((parse(&self.listen)?, parse(&self.bootnodes)?))
+    }
+}
+
+/// The RPC server's access rules (`wes_node::rpc::access`): the operator's token, who may
+/// call the compute methods, the rate limit per client address, batch and connection
+/// bounds, and the browser origins allowed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RpcSpec {
+    /// The file holding the operator's token (64 hex digits); `<data_dir>/rpc.token` when
+    /// absent. Created, readable by its owner only, when it does not exist. Clients present
+    /// it as `Authorization: Bearer <token>` (the CLI: `--rpc-token-file`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_file: Option<PathBuf>,
+    /// Who may call the compute methods (`wes_constructCall`, `wes_deployModel`…):
+    /// `"open"` or `"token"`; when absent, open on a loopback `rpc_addr` and behind the
+    /// token otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compute: Option<String>,
+    /// Units per second each client address may spend (a call costs one unit, plus one per
+    /// 8 KiB of parameters; twice that in a burst); 0: no limit. 1,000 when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<u32>,
+    /// Most calls in one batch request (100 when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_batch: Option<u32>,
+    /// Most connections at once (256 when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<u32>,
+    /// Browser origins allowed to call the RPC (`"*"`: any); none by default.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cors: Vec<String>,
+}
+
+impl RpcSpec {
+    /// The token file of a node whose data lives in `data_dir`.
+    pub fn token_path(&self, data_dir: &Path) -> PathBuf {
+        self.token_file
+            .clone()
+            .unwrap_or_else(|| data_dir.join("rpc.token"))
+    }
+
+    /// Who may call compute methods, as configured (`None`: by the address).
+    pub fn compute_access(&self) -> Result<Option<Access>> {
+        match self.compute.as_deref() {
+            None => Ok(None),
+            Some("open") => Ok(Some(Access::Open)),
+            Some("token") => Ok(Some(Access::Token)),
+            Some(other) => anyhow::bail!("rpc.compute is \"open\" or \"token\", not {other:?}"),
+        }
+    }
+
+    /// The server's configuration, with the token read from its file, or generated and
+    /// written there when the file does not exist.
+    ///
+    /// # Errors
+    /// The token file cannot be read or written, or holds no token; a bad `compute`.
+    pub fn server_config(&self, data_dir: &Path) -> Result<RpcConfig> {
+        let path = self.token_path(data_dir);
+        let token = match std::fs::read_to_string(&path) {
+            Ok(text) => RpcToken::from_hex(&text)
+                .with_context(|| format!("the RPC token file {}", path.display()))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let token = RpcToken::generate();
+                crate::keys::write_private(&path, format!("{}\n", token.to_hex()).as_bytes())
+                    .with_context(|| format!("write the RPC token to {}", path.display()))?;
+                token
+            }
+            Err(e) => {
+                return Err(e).with_context(|| format!("read the RPC token {}", path.display()));
+            }
+        };
+        let defaults = RpcConfig::default();
+        Ok(RpcConfig {
+            token: Some(token),
+            compute: self.compute_access()?,
+            rate_limit: match self.rate_limit {
+                None => defaults.rate_limit,
+                Some(n) => RateLimit::per_second(n),
+            },
+            max_batch: self.max_batch.unwrap_or(defaults.max_batch),
+            max_connections: self.max_connections.unwrap_or(defaults.max_connections),
+            cors: self.cors.clone(),
+            ..defaults
+        })
     }
 }
 
@@ -183,6 +271,7 @@ impl NodeConfig {
             toml::from_str(&text).with_context(|| format!("parse {}", path.display()))?;
         config.chain.check()?;
         config.network.addresses()?;
+        config.rpc.compute_access()?;
         Ok(config)
     }
 

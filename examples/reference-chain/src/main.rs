@@ -10,7 +10,7 @@ use wes_core::{Lock, Output, OutputBody, ResourceBody, ResourceKind, SecretKey, 
 use wes_ledger::Limits;
 use wes_node::LaunchOptions;
 use wes_node::client::{Client, ConstructedTx, Expected, resource_body};
-use wes_node::rpc::{parse_outpoint, parse_token, token_name};
+use wes_node::rpc::{RpcToken, parse_outpoint, parse_token, token_name};
 use wes_reference_chain::config::{Allocation, ChainSpec, FeeTokenSpec, NodeConfig, devnet_usd};
 use wes_reference_chain::keys::{Keystore, address_of, dev_key};
 
@@ -34,6 +34,11 @@ struct Cli {
         env = "WES_KEYSTORE"
     )]
     keystore: PathBuf,
+    /// A file holding the node's RPC token (`rpc.token` in its data directory), for nodes
+    /// that keep the compute methods (contract calls, model deployment) behind it (client
+    /// commands).
+    #[arg(long, global = true, env = "WES_RPC_TOKEN_FILE")]
+    rpc_token_file: Option<PathBuf>,
     /// Log format on standard error: `text` for people, `json` (one object per line) for
     /// log collectors.
     #[arg(long, global = true, default_value = "text", env = "WES_LOG_FORMAT")]
@@ -395,6 +400,7 @@ fn devnet_config(data_dir: &Path, rpc_addr: SocketAddr, block_time_ms: u64) -> N
         network: Default::default(),
         explorer_dir: None,
         call_validity_blocks: None,
+        rpc: Default::default(),
         chain: ChainSpec {
             chain_id: 1337,
             block_time_ms,
@@ -457,6 +463,7 @@ fn run_nodes(configs: Vec<NodeConfig>, banner: bool) -> Result<()> {
                 bootnodes.push(first.clone());
             }
             let height = node.status().height;
+            let rpc_config = config.rpc.server_config(&config.data_dir)?;
             let started = wes_node::launch(
                 node,
                 LaunchOptions {
@@ -465,6 +472,7 @@ fn run_nodes(configs: Vec<NodeConfig>, banner: bool) -> Result<()> {
                     bootnodes,
                     produce: true,
                     explorer: config.explorer_dir.clone(),
+                    rpc_config,
                     ..Default::default()
                 },
             )
@@ -475,6 +483,10 @@ fn run_nodes(configs: Vec<NodeConfig>, banner: bool) -> Result<()> {
             }
             println!("WES-rs node — chain {} at height {height}", config.chain.chain_id);
             println!("  data     {}", config.data_dir.display());
+            println!(
+                "  rpc token {} (operator methods: --rpc-token-file)",
+                config.rpc.token_path(&config.data_dir).display()
+            );
             println!("RPC listening on http://{addr}");
             if let Some(net) = &started.network {
                 let addrs = net.listen_addrs();
@@ -702,13 +714,22 @@ fn main() -> Result<()> {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
-            runtime.block_on(client_command(&cli.rpc, &cli.keystore, command))
+            let client = match &cli.rpc_token_file {
+                None => Client::new(&cli.rpc)?,
+                Some(path) => {
+                    let text = std::fs::read_to_string(path)
+                        .with_context(|| format!("read the RPC token {}", path.display()))?;
+                    let token = RpcToken::from_hex(&text)
+                        .with_context(|| format!("the RPC token file {}", path.display()))?;
+                    Client::with_token(&cli.rpc, &token)?
+                }
+            };
+            runtime.block_on(client_command(client, &cli.keystore, command))
         }
     }
 }
 
-async fn client_command(url: &str, keystore: &Path, command: Command) -> Result<()> {
-    let c = Client::new(url)?;
+async fn client_command(c: Client, keystore: &Path, command: Command) -> Result<()> {
     let store = Keystore::open(keystore)?;
     match command {
         Command::Status => {

@@ -203,7 +203,7 @@ fn partitioned_groups_converge_within_two_blocks_after_healing() {
     for (side, other) in [(left, right), (right, left)] {
         for n in side {
             for o in other {
-                call(n, "wes_netBlockPeer", json!([peer_id(o)]));
+                operator_call(n, "wes_netBlockPeer", json!([peer_id(o)]));
             }
         }
     }
@@ -220,7 +220,7 @@ fn partitioned_groups_converge_within_two_blocks_after_healing() {
     for (side, other) in [(left, right), (right, left)] {
         for n in side {
             for o in other {
-                call(n, "wes_netUnblockPeer", json!([peer_id(o)]));
+                operator_call(n, "wes_netUnblockPeer", json!([peer_id(o)]));
             }
         }
     }

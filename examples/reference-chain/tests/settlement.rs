@@ -127,7 +127,7 @@ fn order(stock: &str, id: u8, qty: u64, address: &str) -> Vec<u8> {
 
 /// The node's settlement journal, as `wes_settlements` shows it.
 fn settlements(node: &NodeProcess) -> Vec<Value> {
-    call(node, "wes_settlements", json!([]))
+    operator_call(node, "wes_settlements", json!([]))
         .as_array()
         .unwrap()
         .clone()
@@ -376,7 +376,7 @@ fn partition(left: &[&NodeProcess], right: &[&NodeProcess], method: &str) {
     for (side, other) in [(left, right), (right, left)] {
         for n in side {
             for o in other {
-                call(n, method, json!([peer_id(o)]));
+                operator_call(n, method, json!([peer_id(o)]));
             }
         }
     }

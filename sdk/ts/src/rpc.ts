@@ -221,15 +221,33 @@ interface JsonRpcResponse {
   params?: { subscription: string | number; result: unknown; error?: unknown };
 }
 
+/** How an HTTP client reaches a node. */
+export interface HttpOptions {
+  /**
+   * The node's RPC token (64 hex digits, `rpc.token` in its data directory), sent as
+   * `Authorization: Bearer <token>`: it admits the operator methods (`wes_settlements`,
+   * `wes_netBlockPeer`…) and, on nodes that guard them, the compute methods. Keep it out
+   * of pages served to browsers.
+   */
+  token?: string;
+}
+
 /** JSON-RPC over HTTP POST, with `fetch`. */
 export class HttpTransport implements Transport {
   private next = 1;
-  constructor(readonly url: string) {}
+  private readonly headers: Record<string, string>;
+  constructor(
+    readonly url: string,
+    options: HttpOptions = {},
+  ) {
+    this.headers = { 'content-type': 'application/json' };
+    if (options.token !== undefined) this.headers.authorization = `Bearer ${options.token.trim()}`;
+  }
 
   async request<T>(method: string, params: unknown[]): Promise<T> {
     const response = await fetch(this.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: this.headers,
       body: JSON.stringify({ jsonrpc: '2.0', id: this.next++, method, params }),
     });
     if (!response.ok) {
@@ -331,9 +349,9 @@ export class WsTransport implements Transport {
 export class WesClient {
   constructor(readonly transport: Transport) {}
 
-  /** A client over HTTP (`http://127.0.0.1:8645`). */
-  static http(url: string): WesClient {
-    return new WesClient(new HttpTransport(url));
+  /** A client over HTTP (`http://127.0.0.1:8645`), with the node's token if given. */
+  static http(url: string, options: HttpOptions = {}): WesClient {
+    return new WesClient(new HttpTransport(url, options));
   }
 
   /** A client over WebSocket (`ws://127.0.0.1:8645`), which can also subscribe. */

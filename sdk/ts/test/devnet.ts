@@ -2,7 +2,7 @@
 // the workspace's target directory) on a free port of 127.0.0.1, in a fresh directory.
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -24,9 +24,10 @@ export function nodeBinary(): string {
   return bin;
 }
 
-/** A running devnet: its RPC URL (`http://…`), and how to stop it. */
+/** A running devnet: its RPC URL (`http://…`), its operator token, and how to stop it. */
 export interface Devnet {
   url: string;
+  token: string;
   stop(): void;
 }
 
@@ -54,7 +55,9 @@ export async function startDevnet(args: string[] = []): Promise<Devnet> {
         }
       });
     });
-    return { url, stop };
+    // Written before the node listens.
+    const token = readFileSync(join(dir, 'chain', 'rpc.token'), 'utf8').trim();
+    return { url, token, stop };
   } catch (e) {
     stop();
     throw e;

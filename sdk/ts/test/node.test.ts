@@ -130,9 +130,12 @@ test('a contract is deployed, its call checked before signing, and its event rea
   for (let i = 0; i < 100 && logs.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
   assert.equal(logs[0]?.txid, txid);
   await unsubscribe();
-  // The devnet has no connectors: nothing to settle, and nothing stuck.
-  assert.deepEqual(await http.settlements(), []);
-  assert.deepEqual(await http.settlements(true), []);
+  // The settlement journal is an operator method: refused without the node's token.
+  await assert.rejects(http.settlements(), (e: RpcError) => e.code === -32003 && e.data.rule === 'unauthorized');
+  // With it: the devnet has no connectors, so nothing to settle, and nothing stuck.
+  const operator = WesClient.http(devnet.url, { token: devnet.token });
+  assert.deepEqual(await operator.settlements(), []);
+  assert.deepEqual(await operator.settlements(true), []);
 
   // A construction that is not what was asked for is not signed.
   const coin = await alice.feeCoin(200_000n);

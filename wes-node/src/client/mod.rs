@@ -25,7 +25,7 @@ mod checked;
 
 pub use crate::rpc::types::ConstructedTx;
 use crate::rpc::types::{Page, SendResult};
-use crate::rpc::{MAX_REQUEST_BYTES, WesApiClient, parse_outpoint, token_name};
+use crate::rpc::{MAX_REQUEST_BYTES, RpcToken, WesApiClient, parse_outpoint, token_name};
 pub use checked::{Expected, check_constructed};
 
 /// How long a call may take: constructions with a zero-knowledge proof take seconds.
@@ -125,7 +125,24 @@ impl Client {
     /// # Errors
     /// [`ClientError::Url`]: a URL jsonrpsee cannot use.
     pub fn new(url: &str) -> Result<Client, ClientError> {
-        let rpc = HttpClientBuilder::default()
+        Self::build(url, HttpClientBuilder::default())
+    }
+
+    /// A client of the node at `url` presenting the node's RPC `token`, so that it may call
+    /// the operator methods ([`crate::rpc::access`]) and is not rate-limited.
+    ///
+    /// # Errors
+    /// [`ClientError::Url`]: a URL jsonrpsee cannot use.
+    pub fn with_token(url: &str, token: &RpcToken) -> Result<Client, ClientError> {
+        let mut headers = http::HeaderMap::new();
+        if let Ok(bearer) = http::HeaderValue::from_str(&token.bearer()) {
+            headers.insert(http::header::AUTHORIZATION, bearer);
+        }
+        Self::build(url, HttpClientBuilder::default().set_headers(headers))
+    }
+
+    fn build(url: &str, builder: HttpClientBuilder) -> Result<Client, ClientError> {
+        let rpc = builder
             .max_request_size(MAX_REQUEST_BYTES)
             .max_response_size(MAX_REQUEST_BYTES)
             .request_timeout(REQUEST_TIMEOUT)

@@ -96,10 +96,15 @@ pub fn cli_json(node: &NodeProcess, args: &[&str]) -> Value {
 
 /// A raw HTTP POST to the node; returns the status line and body.
 pub fn post(addr: &str, body: &[u8]) -> (String, String) {
+    post_with(addr, "", body)
+}
+
+/// [`post`] with `headers` (each line ending in `\r\n`) added to the request.
+pub fn post_with(addr: &str, headers: &str, body: &[u8]) -> (String, String) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let head = format!(
-        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
     s.write_all(head.as_bytes()).unwrap();
@@ -131,6 +136,21 @@ pub fn rpc(node: &NodeProcess, method: &str, params: Value) -> Value {
     let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
     let (_, resp) = post(&node.addr, body.to_string().as_bytes());
     serde_json::from_str(&resp).unwrap_or_else(|e| panic!("{method}: {e}: {resp}"))
+}
+
+/// A JSON-RPC call of an operator method (`wes_netBlockPeer`, `wes_settlements`…) with the
+/// node's token (`rpc.token` in its data directory) that must succeed; returns its result.
+pub fn operator_call(node: &NodeProcess, method: &str, params: Value) -> Value {
+    let token = std::fs::read_to_string(node.dir.join("rpc.token")).expect("the node's token");
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+    let (_, resp) = post_with(
+        &node.addr,
+        &format!("Authorization: Bearer {}\r\n", token.trim()),
+        body.to_string().as_bytes(),
+    );
+    let v: Value = serde_json::from_str(&resp).unwrap_or_else(|e| panic!("{method}: {e}: {resp}"));
+    assert!(v.get("error").is_none(), "{method}: {v}");
+    v["result"].clone()
 }
 
 /// A JSON-RPC call that must succeed; returns its result.
