@@ -30,6 +30,14 @@ pub trait Blame {
     fn rule(&self) -> Option<&'static str> {
         None
     }
+
+    /// Whether the error holds whatever the chain's state: what was refused (a malformed
+    /// transaction, a bad signature) is invalid on every chain, so whoever sent it is at
+    /// fault even if their tip differs from ours. `false` (the default) when it may depend
+    /// on the state.
+    fn invalid_everywhere(&self) -> bool {
+        false
+    }
 }
 
 impl Blame for crate::codec::CodecError {

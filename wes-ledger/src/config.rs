@@ -95,6 +95,9 @@ pub struct Limits {
     pub max_block_txs: usize,
     /// Most compute units the executions of one block use together.
     pub max_block_cu: u64,
+    /// Most compute units one transaction's execution may use: what a verifier replays for
+    /// one transaction, whoever pays for it (a producer paying fees to itself included).
+    pub max_tx_cu: u64,
     /// Longest State output key.
     pub max_state_key: usize,
     /// Longest State output value.
@@ -112,6 +115,7 @@ impl Default for Limits {
             max_block_bytes: 8 << 20,
             max_block_txs: 10_000,
             max_block_cu: 1_000_000_000,
+            max_tx_cu: 100_000_000,
             max_state_key: 256,
             max_state_data: 64 << 10,
             max_meta_text: 256,

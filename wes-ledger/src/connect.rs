@@ -156,7 +156,9 @@ pub(crate) fn validate_body(
         .par_iter()
         .enumerate()
         .map(|(i, tx)| {
-            (!dependent[i]).then(|| state::check(env, tx, &checked[i], &signers[i], base))
+            // The block's signatures were verified above, together.
+            (!dependent[i])
+                .then(|| state::check(env, tx, &checked[i], &signers[i], base, || Ok(())))
         })
         .collect();
     let overlay = Overlay::new(base.clone());
@@ -169,7 +171,7 @@ pub(crate) fn validate_body(
     for (i, (tx, early)) in body.iter().zip(independent).enumerate() {
         let effects = match early {
             Some(result) => result,
-            None => state::check(env, tx, &checked[i], &signers[i], &overlay_view),
+            None => state::check(env, tx, &checked[i], &signers[i], &overlay_view, || Ok(())),
         }
         .map_err(|e| tx_error(i + 1, tx, e))?;
         cu_used = cu_used.saturating_add(effects.summary.cu_used);

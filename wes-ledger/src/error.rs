@@ -290,6 +290,15 @@ pub enum TxError {
         /// Limit.
         limit: u64,
     },
+    /// The execution uses more compute units than the chain allows one transaction
+    /// ([`Limits::max_tx_cu`](crate::Limits::max_tx_cu)).
+    #[error("execution used {used} compute units; the chain allows {max} per transaction")]
+    ComputeOverChainLimit {
+        /// Used.
+        used: u64,
+        /// The chain's limit.
+        max: u64,
+    },
     /// The execution's callee list repeats a contract, lists the called contract itself, or
     /// is longer than [`wes_core::Execution::MAX_CALLEES`].
     #[error("execution callee list is malformed: {reason}")]
@@ -315,6 +324,30 @@ impl Blame for TxError {
             TxError::Store(e) => e.fault(),
             _ => Fault::Input,
         }
+    }
+
+    /// The rules of a transaction's form and of its signatures, which need no state.
+    fn invalid_everywhere(&self) -> bool {
+        matches!(
+            self,
+            TxError::WrongVersion { .. }
+                | TxError::WrongChain { .. }
+                | TxError::TooLarge { .. }
+                | TxError::TooManyInputs { .. }
+                | TxError::TooManyOutputs { .. }
+                | TxError::NoSpentInput
+                | TxError::DuplicateInput { .. }
+                | TxError::SpendAndReference { .. }
+                | TxError::InvalidLock { .. }
+                | TxError::ZeroAmount { .. }
+                | TxError::OutputFieldTooLong { .. }
+                | TxError::CuOverLimit { .. }
+                | TxError::ComputeOverChainLimit { .. }
+                | TxError::BadCallees { .. }
+                | TxError::UnexpectedProof
+                | TxError::BadSignature { .. }
+                | TxError::DuplicateSigner { .. }
+        )
     }
 
     fn rule(&self) -> Option<&'static str> {
@@ -351,6 +384,7 @@ impl Blame for TxError {
             TxError::FeeTokenNotAccepted { .. } => "fee_token_not_accepted",
             TxError::FeeTooLow { .. } => "fee_too_low",
             TxError::CuOverLimit { .. } => "cu_over_limit",
+            TxError::ComputeOverChainLimit { .. } => "cu_over_chain_limit",
             TxError::BadCallees { .. } => "bad_callees",
             TxError::UnexpectedProof => "unexpected_proof",
             TxError::Proof(_) => "invalid_proof",
@@ -619,6 +653,10 @@ impl Blame for LedgerError {
             | LedgerError::RevertGenesis
             | LedgerError::GenesisMismatch { .. } => Fault::Local,
         }
+    }
+
+    fn invalid_everywhere(&self) -> bool {
+        matches!(self, LedgerError::Transaction { source, .. } if source.invalid_everywhere())
     }
 
     fn rule(&self) -> Option<&'static str> {

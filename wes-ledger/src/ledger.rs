@@ -1,12 +1,13 @@
 //! [`EutxoLedger`]: the rules and the tables composed into a `wes_core::Ledger`.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use rayon::prelude::*;
 use wes_core::{
-    Address, Block, BlockContext, BlockHash, BlockHeader, CompactTarget, Genesis, Hash, Ledger,
-    Lock, OutPoint, Output, PublicKey, SignedTransaction, Transaction, TxId, TxSummary,
+    Address, Block, BlockContext, BlockHash, BlockHeader, CompactTarget, Genesis, Hash, InputMode,
+    Ledger, Lock, OutPoint, Output, PublicKey, SignedTransaction, Transaction, TxId, TxSummary,
     ValidityWindow, VerifierRegistry, Witness,
 };
 
@@ -163,25 +164,22 @@ impl<S: KvStore> EutxoLedger<S> {
         self.read_meta().genesis
     }
 
-    /// The checks of a transaction that do not depend on the chain: format, limits,
-    /// internal consistency and the signatures it carries (phases 1 and 2 of
-    /// [`Ledger::check_transaction`]; whether every input's lock is signed for needs the
-    /// inputs, i.e. the state). A transaction failing them is invalid on every chain,
-    /// so whoever sent it may be penalised; one passing them may still be refused against
-    /// the UTXO set, which says nothing about its sender (a peer may know another tip).
+    /// The cheap checks of a transaction that do not depend on the chain: format, limits,
+    /// internal consistency, no key signing twice. A transaction failing them is invalid on
+    /// every chain, so whoever sent it may be penalised; one passing them may still be
+    /// refused against the UTXO set, which says nothing about its sender (a peer may know
+    /// another tip). Signatures are not verified here: [`Ledger::check_transaction`]
+    /// verifies them once the inputs, locks and fees allow the transaction, so that one
+    /// carrying thousands of signatures over outputs it cannot spend costs nothing to refuse.
+    /// A bad signature is also invalid on every chain ([`TxError::BadSignature`]).
     pub fn check_stateless(&self, tx: &SignedTransaction) -> Result<(), LedgerError> {
         let txid = tx.id();
         let invalid = |source: TxError| LedgerError::Transaction {
             txid,
             source: Box::new(source),
         };
-        let checked = structure::check(tx, txid, &self.config).map_err(invalid)?;
+        structure::check(tx, txid, &self.config).map_err(invalid)?;
         signatures::signers(tx).map_err(invalid)?;
-        let commitment = tx.witness_commitment_for(&checked.txid);
-        if !self.signatures.verified(&commitment) {
-            signatures::verify_one(tx, &checked.txid).map_err(invalid)?;
-            self.signatures.insert(commitment);
-        }
         Ok(())
     }
 
@@ -189,15 +187,45 @@ impl<S: KvStore> EutxoLedger<S> {
     /// cores) and keeps the verdicts of those that verify, so that checking them one by one
     /// afterwards (admission, block import) does not verify them again. What is malformed
     /// or badly signed is left for its own check to name. Returns how many verified.
+    ///
+    /// Cheap checks first, as for one transaction: only a transaction whose every signer is
+    /// a key named by the lock of an input it spends (an unspent output of the tip, or one an
+    /// earlier transaction of `txs` creates) is verified here; the others are left for their
+    /// own check, which verifies signatures only once inputs, locks and fees allow them.
     pub fn preverify(&self, txs: &[SignedTransaction]) -> usize {
+        let created: HashMap<OutPoint, &Output> = txs
+            .iter()
+            .flat_map(|tx| {
+                tx.tx
+                    .outputs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, o)| (tx.tx.outpoint(i as u32), o))
+            })
+            .collect();
+        let view = self.utxo_view();
         let fresh: Vec<(&SignedTransaction, TxId, Hash)> = txs
             .par_iter()
             .filter_map(|tx| {
                 let txid = tx.id();
                 structure::check(tx, txid, &self.config).ok()?;
-                signatures::signers(tx).ok()?;
+                let signers = signatures::signers(tx).ok()?;
                 let commitment = tx.witness_commitment_for(&txid);
-                (!self.signatures.contains(&commitment)).then_some((tx, txid, commitment))
+                if self.signatures.contains(&commitment) {
+                    return None;
+                }
+                let mut named = HashSet::new();
+                for input in tx.tx.inputs.iter().filter(|i| i.mode == InputMode::Spend) {
+                    let lock = match created.get(&input.prev) {
+                        Some(output) => output.lock.clone(),
+                        None => view.utxo(&input.prev).ok()??.lock,
+                    };
+                    named.extend(signatures::lock_keys(&lock));
+                }
+                signers
+                    .iter()
+                    .all(|k| named.contains(k))
+                    .then_some((tx, txid, commitment))
             })
             .collect();
         let pairs: Vec<(&SignedTransaction, TxId)> =
@@ -375,14 +403,18 @@ impl<S: KvStore> EutxoLedger<S> {
         };
         let checked = structure::check(tx, txid, &self.config).map_err(invalid)?;
         let signers = signatures::signers(tx).map_err(invalid)?;
-        // Verified once per node: the verdict is kept for the block that includes it.
-        let commitment = tx.witness_commitment_for(&checked.txid);
-        if !self.signatures.verified(&commitment) {
-            signatures::verify_one(tx, &checked.txid).map_err(invalid)?;
-            self.signatures.insert(commitment);
-        }
+        // Verified once per node, after the cheap rules: the verdict is kept for the block
+        // that includes it.
+        let verify = || {
+            let commitment = tx.witness_commitment_for(&checked.txid);
+            if !self.signatures.verified(&commitment) {
+                signatures::verify_one(tx, &checked.txid)?;
+                self.signatures.insert(commitment);
+            }
+            Ok(())
+        };
         let effects =
-            state::check(&self.env(*ctx), tx, &checked, &signers, view).map_err(invalid)?;
+            state::check(&self.env(*ctx), tx, &checked, &signers, view, verify).map_err(invalid)?;
         Ok(effects.summary)
     }
 

@@ -180,6 +180,51 @@ fn bob_reads_alice(fee: u128) -> SignedTransaction {
 }
 
 #[test]
+fn a_replacement_must_outbid_by_the_bump() {
+    // Paying one unit more than the pooled transaction used to replace it: every peer then
+    // verified and relayed each such step. Now each step costs 10 % more.
+    let ledger = memory_ledger();
+    let mut pool = pool();
+    let ctx = next_ctx(&ledger);
+    let first = pool
+        .insert(&ledger, alice_pays(lock("bob"), 100, 2_000), &ctx)
+        .unwrap();
+    for fee in [2_001, 2_100, 2_199] {
+        let refused = pool.insert(&ledger, alice_pays(lock("carol"), 100, fee), &ctx);
+        assert!(
+            matches!(&refused, Err(MempoolError::Conflict { with, .. }) if *with == first),
+            "fee {fee}: {refused:?}"
+        );
+    }
+    // The two transactions are the same size, so priority follows the fee: 10 % more is
+    // enough.
+    let second = pool
+        .insert(&ledger, alice_pays(lock("carol"), 100, 2_200), &ctx)
+        .unwrap();
+    assert!(pool.contains(&second) && !pool.contains(&first));
+
+    // The bump is the pool's to set; 0 % still asks for a strictly higher priority.
+    let mut lenient = Mempool::new(
+        MempoolConfig {
+            replacement_bump_percent: 0,
+            ..MempoolConfig::default()
+        },
+        config().fees,
+    );
+    lenient
+        .insert(&ledger, alice_pays(lock("bob"), 100, 2_000), &ctx)
+        .unwrap();
+    assert!(
+        lenient
+            .insert(&ledger, alice_pays(lock("carol"), 100, 2_000), &ctx)
+            .is_err()
+    );
+    lenient
+        .insert(&ledger, alice_pays(lock("carol"), 100, 2_001), &ctx)
+        .unwrap();
+}
+
+#[test]
 fn reading_and_spending_one_output_conflict() {
     // A block cannot hold a read of an output after its spend: the pool keeps at most one.
     let ledger = memory_ledger();

@@ -344,6 +344,30 @@ fn proofs_and_compute_limits_are_consistent() {
     );
 }
 
+#[test]
+fn one_transaction_may_not_use_more_compute_than_the_chain_allows() {
+    // Whatever the sender pays (a producer paying fees to itself, say), every verifier
+    // replays at most `max_tx_cu` for one transaction.
+    let mut config = config();
+    config.limits.max_tx_cu = 99;
+    let ledger = EutxoLedger::open(MemoryStore::new(), config, &genesis(), verifiers()).unwrap();
+    let mut t = tx(
+        vec![Input::spend(genesis_out(6))],
+        vec![Output::asset(lock("bob"), TokenId::Native, 10_000 - FEE)],
+    );
+    let exec = execution(contract("app"));
+    assert_eq!(exec.cu_used, 100);
+    t.execution = Some(exec);
+    let e = check(&ledger, &sign(t.clone(), &[])).unwrap_err();
+    assert_eq!(e, TxError::ComputeOverChainLimit { used: 100, max: 99 });
+    assert!(e.invalid_everywhere());
+    // At the limit, it is allowed.
+    let mut config = common::config();
+    config.limits.max_tx_cu = 100;
+    let ledger = EutxoLedger::open(MemoryStore::new(), config, &genesis(), verifiers()).unwrap();
+    check(&ledger, &sign(t, &[])).unwrap();
+}
+
 /// The sponsored call: a user with no native token at all gets a call of the sponsored
 /// contract in, its fee paid by the pool, the change back in the pool.
 fn sponsored_call(taken: u128, called: ContractId, change_to: Lock) -> SignedTransaction {
@@ -665,13 +689,17 @@ fn stateless_checks_judge_the_transaction_alone() {
             .is_err()
     );
     // A forged signature, or another chain: invalid on every chain. (A *missing* signature
-    // shows only against the inputs' locks, i.e. the state.)
+    // shows only against the inputs' locks, i.e. the state.) The stateless check is cheap and
+    // verifies no signature: the full check finds the forgery once the inputs, locks and fee
+    // allow the transaction, and says it holds on every chain.
     let mut forged = alice_pays(lock("bob"), 1, FEE);
     forged.witness.signatures[0].signature = key("alice").sign(b"forged");
-    assert!(matches!(
-        ledger.check_stateless(&forged).unwrap_err().tx_error(),
-        Some(TxError::BadSignature { .. })
-    ));
+    ledger.check_stateless(&forged).unwrap();
+    let err = ledger
+        .check_transaction(&forged, &next_ctx(&ledger))
+        .unwrap_err();
+    assert!(matches!(err.tx_error(), Some(TxError::BadSignature { .. })));
+    assert!(err.invalid_everywhere());
     let mut other_chain = alice_pays(lock("bob"), 1, FEE).tx;
     other_chain.chain_id = ChainId(other_chain.chain_id.0 + 1);
     let other_chain = sign(other_chain, &[&key("alice")]);

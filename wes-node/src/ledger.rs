@@ -29,8 +29,10 @@ pub trait ChainLedger: Ledger + 'static {
     /// The chain's size, count and compute limits: the producer fills blocks up to them.
     fn limits(&self) -> Limits;
 
-    /// Checks that need no chain state (format, limits, signatures): the sender of a
-    /// transaction that fails them is at fault on every chain.
+    /// Cheap checks that need no chain state (format, limits): the sender of a
+    /// transaction that fails them is at fault on every chain. Signatures need not be
+    /// verified here: the full check verifies them after the cheap rules of the state, and
+    /// its error says when it holds on every chain (`Blame::invalid_everywhere`).
     fn check_stateless(&self, tx: &SignedTransaction) -> Result<(), Self::Error>;
 
     /// Verifies the signatures of many transactions together (batch verification) ahead

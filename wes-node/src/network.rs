@@ -273,9 +273,10 @@ impl<L: ChainLedger> ChainBackend for NodeBackend<L> {
             return Ok(false);
         }
         // What is invalid on every chain (format, signatures) is the sender's fault. A
-        // transaction whose execution needs resources we lack is checked for that before
+        // transaction whose execution needs resources we lack has its form checked before
         // anything is fetched for it; any other is checked once, and classified only if it
-        // fails.
+        // fails. Signatures are verified only once inputs, locks and fees allow the
+        // transaction; a bad one is then charged to the sender too.
         let needed = if tx.tx.execution.is_some() {
             self.missing_resources(std::slice::from_ref(&tx), false)
         } else {
@@ -289,7 +290,9 @@ impl<L: ChainLedger> ChainBackend for NodeBackend<L> {
         match self.0.accept(tx.clone()) {
             Ok(_) => Ok(true),
             Err(MempoolError::AlreadyKnown(_)) => Ok(false),
-            Err(MempoolError::Invalid(l)) if l.fault() == Fault::Local => {
+            Err(MempoolError::Invalid(l))
+                if l.fault() == Fault::Local || l.invalid_everywhere() =>
+            {
                 Err(Rejection::from_error(&l))
             }
             Err(e) => {

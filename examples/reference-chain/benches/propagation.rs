@@ -50,6 +50,7 @@ fn config(dir: &std::path::Path, i: usize) -> NodeConfig {
             max_block_txs: Limits::default().max_block_txs,
             max_block_bytes: Limits::default().max_block_bytes,
             max_block_cu: Limits::default().max_block_cu,
+            max_tx_cu: Limits::default().max_tx_cu,
             fee_tokens: Vec::new(),
             allocations,
         },

@@ -94,7 +94,7 @@ pub struct RpcSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compute: Option<String>,
     /// Units per second each client address may spend (a call costs one unit, plus one per
-    /// 8 KiB of parameters; twice that in a burst); 0: no limit. 1,000 when absent.
+    /// KiB of parameters; twice that in a burst); 0: no limit. 1,000 when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<u32>,
     /// Most calls in one batch request (100 when absent).
@@ -207,6 +207,9 @@ pub struct ChainSpec {
     /// Most compute units a block's executions use together.
     #[serde(default = "default_max_block_cu")]
     pub max_block_cu: u64,
+    /// Most compute units one transaction's execution uses.
+    #[serde(default = "default_max_tx_cu")]
+    pub max_tx_cu: u64,
     /// Other tokens fees may be paid in, with their rates (the native token's are
     /// `fee_per_byte` and `fee_per_cu`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -237,6 +240,10 @@ fn default_max_block_bytes() -> usize {
 
 fn default_max_block_cu() -> u64 {
     Limits::default().max_block_cu
+}
+
+fn default_max_tx_cu() -> u64 {
+    Limits::default().max_tx_cu
 }
 
 /// An initial balance.
@@ -351,6 +358,7 @@ impl ChainSpec {
         c.limits.max_block_txs = self.max_block_txs;
         c.limits.max_block_bytes = self.max_block_bytes;
         c.limits.max_block_cu = self.max_block_cu;
+        c.limits.max_tx_cu = self.max_tx_cu;
         c
     }
 }

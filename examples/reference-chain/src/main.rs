@@ -412,6 +412,7 @@ fn devnet_config(data_dir: &Path, rpc_addr: SocketAddr, block_time_ms: u64) -> N
             max_block_txs: Limits::default().max_block_txs,
             max_block_bytes: Limits::default().max_block_bytes,
             max_block_cu: Limits::default().max_block_cu,
+            max_tx_cu: Limits::default().max_tx_cu,
             fee_tokens: vec![FeeTokenSpec {
                 token: usd.clone(),
                 per_byte: 2,

@@ -7,7 +7,9 @@
 //!   outputs is its *child*; chains are bounded in ancestors and descendants.
 //! * A transaction spending an outpoint that a pooled transaction already spends is a
 //!   conflict: it replaces the pooled ones (and their descendants, which depend on them)
-//!   only if it pays a strictly higher priority than each of them.
+//!   only if its priority beats each of theirs by the replacement bump
+//!   ([`MempoolConfig::replacement_bump_percent`], 10 % by default, as geth asks): each
+//!   replacement, which every peer verifies and relays again, costs its sender more.
 //! * Ordered by priority: the fee paid as a multiple of the minimum the fee policy asks (the
 //!   best over the accepted tokens), so fees in different tokens compare. Blocks take a
 //!   transaction with the pooled ancestors it needs, parents first.
@@ -45,6 +47,9 @@ pub struct MempoolConfig {
     pub max_ancestors: usize,
     /// Most pooled descendants a transaction may have.
     pub max_descendants: usize,
+    /// How much higher, in percent, a replacement's priority must be than that of each
+    /// transaction it replaces (and always strictly higher).
+    pub replacement_bump_percent: u32,
 }
 
 impl Default for MempoolConfig {
@@ -54,6 +59,7 @@ impl Default for MempoolConfig {
             max_bytes: 64 << 20,
             max_ancestors: 500,
             max_descendants: 500,
+            replacement_bump_percent: 10,
         }
     }
 }
@@ -119,9 +125,12 @@ pub enum MempoolError<E: std::error::Error + 'static> {
     /// The ledger rejects it.
     #[error(transparent)]
     Invalid(E),
-    /// It spends what a pooled transaction spends, without paying more than it and its
-    /// descendants (or that transaction is one of its own ancestors).
-    #[error("transaction {txid} conflicts with pooled {with} and does not pay a higher priority")]
+    /// It spends what a pooled transaction spends, without outbidding it and its
+    /// descendants by the replacement bump (or that transaction is one of its own
+    /// ancestors).
+    #[error(
+        "transaction {txid} conflicts with pooled {with} and does not outbid it by the replacement bump"
+    )]
     Conflict {
         /// The newcomer.
         txid: TxId,
@@ -163,6 +172,10 @@ pub enum MempoolError<E: std::error::Error + 'static> {
 }
 
 impl<E: std::error::Error + Blame + 'static> Blame for MempoolError<E> {
+    fn invalid_everywhere(&self) -> bool {
+        matches!(self, MempoolError::Invalid(e) if e.invalid_everywhere())
+    }
+
     fn fault(&self) -> Fault {
         match self {
             MempoolError::Invalid(e) => e.fault(),
@@ -394,10 +407,11 @@ impl Mempool {
             replaced.insert(*c);
             replaced.extend(self.graph.descendants(c));
         }
-        if let Some(&with) = replaced
-            .iter()
-            .find(|r| self.entries[*r].priority >= priority)
-        {
+        let bump = u128::from(self.config.replacement_bump_percent);
+        if let Some(&with) = replaced.iter().find(|r| {
+            let held = self.entries[*r].priority;
+            priority <= held || priority < held.saturating_mul(100 + bump) / 100
+        }) {
             return Err(MempoolError::Conflict { txid, with });
         }
         let evicted = self.make_room(txid, priority, summary.size, &replaced, &ancestors)?;

@@ -5,7 +5,9 @@
 use std::collections::HashSet;
 
 use rayon::prelude::*;
-use wes_core::{BatchVerifier, Hash, PublicKey, SignedTransaction, TxId, sighash, verify};
+use wes_core::{
+    BatchVerifier, Guard, Hash, Lock, PublicKey, SignedTransaction, TxId, sighash, verify,
+};
 
 use crate::error::TxError;
 
@@ -29,6 +31,20 @@ pub(crate) fn signers(tx: &SignedTransaction) -> Result<Vec<PublicKey>, TxError>
         keys.push(s.key);
     }
     Ok(keys)
+}
+
+/// The keys whose signatures a spend of an output locked by `lock` can use: no other
+/// signature is needed ([`TxError::UnneededSignature`]).
+pub(crate) fn lock_keys(lock: &Lock) -> Vec<PublicKey> {
+    let guard = match lock {
+        Lock::Guarded(guard) | Lock::TimeLocked { guard, .. } => guard,
+        Lock::SponsorPool(pool) => &pool.owner,
+    };
+    match guard {
+        Guard::Key(key) => vec![*key],
+        Guard::MultiSig(m) => m.keys.clone(),
+        Guard::Contract(_) => Vec::new(),
+    }
 }
 
 /// Verifies every signature of one transaction, naming the first bad one.

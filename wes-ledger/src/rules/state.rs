@@ -33,13 +33,20 @@ pub(crate) struct Effects {
     pub created: Vec<(OutPoint, Output)>,
 }
 
-/// Checks `tx` against `view`; `signers` are the keys whose signatures verified.
+/// Checks `tx` against `view`; `signers` are the keys its witness claims.
+///
+/// The cheap rules come first: inputs, locks (each claimed signer must be one a lock needs),
+/// value and fees. Only a transaction passing them has its signatures verified
+/// (`verify_signatures`, which may find them verified already), and only then its execution
+/// proof: so a transaction that spends nothing it may spend, or pays too little, costs the
+/// node a few lookups, however many signatures or however large a proof it carries.
 pub(crate) fn check(
     env: &Env<'_>,
     tx: &SignedTransaction,
     checked: &Checked,
     signers: &[PublicKey],
     view: &SharedUtxo,
+    verify_signatures: impl FnOnce() -> Result<(), TxError>,
 ) -> Result<Effects, TxError> {
     let t = &tx.tx;
     if !t.validity.contains(env.ctx.height) {
@@ -154,6 +161,9 @@ pub(crate) fn check(
             required,
         });
     }
+
+    // The signatures, once the transaction could be valid if they are.
+    verify_signatures()?;
 
     // The execution proof, last: it is the most expensive check.
     if t.execution.is_some() {

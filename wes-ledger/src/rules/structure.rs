@@ -81,6 +81,12 @@ pub(crate) fn check(
                 limit: exec.cu_limit,
             });
         }
+        if exec.cu_used > config.limits.max_tx_cu {
+            return Err(TxError::ComputeOverChainLimit {
+                used: exec.cu_used,
+                max: config.limits.max_tx_cu,
+            });
+        }
         check_callees(exec)?;
     } else if !tx.witness.proof.is_empty() {
         return Err(TxError::UnexpectedProof);

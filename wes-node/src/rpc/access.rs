@@ -15,7 +15,7 @@
 //! limit: it is the operator's own tool.
 //!
 //! Everyone else is rate-limited per address ([`RateLimit`]; IPv6 clients per /64, which is
-//! what one subscriber gets). A call costs one unit plus one per 8 KiB of its parameters, so a
+//! what one subscriber gets). A call costs one unit plus one per KiB of its parameters (at most a burst), so a
 //! large batch of transactions in one call pays for its size. Batches are bounded
 //! ([`RpcConfig::max_batch`]) and every entry of a batch is charged and checked.
 //!
@@ -167,8 +167,17 @@ impl Default for RateLimit {
     }
 }
 
-/// Bytes of parameters that cost one more unit of the rate limit.
-pub const BYTES_PER_UNIT: usize = 8 << 10;
+/// Bytes of parameters that cost one more unit of the rate limit: about eight signed
+/// transfers, so a batch of transactions pays about what verifying it costs.
+pub const BYTES_PER_UNIT: usize = 1 << 10;
+
+/// What a call with `params_len` bytes of parameters costs: one unit, plus one per
+/// [`BYTES_PER_UNIT`], but never more than a client's whole `burst` (so that a large upload
+/// is possible at all, once the client has been quiet).
+pub fn call_units(params_len: usize, burst: NonZeroU32) -> NonZeroU32 {
+    let extra = u32::try_from(params_len / BYTES_PER_UNIT).unwrap_or(u32::MAX);
+    NonZeroU32::MIN.saturating_add(extra).min(burst)
+}
 
 /// The RPC server's access rules and limits.
 #[derive(Clone, Debug)]
@@ -269,7 +278,8 @@ pub(crate) struct Policy {
     tiers: HashMap<String, Tier>,
     compute: Access,
     token_set: bool,
-    limiter: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    /// The limiter and its burst (the most one call may cost).
+    limiter: Option<(DefaultKeyedRateLimiter<IpAddr>, NonZeroU32)>,
     calls: AtomicU64,
 }
 
@@ -287,9 +297,12 @@ impl Policy {
                 .collect(),
             compute: config.compute_access(addr),
             token_set: config.token.is_some(),
-            limiter: config
-                .rate_limit
-                .map(|r| RateLimiter::keyed(Quota::per_second(r.per_second).allow_burst(r.burst))),
+            limiter: config.rate_limit.map(|r| {
+                (
+                    RateLimiter::keyed(Quota::per_second(r.per_second).allow_burst(r.burst)),
+                    r.burst,
+                )
+            }),
             calls: AtomicU64::new(0),
         }
     }
@@ -327,16 +340,14 @@ impl Policy {
         if trusted {
             return Ok(());
         }
-        let (Some(limiter), Some(client)) = (&self.limiter, client) else {
+        let (Some((limiter, burst)), Some(client)) = (&self.limiter, client) else {
             return Ok(());
         };
         if self.calls.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
             limiter.retain_recent();
             limiter.shrink_to_fit();
         }
-        let units =
-            NonZeroU32::new(1 + (params_len / BYTES_PER_UNIT).min(u32::MAX as usize - 1) as u32)
-                .unwrap_or(NonZeroU32::MIN);
+        let units = call_units(params_len, *burst);
         match limiter.check_key_n(&limit_key(client.ip), units) {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) | Err(_) => Err(error(
@@ -520,7 +531,7 @@ mod tests {
             ..alice
         };
         policy.admit(Some(&operator), "wes_chainId", 10).unwrap();
-        // 9 units left for bob: a call carrying 9 × 8 KiB costs 10.
+        // 9 units left for bob: a call carrying 9 KiB costs 10.
         assert!(
             policy
                 .admit(Some(&bob), "wes_chainId", 9 * BYTES_PER_UNIT)
@@ -529,6 +540,16 @@ mod tests {
         policy
             .admit(Some(&bob), "wes_chainId", 8 * BYTES_PER_UNIT)
             .unwrap();
+    }
+
+    #[test]
+    fn calls_cost_by_size_up_to_a_burst() {
+        let burst = NonZeroU32::new(2_000).unwrap();
+        assert_eq!(call_units(0, burst).get(), 1);
+        assert_eq!(call_units(BYTES_PER_UNIT - 1, burst).get(), 1);
+        assert_eq!(call_units(3 * BYTES_PER_UNIT, burst).get(), 4);
+        assert_eq!(call_units(32 << 20, burst), burst);
+        assert_eq!(call_units(usize::MAX, burst), burst);
     }
 
     #[test]

@@ -23,7 +23,10 @@ fn call_request<L: ChainLedger>(
     args: Vec<u8>,
     pay: &PaymentParams,
 ) -> RpcResult<CallRequest> {
-    let max = node.config().max_call_cu;
+    let max = node
+        .config()
+        .max_call_cu
+        .min(node.ledger().limits().max_tx_cu);
     if pay.cu_limit > max {
         return Err(invalid(
             "cu_limit",
