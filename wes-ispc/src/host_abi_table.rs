@@ -13,7 +13,8 @@
 host_functions! {
     /// `() → i64`: the height the call is made for.
     fn height() -> u64 { cost: 10 + 0, reads_chain: false }
-    /// `() → i64`: the block time in milliseconds (a hint, see HOSTABI.md).
+    /// `() → i64`: the block time in milliseconds (within bounds of the including block's,
+    /// see HOSTABI.md).
     fn time_ms() -> u64 { cost: 10 + 0, reads_chain: false }
     /// `(dst) → ()`: writes the caller's 32-byte address.
     fn caller(dst: out) { cost: 20 + 0, reads_chain: false }

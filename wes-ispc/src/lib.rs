@@ -73,7 +73,7 @@ pub use executor::{WasmExecutor, operator_cost};
 #[cfg(feature = "wasm")]
 pub use replay::{
     MAX_REPLAY_PROOF, REPLAY_PROOF_VERSION, REPLAY_SYSTEM, ReplayProver, ReplayVerifier,
-    decode_replay_proof, encode_replay_proof, events_of, replay_system,
+    TimeBounds, decode_replay_proof, encode_replay_proof, events_of, replay_system,
 };
 #[cfg(feature = "wasm")]
 pub use validate::WasmLimits;

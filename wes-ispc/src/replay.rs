@@ -137,16 +137,99 @@ impl Prover for ReplayProver {
 /// - every token's outputs total at most what the fee inputs bring, plus what the execution
 ///   minted (`mint_asset`, each frame only its own token), plus what contracts spent and
 ///   placed themselves; and the callees are exactly those the replay entered.
+///
+/// When the view names the block the transaction is checked for
+/// ([`ChainView::block`](wes_core::ChainView::block)),
+/// every time the execution read (`time_ms`, recorded in the trace) must lie within
+/// [`TimeBounds`] of that block's time: the constructor chooses the time a contract sees, and
+/// the block that includes the transaction bounds it.
 #[derive(Clone, Debug)]
 pub struct ReplayVerifier {
     executor: Arc<WasmExecutor>,
+    time: TimeBounds,
+}
+
+/// How far the time an execution saw (`time_ms`) may be from the time of the block that
+/// includes it. A contract can rely on `block time − behind_ms ≤ time_ms ≤ block time +
+/// ahead_ms`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimeBounds {
+    /// How much earlier than the block's time the execution may have seen: how long a
+    /// constructed call may wait for a block.
+    pub behind_ms: u64,
+    /// How much later than the block's time: the clock skew allowed between the node that
+    /// constructed and the one that produced the block.
+    pub ahead_ms: u64,
+}
+
+impl Default for TimeBounds {
+    /// Ten minutes behind (a call constructed for a validity window of 100 two-second blocks
+    /// has three), one minute ahead.
+    fn default() -> Self {
+        TimeBounds {
+            behind_ms: 10 * 60_000,
+            ahead_ms: 60_000,
+        }
+    }
+}
+
+impl TimeBounds {
+    /// Whether an execution that saw `seen` may be included in a block of time `block`.
+    pub fn admit(&self, seen: u64, block: u64) -> bool {
+        seen >= block.saturating_sub(self.behind_ms) && seen <= block.saturating_add(self.ahead_ms)
+    }
 }
 
 impl ReplayVerifier {
-    /// A verifier running contracts with `executor` (share it to share the module cache).
+    /// A verifier running contracts with `executor` (share it to share the module cache),
+    /// with the default [`TimeBounds`].
     pub fn new(executor: Arc<WasmExecutor>) -> Self {
-        ReplayVerifier { executor }
+        ReplayVerifier {
+            executor,
+            time: TimeBounds::default(),
+        }
     }
+
+    /// The same verifier binding time with `bounds` instead (every node of a chain must use
+    /// the same: it decides which blocks are valid).
+    pub fn with_time_bounds(mut self, bounds: TimeBounds) -> Self {
+        self.time = bounds;
+        self
+    }
+
+    /// The time bounds this verifier applies.
+    pub fn time_bounds(&self) -> TimeBounds {
+        self.time
+    }
+}
+
+/// Checks every `time_ms` the trace records against the block's time.
+fn check_times(
+    trace: &[wes_core::TraceEntry],
+    block: &wes_core::BlockContext,
+    bounds: TimeBounds,
+) -> Result<(), ProofError> {
+    for (index, entry) in trace
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.call == "time_ms")
+    {
+        let seen = <[u8; 8]>::try_from(entry.output.as_slice())
+            .map(u64::from_le_bytes)
+            .map_err(|_| {
+                rejected(format!(
+                    "trace entry {index}: time_ms output is not 8 bytes"
+                ))
+            })?;
+        if !bounds.admit(seen, block.time_ms) {
+            return Err(rejected(format!(
+                "the execution saw time {seen} ms, outside the bounds of the including block's \
+                 time {} ms (−{} ms, +{} ms)",
+                block.time_ms, bounds.behind_ms, bounds.ahead_ms
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn rejected(reason: impl Into<String>) -> ProofError {
@@ -187,6 +270,9 @@ impl ProofVerifier for ReplayVerifier {
             return Err(rejected(
                 "the proof's trace does not hash to the trace root",
             ));
+        }
+        if let Some(block) = view.block() {
+            check_times(&trace, &block, self.time)?;
         }
         if execution.cu_used > execution.cu_limit {
             return Err(rejected("cu_used exceeds cu_limit"));

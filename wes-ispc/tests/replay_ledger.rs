@@ -267,3 +267,54 @@ fn replay_passes_the_proof_system_conformance_suite() {
         &a.view(),
     );
 }
+
+#[test]
+fn the_time_a_contract_saw_is_bound_to_the_block_that_includes_it() {
+    let code = wasm(COUNTER);
+    let (a, id) = Chain::open(&code);
+    let seen = T0 + 3_600_000;
+    let mut req = a.request(
+        id,
+        "ctx",
+        vec![],
+        vec![genesis().coinbase().outpoint(0)],
+        "alice",
+    );
+    req.time_ms = seen;
+    let call = a.construct(&req).unwrap();
+    assert_eq!(call.outcome.return_data[8..16], seen.to_le_bytes());
+    let signed = call.sign(&[&key("alice")]);
+    let at = |time_ms: u64| {
+        a.ledger
+            .check_transaction(&signed, &BlockContext { height: 1, time_ms })
+    };
+    let bounds = TimeBounds::default();
+    // Within the bounds of the including block's time: valid.
+    for block in [seen, seen + bounds.behind_ms, seen - bounds.ahead_ms] {
+        at(block).unwrap_or_else(|e| panic!("a block at {block}: {e}"));
+    }
+    // A block too late for what the contract saw, or a time from the block's future.
+    for block in [seen + bounds.behind_ms + 1, seen - bounds.ahead_ms - 1] {
+        let err = at(block).unwrap_err();
+        assert!(
+            matches!(
+                err.tx_error(),
+                Some(TxError::Proof(ProofError::Rejected { reason, .. })) if reason.contains("outside the bounds")
+            ),
+            "a block at {block}: {err}"
+        );
+    }
+    // A view of the tip alone names no block: nothing to bind against.
+    let verifier = ReplayVerifier::new(a.executor.clone());
+    verifier
+        .verify(&signed.tx, &signed.witness.proof, &a.view())
+        .unwrap();
+    // The chain chooses the bounds.
+    let wide = TimeBounds {
+        behind_ms: 2 * 3_600_000,
+        ..bounds
+    };
+    assert!(wide.admit(seen, seen + 3_600_000));
+    assert!(!bounds.admit(seen, seen + 3_600_000));
+    assert_eq!(verifier.with_time_bounds(wide).time_bounds(), wide);
+}

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use wes_core::{ChainView, ContentId, ContractId, OutPoint, Output, ViewError};
+use wes_core::{BlockContext, ChainView, ContentId, ContractId, OutPoint, Output, ViewError};
 
 use crate::error::StoreError;
 use crate::store::KvStore;
@@ -125,6 +125,8 @@ impl UtxoView for Overlay {
 pub(crate) struct VerifierView {
     pub view: SharedUtxo,
     pub resources: Option<Arc<dyn ResourceProvider>>,
+    /// The block the transaction is checked for.
+    pub block: BlockContext,
 }
 
 fn view_error(e: StoreError) -> ViewError {
@@ -156,5 +158,9 @@ impl ChainView for VerifierView {
             Some(r) => r.resource(id),
             None => Ok(None),
         }
+    }
+
+    fn block(&self) -> Option<BlockContext> {
+        Some(self.block)
     }
 }

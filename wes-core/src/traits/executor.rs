@@ -88,6 +88,14 @@ pub trait ChainView: Send + Sync {
 
     /// The bytes of a resource, verified against its id.
     fn resource(&self, id: &ContentId) -> Result<Option<Vec<u8>>, ViewError>;
+
+    /// The block the transaction is checked for (its height and time), when the view
+    /// belongs to one: the ledger's views during admission, block building and import say;
+    /// a view of the tip alone does not (`None`, the default). Verifiers use it to bind what
+    /// an execution saw of time to the block that includes it.
+    fn block(&self) -> Option<crate::BlockContext> {
+        None
+    }
 }
 
 /// An owned handle on a [`ChainView`], as executors, provers and verifiers receive it.

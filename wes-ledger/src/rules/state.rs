@@ -170,6 +170,7 @@ pub(crate) fn check(
         let chain: wes_core::SharedView = Arc::new(VerifierView {
             view: view.clone(),
             resources: env.resources.cloned(),
+            block: env.ctx,
         });
         env.verifiers
             .verify(t, &tx.witness.proof, &chain)
