@@ -157,8 +157,17 @@ pub(crate) fn validate_body(
         .enumerate()
         .map(|(i, tx)| {
             // The block's signatures were verified above, together.
-            (!dependent[i])
-                .then(|| state::check(env, tx, &checked[i], &signers[i], base, || Ok(())))
+            (!dependent[i]).then(|| {
+                state::check(
+                    env,
+                    tx,
+                    &checked[i],
+                    &signers[i],
+                    base,
+                    || Ok(()),
+                    state::Proof::Verify,
+                )
+            })
         })
         .collect();
     let overlay = Overlay::new(base.clone());
@@ -171,7 +180,15 @@ pub(crate) fn validate_body(
     for (i, (tx, early)) in body.iter().zip(independent).enumerate() {
         let effects = match early {
             Some(result) => result,
-            None => state::check(env, tx, &checked[i], &signers[i], &overlay_view, || Ok(())),
+            None => state::check(
+                env,
+                tx,
+                &checked[i],
+                &signers[i],
+                &overlay_view,
+                || Ok(()),
+                state::Proof::Verify,
+            ),
         }
         .map_err(|e| tx_error(i + 1, tx, e))?;
         cu_used = cu_used.saturating_add(effects.summary.cu_used);

@@ -389,12 +389,38 @@ impl<S: KvStore> EutxoLedger<S> {
         self.tables.clone()
     }
 
+    /// The tables, with `unconfirmed` outputs (of pooled transactions) counted as unspent.
+    fn view_with(&self, unconfirmed: &[(OutPoint, Output)]) -> SharedUtxo {
+        if unconfirmed.is_empty() {
+            return self.utxo_view();
+        }
+        let overlay = Overlay::new(self.utxo_view());
+        for (op, output) in unconfirmed {
+            overlay.create(*op, output.clone());
+        }
+        overlay
+    }
+
+    /// [`Ledger::check_transaction_with`] short of the execution proof: everything that
+    /// needs no more than the state and the transaction (inputs, locks, value, fees,
+    /// signatures). What a node checks before fetching the resources a proof needs, so
+    /// that a transaction that could never be valid makes it fetch nothing.
+    pub fn check_transaction_unproven(
+        &self,
+        tx: &SignedTransaction,
+        ctx: &BlockContext,
+        unconfirmed: &[(OutPoint, Output)],
+    ) -> Result<TxSummary, LedgerError> {
+        self.check_on(tx, ctx, &self.view_with(unconfirmed), state::Proof::Skip)
+    }
+
     /// [`Ledger::check_transaction`] against `view` (the tables, or an overlay of them).
     fn check_on(
         &self,
         tx: &SignedTransaction,
         ctx: &BlockContext,
         view: &SharedUtxo,
+        proof: state::Proof,
     ) -> Result<TxSummary, LedgerError> {
         let txid = tx.id();
         let invalid = |source: TxError| LedgerError::Transaction {
@@ -413,8 +439,8 @@ impl<S: KvStore> EutxoLedger<S> {
             }
             Ok(())
         };
-        let effects =
-            state::check(&self.env(*ctx), tx, &checked, &signers, view, verify).map_err(invalid)?;
+        let effects = state::check(&self.env(*ctx), tx, &checked, &signers, view, verify, proof)
+            .map_err(invalid)?;
         Ok(effects.summary)
     }
 
@@ -644,7 +670,7 @@ impl<S: KvStore> Ledger for EutxoLedger<S> {
         tx: &SignedTransaction,
         ctx: &BlockContext,
     ) -> Result<TxSummary, LedgerError> {
-        self.check_on(tx, ctx, &self.utxo_view())
+        self.check_on(tx, ctx, &self.utxo_view(), state::Proof::Verify)
     }
 
     fn check_transaction_with(
@@ -653,14 +679,7 @@ impl<S: KvStore> Ledger for EutxoLedger<S> {
         ctx: &BlockContext,
         unconfirmed: &[(OutPoint, Output)],
     ) -> Result<TxSummary, LedgerError> {
-        if unconfirmed.is_empty() {
-            return self.check_transaction(tx, ctx);
-        }
-        let overlay = Overlay::new(self.utxo_view());
-        for (op, output) in unconfirmed {
-            overlay.create(*op, output.clone());
-        }
-        self.check_on(tx, ctx, &(overlay as SharedUtxo))
+        self.check_on(tx, ctx, &self.view_with(unconfirmed), state::Proof::Verify)
     }
 
     fn state_root_after(

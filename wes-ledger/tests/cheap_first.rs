@@ -129,3 +129,39 @@ fn batch_preverification_verifies_only_signatures_the_inputs_locks_name() {
     assert!(cache.contains(&second.witness_commitment()));
     assert!(!cache.contains(&flood.witness_commitment()));
 }
+
+#[test]
+fn everything_but_the_proof_is_checked_before_a_node_fetches_for_it() {
+    // What a node checks before fetching the resources a peer's transaction executes: a
+    // transaction that spends nothing it may spend is refused without any fetch, one that
+    // could be valid waits only for its proof.
+    let ledger = memory_ledger();
+    let ctx = next_ctx(&ledger);
+    let mut t = tx(
+        vec![Input::spend(genesis_out(6))],
+        vec![Output::asset(lock("bob"), TokenId::Native, 8_000)],
+    );
+    t.execution = Some(execution(contract("app")));
+    let mut forged_proof = sign(t.clone(), &[]);
+    forged_proof.witness.proof = b"forged".to_vec();
+    ledger
+        .check_transaction_unproven(&forged_proof, &ctx, &[])
+        .unwrap();
+    assert!(matches!(
+        ledger
+            .check_transaction(&forged_proof, &ctx)
+            .unwrap_err()
+            .tx_error(),
+        Some(TxError::Proof(_))
+    ));
+
+    let mut nowhere = t;
+    nowhere.inputs[0].prev.index = 999;
+    let e = ledger
+        .check_transaction_unproven(&sign(nowhere, &[]), &ctx, &[])
+        .unwrap_err();
+    assert!(
+        matches!(e.tx_error(), Some(TxError::MissingInput { .. })),
+        "{e}"
+    );
+}

@@ -8,8 +8,8 @@
 
 use wes_core::Block;
 use wes_core::{
-    Address, BlockHash, ContractId, Ledger, Lock, OutPoint, Output, PublicKey, SignedTransaction,
-    TxId,
+    Address, BlockContext, BlockHash, ContractId, Ledger, Lock, OutPoint, Output, PublicKey,
+    SignedTransaction, TxId,
 };
 use wes_ledger::{EutxoLedger, FeePolicy, KvStore, LedgerError, Limits};
 
@@ -34,6 +34,19 @@ pub trait ChainLedger: Ledger + 'static {
     /// verified here: the full check verifies them after the cheap rules of the state, and
     /// its error says when it holds on every chain (`Blame::invalid_everywhere`).
     fn check_stateless(&self, tx: &SignedTransaction) -> Result<(), Self::Error>;
+
+    /// The checks of [`Ledger::check_transaction_with`] short of the execution proof, where
+    /// a ledger can tell them apart: what a peer's transaction must pass before the node
+    /// fetches the resources its proof needs. The default is [`Self::check_stateless`].
+    fn check_unproven(
+        &self,
+        tx: &SignedTransaction,
+        ctx: &BlockContext,
+        unconfirmed: &[(OutPoint, Output)],
+    ) -> Result<(), Self::Error> {
+        let _ = (ctx, unconfirmed);
+        self.check_stateless(tx)
+    }
 
     /// Verifies the signatures of many transactions together (batch verification) ahead
     /// of checking them one by one, keeping the verdicts so the single checks do not
@@ -102,6 +115,15 @@ impl<S: KvStore + 'static> ChainLedger for EutxoLedger<S> {
 
     fn check_stateless(&self, tx: &SignedTransaction) -> Result<(), LedgerError> {
         EutxoLedger::check_stateless(self, tx)
+    }
+
+    fn check_unproven(
+        &self,
+        tx: &SignedTransaction,
+        ctx: &BlockContext,
+        unconfirmed: &[(OutPoint, Output)],
+    ) -> Result<(), LedgerError> {
+        EutxoLedger::check_transaction_unproven(self, tx, ctx, unconfirmed).map(|_| ())
     }
 
     fn preverify(&self, txs: &[SignedTransaction]) {

@@ -284,7 +284,10 @@ impl<L: ChainLedger> ChainBackend for NodeBackend<L> {
         };
         let checked_early = !needed.is_empty();
         if checked_early {
+            // Everything but the proof first (inputs, locks, fees, signatures): a
+            // transaction that could never be valid makes the node fetch nothing.
             self.check_stateless(&tx)?;
+            self.0.check_unproven(&tx).map_err(|e| rejection(&e))?;
             self.prefetch(needed, net);
         }
         match self.0.accept(tx.clone()) {
@@ -314,6 +317,19 @@ impl<L: ChainLedger> ChainBackend for NodeBackend<L> {
 
     fn content_size(&self, id: &ContentId) -> Result<u64, SourceError> {
         StoreSource(self.0.resources()).size(id)
+    }
+}
+
+/// A peer's transaction refused by the ledger: the peer's fault if it is invalid on every
+/// chain, ours if the node failed, and otherwise nobody's (the peer may know another tip).
+fn rejection<E: Blame + std::fmt::Display>(e: &E) -> Rejection {
+    if e.fault() == Fault::Local || e.invalid_everywhere() {
+        Rejection::from_error(e)
+    } else {
+        Rejection {
+            fault: Fault::Unavailable,
+            message: e.to_string(),
+        }
     }
 }
 

@@ -294,6 +294,18 @@ impl<L: ChainLedger> Node<L> {
         result
     }
 
+    /// Checks `tx` against the tip and the pool as [`Node::accept`] would, short of its
+    /// execution proof (`ChainLedger::check_unproven`): what must hold before the node
+    /// fetches the resources the proof needs.
+    ///
+    /// # Errors
+    /// The ledger's refusal.
+    pub fn check_unproven(&self, tx: &SignedTransaction) -> Result<(), L::Error> {
+        let unconfirmed = self.mempool().unconfirmed_inputs(tx);
+        self.ledger
+            .check_unproven(tx, &self.next_context(), &unconfirmed)
+    }
+
     fn admit(&self, tx: SignedTransaction) -> Result<TxId, MempoolError<L::Error>> {
         let id = tx.id();
         let unconfirmed = {

@@ -25,6 +25,16 @@ pub(crate) struct Env<'a> {
     pub verified: &'a SignatureCache,
 }
 
+/// Whether [`check`] verifies the execution proof.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Proof {
+    /// Verify it: the full check.
+    Verify,
+    /// Stop before it: everything else holds (what is worth fetching a proof's resources
+    /// for).
+    Skip,
+}
+
 /// What a valid transaction does to the UTXO set.
 #[derive(Clone, Debug)]
 pub(crate) struct Effects {
@@ -47,6 +57,7 @@ pub(crate) fn check(
     signers: &[PublicKey],
     view: &SharedUtxo,
     verify_signatures: impl FnOnce() -> Result<(), TxError>,
+    proof: Proof,
 ) -> Result<Effects, TxError> {
     let t = &tx.tx;
     if !t.validity.contains(env.ctx.height) {
@@ -166,7 +177,7 @@ pub(crate) fn check(
     verify_signatures()?;
 
     // The execution proof, last: it is the most expensive check.
-    if t.execution.is_some() {
+    if t.execution.is_some() && proof == Proof::Verify {
         let chain: wes_core::SharedView = Arc::new(VerifierView {
             view: view.clone(),
             resources: env.resources.cloned(),
