@@ -275,6 +275,13 @@ impl WasmExecutor {
         &self.shared.connectors
     }
 
+    /// Validates and compiles module `id` with bytes `code` into the cache, ahead of its first
+    /// call (a node may do it when a deployment is imported, off the call's path). A module
+    /// already cached is not compiled again.
+    pub fn prepare(&self, id: &ContentId, code: &[u8]) -> Result<(), WasmError> {
+        self.shared.compiled(id, code).map(|_| ())
+    }
+
     /// How many compiled modules the cache holds.
     pub fn cached_modules(&self) -> usize {
         self.shared.cache.lock().map(|c| c.map.len()).unwrap_or(0)

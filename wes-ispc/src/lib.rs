@@ -76,7 +76,7 @@ pub use replay::{
     TimeBounds, decode_replay_proof, encode_replay_proof, events_of, replay_system,
 };
 #[cfg(feature = "wasm")]
-pub use validate::WasmLimits;
+pub use validate::{COMPILE_WEIGHT_LIMIT, WasmLimits, compile_weight};
 
 use wes_core::{ChainId, ContentId, ContractId, Domain, Hash, OutPoint, codec, hash};
 

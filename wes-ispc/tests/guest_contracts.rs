@@ -17,7 +17,7 @@ use wes_core::{
     MultiSig, OutPoint, Output, OutputBody, PublicKey, SponsorPool, StateBody, TokenId, TxId,
     encode,
 };
-use wes_ispc::{WasmError, WasmExecutor};
+use wes_ispc::{COMPILE_WEIGHT_LIMIT, WasmError, WasmExecutor, compile_weight};
 
 /// What the tests check in a module besides validation.
 struct ModuleShape {
@@ -121,6 +121,12 @@ fn contracts_pass_validation_and_export_their_entry_points() {
             shape.max_pages.is_some_and(|m| m <= 16),
             "{name}: memory maximum {:?}",
             shape.max_pages
+        );
+        // The default compile-weight limit leaves real contracts a wide margin.
+        let weight = compile_weight(&code, executor.limits()).expect("validated above");
+        assert!(
+            weight < COMPILE_WEIGHT_LIMIT / 50,
+            "{name}: compile weight {weight} is close to the limit {COMPILE_WEIGHT_LIMIT}"
         );
     }
 }
