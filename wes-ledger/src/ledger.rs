@@ -1,14 +1,14 @@
 //! [`EutxoLedger`]: the rules and the tables composed into a `wes_core::Ledger`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use rayon::prelude::*;
 use wes_core::{
-    Address, Block, BlockContext, BlockHash, BlockHeader, CompactTarget, Genesis, Hash, InputMode,
-    Ledger, Lock, OutPoint, Output, PublicKey, SignedTransaction, Transaction, TxId, TxSummary,
-    ValidityWindow, VerifierRegistry, Witness,
+    Address, Block, BlockContext, BlockHash, BlockHeader, CompactTarget, ContentId, Genesis, Hash,
+    InputMode, Ledger, Lock, OutPoint, Output, PublicKey, SignedTransaction, Transaction, TxId,
+    TxSummary, ValidityWindow, VerifierRegistry, Witness,
 };
 
 use crate::config::LedgerConfig;
@@ -20,7 +20,8 @@ use crate::rules::{signatures, structure};
 use crate::state_root::StateAccumulator;
 use crate::store::tables::{
     BatchExt, ChainMeta, INDEX_KEY, INDEX_VERSION, META_KEY, Tables, Undo, block_key, header_key,
-    height_key, location_key, outpoint_after, owner_key, state_key, undo_key, utxo_key,
+    height_key, location_key, outpoint_after, owner_key, resource_key, state_key, undo_key,
+    utxo_key,
 };
 use crate::store::{Batch, KvStore};
 use crate::verdicts::SignatureCache;
@@ -357,6 +358,13 @@ impl<S: KvStore> EutxoLedger<S> {
         Ok(out)
     }
 
+    /// How many live `Resource` outputs hold each content, from a persistent index updated
+    /// with every block: what a resource store's pins must equal
+    /// ([`ResourcePins::reconcile`](crate::ResourcePins::reconcile)).
+    pub fn live_resources(&self) -> Result<BTreeMap<ContentId, u64>, LedgerError> {
+        Ok(self.tables.live_resources()?)
+    }
+
     /// The block of the applied chain holding `txid`, and its height (persistent index).
     pub fn transaction_location(
         &self,
@@ -591,6 +599,9 @@ fn build_indexes<S: KvStore>(tables: &Tables<S>, meta: &ChainMeta) -> Result<(),
         let output: Output =
             wes_core::codec::decode_stored(&value).map_err(|_| corrupt("an output"))?;
         batch.put(owner_key(&output.lock.address(), &op), Vec::new());
+        if let Some(resource) = output.as_resource() {
+            batch.put(resource_key(&resource.content, &op), Vec::new());
+        }
     }
     for height in 0..=meta.height {
         let missing = || StoreError::Missing(format!("block at height {height}"));
@@ -628,12 +639,18 @@ fn write_utxos(batch: &mut Batch, gone: &[(OutPoint, Output)], new: &[(OutPoint,
         if let Some(state) = output.as_state() {
             batch.delete(state_key(&state.contract, &state.key));
         }
+        if let Some(resource) = output.as_resource() {
+            batch.delete(resource_key(&resource.content, op));
+        }
     }
     for ((op, output), (owner, encoded)) in new.iter().zip(new_entries) {
         batch.put(utxo_key(op), encoded);
         batch.put(owner_key(&owner, op), Vec::new());
         if let Some(state) = output.as_state() {
             batch.put_value(state_key(&state.contract, &state.key), op);
+        }
+        if let Some(resource) = output.as_resource() {
+            batch.put(resource_key(&resource.content, op), Vec::new());
         }
     }
 }

@@ -68,7 +68,7 @@ pub use config::{FeePolicy, LedgerConfig, Limits, TokenFee};
 pub use error::{BlockError, CoinbaseError, LedgerError, StoreError, TxError};
 pub use ledger::EutxoLedger;
 pub use mempool::{BlockBudget, Mempool, MempoolConfig, MempoolError};
-pub use observer::{LedgerObserver, ResourcePins};
+pub use observer::{LedgerObserver, PinChanges, ResourcePins};
 pub use state_root::{STATE_ROOT_DOMAIN, StateAccumulator, state_root_of};
 pub use store::{Batch, KeyValues, KvStore, MemoryStore, SledStore};
 pub use verdicts::{SIGNATURE_CACHE_ENTRIES, SignatureCache};

@@ -1,9 +1,10 @@
 //! Observers: components that follow the UTXO set (indexers, wallets, resource pinning) are
 //! told about every block the ledger applies or reverts, once the change is durable.
 
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use wes_core::{Block, OutPoint, Output, ResourceStore};
+use wes_core::{Block, ContentId, OutPoint, Output, ResourceStore};
 
 /// Told about each block applied or reverted, after it is committed, in commit order.
 ///
@@ -32,9 +33,11 @@ pub trait LedgerObserver: Send + Sync {
 /// output pins its content, a spent one unpins it, and reverts do the opposite. Content no
 /// live output refers to is then removed by the store's `collect_garbage`.
 ///
-/// Pins change after the block is committed: a crash in between leaves the pins one block
-/// behind. A store failure is remembered ([`ResourcePins::last_error`]) rather than failing
-/// the block, which is already committed.
+/// Pins change after the block is committed: a crash in between leaves the pins a block
+/// behind, and a store failure is remembered ([`ResourcePins::last_error`]) rather than
+/// failing the block, which is already committed. [`ResourcePins::reconcile`] sets the pins
+/// to the ledger's live outputs again: call it when the node starts, before it collects
+/// garbage.
 pub struct ResourcePins<R> {
     store: R,
     last_error: Mutex<Option<String>>,
@@ -59,6 +62,36 @@ impl<R: ResourceStore> ResourcePins<R> {
         self.last_error.lock().map(|e| e.clone()).unwrap_or(None)
     }
 
+    /// Sets the store's pins to `live` (how many live Resource outputs hold each content, as
+    /// [`EutxoLedger::live_resources`](crate::EutxoLedger::live_resources) gives it): pins
+    /// what is missing, lifts what no output holds any more. Idempotent; clears
+    /// [`last_error`](Self::last_error) when it succeeds.
+    ///
+    /// # Errors
+    /// The store's; the pins are then partly reconciled, and calling again finishes.
+    pub fn reconcile(&self, live: &BTreeMap<ContentId, u64>) -> Result<PinChanges, R::Error> {
+        let mut changes = PinChanges::default();
+        let have: BTreeMap<ContentId, u64> = self.store.pins()?.into_iter().collect();
+        for (id, &count) in &have {
+            let want = live.get(id).copied().unwrap_or(0);
+            for _ in want..count {
+                self.store.unpin(id)?;
+                changes.unpinned += 1;
+            }
+        }
+        for (id, &want) in live {
+            let count = have.get(id).copied().unwrap_or(0);
+            for _ in count..want {
+                self.store.pin(id)?;
+                changes.pinned += 1;
+            }
+        }
+        if let Ok(mut last) = self.last_error.lock() {
+            *last = None;
+        }
+        Ok(changes)
+    }
+
     fn update(&self, pin: &[(OutPoint, Output)], unpin: &[(OutPoint, Output)]) {
         let mut failure = None;
         for (_, output) in pin {
@@ -81,6 +114,15 @@ impl<R: ResourceStore> ResourcePins<R> {
             *last = Some(f);
         }
     }
+}
+
+/// What [`ResourcePins::reconcile`] changed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PinChanges {
+    /// Pins added (content live outputs hold that the store had not pinned).
+    pub pinned: u64,
+    /// Pins lifted (content no live output holds any more).
+    pub unpinned: u64,
 }
 
 impl<R: ResourceStore> LedgerObserver for ResourcePins<R> {

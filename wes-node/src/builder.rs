@@ -38,7 +38,10 @@ use wes_core::{
     BlockHeader, CandidateRouter, ChainId, ConsensusEngine, Genesis, Ledger, ProofSystemId,
     ProofVerifier, Prover, PublicKey, ResourceStore, SecretKey, VerifierRegistry,
 };
-use wes_ledger::{EutxoLedger, KvStore, LedgerConfig, LedgerObserver, Mempool, SledStore};
+use wes_ledger::{
+    EutxoLedger, KvStore, LedgerConfig, LedgerObserver, Mempool, PinChanges, ResourcePins,
+    SledStore,
+};
 
 use crate::error::NodeError;
 use crate::events::EventIndex;
@@ -75,12 +78,27 @@ impl LedgerContext<'_> {
     /// The SDK's [`EutxoLedger`] over `store`, wired to the verifiers, resources and
     /// observers.
     ///
+    /// The resource store's pins follow the live `Resource` outputs ([`ResourcePins`]), so
+    /// that garbage collection never removes what the chain refers to; they are reconciled
+    /// with the ledger here first, since a crash can leave them a block behind.
+    ///
     /// # Errors
-    /// The ledger's: a store holding another chain, a failing store.
+    /// The ledger's: a store holding another chain, a failing store; the resource store's.
     pub fn eutxo<S: KvStore>(self, store: S) -> Result<EutxoLedger<S>, NodeError> {
+        let pins = Arc::new(ResourcePins::new(self.resources.clone()));
         let mut ledger = EutxoLedger::open(store, self.config, self.genesis, self.verifiers)
             .map_err(NodeError::ledger)?
             .with_resources(Arc::new(self.resources));
+        let live = ledger.live_resources().map_err(NodeError::ledger)?;
+        let changes = pins.reconcile(&live)?;
+        if changes != PinChanges::default() {
+            tracing::warn!(
+                pinned = changes.pinned,
+                unpinned = changes.unpinned,
+                "resource pins were behind the ledger (a crash after a block); reconciled"
+            );
+        }
+        ledger = ledger.with_observer(pins);
         for observer in self.observers {
             ledger = ledger.with_observer(observer);
         }
@@ -454,6 +472,7 @@ impl<L: ChainLedger> NodeBuilder<L> {
             .map_err(NodeError::chain)?;
         let status = ChainStatus::of(&chain, genesis_hash);
         let mempool = Mempool::new(config.mempool, ledger.fee_policy());
+        let leases = crate::uploads::Leases::new(config.uploads.clone());
         Ok(Arc::new(Node {
             chain_id: self.genesis.chain_id,
             config,
@@ -480,6 +499,7 @@ impl<L: ChainLedger> NodeBuilder<L> {
             stop: AtomicBool::new(false),
             produced: AtomicU64::new(0),
             metrics,
+            leases,
         }))
     }
 }

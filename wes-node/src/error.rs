@@ -57,6 +57,18 @@ pub enum NodeError {
         /// The rule that refused it ([`Blame::rule`]), e.g. `"fee_too_low"`.
         rule: Option<&'static str>,
     },
+    /// Uploads not yet registered on chain hold `held` bytes, and `size` more would pass the
+    /// node's quota `max` ([`UploadConfig`](crate::uploads::UploadConfig)): try again once
+    /// earlier uploads are registered or their leases end.
+    #[error("upload of {size} bytes refused: uploads hold {held} of at most {max} bytes")]
+    UploadQuota {
+        /// Bytes held by upload leases.
+        held: u64,
+        /// The upload's size.
+        size: u64,
+        /// The quota.
+        max: u64,
+    },
     /// This node has no block producer (it follows the chain only).
     #[error("this node does not produce blocks")]
     NoProducer,
@@ -126,7 +138,9 @@ impl Blame for NodeError {
                 crate::construct::ConstructError::View(_) => Fault::Local,
                 _ => Fault::Input,
             },
-            NodeError::LostRace { .. } | NodeError::Cancelled => Fault::Unavailable,
+            NodeError::LostRace { .. } | NodeError::Cancelled | NodeError::UploadQuota { .. } => {
+                Fault::Unavailable
+            }
             _ => Fault::Local,
         }
     }
@@ -138,6 +152,7 @@ impl Blame for NodeError {
             NodeError::Resources(e) => e.rule(),
             NodeError::InvalidResource { .. } => Some("invalid_resource"),
             NodeError::NoProducer => Some("no_producer"),
+            NodeError::UploadQuota { .. } => Some("upload_quota"),
             _ => None,
         }
     }

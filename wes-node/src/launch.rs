@@ -58,6 +58,7 @@ pub struct RunningNode<L: ChainLedger> {
     pub network: Option<NetworkHandle>,
     rpc: Option<ServerHandle>,
     producer: Option<std::thread::JoinHandle<()>>,
+    collector: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl<L: ChainLedger> core::fmt::Debug for RunningNode<L> {
@@ -87,6 +88,7 @@ pub async fn launch<L: ChainLedger>(
         network: None,
         rpc: None,
         producer: None,
+        collector: None,
     };
     if let Some(addr) = options.rpc {
         let (handle, local) = crate::rpc::serve(
@@ -113,6 +115,9 @@ pub async fn launch<L: ChainLedger>(
         let n = node.clone();
         running.producer = Some(std::thread::spawn(move || n.produce_forever()));
     }
+    if let Some(every) = node.config().uploads.gc_interval {
+        running.collector = Some(tokio::spawn(collect_garbage_every(node.clone(), every)));
+    }
     let status = node.status();
     tracing::info!(
         chain = node.chain_id().0,
@@ -126,11 +131,30 @@ pub async fn launch<L: ChainLedger>(
     Ok(running)
 }
 
+/// Expires upload leases and collects unpinned resources every `every`, off the runtime's
+/// threads.
+async fn collect_garbage_every<L: ChainLedger>(node: Arc<Node<L>>, every: std::time::Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.tick().await; // the first tick is immediate: leave fresh uploads alone
+    loop {
+        ticks.tick().await;
+        let n = node.clone();
+        match tokio::task::spawn_blocking(move || n.collect_garbage()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "collecting unpinned resources failed"),
+            Err(_) => return,
+        }
+    }
+}
+
 impl<L: ChainLedger> RunningNode<L> {
     /// Stops production (a seal in progress is cancelled), the network and the RPC server,
     /// and waits for them. The node's stores are closed when the last `Arc` goes.
     pub async fn stop(mut self) {
         self.node.shutdown();
+        if let Some(collector) = self.collector.take() {
+            collector.abort();
+        }
         if let Some(net) = self.network.take() {
             net.shutdown();
         }

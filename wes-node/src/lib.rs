@@ -74,6 +74,7 @@ pub mod saga;
 pub mod settlement;
 pub mod status;
 pub mod tip;
+pub mod uploads;
 pub mod view;
 
 pub use builder::{Consensus, ConsensusContext, LedgerContext, NodeBuilder};
@@ -96,4 +97,5 @@ pub use resources::{ResourceError, Resources};
 pub use settlement::{Settlement, SettlementConfig, SettlementError};
 pub use status::ChainStatus;
 pub use tip::{TipMoved, TipObserver};
+pub use uploads::UploadConfig;
 pub use view::NodeView;

@@ -17,8 +17,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use wes_consensus::{ChainError, ChainManager, Submitted};
 use wes_core::{
-    Block, BlockContext, BlockHash, CandidateRouter, ConsensusEngine, ContentId, Ledger, OutPoint,
-    Output, ProofSystemId, Prover, ResourceKind, ResourceMeta, ResourceStore, SharedView,
+    Block, BlockContext, BlockHash, CandidateRouter, ConsensusEngine, ContentId, GcReport, Ledger,
+    OutPoint, Output, ProofSystemId, Prover, ResourceKind, ResourceMeta, ResourceStore, SharedView,
     SignedTransaction, TxId, VerifierRegistry,
 };
 use wes_ledger::{BlockBudget, Mempool, MempoolConfig, MempoolError};
@@ -39,6 +39,7 @@ use crate::resources::Resources;
 use crate::settlement::{Settlement, SettlementConfig};
 use crate::status::ChainStatus;
 use crate::tip::{TipMoved, TipObserver};
+use crate::uploads::{Leases, UploadConfig};
 use crate::view::NodeView;
 
 /// Milliseconds since the Unix epoch.
@@ -73,6 +74,9 @@ pub struct Config {
     pub call_validity_blocks: u64,
     /// When external calls are committed, retried, given up and forgotten.
     pub settlement: SettlementConfig,
+    /// How long uploads are kept before they are registered, how many bytes, and how often
+    /// unpinned content is collected.
+    pub uploads: UploadConfig,
 }
 
 impl Config {
@@ -88,6 +92,7 @@ impl Config {
             max_call_cu: 50_000_000,
             call_validity_blocks: 100,
             settlement: SettlementConfig::default(),
+            uploads: UploadConfig::default(),
         }
     }
 }
@@ -119,6 +124,7 @@ pub struct Node<L: ChainLedger> {
     pub(crate) stop: AtomicBool,
     pub(crate) produced: AtomicU64,
     pub(crate) metrics: Arc<NodeMetrics>,
+    pub(crate) leases: Leases,
 }
 
 impl<L: ChainLedger> core::fmt::Debug for Node<L> {
@@ -355,7 +361,37 @@ impl<L: ChainLedger> Node<L> {
             mime: String::new(),
             verifying_key: None,
         };
-        Ok(self.resources.put(kind, &meta, &mut &bytes[..])?.id)
+        // Leased (pinned) before it is stored, so that no collection can remove it before
+        // the transaction registering it is mined.
+        let id = wes_ures::content_id(bytes);
+        self.leases
+            .take(&self.resources, id, bytes.len() as u64, Instant::now())?;
+        match self.resources.put(kind, &meta, &mut &bytes[..]) {
+            Ok(stat) => Ok(stat.id),
+            Err(e) => {
+                let _ = self.leases.release(&self.resources, &id);
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Lifts the upload leases that ended, then removes every content no live output or
+    /// lease pins. The running node does it every
+    /// [`UploadConfig::gc_interval`](crate::UploadConfig::gc_interval).
+    ///
+    /// # Errors
+    /// The store's failure.
+    pub fn collect_garbage(&self) -> Result<GcReport, NodeError> {
+        let expired = self.leases.expire(&self.resources, Instant::now())?;
+        let report = self.resources.collect_garbage()?;
+        tracing::debug!(
+            expired,
+            removed = report.removed,
+            bytes_freed = report.bytes_freed,
+            leased_bytes = self.leases.held_bytes(),
+            "collected unpinned resources"
+        );
+        Ok(report)
     }
 
     /// Executes `call` once with the executor of its resource's kind and returns the

@@ -49,6 +49,7 @@ trait ErasedStore: Send + Sync {
     fn chunk(&self, id: &ContentId, index: u64) -> Result<Chunk, ResourceError>;
     fn pin(&self, id: &ContentId) -> Result<(), ResourceError>;
     fn unpin(&self, id: &ContentId) -> Result<(), ResourceError>;
+    fn pins(&self) -> Result<Vec<(ContentId, u64)>, ResourceError>;
     fn collect_garbage(&self) -> Result<GcReport, ResourceError>;
 }
 
@@ -78,6 +79,9 @@ impl<S: ResourceStore> ErasedStore for S {
     }
     fn unpin(&self, id: &ContentId) -> Result<(), ResourceError> {
         ResourceStore::unpin(self, id).map_err(erase)
+    }
+    fn pins(&self) -> Result<Vec<(ContentId, u64)>, ResourceError> {
+        ResourceStore::pins(self).map_err(erase)
     }
     fn collect_garbage(&self) -> Result<GcReport, ResourceError> {
         ResourceStore::collect_garbage(self).map_err(erase)
@@ -159,6 +163,9 @@ impl<S: ResourceStore> ResourceStore for SharedStore<S> {
     fn unpin(&self, id: &ContentId) -> Result<(), S::Error> {
         self.0.unpin(id)
     }
+    fn pins(&self) -> Result<Vec<(ContentId, u64)>, S::Error> {
+        self.0.pins()
+    }
     fn collect_garbage(&self) -> Result<GcReport, S::Error> {
         self.0.collect_garbage()
     }
@@ -191,6 +198,9 @@ impl ResourceStore for Resources {
     }
     fn unpin(&self, id: &ContentId) -> Result<(), ResourceError> {
         self.0.unpin(id)
+    }
+    fn pins(&self) -> Result<Vec<(ContentId, u64)>, ResourceError> {
+        self.0.pins()
     }
     fn collect_garbage(&self) -> Result<GcReport, ResourceError> {
         self.0.collect_garbage()

@@ -211,12 +211,18 @@ pub fn pinned_content_survives_collection<S: ResourceStore + ?Sized>(store: &S) 
     assert!(!store.has(&b).unwrap());
     assert_eq!(get(store, &a).unwrap(), bytes(C + 1, 2));
 
-    // Pins are counted: one unpin leaves one pin.
+    // Pins are counted, and listed with their counts.
+    assert_eq!(store.pins().unwrap(), [(a, 2)]);
     store.unpin(&a).unwrap();
+    assert_eq!(store.pins().unwrap(), [(a, 1)]);
     assert_eq!(store.collect_garbage().unwrap().removed, 0);
     assert!(store.has(&a).unwrap());
     store.unpin(&a).unwrap();
     assert!(!store.stat(&a).unwrap().unwrap().pinned);
+    assert!(
+        store.pins().unwrap().is_empty(),
+        "a count of zero is not listed"
+    );
     assert_eq!(store.collect_garbage().unwrap().removed, 1);
     assert!(!store.has(&a).unwrap());
 
@@ -234,6 +240,7 @@ pub fn content_pinned_before_it_arrives_is_protected<S: ResourceStore + ?Sized>(
     let id = content_id(&data);
     store.pin(&id).unwrap();
     assert_eq!(store.stat(&id).unwrap(), None);
+    assert_eq!(store.pins().unwrap(), [(id, 1)], "listed before it arrives");
     let stat = put(store, &data);
     assert!(stat.pinned);
     assert_eq!(store.collect_garbage().unwrap().removed, 0);

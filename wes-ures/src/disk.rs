@@ -547,6 +547,18 @@ impl ResourceStore for DiskStore {
         self.fatal(result)
     }
 
+    fn pins(&self) -> Result<Vec<(ContentId, u64)>, StoreError> {
+        self.refuse_if_failed()?;
+        let mut pins = Vec::new();
+        for item in self.db.scan_prefix([PINS]) {
+            let (k, _) = item?;
+            if let Some(id) = id_of_key(&k) {
+                pins.push((id, self.pin_count(&id)?));
+            }
+        }
+        Ok(pins)
+    }
+
     /// Removes all unpinned content, then object files without metadata. Holds the commit
     /// lock throughout: puts finish their streaming meanwhile and commit after it, pins and
     /// unpins wait. Readers already open keep reading the removed content (its file stays

@@ -290,6 +290,10 @@ impl ResourceStore for MemoryStore {
         Ok(())
     }
 
+    fn pins(&self) -> Result<Vec<(ContentId, u64)>, StoreError> {
+        Ok(self.read().pins.iter().map(|(id, n)| (*id, *n)).collect())
+    }
+
     fn collect_garbage(&self) -> Result<GcReport, StoreError> {
         let mut inner = self.write();
         let Inner { content, pins } = &mut *inner;

@@ -364,6 +364,28 @@ impl ResourceStore for DirStore {
         }
     }
 
+    fn pins(&self) -> Result<Vec<(ContentId, u64)>, DirStoreError> {
+        let _guard = self.pins.lock().unwrap_or_else(|e| e.into_inner());
+        let mut pins = Vec::new();
+        let entries = match fs::read_dir(self.root.join("pins")) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(pins),
+            Err(e) => return Err(io_err("list pins")(e)),
+        };
+        for entry in entries {
+            let name = entry.map_err(io_err("list pins"))?.file_name();
+            // Skips a count being rewritten (`<id>.tmp`): its old file is still there.
+            let Some(id) = name.to_str().and_then(|n| n.parse::<ContentId>().ok()) else {
+                continue;
+            };
+            let n = self.pin_count(&id)?;
+            if n > 0 {
+                pins.push((id, n));
+            }
+        }
+        Ok(pins)
+    }
+
     fn collect_garbage(&self) -> Result<GcReport, DirStoreError> {
         let _guard = self.pins.lock().unwrap_or_else(|e| e.into_inner());
         let mut report = GcReport::default();

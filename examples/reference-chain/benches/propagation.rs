@@ -39,6 +39,7 @@ fn config(dir: &std::path::Path, i: usize) -> NodeConfig {
         explorer_dir: None,
         call_validity_blocks: None,
         rpc: Default::default(),
+        uploads: Default::default(),
         chain: ChainSpec {
             chain_id: 4242,
             block_time_ms: 2_000,

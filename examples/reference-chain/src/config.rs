@@ -44,6 +44,10 @@ pub struct NodeConfig {
     /// Who may call which RPC methods, and the server's limits.
     #[serde(default)]
     pub rpc: RpcSpec,
+    /// How long uploads wait for the transaction that registers them, how many bytes they
+    /// may hold, and how often unpinned content is collected.
+    #[serde(default)]
+    pub uploads: UploadsSpec,
     /// The chain.
     pub chain: ChainSpec,
 }
@@ -74,6 +78,41 @@ impl NetworkSpec {
                 .collect::<Result<Vec<_>>>()
         };
         Ok((parse(&self.listen)?, parse(&self.bootnodes)?))
+    }
+}
+
+/// Uploads (`wes_node::UploadConfig`): content stored through `wes_putResource` or
+/// `wes_deployModel` is kept for `lease_secs`, pinned, for the transaction that registers
+/// it; then it is collected unless a live output holds it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UploadsSpec {
+    /// Seconds an upload is kept unregistered (3,600 when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_secs: Option<u64>,
+    /// Most MiB uploads may hold before they are registered (1,024 when absent); an upload
+    /// past it is refused with rule `upload_quota` until leases end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_leased_mib: Option<u64>,
+    /// Seconds between collections of unpinned content (600 when absent; 0: never).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gc_interval_secs: Option<u64>,
+}
+
+impl UploadsSpec {
+    /// The node's settings: these, defaults for what is absent.
+    pub fn config(&self) -> wes_node::UploadConfig {
+        let mut c = wes_node::UploadConfig::default();
+        if let Some(secs) = self.lease_secs {
+            c.lease = std::time::Duration::from_secs(secs);
+        }
+        if let Some(mib) = self.max_leased_mib {
+            c.max_leased_bytes = mib.saturating_mul(1 << 20);
+        }
+        if let Some(secs) = self.gc_interval_secs {
+            c.gc_interval = (secs > 0).then(|| std::time::Duration::from_secs(secs));
+        }
+        c
     }
 }
 

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::{Value, json};
+use wes_core::ResourceStore;
 
 /// Starts `wes-node devnet` on `dir` and free ports; waits for its RPC line.
 fn start(dir: &Path) -> NodeProcess {
@@ -293,6 +294,49 @@ fn devnet_transfer_contract_model_restart_and_bad_requests() {
         ],
     );
     confirmed(&node, txid2.trim(), 1);
+
+    // Killed again, with the resource pins behind the ledger (as a kill between a block's
+    // commit and its pins leaves them): the restart reconciles them, and garbage
+    // collection then keeps what live outputs refer to.
+    drop(node);
+    let store_dir = dir.join("resources");
+    let contract: wes_core::ContentId = resource.parse().unwrap();
+    let (stray, mut live) = {
+        let store = wes_ures::DiskStore::open(&store_dir).unwrap();
+        let live = store.pins().unwrap();
+        assert!(live.contains(&(contract, 1)), "{live:?}");
+        assert!(live.len() >= 2, "the contract and the model: {live:?}");
+        for (id, count) in &live {
+            for _ in 0..*count {
+                store.unpin(id).unwrap();
+            }
+        }
+        let stray = store
+            .put(
+                wes_core::ResourceKind::File,
+                &wes_core::ResourceMeta::default(),
+                &mut &b"no output refers to this"[..],
+            )
+            .unwrap()
+            .id;
+        store.pin(&stray).unwrap();
+        (stray, live)
+    };
+    let node = start(&dir);
+    assert!(height(&node) >= tip);
+    drop(node);
+    let store = wes_ures::DiskStore::open(&store_dir).unwrap();
+    let mut pins = store.pins().unwrap();
+    pins.sort();
+    live.sort();
+    assert_eq!(pins, live, "reconciled with the live outputs");
+    // Collection removes the stray (and uploads that were never registered, whose leases
+    // the restart dropped), never what a live output holds.
+    store.collect_garbage().unwrap();
+    assert!(!store.has(&stray).unwrap());
+    for (id, _) in &live {
+        assert!(store.has(id).unwrap(), "{id} is live");
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {

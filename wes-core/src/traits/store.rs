@@ -109,6 +109,11 @@ pub trait ResourceStore: Send + Sync {
     /// is an error.
     fn unpin(&self, id: &ContentId) -> Result<(), Self::Error>;
 
+    /// Every pinned content id with its pin count (above zero), in no particular order,
+    /// stored or not. The ledger reconciles the pins with its live outputs from it, after a
+    /// crash left them behind (`wes_ledger::ResourcePins::reconcile`).
+    fn pins(&self) -> Result<Vec<(ContentId, u64)>, Self::Error>;
+
     /// Removes all unpinned content.
     fn collect_garbage(&self) -> Result<GcReport, Self::Error>;
 }

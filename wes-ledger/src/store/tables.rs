@@ -11,11 +11,14 @@
 //! | `M` | — | `ChainMeta` of the tip |
 //! | `O` | owner address ‖ outpoint | empty: the unspent outputs of each owner |
 //! | `L` | txid | (block hash, height) of the applied block holding it |
-//! | `I` | — | version of the `O`, `L` and `h` indexes (absent in stores written before them) |
+//! | `P` | content id ‖ outpoint | empty: the live `Resource` outputs of each content |
+//! | `I` | — | version of the `O`, `L`, `h` and `P` indexes (absent in stores written before them) |
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use wes_core::{Address, Block, BlockHash, ContractId, Hash, OutPoint, Output, TxId, codec};
+use wes_core::{
+    Address, Block, BlockHash, ContentId, ContractId, Hash, OutPoint, Output, TxId, codec,
+};
 
 use super::{Batch, KvStore};
 use crate::error::StoreError;
@@ -57,8 +60,19 @@ pub(crate) const META_KEY: &[u8] = b"M";
 /// Where the version of the persistent indexes is kept.
 pub(crate) const INDEX_KEY: &[u8] = b"I";
 
-/// The version of the persistent indexes this code writes (2: block headers apart).
-pub(crate) const INDEX_VERSION: u32 = 2;
+/// The version of the persistent indexes this code writes (2: block headers apart; 3: the
+/// live resources).
+pub(crate) const INDEX_VERSION: u32 = 3;
+
+/// The key of a live Resource output `op` holding `content`.
+pub(crate) fn resource_key(content: &ContentId, op: &OutPoint) -> Vec<u8> {
+    let mut k = Vec::with_capacity(69);
+    k.push(b'P');
+    k.extend_from_slice(content.as_bytes());
+    k.extend_from_slice(op.tx.as_bytes());
+    k.extend_from_slice(&op.index.to_be_bytes());
+    k
+}
 
 pub(crate) fn owner_prefix(owner: &Address) -> Vec<u8> {
     [&[b'O'][..], owner.0.as_bytes()].concat()
@@ -188,6 +202,21 @@ impl<S: KvStore> Tables<S> {
                 })
             })
             .collect()
+    }
+
+    /// How many live Resource outputs hold each content (the `P` index).
+    pub fn live_resources(&self) -> Result<std::collections::BTreeMap<ContentId, u64>, StoreError> {
+        let mut live = std::collections::BTreeMap::new();
+        for (key, _) in self.kv.scan_prefix(b"P")? {
+            let id: [u8; 32] = key
+                .get(1..33)
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| {
+                    StoreError::Missing(format!("a content id in resource key {}", hex_key(&key)))
+                })?;
+            *live.entry(ContentId(Hash(id))).or_insert(0u64) += 1;
+        }
+        Ok(live)
     }
 
     pub fn location(&self, txid: &TxId) -> Result<Option<(BlockHash, u64)>, StoreError> {
