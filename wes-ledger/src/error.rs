@@ -326,9 +326,19 @@ impl Blame for TxError {
         }
     }
 
-    /// The rules of a transaction's form and of its signatures, which need no state.
+    /// The rules of a transaction's form and of its signatures, which need no state, and
+    /// proofs that cannot be read or name a proof system the chain does not have (the
+    /// chain's proof systems are part of its rules). A proof rejected after reading may
+    /// depend on the block it is checked for (the time a replay saw), so it is not counted.
     fn invalid_everywhere(&self) -> bool {
         matches!(
+            self,
+            TxError::Proof(
+                ProofError::Malformed { .. }
+                    | ProofError::UnknownSystem(_)
+                    | ProofError::NoExecution(_)
+            )
+        ) || matches!(
             self,
             TxError::WrongVersion { .. }
                 | TxError::WrongChain { .. }

@@ -699,6 +699,15 @@ impl<S: KvStore> Ledger for EutxoLedger<S> {
         self.check_on(tx, ctx, &self.view_with(unconfirmed), state::Proof::Verify)
     }
 
+    fn check_transaction_unproven(
+        &self,
+        tx: &SignedTransaction,
+        ctx: &BlockContext,
+        unconfirmed: &[(OutPoint, Output)],
+    ) -> Result<TxSummary, LedgerError> {
+        EutxoLedger::check_transaction_unproven(self, tx, ctx, unconfirmed)
+    }
+
     fn state_root_after(
         &self,
         transactions: &[SignedTransaction],

@@ -578,3 +578,82 @@ fn eviction_spares_a_cheap_parent_whose_child_pays_more_than_the_newcomer() {
     let rich = pool.insert(&ledger, bob_pays(300_000), &ctx).unwrap();
     assert_eq!(pool.ids().copied().collect::<Vec<_>>(), vec![rich]);
 }
+
+/// The test proof system, counting its verifications.
+struct Counting(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl ProofVerifier for Counting {
+    fn system(&self) -> ProofSystemId {
+        TestVerifier.system()
+    }
+    fn verify(&self, t: &Transaction, proof: &[u8], view: &SharedView) -> Result<(), ProofError> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        TestVerifier.verify(t, proof, view)
+    }
+}
+
+#[test]
+fn blocks_and_reorganisations_do_not_verify_pooled_proofs_again() {
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut registry = VerifierRegistry::new();
+    registry.register(std::sync::Arc::new(Counting(count.clone())));
+    let ledger = EutxoLedger::open(MemoryStore::new(), config(), &genesis(), registry).unwrap();
+    let verified = || count.load(std::sync::atomic::Ordering::SeqCst);
+    let mut pool = pool();
+    let mut call = tx(
+        vec![Input::spend(genesis_out(6))],
+        vec![Output::asset(lock("bob"), TokenId::Native, 10_000 - 5_000)],
+    );
+    call.execution = Some(execution(contract("app")));
+    let call = sign(call, &[]);
+    pool.insert(&ledger, call.clone(), &next_ctx(&ledger))
+        .unwrap();
+    assert_eq!(verified(), 1, "verified at admission");
+
+    // Ten blocks that leave it alone, and a reorganisation of the last three.
+    let mut blocks = Vec::new();
+    for i in 0..10u128 {
+        let block = mine(&ledger, vec![alice_chain_step(i)]);
+        pool.block_applied(&ledger, &block, &next_ctx(&ledger));
+        blocks.push(block);
+    }
+    let reverted: Vec<Block> = (0..3).map(|_| ledger.revert_tip().unwrap()).collect();
+    pool.reorganized(&ledger, &reverted, &[], &next_ctx(&ledger));
+    assert!(pool.contains(&call.id()));
+    assert_eq!(verified(), 1, "a moving tip costs the pool no proof");
+
+    // Still checked: a block that spends its input removes it.
+    let mut rival = tx(
+        vec![Input::spend(genesis_out(6))],
+        vec![Output::asset(
+            lock("carol"),
+            TokenId::Native,
+            10_000 - 5_000,
+        )],
+    );
+    rival.execution = Some(execution(contract("app")));
+    let block = mine(&ledger, vec![sign(rival, &[])]);
+    pool.block_applied(&ledger, &block, &next_ctx(&ledger));
+    assert!(!pool.contains(&call.id()));
+}
+
+/// Alice's `i`-th transfer in a chain of her change, one per block (fee 2,000 each).
+fn alice_chain_step(i: u128) -> SignedTransaction {
+    let fee = 2_000;
+    let input = if i == 0 {
+        genesis_out(0)
+    } else {
+        alice_chain_step(i - 1).tx.outpoint(1)
+    };
+    let left = 1_000_000 - (i + 1) * (100 + fee);
+    sign(
+        tx(
+            vec![Input::spend(input)],
+            vec![
+                Output::asset(lock("bob"), TokenId::Native, 100),
+                Output::asset(lock("alice"), TokenId::Native, left),
+            ],
+        ),
+        &[&key("alice")],
+    )
+}

@@ -316,10 +316,34 @@ fn executions_name_a_registered_proof_system() {
     let mut exec = execution(contract("app"));
     exec.proof_system = ProofSystemId::new("unregistered").unwrap();
     t.execution = Some(exec);
-    assert!(matches!(
-        check(&ledger, &sign(t, &[])),
-        Err(TxError::Proof(ProofError::UnknownSystem(_)))
-    ));
+    let refused = check(&ledger, &sign(t, &[])).unwrap_err();
+    assert!(
+        matches!(refused, TxError::Proof(ProofError::UnknownSystem(_))),
+        "{refused}"
+    );
+    // The chain's proof systems are its rules: a peer relaying it is charged.
+    assert!(refused.invalid_everywhere());
+}
+
+#[test]
+fn unreadable_proofs_hold_everywhere_and_rejected_ones_may_not() {
+    let system = ProofSystemId::new(TEST_SYSTEM).unwrap();
+    let malformed = TxError::Proof(ProofError::Malformed {
+        system: system.clone(),
+        reason: "truncated".into(),
+    });
+    assert!(malformed.invalid_everywhere());
+    // A replay's rejection can depend on the block it is checked for (its time bounds).
+    let rejected = TxError::Proof(ProofError::Rejected {
+        system: system.clone(),
+        reason: "trace mismatch".into(),
+    });
+    assert!(!rejected.invalid_everywhere());
+    let unavailable = TxError::Proof(ProofError::Unavailable {
+        system,
+        what: "the module".into(),
+    });
+    assert!(!unavailable.invalid_everywhere());
 }
 
 #[test]

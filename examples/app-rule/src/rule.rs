@@ -274,6 +274,20 @@ impl<S: KvStore> Ledger for AllowListLedger<S> {
         Ok(self.inner.check_transaction_with(tx, ctx, unconfirmed)?)
     }
 
+    fn check_transaction_unproven(
+        &self,
+        tx: &SignedTransaction,
+        ctx: &BlockContext,
+        unconfirmed: &[(OutPoint, Output)],
+    ) -> Result<TxSummary, AppError> {
+        let allowed = self.read().allowed.clone();
+        let created: HashMap<OutPoint, Output> = unconfirmed.iter().cloned().collect();
+        self.check_rule(tx, &allowed, &created)?;
+        Ok(self
+            .inner
+            .check_transaction_unproven(tx, ctx, unconfirmed)?)
+    }
+
     fn state_root_after(
         &self,
         transactions: &[SignedTransaction],

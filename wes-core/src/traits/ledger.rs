@@ -102,6 +102,21 @@ pub trait Ledger: Send + Sync {
         self.check_transaction(tx, ctx)
     }
 
+    /// Checks `tx` as [`check_transaction_with`](Ledger::check_transaction_with) does, short
+    /// of its execution proof: for a transaction whose proof this ledger already verified
+    /// (at admission, or in a block since reverted), which a mempool checks again when the
+    /// tip moves. A proof stands for the transaction and what its inputs hold; a block that
+    /// changes those spends the inputs, which this check still finds. The default verifies
+    /// the proof too.
+    fn check_transaction_unproven(
+        &self,
+        tx: &SignedTransaction,
+        ctx: &BlockContext,
+        unconfirmed: &[(OutPoint, Output)],
+    ) -> Result<TxSummary, Self::Error> {
+        self.check_transaction_with(tx, ctx, unconfirmed)
+    }
+
     /// The state root that applying `transactions` (coinbase first) on the tip at `ctx`
     /// would give, for a producer filling in a new header. Changes nothing.
     fn state_root_after(
@@ -169,6 +184,15 @@ impl<T: Ledger + ?Sized> Ledger for std::sync::Arc<T> {
         unconfirmed: &[(OutPoint, Output)],
     ) -> Result<TxSummary, Self::Error> {
         (**self).check_transaction_with(tx, ctx, unconfirmed)
+    }
+
+    fn check_transaction_unproven(
+        &self,
+        tx: &SignedTransaction,
+        ctx: &BlockContext,
+        unconfirmed: &[(OutPoint, Output)],
+    ) -> Result<TxSummary, Self::Error> {
+        (**self).check_transaction_unproven(tx, ctx, unconfirmed)
     }
 
     fn state_root_after(

@@ -10,7 +10,9 @@ impl Mempool {
     /// Updates the pool after `block` was applied: drops its transactions (their pooled
     /// children stay: what they spend is now confirmed), those spending or reading what it
     /// spent, those expired at `next` and those whose executions or state writes no longer
-    /// check out against `ledger`, each with its descendants.
+    /// check out against `ledger`, each with its descendants. Those are checked again
+    /// without their proofs ([`Ledger::check_transaction_unproven`]), verified once at
+    /// admission: a block costs the pool lookups, not a proof per pooled execution.
     pub fn block_applied<L: Ledger>(&mut self, ledger: &L, block: &Block, next: &BlockContext) {
         let mut spent = HashSet::new();
         for tx in &block.transactions {
@@ -53,7 +55,7 @@ impl Mempool {
             };
             let unconfirmed = self.unconfirmed_inputs(&entry.tx);
             if ledger
-                .check_transaction_with(&entry.tx, next, &unconfirmed)
+                .check_transaction_unproven(&entry.tx, next, &unconfirmed)
                 .is_err()
             {
                 self.remove(&id);
@@ -66,8 +68,9 @@ impl Mempool {
     /// branch does not include is admitted again against the new tip: the reverted blocks'
     /// transactions (but coinbases) first, oldest first, as the parents of what the pool
     /// held, then what it held, parents first. One check per transaction, whatever the
-    /// depth: calling [`block_reverted`](Self::block_reverted) per block would check the
-    /// whole pool once per block.
+    /// depth (calling [`block_reverted`](Self::block_reverted) per block would check the
+    /// whole pool once per block), and no proof verified again: each was verified when its
+    /// transaction entered the pool or its block was imported.
     pub fn reorganized<L: Ledger>(
         &mut self,
         ledger: &L,
@@ -88,7 +91,8 @@ impl Mempool {
     }
 
     /// Updates the pool after `block` was reverted: its transactions (but the coinbase) come
-    /// back if still valid, and everything held is checked again against `ledger`.
+    /// back if still valid, and everything held is checked again against `ledger` (without
+    /// proofs, as [`reorganized`](Self::reorganized) does).
     pub fn block_reverted<L: Ledger>(&mut self, ledger: &L, block: &Block, next: &BlockContext) {
         let back = block.transactions.iter().skip(1).cloned().collect();
         self.readmit(ledger, back, &HashSet::new(), next);
@@ -104,8 +108,12 @@ impl Mempool {
     ) {
         let held = self.drain_in_order();
         for tx in back.into_iter().chain(held) {
-            if !included.contains(&tx.id()) {
-                let _ = self.insert(ledger, tx, next);
+            if included.contains(&tx.id()) {
+                continue;
+            }
+            let unconfirmed = self.unconfirmed_inputs(&tx);
+            if let Ok(summary) = ledger.check_transaction_unproven(&tx, next, &unconfirmed) {
+                let _ = self.insert_checked::<L::Error>(tx, summary, &unconfirmed);
             }
         }
     }
