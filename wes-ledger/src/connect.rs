@@ -221,6 +221,162 @@ pub(crate) fn validate_body(
     })
 }
 
+/// What [`select_body`] kept of a producer's candidates, and what it left.
+pub(crate) struct Selection {
+    /// The effects of the kept candidates, in order.
+    pub effects: BodyEffects,
+    /// The indices of the kept candidates, in order.
+    pub kept: Vec<usize>,
+    /// Candidates that are invalid on the tip, with why.
+    pub invalid: Vec<(usize, TxError)>,
+}
+
+/// Checks a producer's `candidates` (in order) on top of `base` as [`validate_body`] would,
+/// leaving out what fails instead of refusing the whole: each candidate is checked once,
+/// whatever the others do. A candidate that spends or reads an output of one left out is
+/// left out too, and is not counted invalid (its parent was); one that would take the block
+/// past its compute limit is left out, valid, for a later block.
+pub(crate) fn select_body(
+    env: &Env<'_>,
+    candidates: &[SignedTransaction],
+    txids: &[TxId],
+    base: &SharedUtxo,
+) -> Selection {
+    let n = candidates.len();
+    let mut failed: Vec<Option<TxError>> = vec![None; n];
+    let checked: Vec<Result<structure::Checked, TxError>> = candidates
+        .par_iter()
+        .enumerate()
+        .map(|(i, tx)| structure::check(tx, txids[i], env.config))
+        .collect();
+    let signers: Vec<Result<Vec<wes_core::PublicKey>, TxError>> =
+        candidates.iter().map(signatures::signers).collect();
+    for i in 0..n {
+        if let Err(e) = &checked[i] {
+            failed[i] = Some(e.clone());
+        } else if let Err(e) = &signers[i] {
+            failed[i] = Some(e.clone());
+        }
+    }
+    // Signatures not verified at admission: in one batch, or one by one if the batch fails.
+    let unverified: Vec<(usize, (&SignedTransaction, TxId))> = (0..n)
+        .filter(|&i| failed[i].is_none())
+        .filter(|&i| {
+            !env.verified
+                .verified(&candidates[i].witness_commitment_for(&txids[i]))
+        })
+        .map(|i| (i, (&candidates[i], txids[i])))
+        .collect();
+    let pairs: Vec<(&SignedTransaction, TxId)> = unverified.iter().map(|(_, p)| *p).collect();
+    if signatures::verify_all(&pairs).is_err() {
+        let verdicts: Vec<Result<(), TxError>> = pairs
+            .par_iter()
+            .map(|(tx, id)| signatures::verify_one(tx, id))
+            .collect();
+        for ((i, _), verdict) in unverified.iter().zip(verdicts) {
+            if let Err(e) = verdict {
+                failed[*i] = Some(e);
+            }
+        }
+    }
+
+    let dependent = in_block_dependencies(candidates, txids);
+    let independent: Vec<Option<Result<state::Effects, TxError>>> = candidates
+        .par_iter()
+        .enumerate()
+        .map(|(i, tx)| match (&checked[i], &signers[i]) {
+            (Ok(checked), Ok(signers)) if failed[i].is_none() && !dependent[i] => {
+                Some(state::check(
+                    env,
+                    tx,
+                    checked,
+                    signers,
+                    base,
+                    || Ok(()),
+                    state::Proof::Verify,
+                ))
+            }
+            _ => None,
+        })
+        .collect();
+    let overlay = Overlay::new(base.clone());
+    let overlay_view: SharedUtxo = overlay.clone();
+    let mut fees: BTreeMap<TokenId, Amount> = BTreeMap::new();
+    let mut cu_used: u64 = 0;
+    let max_cu = env.config.limits.max_block_cu;
+    let (mut spent_all, mut created_all) = (Vec::new(), Vec::new());
+    let (mut kept, mut invalid) = (Vec::new(), Vec::new());
+    let mut left_out: HashSet<TxId> = HashSet::new();
+    for (i, (tx, early)) in candidates.iter().zip(independent).enumerate() {
+        let after_one_left_out = tx.tx.inputs.iter().any(|x| left_out.contains(&x.prev.tx));
+        let result = match (failed[i].take(), early, &checked[i], &signers[i]) {
+            (Some(e), _, _, _) => Err(e),
+            (None, Some(result), _, _) => result,
+            (None, None, Ok(checked), Ok(signers)) => state::check(
+                env,
+                tx,
+                checked,
+                signers,
+                &overlay_view,
+                || Ok(()),
+                state::Proof::Verify,
+            ),
+            // Marked failed above: not reached.
+            (None, None, _, _) => continue,
+        };
+        let effects = match result {
+            Ok(effects) if cu_used.saturating_add(effects.summary.cu_used) <= max_cu => effects,
+            Ok(_) => {
+                left_out.insert(txids[i]);
+                continue;
+            }
+            Err(e) => {
+                left_out.insert(txids[i]);
+                if !after_one_left_out {
+                    invalid.push((i, e));
+                }
+                continue;
+            }
+        };
+        let mut sums = fees.clone();
+        let overflow = effects.summary.fees.iter().find_map(|(token, fee)| {
+            let entry = sums.entry(*token).or_insert(0);
+            match entry.checked_add(*fee) {
+                Some(total) => {
+                    *entry = total;
+                    None
+                }
+                None => Some(*token),
+            }
+        });
+        if let Some(token) = overflow {
+            left_out.insert(txids[i]);
+            invalid.push((i, TxError::AmountOverflow { token }));
+            continue;
+        }
+        fees = sums;
+        cu_used = cu_used.saturating_add(effects.summary.cu_used);
+        for (op, output) in &effects.spent {
+            overlay.spend(op, output);
+        }
+        for (op, output) in &effects.created {
+            overlay.create(*op, output.clone());
+        }
+        spent_all.extend(effects.spent);
+        created_all.extend(effects.created);
+        kept.push(i);
+    }
+    Selection {
+        effects: BodyEffects {
+            fees,
+            spent: spent_all,
+            created: created_all,
+        },
+        kept,
+        invalid,
+    }
+}
+
 /// Which transactions of a block body must be checked against the effects of the earlier
 /// ones: those with an input created or used (spent or read) by an earlier transaction of
 /// the block, and those that execute a contract or write contract state.

@@ -278,6 +278,85 @@ impl<S: KvStore> EutxoLedger<S> {
         // The body is validated once; the coinbase then claims its fees.
         let body = connect::validate_body(&env, &transactions, &body_ids, &self.utxo_view())
             .map_err(invalid)?;
+        self.assemble(
+            &meta,
+            &env,
+            transactions,
+            body_ids,
+            body,
+            reward,
+            producer,
+            time_ms,
+        )
+    }
+
+    /// [`build_block`](Self::build_block) from `candidates`, leaving out those that fail
+    /// instead of failing: each is checked once, in order, against the tip and the ones
+    /// kept before it. Returns the block and the candidates invalid on the tip, with why.
+    /// A candidate that spends an output of one left out is left out without being counted
+    /// invalid, as is one that does not fit the block's compute limit.
+    ///
+    /// # Errors
+    /// Only the ledger's own failures (reading the tip's state): never a candidate's.
+    pub fn build_block_skipping(
+        &self,
+        candidates: Vec<SignedTransaction>,
+        reward: &Lock,
+        producer: PublicKey,
+        time_ms: u64,
+    ) -> Result<(Block, Vec<(TxId, TxError)>), LedgerError> {
+        let meta = self.read_meta();
+        let env = self.env(BlockContext {
+            height: meta.height + 1,
+            time_ms,
+        });
+        let ids = connect::tx_ids(&candidates);
+        let selection = connect::select_body(&env, &candidates, &ids, &self.utxo_view());
+        let invalid = selection
+            .invalid
+            .into_iter()
+            .map(|(i, e)| (ids[i], e))
+            .collect();
+        let mut candidates: Vec<Option<SignedTransaction>> =
+            candidates.into_iter().map(Some).collect();
+        let kept: Vec<SignedTransaction> = selection
+            .kept
+            .iter()
+            .filter_map(|&i| candidates[i].take())
+            .collect();
+        let kept_ids = selection.kept.iter().map(|&i| ids[i]).collect();
+        let block = self.assemble(
+            &meta,
+            &env,
+            kept,
+            kept_ids,
+            selection.effects,
+            reward,
+            producer,
+            time_ms,
+        )?;
+        Ok((block, invalid))
+    }
+
+    /// The block of a validated body: a coinbase claiming its fees, the roots and the
+    /// state root.
+    #[allow(clippy::too_many_arguments)]
+    fn assemble(
+        &self,
+        meta: &ChainMeta,
+        env: &Env<'_>,
+        transactions: Vec<SignedTransaction>,
+        body_ids: Vec<TxId>,
+        body: connect::BodyEffects,
+        reward: &Lock,
+        producer: PublicKey,
+        time_ms: u64,
+    ) -> Result<Block, LedgerError> {
+        let height = meta.height + 1;
+        let invalid = |source| LedgerError::Block {
+            hash: BlockHash(Hash::ZERO),
+            source: Box::new(source),
+        };
         let fees = body.fees.clone();
         let coinbase = Transaction {
             version: Transaction::VERSION,
@@ -302,9 +381,9 @@ impl<S: KvStore> EutxoLedger<S> {
         all.extend(transactions);
         let mut ids = vec![all[0].id()];
         ids.extend(body_ids);
-        connect::check_frame(&env, &all[0], all.len()).map_err(invalid)?;
+        connect::check_frame(env, &all[0], all.len()).map_err(invalid)?;
         let connected =
-            connect::settle(&all[0], ids[0], body, &Self::accumulator(&meta)?).map_err(invalid)?;
+            connect::settle(&all[0], ids[0], body, &Self::accumulator(meta)?).map_err(invalid)?;
         let mut block = Block {
             header: BlockHeader {
                 version: BlockHeader::VERSION,

@@ -403,3 +403,137 @@ fn a_block_over_the_compute_limit_is_invalid_and_the_pool_fills_blocks_up_to_it(
     assert_eq!(selected.len(), 1);
     mine(&ledger, selected);
 }
+
+/// The test proof system, counting its verifications.
+struct Counting(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl ProofVerifier for Counting {
+    fn system(&self) -> ProofSystemId {
+        TestVerifier.system()
+    }
+    fn verify(&self, t: &Transaction, proof: &[u8], view: &SharedView) -> Result<(), ProofError> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        TestVerifier.verify(t, proof, view)
+    }
+}
+
+#[test]
+fn a_producer_leaves_invalid_candidates_out_in_one_pass() {
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut registry = VerifierRegistry::new();
+    registry.register(std::sync::Arc::new(Counting(count.clone())));
+    let ledger = EutxoLedger::open(MemoryStore::new(), config(), &genesis(), registry).unwrap();
+
+    let mut call = tx(
+        vec![Input::spend(genesis_out(6))],
+        vec![Output::asset(lock("bob"), TokenId::Native, 10_000 - 5_000)],
+    );
+    call.execution = Some(execution(contract("app")));
+    let call = sign(call, &[]);
+    let nowhere = OutPoint {
+        tx: TxId(Hash([9; 32])),
+        index: 0,
+    };
+    let bad = sign(
+        tx(
+            vec![Input::spend(nowhere)],
+            vec![Output::asset(lock("bob"), TokenId::Native, 1)],
+        ),
+        &[&key("alice")],
+    );
+    let child_of_bad = sign(
+        tx(
+            vec![Input::spend(bad.tx.outpoint(0))],
+            vec![Output::asset(lock("carol"), TokenId::Native, 1)],
+        ),
+        &[&key("bob")],
+    );
+    let mut forged = tx(
+        vec![Input::spend(genesis_out(1))],
+        vec![Output::asset(
+            lock("carol"),
+            TokenId::Native,
+            1_000_000 - FEE,
+        )],
+    );
+    forged.execution = None;
+    let mut forged = sign(forged, &[&key("bob")]);
+    forged.witness.signatures[0].signature = key("bob").sign(b"not the sighash");
+    let transfer = alice_pays(lock("carol"), 100, FEE);
+    let candidates = vec![
+        bad.clone(),
+        call.clone(),
+        child_of_bad.clone(),
+        forged.clone(),
+        transfer.clone(),
+    ];
+
+    // The strict builder refuses the whole for one.
+    let ctx = next_ctx(&ledger);
+    let producer = key("miner").public_key();
+    assert!(
+        ledger
+            .build_block(candidates.clone(), &lock("miner"), producer, ctx.time_ms)
+            .is_err()
+    );
+    count.store(0, std::sync::atomic::Ordering::SeqCst);
+
+    let (block, invalid) = ledger
+        .build_block_skipping(candidates, &lock("miner"), producer, ctx.time_ms)
+        .unwrap();
+    let included: Vec<TxId> = block.transactions[1..].iter().map(|t| t.id()).collect();
+    assert_eq!(included, [call.id(), transfer.id()]);
+    let invalid: Vec<(TxId, bool)> = invalid
+        .iter()
+        .map(|(id, e)| (*id, matches!(e, TxError::BadSignature { .. })))
+        .collect();
+    // The child of the bad one is left out, not blamed: its parent was.
+    assert_eq!(invalid, [(bad.id(), false), (forged.id(), true)]);
+    assert_eq!(
+        count.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "each proof verified once"
+    );
+    ledger.apply_block(&block).unwrap();
+}
+
+#[test]
+fn a_candidate_over_the_block_compute_limit_waits_for_a_later_block() {
+    let mut config = config();
+    config.limits.max_block_cu = 150;
+    let ledger = EutxoLedger::open(MemoryStore::new(), config, &genesis(), verifiers()).unwrap();
+    let call = |from: &str, input: u32| {
+        let mut t = tx(
+            vec![Input::spend(genesis_out(input))],
+            vec![Output::asset(
+                lock(from),
+                TokenId::Native,
+                1_000_000 - 5_000,
+            )],
+        );
+        t.execution = Some(execution(contract("app"))); // 100 CU each
+        sign(t, &[&key(from)])
+    };
+    let (first, second) = (call("alice", 0), call("bob", 1));
+    let ctx = next_ctx(&ledger);
+    let (block, invalid) = ledger
+        .build_block_skipping(
+            vec![first.clone(), second.clone()],
+            &lock("miner"),
+            key("miner").public_key(),
+            ctx.time_ms,
+        )
+        .unwrap();
+    assert_eq!(
+        block.transactions.len(),
+        2,
+        "the coinbase and the first call"
+    );
+    assert_eq!(block.transactions[1].id(), first.id());
+    assert!(
+        invalid.is_empty(),
+        "the second is valid, only too much for this block"
+    );
+    ledger.apply_block(&block).unwrap();
+    check(&ledger, &second).unwrap();
+}

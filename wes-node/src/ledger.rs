@@ -98,6 +98,42 @@ pub trait ChainLedger: Ledger + 'static {
     /// The transaction an error of [`build_block`](ChainLedger::build_block) blames, so the
     /// producer can leave it out and try again. `None`: the error is not one transaction's.
     fn blamed_transaction(error: &Self::Error) -> Option<TxId>;
+
+    /// [`build_block`](ChainLedger::build_block) from a producer's `candidates`, leaving
+    /// out those that fail: the block, and the ids of the candidates that are invalid on
+    /// the tip (the producer drops them from its pool). A candidate left out only because
+    /// an earlier one was, or because the block is full, is in neither.
+    ///
+    /// The default builds, drops the transaction the error blames
+    /// ([`blamed_transaction`](ChainLedger::blamed_transaction)) and builds again, which
+    /// checks the rest again after each invalid one; an empty block when an error blames
+    /// none. A ledger that can skip failures in one pass overrides it, as `EutxoLedger`
+    /// does.
+    ///
+    /// # Errors
+    /// The ledger's failure to build even an empty block.
+    fn build_block_skipping(
+        &self,
+        mut candidates: Vec<SignedTransaction>,
+        reward: &Lock,
+        producer: PublicKey,
+        time_ms: u64,
+    ) -> Result<(Block, Vec<TxId>), Self::Error> {
+        let mut invalid = Vec::new();
+        loop {
+            match self.build_block(candidates.clone(), reward, producer, time_ms) {
+                Ok(block) => return Ok((block, invalid)),
+                Err(e) if candidates.is_empty() => return Err(e),
+                Err(e) => match Self::blamed_transaction(&e) {
+                    Some(id) if candidates.iter().any(|t| t.id() == id) => {
+                        candidates.retain(|t| t.id() != id);
+                        invalid.push(id);
+                    }
+                    _ => candidates.clear(),
+                },
+            }
+        }
+    }
 }
 
 impl<S: KvStore + 'static> ChainLedger for EutxoLedger<S> {
@@ -151,6 +187,21 @@ impl<S: KvStore + 'static> ChainLedger for EutxoLedger<S> {
         time_ms: u64,
     ) -> Result<Block, LedgerError> {
         EutxoLedger::build_block(self, transactions, reward, producer, time_ms)
+    }
+
+    fn build_block_skipping(
+        &self,
+        candidates: Vec<SignedTransaction>,
+        reward: &Lock,
+        producer: PublicKey,
+        time_ms: u64,
+    ) -> Result<(Block, Vec<TxId>), LedgerError> {
+        let (block, invalid) =
+            EutxoLedger::build_block_skipping(self, candidates, reward, producer, time_ms)?;
+        for (id, e) in &invalid {
+            tracing::debug!(%id, error = %e, "left an invalid transaction out of a block");
+        }
+        Ok((block, invalid.into_iter().map(|(id, _)| id).collect()))
     }
 
     fn state(

@@ -684,7 +684,7 @@ impl<L: ChainLedger> Node<L> {
         let producer = self.producer.clone().ok_or(NodeError::NoProducer)?;
         let chain = self.chain();
         let ctx = self.next_context();
-        let mut txs: Vec<SignedTransaction> = self
+        let txs: Vec<SignedTransaction> = self
             .mempool()
             .select(BlockBudget::of(&self.ledger.limits()).min(BlockBudget::new(
                 self.config.max_block_txs,
@@ -695,32 +695,26 @@ impl<L: ChainLedger> Node<L> {
             .collect();
         let reward = producer.reward_lock();
         let key = producer.producer();
-        let mut dropped = Vec::new();
-        let mut block = loop {
-            match self
-                .ledger
-                .build_block(txs.clone(), &reward, key, ctx.time_ms)
-            {
-                Ok(b) => break b,
-                Err(e) if txs.is_empty() => return Err(NodeError::ledger(e)),
-                Err(e) => {
-                    // A pooled transaction no longer fits the tip (or conflicts with another
-                    // in the block): drop the one the ledger names and try again; anything
-                    // else, produce an empty block.
-                    tracing::warn!("building a block from the mempool failed: {e}");
-                    match L::blamed_transaction(&e) {
-                        Some(id) if txs.iter().any(|t| t.id() == id) => {
-                            // It leaves with its pooled descendants, which need it.
-                            let mut gone: HashSet<TxId> = HashSet::from([id]);
-                            gone.extend(self.mempool().remove(&id).iter().map(|p| p.tx.id()));
-                            txs.retain(|t| !gone.contains(&t.id()));
-                            dropped.extend(gone);
-                        }
-                        _ => txs.clear(),
-                    }
-                }
+        // Pooled transactions that no longer fit the tip are left out in one pass, and leave
+        // the pool with their descendants, which need them.
+        let (mut block, invalid) = self
+            .ledger
+            .build_block_skipping(txs, &reward, key, ctx.time_ms)
+            .map_err(NodeError::ledger)?;
+        let mut dropped: Vec<TxId> = Vec::new();
+        if !invalid.is_empty() {
+            tracing::warn!(
+                count = invalid.len(),
+                "left pooled transactions that are invalid on the tip out of a block"
+            );
+            let mut gone: HashSet<TxId> = HashSet::new();
+            let mut pool = self.mempool();
+            for id in invalid {
+                gone.insert(id);
+                gone.extend(pool.remove(&id).iter().map(|p| p.tx.id()));
             }
-        };
+            dropped.extend(gone);
+        }
         block.header.target = chain.next_target().map_err(NodeError::chain)?;
         // Seal without the chain lock: peers' blocks keep arriving meanwhile, and one that
         // moves the tip cancels this seal (as does shutdown).
