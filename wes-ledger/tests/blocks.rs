@@ -404,25 +404,9 @@ fn a_block_over_the_compute_limit_is_invalid_and_the_pool_fills_blocks_up_to_it(
     mine(&ledger, selected);
 }
 
-/// The test proof system, counting its verifications.
-struct Counting(std::sync::Arc<std::sync::atomic::AtomicUsize>);
-
-impl ProofVerifier for Counting {
-    fn system(&self) -> ProofSystemId {
-        TestVerifier.system()
-    }
-    fn verify(&self, t: &Transaction, proof: &[u8], view: &SharedView) -> Result<(), ProofError> {
-        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        TestVerifier.verify(t, proof, view)
-    }
-}
-
 #[test]
 fn a_producer_leaves_invalid_candidates_out_in_one_pass() {
-    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let mut registry = VerifierRegistry::new();
-    registry.register(std::sync::Arc::new(Counting(count.clone())));
-    let ledger = EutxoLedger::open(MemoryStore::new(), config(), &genesis(), registry).unwrap();
+    let (ledger, count) = counting_ledger();
 
     let mut call = tx(
         vec![Input::spend(genesis_out(6))],
@@ -476,7 +460,7 @@ fn a_producer_leaves_invalid_candidates_out_in_one_pass() {
             .build_block(candidates.clone(), &lock("miner"), producer, ctx.time_ms)
             .is_err()
     );
-    count.store(0, std::sync::atomic::Ordering::SeqCst);
+    count.reset();
 
     let (block, invalid) = ledger
         .build_block_skipping(candidates, &lock("miner"), producer, ctx.time_ms)
@@ -489,11 +473,7 @@ fn a_producer_leaves_invalid_candidates_out_in_one_pass() {
         .collect();
     // The child of the bad one is left out, not blamed: its parent was.
     assert_eq!(invalid, [(bad.id(), false), (forged.id(), true)]);
-    assert_eq!(
-        count.load(std::sync::atomic::Ordering::SeqCst),
-        1,
-        "each proof verified once"
-    );
+    assert_eq!(count.get(), 1, "each proof verified once");
     ledger.apply_block(&block).unwrap();
 }
 

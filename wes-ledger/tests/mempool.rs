@@ -579,26 +579,9 @@ fn eviction_spares_a_cheap_parent_whose_child_pays_more_than_the_newcomer() {
     assert_eq!(pool.ids().copied().collect::<Vec<_>>(), vec![rich]);
 }
 
-/// The test proof system, counting its verifications.
-struct Counting(std::sync::Arc<std::sync::atomic::AtomicUsize>);
-
-impl ProofVerifier for Counting {
-    fn system(&self) -> ProofSystemId {
-        TestVerifier.system()
-    }
-    fn verify(&self, t: &Transaction, proof: &[u8], view: &SharedView) -> Result<(), ProofError> {
-        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        TestVerifier.verify(t, proof, view)
-    }
-}
-
 #[test]
 fn blocks_and_reorganisations_do_not_verify_pooled_proofs_again() {
-    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let mut registry = VerifierRegistry::new();
-    registry.register(std::sync::Arc::new(Counting(count.clone())));
-    let ledger = EutxoLedger::open(MemoryStore::new(), config(), &genesis(), registry).unwrap();
-    let verified = || count.load(std::sync::atomic::Ordering::SeqCst);
+    let (ledger, count) = counting_ledger();
     let mut pool = pool();
     let mut call = tx(
         vec![Input::spend(genesis_out(6))],
@@ -608,7 +591,7 @@ fn blocks_and_reorganisations_do_not_verify_pooled_proofs_again() {
     let call = sign(call, &[]);
     pool.insert(&ledger, call.clone(), &next_ctx(&ledger))
         .unwrap();
-    assert_eq!(verified(), 1, "verified at admission");
+    assert_eq!(count.get(), 1, "verified at admission");
 
     // Ten blocks that leave it alone, and a reorganisation of the last three.
     let mut blocks = Vec::new();
@@ -620,7 +603,7 @@ fn blocks_and_reorganisations_do_not_verify_pooled_proofs_again() {
     let reverted: Vec<Block> = (0..3).map(|_| ledger.revert_tip().unwrap()).collect();
     pool.reorganized(&ledger, &reverted, &[], &next_ctx(&ledger));
     assert!(pool.contains(&call.id()));
-    assert_eq!(verified(), 1, "a moving tip costs the pool no proof");
+    assert_eq!(count.get(), 1, "a moving tip costs the pool no proof");
 
     // Still checked: a block that spends its input removes it.
     let mut rival = tx(

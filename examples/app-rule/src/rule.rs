@@ -227,6 +227,19 @@ impl<S: KvStore> AllowListLedger<S> {
     }
 }
 
+impl<S: KvStore> AllowListLedger<S> {
+    /// The app's rule for `tx` on the tip, with the pool's `unconfirmed` outputs.
+    fn check_rule_on_tip(
+        &self,
+        tx: &SignedTransaction,
+        unconfirmed: &[(OutPoint, Output)],
+    ) -> Result<(), AppError> {
+        let allowed = self.read().allowed.clone();
+        let created: HashMap<OutPoint, Output> = unconfirmed.iter().cloned().collect();
+        self.check_rule(tx, &allowed, &created).map(|_| ())
+    }
+}
+
 impl<S: KvStore> Ledger for AllowListLedger<S> {
     type Error = AppError;
 
@@ -268,9 +281,7 @@ impl<S: KvStore> Ledger for AllowListLedger<S> {
         ctx: &BlockContext,
         unconfirmed: &[(OutPoint, Output)],
     ) -> Result<TxSummary, AppError> {
-        let allowed = self.read().allowed.clone();
-        let created: HashMap<OutPoint, Output> = unconfirmed.iter().cloned().collect();
-        self.check_rule(tx, &allowed, &created)?;
+        self.check_rule_on_tip(tx, unconfirmed)?;
         Ok(self.inner.check_transaction_with(tx, ctx, unconfirmed)?)
     }
 
@@ -280,9 +291,7 @@ impl<S: KvStore> Ledger for AllowListLedger<S> {
         ctx: &BlockContext,
         unconfirmed: &[(OutPoint, Output)],
     ) -> Result<TxSummary, AppError> {
-        let allowed = self.read().allowed.clone();
-        let created: HashMap<OutPoint, Output> = unconfirmed.iter().cloned().collect();
-        self.check_rule(tx, &allowed, &created)?;
+        self.check_rule_on_tip(tx, unconfirmed)?;
         Ok(self
             .inner
             .check_transaction_unproven(tx, ctx, unconfirmed)?)

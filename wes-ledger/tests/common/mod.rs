@@ -50,6 +50,41 @@ impl ProofVerifier for TestVerifier {
     }
 }
 
+/// How many proofs a [`counting_ledger`] verified.
+#[derive(Clone, Default)]
+pub struct ProofCount(Arc<std::sync::atomic::AtomicUsize>);
+
+impl ProofCount {
+    pub fn get(&self) -> usize {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+    pub fn reset(&self) {
+        self.0.store(0, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// The test proof system, counting its verifications.
+struct CountingVerifier(ProofCount);
+
+impl ProofVerifier for CountingVerifier {
+    fn system(&self) -> ProofSystemId {
+        TestVerifier.system()
+    }
+    fn verify(&self, t: &Transaction, proof: &[u8], view: &SharedView) -> Result<(), ProofError> {
+        self.0.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        TestVerifier.verify(t, proof, view)
+    }
+}
+
+/// A ledger in memory on [`genesis`] whose test proofs are counted as they are verified.
+pub fn counting_ledger() -> (EutxoLedger<MemoryStore>, ProofCount) {
+    let count = ProofCount::default();
+    let mut registry = VerifierRegistry::new();
+    registry.register(Arc::new(CountingVerifier(count.clone())));
+    let ledger = EutxoLedger::open(MemoryStore::new(), config(), &genesis(), registry).unwrap();
+    (ledger, count)
+}
+
 pub fn verifiers() -> VerifierRegistry {
     let mut r = VerifierRegistry::new();
     r.register(Arc::new(TestVerifier));
