@@ -17,6 +17,21 @@ fn alice() -> SecretKey {
     SecretKey::from_seed([7; 32])
 }
 
+/// A genesis funding alice with 1,000,000 native.
+fn genesis(message: &str) -> Genesis {
+    Genesis {
+        chain_id: CHAIN,
+        time_ms: 0,
+        target: CompactTarget(0),
+        allocations: vec![Output::asset(
+            Lock::key(alice().public_key()),
+            TokenId::Native,
+            1_000_000,
+        )],
+        message: message.into(),
+    }
+}
+
 fn transfer(inputs: Vec<OutPoint>, outputs: Vec<Output>) -> SignedTransaction {
     Transaction {
         version: Transaction::VERSION,
@@ -49,13 +64,7 @@ fn live_resource_outputs_pin_their_content() {
     let pins = Arc::new(ResourcePins::new(DiskStore::open(dir.path()).unwrap()));
     let store = pins.store();
     let lock = Lock::key(alice().public_key());
-    let genesis = Genesis {
-        chain_id: CHAIN,
-        time_ms: 0,
-        target: CompactTarget(0),
-        allocations: vec![Output::asset(lock.clone(), TokenId::Native, 1_000_000)],
-        message: "pinning".into(),
-    };
+    let genesis = genesis("pinning");
     let ledger = EutxoLedger::open(
         MemoryStore::new(),
         LedgerConfig::new(CHAIN),
@@ -130,13 +139,7 @@ fn resource(lock: &Lock, content: ContentId) -> Output {
 fn pins_a_crash_left_behind_are_reconciled_from_the_ledger() {
     let dir = tempfile::tempdir().unwrap();
     let lock = Lock::key(alice().public_key());
-    let genesis = Genesis {
-        chain_id: CHAIN,
-        time_ms: 0,
-        target: CompactTarget(0),
-        allocations: vec![Output::asset(lock.clone(), TokenId::Native, 1_000_000)],
-        message: "reconcile".into(),
-    };
+    let genesis = genesis("reconcile");
     let open = || {
         EutxoLedger::open(
             SledStore::open(dir.path().join("ledger")).unwrap(),
