@@ -1,5 +1,10 @@
 //! Proptest strategies for every type of the data model (feature `testing`), so that this
-//! crate's and other crates' property tests draw from one definition.
+//! crate's and other crates' property tests draw from one definition; and a
+//! [`SmallDisk`] for tests of a full disk.
+
+pub mod small_disk;
+
+pub use small_disk::SmallDisk;
 
 use proptest::collection::vec;
 use proptest::prelude::*;

@@ -558,11 +558,32 @@ pub enum StoreError {
     /// An earlier write failed; the ledger refuses further work until reopened.
     #[error("an earlier write failed; reopen the ledger")]
     Poisoned,
+    /// The file system holding the store has too little space left: the write was refused
+    /// before any of it was made, so the store stays usable and the write can be retried
+    /// once space is freed.
+    #[error(
+        "disk full: {available} bytes free under {path}, {needed} needed (the write and the reserve kept free); nothing was written"
+    )]
+    DiskFull {
+        /// The store's directory.
+        path: String,
+        /// Bytes free for the store's user.
+        available: u64,
+        /// Bytes the write needed free: its size plus the store's reserve.
+        needed: u64,
+    },
 }
 
 impl Blame for StoreError {
     fn fault(&self) -> Fault {
         Fault::Local
+    }
+
+    fn rule(&self) -> Option<&'static str> {
+        match self {
+            StoreError::DiskFull { .. } => Some("disk_full"),
+            _ => None,
+        }
     }
 }
 
@@ -675,6 +696,7 @@ impl Blame for LedgerError {
             LedgerError::Transaction { source, .. } => source.rule(),
             LedgerError::UnknownBlock(_) => Some("unknown_block"),
             LedgerError::NotOnChain(_) => Some("not_on_chain"),
+            LedgerError::Store(e) => e.rule(),
             _ => None,
         }
     }

@@ -31,7 +31,8 @@ use crate::view::{Overlay, ResourceProvider, SharedUtxo};
 ///
 /// Thread-safe: reads run concurrently; `apply_block`, `revert_tip` and `reorg` are
 /// serialised. After a failed write the ledger refuses further writes (reopen it: the store
-/// is at the last whole block).
+/// is at the last whole block), except a write the store refused before making it
+/// ([`StoreError::DiskFull`]): the ledger is unchanged and the write may be tried again.
 pub struct EutxoLedger<S: KvStore> {
     tables: Arc<Tables<S>>,
     config: LedgerConfig,
@@ -547,13 +548,29 @@ impl<S: KvStore> EutxoLedger<S> {
     }
 
     fn write(&self, batch: Batch) -> Result<(), LedgerError> {
-        if self.poisoned.load(Ordering::SeqCst) {
-            return Err(StoreError::Poisoned.into());
-        }
+        self.check_writable()?;
         self.tables.kv.apply(batch).map_err(|e| {
-            self.poisoned.store(true, Ordering::SeqCst);
+            // A batch refused before writing leaves the store as it was.
+            if !matches!(e, StoreError::DiskFull { .. }) {
+                self.poisoned.store(true, Ordering::SeqCst);
+            }
             LedgerError::Store(e)
         })
+    }
+
+    fn check_writable(&self) -> Result<(), StoreError> {
+        if self.poisoned.load(Ordering::SeqCst) {
+            return Err(StoreError::Poisoned);
+        }
+        Ok(())
+    }
+
+    /// Whether a block could be applied now: [`StoreError::Poisoned`] after a failed write
+    /// (reopen the ledger), [`StoreError::DiskFull`] while the store's disk is too full
+    /// ([`KvStore::writable`]; the ledger works again once space is freed).
+    pub fn writable(&self) -> Result<(), LedgerError> {
+        self.check_writable()?;
+        Ok(self.tables.kv.writable()?)
     }
 
     fn set_meta(&self, meta: ChainMeta) {

@@ -72,6 +72,9 @@ pub struct LedgerContext<'a> {
     pub resources: Resources,
     /// Observers of applied and reverted blocks (the chain's indexers, if any).
     pub observers: Vec<Arc<dyn LedgerObserver>>,
+    /// The free space a ledger on disk keeps
+    /// ([`StorageConfig::ledger_reserve`](crate::StorageConfig::ledger_reserve)).
+    pub reserve_bytes: u64,
 }
 
 impl LedgerContext<'_> {
@@ -105,12 +108,15 @@ impl LedgerContext<'_> {
         Ok(ledger)
     }
 
-    /// The default: [`EutxoLedger`] on sled in `<data_dir>/ledger`.
+    /// The default: [`EutxoLedger`] on sled in `<data_dir>/ledger`, keeping
+    /// [`reserve_bytes`](Self::reserve_bytes) free.
     ///
     /// # Errors
     /// The store cannot be opened, or the ledger's.
     pub fn eutxo_sled(self) -> Result<EutxoLedger<SledStore>, NodeError> {
-        let store = SledStore::open(self.data_dir.join("ledger")).map_err(NodeError::ledger)?;
+        let store = SledStore::open(self.data_dir.join("ledger"))
+            .map_err(NodeError::ledger)?
+            .with_reserve(self.reserve_bytes);
         self.eutxo(store)
     }
 }
@@ -397,7 +403,8 @@ impl<L: ChainLedger> NodeBuilder<L> {
             Some(r) => r,
             None => Resources::new(
                 wes_ures::DiskStore::open(dir.join("resources"))
-                    .map_err(|e| NodeError::Config(format!("open the resource store: {e}")))?,
+                    .map_err(|e| NodeError::Config(format!("open the resource store: {e}")))?
+                    .with_reserve(config.storage.content_reserve()),
             ),
         };
         let observers: Vec<Arc<dyn LedgerObserver>> = self.observers;
@@ -408,6 +415,7 @@ impl<L: ChainLedger> NodeBuilder<L> {
             verifiers: self.verifiers.clone(),
             resources: resources.clone(),
             observers,
+            reserve_bytes: config.storage.ledger_reserve(),
         })?;
         let ledger = Arc::new(ledger);
         let index = Arc::new(ChainIndex::new(ledger.clone()));
@@ -416,7 +424,8 @@ impl<L: ChainLedger> NodeBuilder<L> {
             EventStore::Store(store) => Some(store),
             EventStore::Default => Some(Arc::new(
                 SledStore::with_cache(dir.join("events"), EVENT_CACHE_BYTES)
-                    .map_err(|e| NodeError::Config(format!("open the event index: {e}")))?,
+                    .map_err(|e| NodeError::Config(format!("open the event index: {e}")))?
+                    .with_reserve(config.storage.index_reserve()),
             )),
         };
         let mut tip_observers = self.tip_observers;
@@ -440,7 +449,8 @@ impl<L: ChainLedger> NodeBuilder<L> {
                         SledStore::with_cache(dir.join("settlement"), SETTLEMENT_CACHE_BYTES)
                             .map_err(|e| {
                                 NodeError::Config(format!("open the settlement journal: {e}"))
-                            })?,
+                            })?
+                            .with_reserve(config.storage.index_reserve()),
                     ),
                 };
                 let settlement = Settlement::open(

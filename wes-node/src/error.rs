@@ -19,9 +19,15 @@ pub enum NodeError {
         /// The I/O error.
         source: std::io::Error,
     },
-    /// The ledger failed or refused (its own error inside).
-    #[error("ledger: {0}")]
-    Ledger(#[source] BoxError),
+    /// The ledger failed or refused (its own error inside, with the rule it named, e.g.
+    /// `"disk_full"`).
+    #[error("ledger: {source}")]
+    Ledger {
+        /// The ledger's error.
+        source: BoxError,
+        /// Its [`Blame::rule`].
+        rule: Option<&'static str>,
+    },
     /// The chain manager refused a block or failed (its own error inside).
     #[error("chain: {0}")]
     Chain(#[source] BoxError),
@@ -107,9 +113,12 @@ impl NodeError {
         }
     }
 
-    /// A ledger error, boxed.
-    pub fn ledger(e: impl std::error::Error + Send + Sync + 'static) -> Self {
-        NodeError::Ledger(Box::new(e))
+    /// A ledger error, boxed with its rule.
+    pub fn ledger(e: impl std::error::Error + Blame + Send + Sync + 'static) -> Self {
+        NodeError::Ledger {
+            rule: e.rule(),
+            source: Box::new(e),
+        }
     }
 
     /// A chain-manager error, boxed.
@@ -153,6 +162,7 @@ impl Blame for NodeError {
             NodeError::InvalidResource { .. } => Some("invalid_resource"),
             NodeError::NoProducer => Some("no_producer"),
             NodeError::UploadQuota { .. } => Some("upload_quota"),
+            NodeError::Ledger { rule, .. } => *rule,
             _ => None,
         }
     }

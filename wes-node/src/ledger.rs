@@ -48,6 +48,13 @@ pub trait ChainLedger: Ledger + 'static {
         self.check_stateless(tx)
     }
 
+    /// Whether a block could be applied now (see [`crate::storage`]): the ledger's refusal
+    /// when its store could not write (too little disk space, an earlier failed write).
+    /// The producer checks it before sealing. The default says yes.
+    fn writable(&self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
     /// Verifies the signatures of many transactions together (batch verification) ahead
     /// of checking them one by one, keeping the verdicts so the single checks do not
     /// verify again. The default does nothing: each transaction is then verified alone.
@@ -164,6 +171,10 @@ impl<S: KvStore + 'static> ChainLedger for EutxoLedger<S> {
 
     fn preverify(&self, txs: &[SignedTransaction]) {
         EutxoLedger::preverify(self, txs);
+    }
+
+    fn writable(&self) -> Result<(), LedgerError> {
+        EutxoLedger::writable(self)
     }
 
     fn outputs_of(&self, owner: &Address) -> Result<Vec<(OutPoint, Output)>, LedgerError> {

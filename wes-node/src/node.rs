@@ -38,6 +38,7 @@ use crate::producer::BlockProducer;
 use crate::resources::Resources;
 use crate::settlement::{Settlement, SettlementConfig};
 use crate::status::ChainStatus;
+use crate::storage::StorageConfig;
 use crate::tip::{TipMoved, TipObserver};
 use crate::uploads::{Leases, UploadConfig};
 use crate::view::NodeView;
@@ -77,6 +78,9 @@ pub struct Config {
     /// How long uploads are kept before they are registered, how many bytes, and how often
     /// unpinned content is collected.
     pub uploads: UploadConfig,
+    /// How much disk space the node's stores keep free
+    /// ([`storage`](crate::storage): what happens when the disk fills up).
+    pub storage: StorageConfig,
 }
 
 impl Config {
@@ -93,6 +97,7 @@ impl Config {
             call_validity_blocks: 100,
             settlement: SettlementConfig::default(),
             uploads: UploadConfig::default(),
+            storage: StorageConfig::default(),
         }
     }
 }
@@ -657,6 +662,16 @@ impl<L: ChainLedger> Node<L> {
         }
     }
 
+    /// Whether the ledger could write a block now: the ledger's refusal otherwise (its
+    /// disk too full, rule `disk_full`; or an earlier failed write, until a restart). See
+    /// [`storage`](crate::storage).
+    ///
+    /// # Errors
+    /// The ledger's ([`ChainLedger::writable`]).
+    pub fn writable(&self) -> Result<(), NodeError> {
+        self.ledger.writable().map_err(NodeError::ledger)
+    }
+
     /// Whether the node is stopping.
     pub fn stopping(&self) -> bool {
         self.stop.load(Ordering::SeqCst)
@@ -682,6 +697,8 @@ impl<L: ChainLedger> Node<L> {
     /// failure.
     pub fn produce_block(&self) -> Result<(u64, BlockHash, usize), NodeError> {
         let producer = self.producer.clone().ok_or(NodeError::NoProducer)?;
+        // No work is spent on a block the ledger could not store.
+        self.writable()?;
         let chain = self.chain();
         let ctx = self.next_context();
         let txs: Vec<SignedTransaction> = self
@@ -773,6 +790,8 @@ impl<L: ChainLedger> Node<L> {
         let Some(producer) = self.producer.clone() else {
             return;
         };
+        // Repeated failures (a full disk) are logged every half minute, not every try.
+        let mut logged: Option<Instant> = None;
         while !self.stopping() {
             let parent = self.status().header;
             let Some(due) = producer.next_slot(&parent) else {
@@ -786,11 +805,19 @@ impl<L: ChainLedger> Node<L> {
                 continue;
             }
             match self.produce_block() {
-                Ok((height, hash, n)) => tracing::info!(height, %hash, txs = n, "produced block"),
+                Ok((height, hash, n)) => {
+                    if logged.take().is_some() {
+                        tracing::info!("block production resumed");
+                    }
+                    tracing::info!(height, %hash, txs = n, "produced block")
+                }
                 Err(e) if self.stopping() => tracing::debug!("production stopped: {e}"),
                 Err(e @ NodeError::LostRace { .. }) => tracing::debug!("{e}"),
                 Err(e) => {
-                    tracing::error!("block production failed: {e}");
+                    if logged.is_none_or(|at| at.elapsed() >= Duration::from_secs(30)) {
+                        tracing::error!("block production failed: {e}");
+                        logged = Some(Instant::now());
+                    }
                     std::thread::sleep(Duration::from_millis(500));
                 }
             }

@@ -20,11 +20,17 @@ pub struct ResourceError {
     pub fault: Fault,
     /// The store's error, as text.
     pub message: String,
+    /// The rule the store named ([`Blame::rule`]), e.g. `"disk_full"`.
+    pub rule: Option<&'static str>,
 }
 
 impl Blame for ResourceError {
     fn fault(&self) -> Fault {
         self.fault
+    }
+
+    fn rule(&self) -> Option<&'static str> {
+        self.rule
     }
 }
 
@@ -32,6 +38,7 @@ fn erase<E: std::error::Error + Blame>(e: E) -> ResourceError {
     ResourceError {
         fault: e.fault(),
         message: e.to_string(),
+        rule: e.rule(),
     }
 }
 
@@ -127,6 +134,7 @@ impl Resources {
             .map_err(|e| ResourceError {
                 fault: Fault::Local,
                 message: format!("reading {id}: {e}"),
+                rule: None,
             })?;
         Ok(Some(bytes))
     }

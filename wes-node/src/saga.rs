@@ -471,7 +471,10 @@ impl<L: ChainLedger> SagaDriver<L> {
             .node
             .view()
             .state(&self.contract(), &SagaState::key(id))
-            .map_err(NodeError::ledger)?;
+            .map_err(|e| NodeError::Ledger {
+                source: Box::new(e),
+                rule: None,
+            })?;
         let Some((_, output)) = found else {
             return Ok(None);
         };

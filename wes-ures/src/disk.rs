@@ -26,6 +26,14 @@
 //! writes them back when it chooses: after a power loss a recent put may be gone or its file
 //! damaged, which reads detect (every chunk is verified) and report as corruption; content is
 //! never returned wrong either way.
+//!
+//! # A full disk
+//!
+//! A failed write leaves the store refusing writes until it is reopened (sled, which keeps
+//! the metadata, cannot go on after one). So a put keeps a reserve of free space
+//! ([`DiskStore::with_reserve`]): before each batch of chunks it writes, it checks that the
+//! batch leaves the reserve free, and otherwise stops with [`StoreError::DiskFull`], removing
+//! what it wrote. The store stays usable, and the put can be retried once space is freed.
 
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -99,6 +107,8 @@ pub struct DiskStore {
     commit: Mutex<()>,
     /// Set after a failed write; the store then refuses writes.
     failed: Mutex<Option<String>>,
+    /// Free space a put leaves on the file system.
+    reserve: u64,
     trees: Mutex<Vec<(ContentId, Arc<Verified>)>>,
 }
 
@@ -155,8 +165,43 @@ impl DiskStore {
             durability,
             commit: Mutex::new(()),
             failed: Mutex::new(None),
+            reserve: Self::DEFAULT_RESERVE,
             trees: Mutex::new(Vec::new()),
         })
+    }
+
+    /// The free space a put leaves on the store's file system unless told otherwise
+    /// ([`with_reserve`](Self::with_reserve)): 64 MiB.
+    pub const DEFAULT_RESERVE: u64 = 64 << 20;
+
+    /// Keeps `bytes` free on the file system: a put that would leave less stops with
+    /// [`StoreError::DiskFull`] and stores nothing (default
+    /// [`DEFAULT_RESERVE`](Self::DEFAULT_RESERVE)).
+    pub fn with_reserve(mut self, bytes: u64) -> Self {
+        self.reserve = bytes;
+        self
+    }
+
+    /// The free space a put leaves on the store's file system.
+    pub fn reserve(&self) -> u64 {
+        self.reserve
+    }
+
+    /// Refuses to write `size` more bytes if that would leave less than the reserve free.
+    /// Space that cannot be measured is not a reason to refuse: the write then tells.
+    fn check_space(&self, size: u64) -> Result<(), StoreError> {
+        let Ok(available) = fs2::available_space(&self.tmp) else {
+            return Ok(());
+        };
+        let needed = self.reserve.saturating_add(size);
+        if available < needed {
+            return Err(StoreError::DiskFull {
+                path: self.root.clone(),
+                available,
+                needed,
+            });
+        }
+        Ok(())
     }
 
     /// The store's directory.
@@ -357,6 +402,7 @@ impl DiskStore {
         let mut size = 0u64;
         loop {
             let n = read_full(data, &mut buf).map_err(|source| StoreError::Source { source })?;
+            self.check_space(n as u64)?;
             let filled = &buf[..n];
             let chunks: Vec<&[u8]> = filled.chunks(CHUNK_SIZE).collect();
             let file = temp.as_file_mut();

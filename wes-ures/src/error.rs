@@ -9,7 +9,7 @@ use wes_core::{Blame, ContentId, Fault, Hash};
 ///
 /// | fault | variants |
 /// |---|---|
-/// | [`Fault::Unavailable`] | [`NotFound`](StoreError::NotFound), [`Source`](StoreError::Source) |
+/// | [`Fault::Unavailable`] | [`NotFound`](StoreError::NotFound), [`Source`](StoreError::Source), [`DiskFull`](StoreError::DiskFull) |
 /// | [`Fault::Input`] | [`ChunkOutOfRange`](StoreError::ChunkOutOfRange), [`NotPinned`](StoreError::NotPinned) |
 /// | [`Fault::Local`] | everything else: corruption, I/O, the metadata database, a failed store |
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +99,21 @@ pub enum StoreError {
         #[source]
         source: io::Error,
     },
+    /// The file system holding the store has too little space left: the put stopped
+    /// before it would leave less than the store's reserve free, and stored nothing. The
+    /// store stays usable.
+    #[error(
+        "disk full: {available} bytes free under {}, {needed} needed (the next write and the reserve kept free); nothing was stored",
+        path.display()
+    )]
+    DiskFull {
+        /// The store's directory.
+        path: PathBuf,
+        /// Bytes free for the store's user.
+        available: u64,
+        /// Bytes the next write needed free: its size plus the store's reserve.
+        needed: u64,
+    },
     /// The metadata database failed.
     #[error("metadata database: {0}")]
     Db(#[from] sled::Error),
@@ -114,7 +129,9 @@ pub enum StoreError {
 impl Blame for StoreError {
     fn fault(&self) -> Fault {
         match self {
-            StoreError::NotFound { .. } | StoreError::Source { .. } => Fault::Unavailable,
+            StoreError::NotFound { .. }
+            | StoreError::Source { .. }
+            | StoreError::DiskFull { .. } => Fault::Unavailable,
             StoreError::ChunkOutOfRange { .. } | StoreError::NotPinned { .. } => Fault::Input,
             StoreError::Corrupt { .. }
             | StoreError::WrongLength { .. }
@@ -123,6 +140,13 @@ impl Blame for StoreError {
             | StoreError::Io { .. }
             | StoreError::Db(_)
             | StoreError::Failed { .. } => Fault::Local,
+        }
+    }
+
+    fn rule(&self) -> Option<&'static str> {
+        match self {
+            StoreError::DiskFull { .. } => Some("disk_full"),
+            _ => None,
         }
     }
 }

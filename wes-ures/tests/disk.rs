@@ -353,3 +353,62 @@ fn after_a_failed_write_the_store_refuses_writes_until_reopened() {
     assert_eq!(put(&store, &data).id, id);
     assert_eq!(store.get(&id).unwrap(), data);
 }
+
+/// On a real file system of 16 MiB: a put that would leave less than the reserve free stops
+/// before it does, stores nothing, leaves nothing behind, and the store goes on (a small put
+/// works at once; the large one once space is freed).
+#[test]
+fn a_put_that_would_eat_into_the_reserve_stores_nothing_and_the_store_stays_usable() {
+    const MIB: u64 = 1 << 20;
+    let disk = wes_core::testing::SmallDisk::mount(16 * MIB).unwrap();
+    let root = disk.path().join("resources");
+    let store = DiskStore::open(&root).unwrap().with_reserve(4 * MIB);
+    let first = put(&store, &bytes(MIB as usize, 1));
+    let free_before = disk.available();
+
+    let large = bytes(12 * MIB as usize, 2);
+    let err = store
+        .put(
+            ResourceKind::File,
+            &ResourceMeta::default(),
+            &mut &large[..],
+        )
+        .unwrap_err();
+    assert!(matches!(err, StoreError::DiskFull { .. }), "{err}");
+    assert_eq!(
+        (err.fault(), err.rule()),
+        (Fault::Unavailable, Some("disk_full"))
+    );
+    assert!(!store.has(&content_id(&large)).unwrap());
+    assert_eq!(
+        fs::read_dir(root.join("tmp")).unwrap().count(),
+        0,
+        "no leftover"
+    );
+    assert!(
+        disk.available() >= free_before - 64 * 1024,
+        "the space came back"
+    );
+
+    // Not a failed store: other puts, reads and pins go on.
+    let small = put(&store, b"small");
+    store.pin(&small.id).unwrap();
+    assert_eq!(store.get(&first.id).unwrap(), bytes(MIB as usize, 1));
+
+    // Below the reserve even a small put is refused, until space is freed.
+    disk.fill(2 * MIB).unwrap();
+    let err = store
+        .put(
+            ResourceKind::File,
+            &ResourceMeta::default(),
+            &mut &b"tiny"[..],
+        )
+        .unwrap_err();
+    assert!(matches!(err, StoreError::DiskFull { .. }), "{err}");
+    disk.free().unwrap();
+    drop(store);
+    // A smaller reserve lets the large content in.
+    let store = DiskStore::open(&root).unwrap().with_reserve(MIB);
+    assert_eq!(put(&store, &large).id, content_id(&large));
+    assert_eq!(store.get(&content_id(&large)).unwrap(), large);
+}

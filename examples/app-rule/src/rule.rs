@@ -59,6 +59,13 @@ impl Blame for AppError {
             _ => Fault::Input,
         }
     }
+
+    fn rule(&self) -> Option<&'static str> {
+        match self {
+            AppError::Ledger(e) => e.rule(),
+            _ => None,
+        }
+    }
 }
 
 /// One change of the list: the address and whether it was allowed before.
@@ -368,6 +375,10 @@ impl<S: KvStore + 'static> ChainLedger for AllowListLedger<S> {
 
     fn preverify(&self, txs: &[SignedTransaction]) {
         self.inner.preverify(txs);
+    }
+
+    fn writable(&self) -> Result<(), AppError> {
+        Ok(self.inner.writable()?)
     }
 
     fn outputs_of(&self, owner: &Address) -> Result<Vec<(OutPoint, Output)>, AppError> {

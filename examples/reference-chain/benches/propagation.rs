@@ -40,6 +40,7 @@ fn config(dir: &std::path::Path, i: usize) -> NodeConfig {
         call_validity_blocks: None,
         rpc: Default::default(),
         uploads: Default::default(),
+        storage: Default::default(),
         chain: ChainSpec {
             chain_id: 4242,
             block_time_ms: 2_000,

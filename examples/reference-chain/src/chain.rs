@@ -49,6 +49,7 @@ pub fn open(config: &NodeConfig, miner: Option<&SecretKey>) -> Result<Arc<RefNod
     let mut settings = wes_node::Config::new(dir);
     settings.block_time_ms = config.chain.block_time_ms;
     settings.uploads = config.uploads.config();
+    settings.storage = config.storage.config();
     if let Some(blocks) = config.call_validity_blocks {
         settings.call_validity_blocks = blocks;
     }

@@ -48,6 +48,9 @@ pub struct NodeConfig {
     /// may hold, and how often unpinned content is collected.
     #[serde(default)]
     pub uploads: UploadsSpec,
+    /// The free disk space the node keeps (what it does when the disk fills up).
+    #[serde(default)]
+    pub storage: StorageSpec,
     /// The chain.
     pub chain: ChainSpec,
 }
@@ -111,6 +114,28 @@ impl UploadsSpec {
         }
         if let Some(secs) = self.gc_interval_secs {
             c.gc_interval = (secs > 0).then(|| std::time::Duration::from_secs(secs));
+        }
+        c
+    }
+}
+
+/// Disk space (`wes_node::storage`): below `reserve_mib` MiB free the node writes no block
+/// (it stops producing and reports `disk_full` on `/health`, and resumes once space is freed);
+/// uploads and fetched content stop at twice that.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSpec {
+    /// MiB kept free for blocks (64 when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserve_mib: Option<u64>,
+}
+
+impl StorageSpec {
+    /// The node's settings: these, defaults for what is absent.
+    pub fn config(&self) -> wes_node::StorageConfig {
+        let mut c = wes_node::StorageConfig::default();
+        if let Some(mib) = self.reserve_mib {
+            c.reserve_bytes = mib.saturating_mul(1 << 20);
         }
         c
     }

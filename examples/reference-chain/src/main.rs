@@ -402,6 +402,7 @@ fn devnet_config(data_dir: &Path, rpc_addr: SocketAddr, block_time_ms: u64) -> N
         call_validity_blocks: None,
         rpc: Default::default(),
         uploads: Default::default(),
+        storage: Default::default(),
         chain: ChainSpec {
             chain_id: 1337,
             block_time_ms,

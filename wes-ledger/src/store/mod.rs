@@ -67,7 +67,19 @@ pub trait KvStore: Send + Sync + 'static {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
 
     /// Applies `batch` atomically and durably.
+    ///
+    /// A store that refuses a batch before writing any of it (too little disk space left:
+    /// [`StoreError::DiskFull`]) stays usable; any other error may leave it unusable until
+    /// reopened, and the ledger then refuses further writes.
     fn apply(&self, batch: Batch) -> Result<(), StoreError>;
+
+    /// Whether a write could be made now: `Err(`[`StoreError::DiskFull`]`)` when too little
+    /// space is left. Checked before work that ends in a write (a block producer calls it
+    /// before sealing, so no proof of work is spent on a block that cannot be stored). The
+    /// default says yes.
+    fn writable(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 
     /// Every key starting with `prefix` and its value, in key order (the ledger's
     /// persistent indexes, e.g. the outputs of one owner, are read this way).

@@ -22,19 +22,33 @@ use crate::ledger::ChainLedger;
 use crate::metrics::NodeMetrics;
 use crate::node::Node;
 
-/// The health report: `{status, height, best, peers, syncing, mempool}`. `status` is `"ok"`
-/// while the node runs and `"stopping"` after it was asked to stop (then with HTTP 503).
+/// The health report: `{status, height, best, peers, syncing, mempool, storage}`. `status`
+/// is `"ok"` while the node runs; otherwise (with HTTP 503) `"stopping"` after it was asked
+/// to stop, `"disk_full"` while its disk is too full to write blocks, `"storage_failed"`
+/// after a failed write (until a restart). `storage` is `null` or the store's error
+/// ([`crate::storage`]).
 pub async fn health<L: ChainLedger>(node: &Node<L>) -> (bool, serde_json::Value) {
+    use wes_core::Blame;
     let status = node.status();
     let net = match node.network() {
         Some(net) => net.info().await.ok(),
         None => None,
     };
-    let ok = !node.stopping();
+    let storage = node.writable().err();
+    let state = if node.stopping() {
+        "stopping"
+    } else {
+        match &storage {
+            None => "ok",
+            Some(e) if e.rule() == Some("disk_full") => "disk_full",
+            Some(_) => "storage_failed",
+        }
+    };
     (
-        ok,
+        state == "ok",
         json!({
-            "status": if ok { "ok" } else { "stopping" },
+            "status": state,
+            "storage": storage.map(|e| e.to_string()),
             "height": status.height,
             "best": status.best.to_string(),
             "peers": net.as_ref().map(|n| n.peers.len()),
