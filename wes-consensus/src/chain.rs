@@ -13,6 +13,26 @@ use crate::error::ChainError;
 /// The default capacity of the orphan pool (blocks whose parent is unknown).
 pub const DEFAULT_MAX_ORPHANS: usize = 1_024;
 
+/// How a [`ChainManager`] settles what would otherwise flip: blocks of equal work, and deep
+/// reorganisations. The default has neither rule: the engine's tie-break always decides,
+/// and any branch with more work is followed, however deep.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ForkPolicy {
+    /// At equal work, a block first seen more than this long after the best tip was seen
+    /// does not replace it: the engine's tie-break ([`ConsensusEngine::break_tie`]) decides
+    /// only between blocks that arrive close together, as competing blocks of one height
+    /// do. A block withheld and released later (one-confirmation reorgs, selfish mining)
+    /// then needs more work, not a lucky hash. Blocks loaded at start count as seen at time
+    /// 0. `None`: the tie-break always decides (every node knowing the same blocks follows
+    /// the same tip, whatever the arrival order).
+    pub tie_window_ms: Option<u64>,
+    /// The deepest reorganisation the manager makes: blocks this many below the best tip
+    /// are final ([`ChainManager::finalized_height`]), and a branch leaving the best chain
+    /// below them is refused ([`ChainError::BeyondFinality`]) and dropped from memory.
+    /// `None`: no limit.
+    pub max_reorg_depth: Option<u64>,
+}
+
 /// What became of a submitted block.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Submitted {
@@ -56,6 +76,8 @@ struct Entry {
     /// ones).
     block: Option<Block>,
     invalid: bool,
+    /// The local time it was first seen (0 for blocks loaded at start).
+    seen_ms: u64,
 }
 
 /// Tracks every known block and its branch, keeps the ledger on the best one.
@@ -93,6 +115,9 @@ pub struct ChainManager<L: Ledger> {
     max_orphans: usize,
     tx_index: HashMap<TxId, Vec<BlockHash>>,
     best: BlockHash,
+    policy: ForkPolicy,
+    /// The height up to which branches below the final height were dropped.
+    pruned_to: u64,
 }
 
 impl<L: Ledger> core::fmt::Debug for ChainManager<L> {
@@ -130,6 +155,8 @@ impl<L: Ledger> ChainManager<L> {
             max_orphans: DEFAULT_MAX_ORPHANS,
             tx_index: HashMap::new(),
             best: tip.hash,
+            policy: ForkPolicy::default(),
+            pruned_to: 0,
         };
         let mut work = Work(0);
         for height in 0..=tip.height {
@@ -161,10 +188,32 @@ impl<L: Ledger> ChainManager<L> {
                     work,
                     block: None,
                     invalid: false,
+                    seen_ms: 0,
                 },
             );
         }
         Ok(manager)
+    }
+
+    /// Settles ties and deep reorganisations by `policy` (the default has no such rules).
+    pub fn with_policy(mut self, policy: ForkPolicy) -> Self {
+        self.policy = policy;
+        self.prune_below_finality();
+        self
+    }
+
+    /// The fork policy.
+    pub fn policy(&self) -> ForkPolicy {
+        self.policy
+    }
+
+    /// The height at and below which the best chain is final: no branch leaving it there is
+    /// ever followed. `best height − max_reorg_depth`; 0 (genesis) without a limit.
+    pub fn finalized_height(&self) -> u64 {
+        match self.policy.max_reorg_depth {
+            Some(depth) => self.best_header().height.saturating_sub(depth),
+            None => 0,
+        }
     }
 
     /// Sets the orphan pool's capacity.
@@ -341,6 +390,19 @@ impl<L: Ledger> ChainManager<L> {
             }
             Some(_) => {}
         }
+        let finalized = self.finalized_height();
+        if finalized > 0 && parent != self.best {
+            let fork_height = self.entries[&self.fork_point(self.best, parent)]
+                .header
+                .height;
+            if fork_height < finalized {
+                return Err(ChainError::BeyondFinality {
+                    hash,
+                    fork_height,
+                    finalized,
+                });
+            }
+        }
         self.connect(block, now_ms)?;
         self.connect_orphans(hash, now_ms);
 
@@ -349,9 +411,13 @@ impl<L: Ledger> ChainManager<L> {
         if self.is_invalid(&hash)
             && let Some((_, source)) = rejected.into_iter().next()
         {
+            self.prune_below_finality();
             return Err(ChainError::Ledger { hash, source });
         }
-        Ok(self.outcome(old_best))
+        // The outcome before pruning, which may drop the branch just left.
+        let outcome = self.outcome(old_best);
+        self.prune_below_finality();
+        Ok(outcome)
     }
 
     fn outcome(&self, old_best: BlockHash) -> Submitted {
@@ -401,6 +467,7 @@ impl<L: Ledger> ChainManager<L> {
                 work,
                 block: Some(block),
                 invalid: false,
+                seen_ms: now_ms,
             },
         );
         Ok(())
@@ -432,6 +499,7 @@ impl<L: Ledger> ChainManager<L> {
                 work: Work(0),
                 block: None,
                 invalid: true,
+                seen_ms: 0,
             },
         );
         self.mark_invalid(hash);
@@ -494,20 +562,86 @@ impl<L: Ledger> ChainManager<L> {
                 && self.engine.break_tie(&a.header, &b.header) == core::cmp::Ordering::Greater)
     }
 
-    /// The best valid known block.
+    /// The best valid known block the policy lets the manager switch to: the most work,
+    /// then the engine's tie-break; at the best tip's work only a block seen within the tie
+    /// window of it; never a branch leaving the best chain below the final height.
     fn best_candidate(&self) -> BlockHash {
-        let mut best = self.best;
-        let mut best_entry = &self.entries[&self.best];
-        for (hash, entry) in &self.entries {
-            if entry.invalid || entry.work < best_entry.work || *hash == best {
-                continue;
+        let current = &self.entries[&self.best];
+        let mut candidates: Vec<(&BlockHash, &Entry)> = self
+            .entries
+            .iter()
+            .filter(|(hash, e)| {
+                !e.invalid
+                    && **hash != self.best
+                    && (e.work > current.work
+                        || (e.work == current.work && self.wins_tie(e, current)))
+            })
+            .collect();
+        // Most preferred first.
+        candidates.sort_by(|(_, a), (_, b)| {
+            b.work
+                .cmp(&a.work)
+                .then_with(|| self.engine.break_tie(&b.header, &a.header))
+        });
+        let finalized = self.finalized_height();
+        candidates
+            .into_iter()
+            .map(|(hash, _)| *hash)
+            .find(|hash| {
+                finalized == 0
+                    || self.entries[&self.fork_point(self.best, *hash)]
+                        .header
+                        .height
+                        >= finalized
+            })
+            .unwrap_or(self.best)
+    }
+
+    /// Whether `challenger`, of the same work as the best tip `current`, replaces it.
+    fn wins_tie(&self, challenger: &Entry, current: &Entry) -> bool {
+        self.better(challenger, current)
+            && self
+                .policy
+                .tie_window_ms
+                .is_none_or(|w| challenger.seen_ms <= current.seen_ms.saturating_add(w))
+    }
+
+    /// Drops the branches that leave the best chain below the final height (they can
+    /// never be followed): the side children of the best chain's blocks from where the last
+    /// pruning stopped up to the final height.
+    fn prune_below_finality(&mut self) {
+        let finalized = self.finalized_height();
+        if finalized <= self.pruned_to {
+            return;
+        }
+        // The best chain from the final height down to where pruning stopped.
+        let mut chain = Vec::new();
+        let mut hash = self.ancestor_at(self.best, finalized);
+        while let Some(h) = hash {
+            let height = self.entries[&h].header.height;
+            chain.push(h);
+            if height <= self.pruned_to {
+                break;
             }
-            if self.better(entry, best_entry) {
-                best = *hash;
-                best_entry = entry;
+            hash = Some(self.entries[&h].header.parent);
+        }
+        // `chain` is highest first; each block's side children are pruned, the child on the
+        // best chain kept.
+        for pair in chain.windows(2) {
+            let (kept, parent) = (pair[0], pair[1]);
+            let side: Vec<BlockHash> = self
+                .children
+                .get(&parent)
+                .into_iter()
+                .flatten()
+                .copied()
+                .filter(|c| *c != kept)
+                .collect();
+            for child in side {
+                self.forget(child);
             }
         }
-        best
+        self.pruned_to = finalized;
     }
 
     /// Moves the ledger to the best valid branch. Returns the blocks the ledger rejected on

@@ -45,6 +45,21 @@ pub enum ChainError<E: std::error::Error + 'static> {
     /// A block the manager needs is neither kept in memory nor in the ledger.
     #[error("block {0} is needed but not stored")]
     MissingBlock(BlockHash),
+    /// The block's branch leaves the best chain deeper than the manager reorganises
+    /// ([`ForkPolicy::max_reorg_depth`](crate::ForkPolicy::max_reorg_depth)): it could
+    /// never be followed, so it is not kept. Not a fault of the block's: its sender may have
+    /// been cut off from the network for long.
+    #[error(
+        "block {hash} forks from the best chain at height {fork_height}, below the final height {finalized}"
+    )]
+    BeyondFinality {
+        /// The block.
+        hash: BlockHash,
+        /// Where its branch leaves the best chain.
+        fork_height: u64,
+        /// The best chain's final height.
+        finalized: u64,
+    },
     /// Too many blocks with unknown parents are pending; this one was dropped.
     #[error("orphan pool full ({limit} blocks); block {hash} dropped")]
     OrphanPoolFull {
@@ -64,7 +79,9 @@ impl<E: std::error::Error + Blame + 'static> Blame for ChainError<E> {
             | ChainError::KnownInvalid(_) => Fault::Input,
             ChainError::Ledger { source, .. } => source.fault(),
             ChainError::MissingBlock(_) => Fault::Local,
-            ChainError::OrphanPoolFull { .. } => Fault::Unavailable,
+            ChainError::OrphanPoolFull { .. } | ChainError::BeyondFinality { .. } => {
+                Fault::Unavailable
+            }
         }
     }
 }

@@ -46,7 +46,7 @@ pub mod target;
 pub mod xor;
 
 pub use authority::{ROUND_ROBIN_ENGINE, RoundRobinAuthority};
-pub use chain::{ChainManager, DEFAULT_MAX_ORPHANS, Submitted};
+pub use chain::{ChainManager, DEFAULT_MAX_ORPHANS, ForkPolicy, Submitted};
 pub use error::ChainError;
 pub use miner::{HeaderTemplate, Miner, MinerStats};
 pub use pow::{AsertAnchor, POW_XOR_ENGINE, PowParams, PowXorEngine, median_time_past};

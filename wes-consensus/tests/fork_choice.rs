@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use wes_consensus::{Submitted, tie_key, xor_tie_break};
+use wes_consensus::{ForkPolicy, Submitted, tie_key, xor_tie_break};
 use wes_core::*;
 
 #[test]
@@ -108,4 +108,132 @@ fn a_restarted_manager_reloads_the_applied_chain() {
     assert_eq!(again.tx_confirmations(&coinbases[0]), Some(3));
     assert_eq!(again.tx_confirmations(&coinbases[2]), Some(1));
     assert!(again.is_tx_final(&coinbases[1], 2));
+}
+
+/// Two siblings of equal work, `(winner, loser)` by the XOR rule.
+fn siblings(n: &Node) -> (Block, Block) {
+    let a = mine_on(n, "alice", T0 + 1_000);
+    let b = mine_on(n, "bob", T0 + 1_000);
+    if xor_tie_break(&a.header, &b.header) == std::cmp::Ordering::Greater {
+        (a, b)
+    } else {
+        (b, a)
+    }
+}
+
+#[test]
+fn a_late_sibling_does_not_replace_the_tip_at_equal_work() {
+    let g = genesis(target_for_work(64));
+    let engine = pow_engine(&g);
+    let policy = ForkPolicy {
+        tie_window_ms: Some(500),
+        max_reorg_depth: None,
+    };
+    let maker = node(&g, engine.clone());
+    let (winner, loser) = siblings(&maker);
+
+    // The tie-break's winner arrives 2 s after the tip: the first seen stays.
+    let mut late = node(&g, engine.clone()).with_policy(policy);
+    late.submit_block(loser.clone(), T0 + 1_000).unwrap();
+    assert_eq!(
+        late.submit_block(winner.clone(), T0 + 3_000).unwrap(),
+        Submitted::SideBranch
+    );
+    assert_eq!(late.best_hash(), loser.hash());
+    assert_eq!(late.confirmations(&loser.hash()), Some(1));
+
+    // Within the window the tie-break decides, as without the policy.
+    let mut close = node(&g, engine.clone()).with_policy(policy);
+    close.submit_block(loser.clone(), T0 + 1_000).unwrap();
+    close.submit_block(winner.clone(), T0 + 1_400).unwrap();
+    assert_eq!(close.best_hash(), winner.hash());
+
+    // More work always wins, however late: a child of the late sibling.
+    let mut on_winner = node(&g, engine.clone());
+    on_winner.submit_block(winner.clone(), T0 + 1_000).unwrap();
+    let child = mine_on(&on_winner, "carol", T0 + 2_000);
+    late.submit_block(child.clone(), T0 + 9_000).unwrap();
+    assert_eq!(late.best_hash(), child.hash());
+    assert_eq!(late.ledger().tip().unwrap().hash, child.hash());
+
+    // A restarted manager counts its tip as seen first: a later equal sibling stays aside.
+    let mut restarted = node(&g, engine.clone());
+    restarted.submit_block(loser.clone(), T0 + 1_000).unwrap();
+    let mut restarted = wes_consensus::ChainManager::new(restarted.into_ledger(), engine.clone())
+        .unwrap()
+        .with_policy(policy);
+    restarted.submit_block(winner, T0 + 1_100).unwrap();
+    assert_eq!(restarted.best_hash(), loser.hash());
+}
+
+#[test]
+fn reorganisations_stop_at_the_final_height_and_branches_below_it_are_dropped() {
+    let g = genesis(target_for_work(64));
+    let engine = pow_engine(&g);
+    // The tie window keeps the side block below aside whatever its hash.
+    let policy = ForkPolicy {
+        tie_window_ms: Some(0),
+        max_reorg_depth: Some(2),
+    };
+    let mut n = node(&g, engine.clone()).with_policy(policy);
+    // A side block on genesis, kept while it could still win.
+    let mut side = node(&g, engine.clone());
+    let early = mine_on(&side, "mallory", T0 + 900);
+    side.submit_block(early.clone(), T0 + 900).unwrap();
+
+    let mut main = Vec::new();
+    for t in 1..=4u64 {
+        let b = mine_on(&n, "alice", T0 + t * 1_000);
+        n.submit_block(b.clone(), T0 + t * 1_000).unwrap();
+        main.push(b);
+        if t == 1 {
+            assert_eq!(
+                n.submit_block(early.clone(), T0 + 1_500).unwrap(),
+                Submitted::SideBranch
+            );
+            assert!(n.knows(&early.hash()));
+        }
+    }
+    assert_eq!(n.finalized_height(), 2);
+    // The branch leaving at genesis can no longer be followed: dropped from memory.
+    assert!(!n.knows(&early.hash()));
+
+    // A branch leaving below the final height is refused, whatever its work.
+    let mut fork_low = node(&g, engine.clone());
+    fork_low.submit_block(main[0].clone(), T0).unwrap();
+    let low = mine_on(&fork_low, "mallory", T0 + 2_100);
+    let refused = n.submit_block(low.clone(), T0 + 5_000).unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            wes_consensus::ChainError::BeyondFinality {
+                fork_height: 1,
+                finalized: 2,
+                ..
+            }
+        ),
+        "{refused}"
+    );
+    assert_eq!(refused.fault(), Fault::Unavailable);
+    assert!(!n.knows(&low.hash()));
+
+    // A branch leaving at the final height or above still wins with more work.
+    let mut fork_ok = node(&g, engine.clone());
+    for (i, b) in main[..2].iter().enumerate() {
+        fork_ok
+            .submit_block(b.clone(), T0 + (i as u64 + 1) * 1_000)
+            .unwrap();
+    }
+    let mut branch = Vec::new();
+    for t in [3_100, 4_100, 5_100] {
+        let b = mine_on(&fork_ok, "bob", T0 + t);
+        fork_ok.submit_block(b.clone(), T0 + t).unwrap();
+        branch.push(b);
+    }
+    for b in &branch {
+        n.submit_block(b.clone(), T0 + 6_000).unwrap();
+    }
+    assert_eq!(n.best_hash(), fork_ok.best_hash());
+    assert_eq!(n.ledger().tip().unwrap().hash, fork_ok.best_hash());
+    assert_eq!(n.finalized_height(), 3);
 }

@@ -479,7 +479,8 @@ impl<L: ChainLedger> NodeBuilder<L> {
             config: &config,
         })?;
         let chain = ChainManager::new(ledger.clone(), consensus.engine.clone())
-            .map_err(NodeError::chain)?;
+            .map_err(NodeError::chain)?
+            .with_policy(config.fork_policy);
         let status = ChainStatus::of(&chain, genesis_hash);
         let mempool = Mempool::new(config.mempool, ledger.fee_policy());
         let leases = crate::uploads::Leases::new(config.uploads.clone());

@@ -91,7 +91,7 @@ pub use launch::{LaunchOptions, RunningNode, launch};
 pub use ledger::ChainLedger;
 pub use metrics::NodeMetrics;
 pub use network::{NodeBackend, PrefetchPolicy};
-pub use node::{Config, Node, now_ms};
+pub use node::{Config, DEFAULT_MAX_REORG_DEPTH, DEFAULT_TIE_WINDOW_MS, Node, now_ms};
 pub use pending::{OwnedOutput, ReadTag};
 pub use producer::{BlockProducer, PowProducer, SealProducer};
 pub use resources::{ResourceError, Resources};

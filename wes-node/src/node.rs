@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use wes_consensus::{ChainError, ChainManager, Submitted};
+use wes_consensus::{ChainError, ChainManager, ForkPolicy, Submitted};
 use wes_core::{
     Block, BlockContext, BlockHash, CandidateRouter, ConsensusEngine, ContentId, GcReport, Ledger,
     OutPoint, Output, ProofSystemId, Prover, ResourceKind, ResourceMeta, ResourceStore, SharedView,
@@ -81,7 +81,18 @@ pub struct Config {
     /// How much disk space the node's stores keep free
     /// ([`storage`](crate::storage): what happens when the disk fills up).
     pub storage: StorageConfig,
+    /// How ties of equal work and deep reorganisations are settled (default: a late sibling
+    /// does not replace the tip, [`DEFAULT_TIE_WINDOW_MS`]; no reorganisation deeper than
+    /// [`DEFAULT_MAX_REORG_DEPTH`] blocks, so blocks that deep are final).
+    pub fork_policy: ForkPolicy,
 }
+
+/// The default [`ForkPolicy::tie_window_ms`] of a node: blocks of one height mined at once
+/// reach every node well within it; a sibling released later does not replace the tip.
+pub const DEFAULT_TIE_WINDOW_MS: u64 = 500;
+
+/// The default [`ForkPolicy::max_reorg_depth`] of a node: blocks this deep are final.
+pub const DEFAULT_MAX_REORG_DEPTH: u64 = 100;
 
 impl Config {
     /// Defaults, with files under `data_dir`.
@@ -98,6 +109,10 @@ impl Config {
             settlement: SettlementConfig::default(),
             uploads: UploadConfig::default(),
             storage: StorageConfig::default(),
+            fork_policy: ForkPolicy {
+                tie_window_ms: Some(DEFAULT_TIE_WINDOW_MS),
+                max_reorg_depth: Some(DEFAULT_MAX_REORG_DEPTH),
+            },
         }
     }
 }

@@ -17,6 +17,9 @@ pub struct ChainStatus {
     pub height: u64,
     /// Cumulative work of the best chain.
     pub work: u128,
+    /// The height at and below which the best chain is final: this node makes no
+    /// reorganisation that reverts it ([`wes_consensus::ForkPolicy::max_reorg_depth`]).
+    pub finalized: u64,
     /// Hashes of the best chain at `wes_net::protocol::locator_heights(height)`.
     pub locator: Vec<BlockHash>,
 }
@@ -34,6 +37,7 @@ impl ChainStatus {
             height,
             header,
             work: chain.cumulative_work(&best).map_or(0, |w| w.0),
+            finalized: chain.finalized_height(),
             locator: wes_net::protocol::locator_heights(height)
                 .into_iter()
                 .filter_map(|h| ledger.hash_at(h).ok().flatten())
@@ -44,5 +48,10 @@ impl ChainStatus {
     /// How deep a block at `height` of the best chain is (1 for the tip).
     pub fn confirmations(&self, height: u64) -> u64 {
         (self.height + 1).saturating_sub(height)
+    }
+
+    /// Whether a block at `height` of the best chain is final.
+    pub fn is_final(&self, height: u64) -> bool {
+        height <= self.finalized
     }
 }

@@ -174,3 +174,61 @@ async fn rpc_serves_the_built_in_methods_and_the_chains_own() {
     );
     running.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocks_past_the_reorganisation_limit_are_reported_final() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::new(dir.path());
+    config.fork_policy.max_reorg_depth = Some(2);
+    let node = NodeBuilder::new(config, genesis())
+        .pow(
+            PowParams::devnet(CHAIN),
+            Some(SecretKey::dev("miner").public_key()),
+        )
+        .build()
+        .unwrap();
+    let txid = node.submit(transfer()).unwrap();
+    let producer = node.clone();
+    let produce = move || {
+        let producer = producer.clone();
+        tokio::task::spawn_blocking(move || producer.produce_block().unwrap())
+    };
+    produce().await.unwrap();
+    let running = launch(
+        node.clone(),
+        LaunchOptions {
+            rpc: Some("127.0.0.1:0".parse().unwrap()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let client = HttpClientBuilder::default()
+        .build(format!("http://{}", running.rpc_addr.unwrap()))
+        .unwrap();
+    let info = |client: &jsonrpsee::http_client::HttpClient| {
+        let client = client.clone();
+        let txid = txid.to_string();
+        async move {
+            let info: serde_json::Value = client
+                .request("wes_getTransaction", rpc_params![txid])
+                .await
+                .unwrap();
+            (
+                info["confirmations"].as_u64().unwrap(),
+                info["finalized"].as_bool().unwrap(),
+            )
+        }
+    };
+    assert_eq!(node.status().finalized, 0);
+    assert_eq!(info(&client).await, (1, false));
+    produce().await.unwrap();
+    assert_eq!(info(&client).await, (2, false));
+    produce().await.unwrap();
+    // Height 3: blocks at height 1 and below are two deep, beyond any reorganisation.
+    assert_eq!(node.status().finalized, 1);
+    assert_eq!(info(&client).await, (3, true));
+    let (_, health) = wes_node::rpc::ops::health(&node).await;
+    assert_eq!(health["finalized"], 1);
+    running.stop().await;
+}

@@ -67,6 +67,8 @@ export interface TxInfo {
   block?: string;
   height?: number;
   confirmations: number;
+  /** Whether its block is final: no reorganisation of the node reverts it. */
+  finalized: boolean;
   outputs?: OutputInfo[];
   tx: string;
 }
@@ -193,6 +195,8 @@ export interface TxStatus {
   block?: string;
   height?: number;
   confirmations: number;
+  /** Whether its block is final: no reorganisation of the node reverts it. */
+  finalized: boolean;
 }
 
 /** Block production (`wes_miningStatus`). */

@@ -22,7 +22,8 @@ use crate::ledger::ChainLedger;
 use crate::metrics::NodeMetrics;
 use crate::node::Node;
 
-/// The health report: `{status, height, best, peers, syncing, mempool, storage}`. `status`
+/// The health report: `{status, height, finalized, best, peers, syncing, mempool,
+/// storage}` (`finalized`: the final height). `status`
 /// is `"ok"` while the node runs; otherwise (with HTTP 503) `"stopping"` after it was asked
 /// to stop, `"disk_full"` while its disk is too full to write blocks, `"storage_failed"`
 /// after a failed write (until a restart). `storage` is `null` or the store's error
@@ -50,6 +51,7 @@ pub async fn health<L: ChainLedger>(node: &Node<L>) -> (bool, serde_json::Value)
             "status": state,
             "storage": storage.map(|e| e.to_string()),
             "height": status.height,
+            "finalized": status.finalized,
             "best": status.best.to_string(),
             "peers": net.as_ref().map(|n| n.peers.len()),
             "syncing": net.as_ref().is_some_and(|n| n.syncing_from.is_some()),

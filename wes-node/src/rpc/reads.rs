@@ -230,6 +230,7 @@ pub(super) fn transaction<L: ChainLedger>(node: &Node<L>, id: &str) -> RpcResult
             block: None,
             height: None,
             confirmations: 0,
+            finalized: false,
             outputs: None,
             tx: hex::encode(codec::encode(&pooled.tx)),
         });
@@ -255,6 +256,7 @@ pub(super) fn transaction<L: ChainLedger>(node: &Node<L>, id: &str) -> RpcResult
         block: Some(hash.to_string()),
         height: Some(height),
         confirmations: node.status().confirmations(height),
+        finalized: node.status().is_final(height),
         outputs: Some(
             tx.tx
                 .outputs

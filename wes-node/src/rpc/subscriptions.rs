@@ -81,6 +81,7 @@ pub(super) fn status_of<L: ChainLedger>(node: &Node<L>, id: &TxId, dropped: bool
         block: None,
         height: None,
         confirmations: 0,
+        finalized: false,
     };
     if node.mempool().contains(id) {
         status.status = Watched::Pending;
@@ -88,7 +89,9 @@ pub(super) fn status_of<L: ChainLedger>(node: &Node<L>, id: &TxId, dropped: bool
         status.status = Watched::Included;
         status.block = Some(block.to_string());
         status.height = Some(height);
-        status.confirmations = node.status().confirmations(height);
+        let chain = node.status();
+        status.confirmations = chain.confirmations(height);
+        status.finalized = chain.is_final(height);
     }
     status
 }

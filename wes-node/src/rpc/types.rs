@@ -160,6 +160,10 @@ pub struct TxInfo {
     pub height: Option<u64>,
     /// Confirmations on the best chain (0 while pending).
     pub confirmations: u64,
+    /// Whether its block is final: no reorganisation of this node reverts it
+    /// (`GET /health` gives the final height).
+    #[serde(default)]
+    pub finalized: bool,
     /// Its outputs, once included.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outputs: Option<Vec<OutputInfo>>,
@@ -390,6 +394,9 @@ pub struct TxStatus {
     pub height: Option<u64>,
     /// Confirmations on the best chain (0 unless included).
     pub confirmations: u64,
+    /// Whether its block is final: no reorganisation of this node reverts it.
+    #[serde(default)]
+    pub finalized: bool,
 }
 
 /// Which logs `wes_getLogs` lists, and which a log subscription sends.
