@@ -68,6 +68,7 @@ pub mod network;
 pub mod node;
 pub mod pending;
 pub mod producer;
+pub mod production;
 pub mod resources;
 pub mod rpc;
 pub mod saga;
@@ -91,9 +92,13 @@ pub use launch::{LaunchOptions, RunningNode, launch};
 pub use ledger::ChainLedger;
 pub use metrics::NodeMetrics;
 pub use network::{NodeBackend, PrefetchPolicy};
-pub use node::{Config, DEFAULT_MAX_REORG_DEPTH, DEFAULT_TIE_WINDOW_MS, Node, now_ms};
+pub use node::{
+    Config, DEFAULT_MAX_REORG_DEPTH, DEFAULT_PRODUCER_STAGGER_MS, DEFAULT_TIE_WINDOW_MS, Node,
+    now_ms,
+};
 pub use pending::{OwnedOutput, ReadTag};
 pub use producer::{BlockProducer, PowProducer, SealProducer};
+pub use production::producer_rank;
 pub use resources::{ResourceError, Resources};
 pub use settlement::{Settlement, SettlementConfig, SettlementError};
 pub use status::ChainStatus;

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use wes_consensus::{ChainError, ChainManager, ForkPolicy, Submitted};
 use wes_core::{
@@ -21,7 +21,7 @@ use wes_core::{
     OutPoint, Output, ProofSystemId, Prover, ResourceKind, ResourceMeta, ResourceStore, SharedView,
     SignedTransaction, TxId, VerifierRegistry,
 };
-use wes_ledger::{BlockBudget, Mempool, MempoolConfig, MempoolError};
+use wes_ledger::{Mempool, MempoolConfig, MempoolError};
 use wes_net::NetworkHandle;
 
 use crate::construct::{Call, ConstructError, Constructed};
@@ -85,7 +85,16 @@ pub struct Config {
     /// does not replace the tip, [`DEFAULT_TIE_WINDOW_MS`]; no reorganisation deeper than
     /// [`DEFAULT_MAX_REORG_DEPTH`] blocks, so blocks that deep are final).
     pub fork_policy: ForkPolicy,
+    /// How long each producer waits after the one before it in a height's order
+    /// ([`Node::production_delay`]): the height's aggregator produces at its slot, the next
+    /// this much later if no block came meanwhile, and so on (default
+    /// [`DEFAULT_PRODUCER_STAGGER_MS`]; 0: every producer at its slot).
+    pub producer_stagger_ms: u64,
 }
+
+/// The default [`Config::producer_stagger_ms`]: a quarter of the default block time, far
+/// more than a block takes to reach the peers of a network.
+pub const DEFAULT_PRODUCER_STAGGER_MS: u64 = 500;
 
 /// The default [`ForkPolicy::tie_window_ms`] of a node: blocks of one height mined at once
 /// reach every node well within it; a sibling released later does not replace the tip.
@@ -113,6 +122,7 @@ impl Config {
                 tie_window_ms: Some(DEFAULT_TIE_WINDOW_MS),
                 max_reorg_depth: Some(DEFAULT_MAX_REORG_DEPTH),
             },
+            producer_stagger_ms: DEFAULT_PRODUCER_STAGGER_MS,
         }
     }
 }
@@ -161,7 +171,7 @@ impl<L: ChainLedger> core::fmt::Debug for Node<L> {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -582,7 +592,7 @@ impl<L: ChainLedger> Node<L> {
     }
 
     /// Tells the tip observers and the feed's subscribers what the move did.
-    fn announce(&self, moved: TipMoved) {
+    pub(crate) fn announce(&self, moved: TipMoved) {
         for observer in &self.tip_observers {
             observer.tip_moved(&moved);
         }
@@ -700,142 +710,5 @@ impl<L: ChainLedger> Node<L> {
     /// Blocks produced by this process.
     pub fn produced(&self) -> u64 {
         self.produced.load(Ordering::Relaxed)
-    }
-
-    /// Builds a block on the tip from the mempool, seals it with the producer, imports and
-    /// announces it. Returns its height, hash and number of transactions (coinbase
-    /// excluded).
-    ///
-    /// # Errors
-    /// [`NodeError::NoProducer`]; [`NodeError::LostRace`] when another block took the
-    /// height meanwhile; [`NodeError::Cancelled`] at shutdown; the ledger's or engine's
-    /// failure.
-    pub fn produce_block(&self) -> Result<(u64, BlockHash, usize), NodeError> {
-        let producer = self.producer.clone().ok_or(NodeError::NoProducer)?;
-        // No work is spent on a block the ledger could not store.
-        self.writable()?;
-        let chain = self.chain();
-        let ctx = self.next_context();
-        let txs: Vec<SignedTransaction> = self
-            .mempool()
-            .select(BlockBudget::of(&self.ledger.limits()).min(BlockBudget::new(
-                self.config.max_block_txs,
-                self.config.max_block_bytes,
-            )))
-            .into_iter()
-            .map(|p| p.tx.clone())
-            .collect();
-        let reward = producer.reward_lock();
-        let key = producer.producer();
-        // Pooled transactions that no longer fit the tip are left out in one pass, and leave
-        // the pool with their descendants, which need them.
-        let (mut block, invalid) = self
-            .ledger
-            .build_block_skipping(txs, &reward, key, ctx.time_ms)
-            .map_err(NodeError::ledger)?;
-        let mut dropped: Vec<TxId> = Vec::new();
-        if !invalid.is_empty() {
-            tracing::warn!(
-                count = invalid.len(),
-                "left pooled transactions that are invalid on the tip out of a block"
-            );
-            let mut gone: HashSet<TxId> = HashSet::new();
-            let mut pool = self.mempool();
-            for id in invalid {
-                gone.insert(id);
-                gone.extend(pool.remove(&id).iter().map(|p| p.tx.id()));
-            }
-            dropped.extend(gone);
-        }
-        block.header.target = chain.next_target().map_err(NodeError::chain)?;
-        // Seal without the chain lock: peers' blocks keep arriving meanwhile, and one that
-        // moves the tip cancels this seal (as does shutdown).
-        let cancel = Arc::new(AtomicBool::new(false));
-        *lock(&self.sealing) = Some(cancel.clone());
-        drop(chain);
-        if !dropped.is_empty() {
-            self.announce(TipMoved {
-                dropped,
-                ..TipMoved::default()
-            });
-        }
-        if self.stopping() {
-            cancel.store(true, Ordering::SeqCst);
-        }
-        let sealed = producer.seal(block.header.clone(), &cancel);
-        {
-            let mut slot = lock(&self.sealing);
-            if slot.as_ref().is_some_and(|c| Arc::ptr_eq(c, &cancel)) {
-                *slot = None;
-            }
-        }
-        let Some(header) = sealed? else {
-            if self.stopping() {
-                return Err(NodeError::Cancelled);
-            }
-            return Err(NodeError::LostRace {
-                hash: BlockHash::default(),
-                outcome: "the tip moved while sealing".into(),
-            });
-        };
-        block.header = header;
-        let hash = block.hash();
-        let n = block.transactions.len() - 1;
-        match self.import_block(block.clone()).map_err(NodeError::chain)? {
-            Submitted::Extended { .. } | Submitted::Reorganized { .. } => {
-                if let Some(net) = self.network()
-                    && let Err(e) = net.announce_block(&block)
-                {
-                    tracing::warn!("announcing {hash}: {e}");
-                }
-                self.produced.fetch_add(1, Ordering::Relaxed);
-                self.metrics.blocks_produced.inc();
-                Ok((block.header.height, hash, n))
-            }
-            other => Err(NodeError::LostRace {
-                hash,
-                outcome: format!("{other:?}"),
-            }),
-        }
-    }
-
-    /// Produces blocks until [`shutdown`](Node::shutdown), each at the producer's next slot.
-    /// Returns at once if the node has no producer.
-    pub fn produce_forever(&self) {
-        let Some(producer) = self.producer.clone() else {
-            return;
-        };
-        // Repeated failures (a full disk) are logged every half minute, not every try.
-        let mut logged: Option<Instant> = None;
-        while !self.stopping() {
-            let parent = self.status().header;
-            let Some(due) = producer.next_slot(&parent) else {
-                // Not this node's turn: wait for the tip to move.
-                std::thread::sleep(Duration::from_millis(50));
-                continue;
-            };
-            let now = now_ms();
-            if now < due {
-                std::thread::sleep(Duration::from_millis((due - now).min(200)));
-                continue;
-            }
-            match self.produce_block() {
-                Ok((height, hash, n)) => {
-                    if logged.take().is_some() {
-                        tracing::info!("block production resumed");
-                    }
-                    tracing::info!(height, %hash, txs = n, "produced block")
-                }
-                Err(e) if self.stopping() => tracing::debug!("production stopped: {e}"),
-                Err(e @ NodeError::LostRace { .. }) => tracing::debug!("{e}"),
-                Err(e) => {
-                    if logged.is_none_or(|at| at.elapsed() >= Duration::from_secs(30)) {
-                        tracing::error!("block production failed: {e}");
-                        logged = Some(Instant::now());
-                    }
-                    std::thread::sleep(Duration::from_millis(500));
-                }
-            }
-        }
     }
 }

@@ -73,6 +73,8 @@ pub struct NetworkHandle {
     pub(super) commands: mpsc::Sender<Command>,
     pub(super) peer_id: PeerId,
     pub(super) listen: Arc<Mutex<Vec<Multiaddr>>>,
+    /// The peers of this chain (those that exchanged a status), sorted.
+    pub(super) chain_peers: Arc<Mutex<Vec<PeerId>>>,
 }
 
 impl std::fmt::Debug for NetworkHandle {
@@ -87,6 +89,23 @@ impl NetworkHandle {
     /// This node's peer id.
     pub fn peer_id(&self) -> PeerId {
         self.peer_id
+    }
+
+    /// The connected peers of this chain (those that exchanged a status with this node),
+    /// sorted: the peer set candidates are routed among, read without a round trip to the
+    /// network task (a block producer asks it before each block).
+    pub fn chain_peers(&self) -> Vec<PeerId> {
+        self.chain_peers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Replaces the list [`chain_peers`](Self::chain_peers) returns.
+    pub(super) fn set_chain_peers(&self, peers: impl Iterator<Item = PeerId>) {
+        let mut peers: Vec<PeerId> = peers.collect();
+        peers.sort();
+        *self.chain_peers.lock().unwrap_or_else(|e| e.into_inner()) = peers;
     }
 
     /// The addresses the node listens on, each ending in `/p2p/<peer id>` (ready to be
@@ -274,6 +293,7 @@ mod tests {
             commands,
             peer_id: PeerId::random(),
             listen: Arc::new(Mutex::new(Vec::new())),
+            chain_peers: Arc::new(Mutex::new(Vec::new())),
         };
         (net, rx)
     }

@@ -91,6 +91,7 @@ pub async fn start(
         commands,
         peer_id: *swarm.local_peer_id(),
         listen: Arc::new(Mutex::new(listen)),
+        chain_peers: Arc::new(Mutex::new(Vec::new())),
     };
     import::spawn_worker(
         import_rx,

@@ -31,7 +31,9 @@ impl Service {
 
     /// Drops what is known of a peer that left: its status, and the sync from it.
     pub(super) fn forget(&mut self, peer: &PeerId) {
-        self.statuses.remove(peer);
+        if self.statuses.remove(peer).is_some() {
+            self.handle.set_chain_peers(self.statuses.keys().copied());
+        }
         self.sync.forget(peer);
     }
 

@@ -154,5 +154,6 @@ pub(super) fn handle() -> NetworkHandle {
         commands,
         peer_id: PeerId::random(),
         listen: Arc::new(Mutex::new(Vec::new())),
+        chain_peers: Arc::new(Mutex::new(Vec::new())),
     }
 }

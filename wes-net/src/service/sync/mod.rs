@@ -31,7 +31,9 @@ impl Service {
         if status.genesis != self.config.genesis {
             return self.penalise(peer, Offence::WrongChain, "another genesis");
         }
-        self.statuses.insert(peer, status);
+        if self.statuses.insert(peer, status).is_none() {
+            self.handle.set_chain_peers(self.statuses.keys().copied());
+        }
         let ours = self.our_status();
         if status.work > ours.work {
             self.start_sync(peer);
