@@ -70,107 +70,135 @@ impl<L: ChainLedger> NodeBackend<L> {
     /// `registrations` what they register too (a block's deployments are fetched so that
     /// later calls find the code; a pooled transaction's are not needed to verify it).
     fn missing_resources(&self, txs: &[SignedTransaction], registrations: bool) -> Vec<Needed> {
-        let node = &self.0;
-        let policy = node.config().prefetch;
-        let ledger = node.ledger();
-        let mut needed = Vec::new();
-        let mut seen = HashSet::new();
-        let mut created: HashMap<OutPoint, &Output> = HashMap::new();
-        for tx in txs {
-            for (i, out) in tx.tx.outputs.iter().enumerate() {
-                created.insert(tx.tx.outpoint(i as u32), out);
-            }
-        }
-        let mut consider = |body: &ResourceBody, needed: &mut Vec<Needed>| {
-            if body.kind != ResourceKind::File
-                && body.size <= policy.max_bytes
-                && seen.insert(body.content)
-            {
-                needed.push(Needed::Registered(body.clone()));
-            }
-            if let Some(vk) = body.meta.verifying_key.map(ContentId)
-                && seen.insert(vk)
-            {
-                needed.push(Needed::ById(vk, ResourceKind::File));
-            }
-        };
-        for tx in txs {
-            for input in &tx.tx.inputs {
-                let out = match created.get(&input.prev) {
-                    Some(o) => Some((*o).clone()),
-                    None => ledger.unspent(&input.prev).ok().flatten(),
-                };
-                if let Some(Output {
-                    body: OutputBody::Resource(body),
-                    ..
-                }) = out
-                {
-                    consider(&body, &mut needed);
-                }
-            }
-            if registrations {
-                for out in &tx.tx.outputs {
-                    if let OutputBody::Resource(body) = &out.body {
-                        consider(body, &mut needed);
-                    }
-                }
-            }
-        }
-        for tx in txs {
-            if let Some(exec) = &tx.tx.execution
-                && seen.insert(exec.resource)
-            {
-                needed.push(Needed::ById(exec.resource, ResourceKind::Wasm));
-            }
-        }
-        let store = node.resources();
-        needed.retain(|n| {
-            let id = match n {
-                Needed::Registered(b) => b.content,
-                Needed::ById(id, _) => *id,
-            };
-            !store.has(&id).unwrap_or(true)
-        });
-        needed
+        missing_resources(&self.0, txs, registrations)
     }
 
-    /// Fetches `needed` from peers. Failures are logged, not returned: verification
-    /// then reports the resource as unavailable (not the sender's fault), and the block or
-    /// transaction can be tried again.
     fn prefetch(&self, needed: Vec<Needed>, net: &NetworkHandle) {
-        let store = self.0.resources();
-        let policy = self.0.config().prefetch;
-        let mut budget = policy.max_bytes;
-        let deadline = Instant::now() + policy.deadline;
-        for need in needed.into_iter().take(policy.max_count) {
-            let body = match need {
-                Needed::Registered(body) => body,
-                Needed::ById(content, kind) => match net.content_size(&content) {
-                    Some(size) => ResourceBody {
-                        content,
-                        kind,
-                        size,
-                        meta: Default::default(),
-                    },
-                    None => {
-                        tracing::warn!(%content, "no peer has the resource");
-                        continue;
-                    }
-                },
+        prefetch(&self.0, needed, net)
+    }
+}
+
+/// Fetches from peers the content `block` registers that the store lacks: after this node
+/// produced it (a node importing a peer's block fetches before verifying it), so that
+/// calls to a contract deployed in its own block work here too.
+pub(crate) fn fetch_registrations<L: ChainLedger>(
+    node: &Node<L>,
+    block: &Block,
+    net: &NetworkHandle,
+) {
+    let needed = missing_resources(node, &block.transactions, true);
+    if !needed.is_empty() {
+        prefetch(node, needed, net);
+    }
+}
+
+/// What `txs` reference or execute that the store does not hold yet, and with
+/// `registrations` what they register too (a block's deployments are fetched so that
+/// later calls find the code; a pooled transaction's are not needed to verify it).
+fn missing_resources<L: ChainLedger>(
+    node: &Node<L>,
+    txs: &[SignedTransaction],
+    registrations: bool,
+) -> Vec<Needed> {
+    let policy = node.config().prefetch;
+    let ledger = node.ledger();
+    let mut needed = Vec::new();
+    let mut seen = HashSet::new();
+    let mut created: HashMap<OutPoint, &Output> = HashMap::new();
+    for tx in txs {
+        for (i, out) in tx.tx.outputs.iter().enumerate() {
+            created.insert(tx.tx.outpoint(i as u32), out);
+        }
+    }
+    let mut consider = |body: &ResourceBody, needed: &mut Vec<Needed>| {
+        if body.kind != ResourceKind::File
+            && body.size <= policy.max_bytes
+            && seen.insert(body.content)
+        {
+            needed.push(Needed::Registered(body.clone()));
+        }
+        if let Some(vk) = body.meta.verifying_key.map(ContentId)
+            && seen.insert(vk)
+        {
+            needed.push(Needed::ById(vk, ResourceKind::File));
+        }
+    };
+    for tx in txs {
+        for input in &tx.tx.inputs {
+            let out = match created.get(&input.prev) {
+                Some(o) => Some((*o).clone()),
+                None => ledger.unspent(&input.prev).ok().flatten(),
             };
-            if body.size > budget {
-                tracing::warn!(content = %body.content, size = body.size, "resource over the prefetch budget");
-                continue;
+            if let Some(Output {
+                body: OutputBody::Resource(body),
+                ..
+            }) = out
+            {
+                consider(&body, &mut needed);
             }
-            budget -= body.size;
-            match net.fetch_resource_until(&body, store, deadline) {
-                Ok(report) => tracing::info!(
-                    content = %report.stat.id,
-                    bytes = report.stat.size,
-                    "resource fetched from peers"
-                ),
-                Err(e) => tracing::warn!("resource not fetched: {e}"),
+        }
+        if registrations {
+            for out in &tx.tx.outputs {
+                if let OutputBody::Resource(body) = &out.body {
+                    consider(body, &mut needed);
+                }
             }
+        }
+    }
+    for tx in txs {
+        if let Some(exec) = &tx.tx.execution
+            && seen.insert(exec.resource)
+        {
+            needed.push(Needed::ById(exec.resource, ResourceKind::Wasm));
+        }
+    }
+    let store = node.resources();
+    needed.retain(|n| {
+        let id = match n {
+            Needed::Registered(b) => b.content,
+            Needed::ById(id, _) => *id,
+        };
+        !store.has(&id).unwrap_or(true)
+    });
+    needed
+}
+
+/// Fetches `needed` from peers. Failures are logged, not returned: verification then
+/// reports the resource as unavailable (not the sender's fault), and the block or
+/// transaction can be tried again.
+fn prefetch<L: ChainLedger>(node: &Node<L>, needed: Vec<Needed>, net: &NetworkHandle) {
+    let store = node.resources();
+    let policy = node.config().prefetch;
+    let mut budget = policy.max_bytes;
+    let deadline = Instant::now() + policy.deadline;
+    for need in needed.into_iter().take(policy.max_count) {
+        let body = match need {
+            Needed::Registered(body) => body,
+            Needed::ById(content, kind) => match net.content_size(&content) {
+                Some(size) => ResourceBody {
+                    content,
+                    kind,
+                    size,
+                    meta: Default::default(),
+                },
+                None => {
+                    tracing::warn!(%content, "no peer has the resource");
+                    continue;
+                }
+            },
+        };
+        if body.size > budget {
+            tracing::warn!(content = %body.content, size = body.size, "resource over the prefetch budget");
+            continue;
+        }
+        budget -= body.size;
+        match net.fetch_resource_until(&body, store, deadline) {
+            Ok(report) => tracing::info!(
+                content = %report.stat.id,
+                bytes = report.stat.size,
+                "resource fetched from peers"
+            ),
+            Err(e) => tracing::warn!("resource not fetched: {e}"),
         }
     }
 }

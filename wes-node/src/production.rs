@@ -98,10 +98,13 @@ impl<L: ChainLedger> Node<L> {
         let n = block.transactions.len() - 1;
         match self.import_block(block.clone()).map_err(NodeError::chain)? {
             Submitted::Extended { .. } | Submitted::Reorganized { .. } => {
-                if let Some(net) = self.network()
-                    && let Err(e) = net.announce_block(&block)
-                {
-                    tracing::warn!("announcing {hash}: {e}");
+                if let Some(net) = self.network() {
+                    if let Err(e) = net.announce_block(&block) {
+                        tracing::warn!("announcing {hash}: {e}");
+                    }
+                    // What the block registers and this node lacks (a deployment relayed
+                    // to it): fetched now, as a node importing the block does.
+                    crate::network::fetch_registrations(self, &block, net);
                 }
                 self.produced.fetch_add(1, Ordering::Relaxed);
                 self.metrics.blocks_produced.inc();

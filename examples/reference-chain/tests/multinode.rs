@@ -143,6 +143,9 @@ fn nodes_share_transactions_blocks_and_contracts_and_catch_up() {
             .unwrap();
         if out.status.success() {
             called = serde_json::from_slice(&out.stdout).unwrap();
+        } else {
+            // Shown if the wait times out.
+            eprintln!("call on a: {}", String::from_utf8_lossy(&out.stderr).trim());
         }
         out.status.success()
     });
