@@ -121,4 +121,20 @@ pub trait ChainBackend: Send + Sync + 'static {
 
     /// The size of content `id`, for a peer.
     fn content_size(&self, id: &ContentId) -> Result<u64, SourceError>;
+
+    /// The cumulative work of the chain ending at the known block `hash`, counted as
+    /// [`Status::work`] counts it; `None` if the block is unknown. With
+    /// [`header_work`](Self::header_work) it lets sync check a peer's claim of more work on
+    /// its headers before fetching any body. The default (`None`) trusts the claim.
+    fn work_at(&self, hash: &BlockHash) -> Option<u128> {
+        let _ = hash;
+        None
+    }
+
+    /// The work `header` adds to its chain (for proof of work, from its target); `None` if
+    /// the backend cannot tell (the default).
+    fn header_work(&self, header: &BlockHeader) -> Option<u128> {
+        let _ = header;
+        None
+    }
 }

@@ -346,6 +346,14 @@ impl<L: ChainLedger> ChainBackend for NodeBackend<L> {
     fn content_size(&self, id: &ContentId) -> Result<u64, SourceError> {
         StoreSource(self.0.resources()).size(id)
     }
+
+    fn work_at(&self, hash: &BlockHash) -> Option<u128> {
+        self.0.chain().cumulative_work(hash).map(|w| w.0)
+    }
+
+    fn header_work(&self, header: &BlockHeader) -> Option<u128> {
+        Some(self.0.engine().work(header).0)
+    }
 }
 
 /// A peer's transaction refused by the ledger: the peer's fault if it is invalid on every

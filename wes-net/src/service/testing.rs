@@ -145,6 +145,13 @@ impl ChainBackend for MemoryChain {
             reason: "no content".into(),
         })
     }
+    /// One unit of work per block, as the status counts it.
+    fn work_at(&self, hash: &BlockHash) -> Option<u128> {
+        self.position(hash).map(|i| i as u128)
+    }
+    fn header_work(&self, _: &BlockHeader) -> Option<u128> {
+        Some(1)
+    }
 }
 
 /// A handle to no running network (its commands go nowhere).

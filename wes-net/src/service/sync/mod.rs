@@ -23,7 +23,7 @@ mod state;
 pub(super) use headers::HeadersChecked;
 pub(super) use state::SyncState;
 
-use state::{Bodies, is_answer};
+use state::{Bodies, Next, is_answer};
 
 impl Service {
     /// A peer's status: a peer of another genesis is charged, one with more work synced from.
@@ -53,6 +53,9 @@ impl Service {
         // One sync at a time; a stalled one is abandoned after a minute.
         if self.sync.start(peer, Instant::now()).is_none() {
             return;
+        }
+        if let Some(status) = self.statuses.get(&peer) {
+            self.sync.set_claim(status.work);
         }
         tracing::debug!(%peer, "syncing");
         self.request_headers(peer);
@@ -84,8 +87,9 @@ impl Service {
         // Checking up to 512 headers against the chain reads the node's state: off the loop.
         let backend = self.backend.clone();
         let feedback = self.feedback_tx.clone();
+        let cursor = self.sync.cursor();
         tokio::task::spawn_blocking(move || {
-            let result = headers::check_headers(&*backend, &headers);
+            let result = headers::check_headers(&*backend, &headers, cursor);
             let _ = feedback.blocking_send(Feedback::Headers {
                 peer,
                 epoch,
@@ -103,23 +107,42 @@ impl Service {
                 self.sync.stop();
                 self.penalise(peer, offence, &why);
             }
-            Ok((queue, cursor, height)) => {
+            Ok(checked) => {
                 // Each batch must move on: a peer answering the same headers again would
                 // hold the sync slot forever. (Not charged: a peer that reorganised meanwhile
                 // answers from our locator again, honestly.)
-                if !self.sync.advance(queue, cursor, height, Instant::now()) {
+                let now = Instant::now();
+                if !self.sync.advance(
+                    checked.unknown,
+                    checked.cursor,
+                    checked.height,
+                    checked.work,
+                    now,
+                ) {
                     return self.abandon_sync(peer);
                 }
-                // Bodies of the unknown ones, then the next headers after the cursor.
-                self.request_bodies(peer);
+                // Headers first: bodies only once the headers show more work than ours.
+                match self.sync.next_after_headers(self.our_status().work) {
+                    Next::Bodies => self.request_bodies(peer),
+                    Next::Headers => self.request_headers(peer),
+                    Next::GiveUp => self.abandon_sync(peer),
+                }
             }
         }
     }
 
     /// The peer has no headers after ours: done. A peer that claimed more work and gave
     /// nothing is not synced from again for a while.
+    /// A peer whose headers end with less work than its status claimed lied to hold the
+    /// sync: charged.
     fn finish_sync(&mut self, peer: PeerId) {
-        self.sync.finish(peer, Instant::now());
+        if let Some((claimed, shown)) = self.sync.finish(peer, Instant::now()) {
+            return self.penalise(
+                peer,
+                Offence::BadSyncResponse,
+                &format!("claimed work {claimed}, its headers carry {shown}"),
+            );
+        }
         tracing::debug!(%peer, "in sync");
     }
 

@@ -16,6 +16,10 @@ const STALL: Duration = Duration::from_secs(60);
 /// Hashes in a headers request's locator, at most.
 const MAX_LOCATOR: usize = 64;
 
+/// Headers checked but not yet worth their bodies (their branch has no more work than ours
+/// yet) a sync keeps, at most: a branch that needs more to overtake ours is given up.
+pub(super) const MAX_PENDING: usize = 8_192;
+
 struct SyncJob {
     peer: PeerId,
     /// Tells this sync's requests and imports from those of an abandoned one.
@@ -29,6 +33,13 @@ struct SyncJob {
     cursor_height: Option<u64>,
     /// Bodies asked for so far.
     fetched: usize,
+    /// The work the peer claimed in its status.
+    claimed: Option<u128>,
+    /// The cumulative work of the peer's branch up to the cursor, as its headers show it
+    /// (`None` when the node cannot tell: the claim is trusted).
+    work: Option<u128>,
+    /// Whether the headers showed more work than ours: bodies are fetched only then.
+    fetching: bool,
     /// When it started or last made progress.
     started: Instant,
 }
@@ -42,6 +53,17 @@ pub(in crate::service) struct SyncState {
     backoff: HashMap<PeerId, Instant>,
     /// How long such a peer is not synced from.
     backoff_for: Duration,
+}
+
+/// What a checked batch of headers leads to.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Next {
+    /// The branch has more work than ours (or its work cannot be told): fetch bodies.
+    Bodies,
+    /// Not yet: more headers first, no body fetched or stored.
+    Headers,
+    /// Too many headers without more work than ours: give the sync up.
+    GiveUp,
 }
 
 /// What to ask the sync's peer for next.
@@ -107,9 +129,42 @@ impl SyncState {
             cursor: None,
             cursor_height: None,
             fetched: 0,
+            claimed: None,
+            work: None,
+            fetching: false,
             started: now,
         });
         Some(self.epochs)
+    }
+
+    /// Records the work the sync's peer claimed in its status.
+    pub(super) fn set_claim(&mut self, work: u128) {
+        if let Some(s) = &mut self.job {
+            s.claimed = Some(work);
+        }
+    }
+
+    /// The cursor and the work of the peer's branch at it, for checking the next batch.
+    pub(super) fn cursor(&self) -> Option<(BlockHash, Option<u128>)> {
+        let s = self.job.as_ref()?;
+        Some((s.cursor?, s.work))
+    }
+
+    /// After a batch: fetch bodies only once the headers show more work than `ours`
+    /// (headers first: a peer claiming more work than it has makes the node fetch and store
+    /// nothing); keep asking for headers until then, up to [`MAX_PENDING`] waiting.
+    pub(super) fn next_after_headers(&mut self, ours: u128) -> Next {
+        let Some(s) = &mut self.job else {
+            return Next::GiveUp;
+        };
+        if s.fetching || s.work.is_none_or(|w| w > ours) {
+            s.fetching = true;
+            Next::Bodies
+        } else if s.queue.len() > MAX_PENDING {
+            Next::GiveUp
+        } else {
+            Next::Headers
+        }
     }
 
     /// The locator of the next headers request: the cursor first, then `chain`'s locator.
@@ -124,11 +179,14 @@ impl SyncState {
     /// A batch of headers was checked: `unknown` are to fetch, the last is `cursor` at
     /// `height`. `false`, and nothing changes, if the batch does not end above the previous
     /// cursor (or no sync runs).
+    /// `work` is the cumulative work at the cursor, if known. The unknown hashes join those
+    /// still to fetch (several batches wait while their branch has no more work than ours).
     pub(super) fn advance(
         &mut self,
         unknown: VecDeque<BlockHash>,
         cursor: BlockHash,
         height: u64,
+        work: Option<u128>,
         now: Instant,
     ) -> bool {
         let Some(s) = &mut self.job else { return false };
@@ -136,9 +194,10 @@ impl SyncState {
             return false;
         }
         s.fetched += unknown.len();
-        s.queue = unknown;
+        s.queue.extend(unknown);
         s.cursor = Some(cursor);
         s.cursor_height = Some(height);
+        s.work = work;
         s.started = now;
         true
     }
@@ -175,12 +234,17 @@ impl SyncState {
     }
 
     /// Ends the running sync: its peer had no headers after ours. A peer that claimed more
-    /// work and gave nothing is backed off.
-    pub(super) fn finish(&mut self, peer: PeerId, now: Instant) {
-        if let Some(s) = self.job.take()
-            && s.fetched == 0
-        {
+    /// work and gave nothing, or headers whose branch never had more work than ours (their
+    /// bodies are not fetched), is backed off. Returns `(claimed, shown)` when the headers
+    /// end with less work than the peer claimed: its status lied.
+    pub(super) fn finish(&mut self, peer: PeerId, now: Instant) -> Option<(u128, u128)> {
+        let s = self.job.take()?;
+        if s.fetched == 0 || (s.work.is_some() && !s.fetching) {
             self.back_off(peer, now);
+        }
+        match (s.claimed, s.work) {
+            (Some(claimed), Some(shown)) if shown < claimed => Some((claimed, shown)),
+            _ => None,
         }
     }
 
@@ -270,7 +334,7 @@ mod tests {
         s.start(a, t0).unwrap();
         s.progress(t0 + secs(50));
         assert_eq!(s.stalled(t0 + secs(100)), None);
-        assert!(s.advance([hash(1)].into(), hash(1), 1, t0 + secs(100)));
+        assert!(s.advance([hash(1)].into(), hash(1), 1, None, t0 + secs(100)));
         let _ = s.next_bodies(8, t0 + secs(150));
         assert_eq!(s.stalled(t0 + secs(200)), None);
         assert_eq!(s.stalled(t0 + secs(211)), Some(a));
@@ -287,7 +351,7 @@ mod tests {
         assert_eq!(s.start(a, t0 + secs(9)), None, "backed off");
         // A peer that gave blocks is not.
         s.start(b, t0).unwrap();
-        assert!(s.advance([hash(1), hash(2)].into(), hash(2), 2, t0));
+        assert!(s.advance([hash(1), hash(2)].into(), hash(2), 2, None, t0));
         s.finish(b, t0);
         let e = s.start(b, t0).expect("b gave blocks");
         // Abandoning backs off, but only the peer synced from.
@@ -311,16 +375,81 @@ mod tests {
         s.start(a, t0).unwrap();
         let chain: Vec<BlockHash> = (0..70).map(hash).collect();
         assert_eq!(s.locator(chain.clone()), chain[..64]);
-        assert!(s.advance([hash(101)].into(), hash(101), 12, t0));
+        assert!(s.advance([hash(101)].into(), hash(101), 12, None, t0));
         let locator = s.locator(chain.clone());
         assert_eq!((locator.len(), locator[0]), (64, hash(101)));
         assert_eq!(locator[1..], chain[..63]);
         // The same batch again (or one ending lower) is no progress, and changes nothing.
-        assert!(!s.advance([hash(100)].into(), hash(100), 12, t0));
+        assert!(!s.advance([hash(100)].into(), hash(100), 12, None, t0));
         assert_eq!(s.locator(Vec::new()), [hash(101)]);
         assert_eq!(s.next_bodies(8, t0), Bodies::Fetch(1, vec![hash(101)]));
-        assert!(s.advance(VecDeque::new(), hash(102), 13, t0));
+        assert!(s.advance(VecDeque::new(), hash(102), 13, None, t0));
         assert_eq!(s.locator(Vec::new()), [hash(102)]);
+    }
+
+    #[test]
+    fn bodies_wait_until_the_headers_show_more_work_than_ours() {
+        let t0 = Instant::now();
+        let a = PeerId::random();
+        let mut s = SyncState::new(BACKOFF);
+        let e = s.start(a, t0).unwrap();
+        s.set_claim(100);
+        assert!(s.advance([hash(1), hash(2)].into(), hash(2), 2, Some(9), t0));
+        assert_eq!(
+            s.next_after_headers(10),
+            Next::Headers,
+            "less work than ours"
+        );
+        assert_eq!(s.cursor(), Some((hash(2), Some(9))));
+        assert!(s.advance([hash(3)].into(), hash(3), 3, Some(11), t0));
+        assert_eq!(s.next_after_headers(10), Next::Bodies);
+        assert_eq!(
+            s.next_bodies(8, t0),
+            Bodies::Fetch(e, vec![hash(1), hash(2), hash(3)]),
+            "every waiting body, in order"
+        );
+        // Once fetching, a later batch is fetched whatever our work became meanwhile.
+        assert_eq!(s.take_front(&[hash(1), hash(2), hash(3)]), Some(e));
+        assert!(s.advance([hash(4)].into(), hash(4), 4, Some(12), t0));
+        assert_eq!(s.next_after_headers(50), Next::Bodies);
+        // A node that cannot tell work trusts the claim.
+        let b = PeerId::random();
+        s.stop();
+        s.start(b, t0).unwrap();
+        assert!(s.advance([hash(7)].into(), hash(7), 1, None, t0));
+        assert_eq!(s.next_after_headers(10), Next::Bodies);
+    }
+
+    #[test]
+    fn headers_ending_below_the_claim_are_a_lie_and_nothing_is_fetched() {
+        let t0 = Instant::now();
+        let (liar, honest) = (PeerId::random(), PeerId::random());
+        let mut s = SyncState::new(BACKOFF);
+        s.start(liar, t0).unwrap();
+        s.set_claim(1_000);
+        assert!(s.advance((1..=3).map(hash).collect(), hash(3), 3, Some(5), t0));
+        assert_eq!(s.next_after_headers(10), Next::Headers);
+        assert_eq!(s.finish(liar, t0), Some((1_000, 5)));
+        assert_eq!(s.start(liar, t0 + secs(1)), None, "backed off");
+        // Headers as heavy as claimed, but not heavier than ours (we moved on): no lie,
+        // nothing fetched, backed off.
+        s.start(honest, t0).unwrap();
+        s.set_claim(12);
+        assert!(s.advance([hash(8)].into(), hash(8), 8, Some(12), t0));
+        assert_eq!(s.next_after_headers(20), Next::Headers);
+        assert_eq!(s.finish(honest, t0), None);
+        // Too many headers without overtaking ours: given up.
+        let long = PeerId::random();
+        s.start(long, t0).unwrap();
+        let many: VecDeque<BlockHash> = (0..=MAX_PENDING as u64)
+            .map(|i| {
+                let mut b = [0u8; 32];
+                b[..8].copy_from_slice(&i.to_le_bytes());
+                BlockHash(wes_core::Hash(b))
+            })
+            .collect();
+        assert!(s.advance(many, hash(9), 9_000, Some(1), t0));
+        assert_eq!(s.next_after_headers(10), Next::GiveUp);
     }
 
     #[test]
@@ -331,7 +460,7 @@ mod tests {
         assert_eq!(s.next_bodies(2, t0), Bodies::NoSync);
         let e = s.start(a, t0).unwrap();
         assert_eq!(s.next_bodies(2, t0), Bodies::BatchDone);
-        assert!(s.advance((1..=5).map(hash).collect(), hash(5), 5, t0));
+        assert!(s.advance((1..=5).map(hash).collect(), hash(5), 5, None, t0));
         assert_eq!(
             s.next_bodies(2, t0),
             Bodies::Fetch(e, vec![hash(1), hash(2)])
