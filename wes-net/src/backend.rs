@@ -6,7 +6,9 @@
 //! Everything else is called from blocking threads, so it may take locks, read disks and
 //! verify proofs. Imports run one at a time on the network's import worker, in arrival order.
 
-use wes_core::{Blame, Block, BlockHash, BlockHeader, Chunk, ContentId, Fault, SignedTransaction};
+use wes_core::{
+    Blame, Block, BlockHash, BlockHeader, Chunk, ContentId, Fault, SignedTransaction, TxId,
+};
 use wes_ures::SourceError;
 
 use crate::protocol::Status;
@@ -116,6 +118,21 @@ pub trait ChainBackend: Send + Sync + 'static {
         net: &NetworkHandle,
     ) -> Result<bool, Rejection>;
 
+    /// Adds a peer's batch of transactions to the mempool, in order (a transaction may spend
+    /// an output of one before it): one result per transaction, as
+    /// [`import_transaction`](Self::import_transaction) gives it. The default imports them
+    /// one by one; a backend that can verify signatures together (in batches on all cores)
+    /// should do so first.
+    fn import_transactions(
+        &self,
+        txs: &[SignedTransaction],
+        net: &NetworkHandle,
+    ) -> Vec<Result<bool, Rejection>> {
+        txs.iter()
+            .map(|tx| self.import_transaction(tx.clone(), net))
+            .collect()
+    }
+
     /// Chunk `index` of content `id`, for a peer.
     fn chunk(&self, id: &ContentId, index: u64) -> Result<Chunk, SourceError>;
 
@@ -136,5 +153,13 @@ pub trait ChainBackend: Send + Sync + 'static {
     fn header_work(&self, header: &BlockHeader) -> Option<u128> {
         let _ = header;
         None
+    }
+
+    /// The mempool's transactions with these ids, one answer per id (`None` for those it
+    /// does not hold): a block announced compactly is rebuilt from them, and only the rest
+    /// is fetched from the peer. The default holds none, so every transaction of a block is
+    /// fetched (correct, only slower).
+    fn pooled_transactions(&self, ids: &[TxId]) -> Vec<Option<SignedTransaction>> {
+        vec![None; ids.len()]
     }
 }

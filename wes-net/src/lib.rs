@@ -2,7 +2,8 @@
 //!
 //! libp2p networking for WES chains: TCP + noise + yamux transport, identify and Kademlia
 //! for discovery, gossipsub topics per chain for blocks and transactions (message ids by
-//! content hash, size limits, validation before relaying), and one request-response
+//! content hash, size limits, validation before relaying; blocks announced compactly, see
+//! [`compact`]), and one request-response
 //! protocol for block sync (status → locator → headers → bodies), resource chunks (the URES
 //! fetch interface, every chunk verified) and candidate blocks for the height's XOR-elected
 //! aggregator. Peers that send garbage, oversize frames, invalid blocks or bad chunks lose
@@ -22,11 +23,13 @@
 //!
 //! Then give the node the [`NetworkHandle`]: it announces the blocks it mines
 //! ([`NetworkHandle::announce_block`]) and relays the transactions clients send it
-//! ([`NetworkHandle::publish_transaction`]); blocks and transactions from peers arrive
-//! through [`ChainBackend::import_block`] and [`ChainBackend::import_transaction`].
+//! ([`NetworkHandle::publish_transaction`], gossiped in batches); blocks and transactions
+//! from peers arrive through [`ChainBackend::import_block`] and
+//! [`ChainBackend::import_transactions`].
 
 pub mod backend;
 pub mod codec;
+pub mod compact;
 pub mod error;
 pub mod fetch;
 pub mod peers;
@@ -34,11 +37,12 @@ pub mod protocol;
 pub mod service;
 
 pub use backend::{ChainBackend, Imported, Rejection};
+pub use compact::{CompactBlock, CompactError, PartialBlock, Prefilled, Rebuilt};
 pub use error::NetError;
 pub use fetch::PeerSource;
 pub use peers::{Offence, PeerBook, ScoreConfig, Verdict};
 pub use protocol::{Limits, Request, Response, Status, Topics};
-pub use service::{NetConfig, NetInfo, NetworkHandle, PeerInfo, start};
+pub use service::{GossipStats, NetConfig, NetInfo, NetworkHandle, PeerInfo, start};
 
 /// The libp2p version this crate is built on, for code that talks to its swarm directly
 /// (identities, multiaddresses, test peers).

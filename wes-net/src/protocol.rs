@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 use wes_core::{
     Block, BlockHash, BlockHeader, ChainId, Chunk, ContentId, Domain, Hash, MerkleProof,
+    SignedTransaction,
 };
 
 /// The request-response protocol name (one protocol carries every request kind).
@@ -26,12 +27,14 @@ pub fn message_id(data: &[u8]) -> Hash {
 }
 
 /// The gossip topics of one chain. The genesis hash is part of the name so that two chains
-/// that happen to share a chain id never mix their traffic.
+/// that happen to share a chain id never mix their traffic, and the blocks topic carries the
+/// version of its message format ([`CompactBlock`](crate::CompactBlock) since version 2) so
+/// that nodes speaking another never take each other's messages for garbage.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Topics {
-    /// Where new blocks are announced.
+    /// Where new blocks are announced, as [`CompactBlock`](crate::CompactBlock)s.
     pub blocks: String,
-    /// Where transactions travel.
+    /// Where transactions travel, in batches (`Vec<SignedTransaction>`, since version 2).
     pub transactions: String,
 }
 
@@ -41,8 +44,8 @@ impl Topics {
         let g = genesis.0.to_string();
         let short = &g[..g.len().min(16)];
         Topics {
-            blocks: format!("/wes/{}/{short}/blocks", chain.0),
-            transactions: format!("/wes/{}/{short}/txs", chain.0),
+            blocks: format!("/wes/{}/{short}/blocks/2", chain.0),
+            transactions: format!("/wes/{}/{short}/txs/2", chain.0),
         }
     }
 }
@@ -139,6 +142,13 @@ pub enum Request {
     },
     /// A freshly mined block for the aggregator of its height.
     Candidate(Block),
+    /// Transactions of a block announced compactly that the requester's pool lacks.
+    BlockTransactions {
+        /// The block.
+        block: BlockHash,
+        /// Their positions in it, ascending.
+        indexes: Vec<u32>,
+    },
 }
 
 /// The answer to a [`Request`] of the same kind.
@@ -159,6 +169,9 @@ pub enum Response {
         /// Its best tip.
         best: BlockHash,
     },
+    /// The transactions asked for, in the order asked; none if the responder does not have
+    /// the block (or an index is out of range).
+    BlockTransactions(Vec<SignedTransaction>),
 }
 
 /// Limits on what peers may send.

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use wes_consensus::Submitted;
 use wes_core::{
     Blame, Block, BlockHash, BlockHeader, Chunk, ContentId, Fault, Ledger, OutPoint, Output,
-    OutputBody, ResourceBody, ResourceKind, ResourceStore, SignedTransaction,
+    OutputBody, ResourceBody, ResourceKind, ResourceStore, SignedTransaction, TxId,
 };
 use wes_ledger::MempoolError;
 use wes_net::libp2p::Multiaddr;
@@ -339,6 +339,26 @@ impl<L: ChainLedger> ChainBackend for NodeBackend<L> {
         }
     }
 
+    fn import_transactions(
+        &self,
+        txs: &[SignedTransaction],
+        net: &NetworkHandle,
+    ) -> Vec<Result<bool, Rejection>> {
+        // Signatures of the batch verified together first (their verdicts kept for the
+        // single checks), skipping what the pool holds already.
+        let fresh: Vec<SignedTransaction> = {
+            let pool = self.0.mempool();
+            txs.iter()
+                .filter(|tx| !pool.contains(&tx.id()))
+                .cloned()
+                .collect()
+        };
+        self.0.ledger().preverify(&fresh);
+        txs.iter()
+            .map(|tx| self.import_transaction(tx.clone(), net))
+            .collect()
+    }
+
     fn chunk(&self, id: &ContentId, index: u64) -> Result<Chunk, SourceError> {
         StoreSource(self.0.resources()).chunk(id, index)
     }
@@ -353,6 +373,13 @@ impl<L: ChainLedger> ChainBackend for NodeBackend<L> {
 
     fn header_work(&self, header: &BlockHeader) -> Option<u128> {
         Some(self.0.engine().work(header).0)
+    }
+
+    fn pooled_transactions(&self, ids: &[TxId]) -> Vec<Option<SignedTransaction>> {
+        let pool = self.0.mempool();
+        ids.iter()
+            .map(|id| pool.get(id).map(|p| p.tx.clone()))
+            .collect()
     }
 }
 

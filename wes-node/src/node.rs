@@ -309,15 +309,31 @@ impl<L: ChainLedger> Node<L> {
 
     /// [`submit`](Self::submit) for many transactions, in order (so a transaction may spend
     /// the outputs of one before it in the list): their signatures are verified together
-    /// first, in batches on all cores, then each is admitted on its own. One result per
-    /// transaction.
+    /// first, in batches on all cores, then each is admitted on its own, and those admitted
+    /// are relayed together. One result per transaction.
     pub fn submit_many(&self, txs: Vec<SignedTransaction>) -> Vec<Result<TxId, NodeError>> {
         self.ledger.preverify(&txs);
-        txs.into_iter().map(|tx| self.submit(tx)).collect()
+        let mut admitted = Vec::new();
+        let results = txs
+            .into_iter()
+            .map(|tx| {
+                let id = self
+                    .accept(tx.clone())
+                    .map_err(|e| NodeError::rejected(&e))?;
+                admitted.push(tx);
+                Ok(id)
+            })
+            .collect();
+        if let Some(net) = self.network()
+            && let Err(e) = net.publish_transactions(admitted)
+        {
+            tracing::warn!("relaying a batch: {e}");
+        }
+        results
     }
 
     /// Validates `tx` against the tip and adds it to the mempool (a peer's transaction:
-    /// gossip relays it, the node does not). Signatures and proofs are verified without
+    /// the network relays it, the node does not). Signatures and proofs are verified without
     /// holding the mempool's lock.
     pub fn accept(&self, tx: SignedTransaction) -> Result<TxId, MempoolError<L::Error>> {
         let result = self.admit(tx);

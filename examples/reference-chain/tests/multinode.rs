@@ -378,7 +378,19 @@ fn a_peer_sending_garbage_oversize_frames_and_invalid_blocks_is_banned() {
         evil.publish(b"definitely not a block".to_vec());
         evil.request(&peer, vec![0xff; 40]);
         evil.request(&peer, vec![0u8; 9 << 20]);
-        evil.publish(wes_core::encode(&block));
+        // Announced compactly with every transaction sent along, as gossip carries blocks.
+        let compact = wes_net::CompactBlock {
+            header: block.header.clone(),
+            ids: block.tx_ids(),
+            prefilled: (0u32..)
+                .zip(&block.transactions)
+                .map(|(index, tx)| wes_net::Prefilled {
+                    index,
+                    tx: tx.clone(),
+                })
+                .collect(),
+        };
+        evil.publish(wes_core::encode(&compact));
         evil.run_for(Duration::from_secs(3)).await;
         evil.id()
     });

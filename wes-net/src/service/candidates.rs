@@ -7,7 +7,7 @@
 
 use libp2p::PeerId;
 use libp2p::request_response::ResponseChannel;
-use wes_core::{Block, BlockHash, BlockHeader, CandidateRouter, codec};
+use wes_core::{Block, BlockHash, BlockHeader, CandidateRouter};
 
 use super::Service;
 use super::import::{Job, Origin};
@@ -17,13 +17,12 @@ use crate::protocol::{Request, Response};
 
 impl Service {
     /// Gossips a block this node mined, and sends it to its height's aggregator.
-    pub(super) fn announce(&mut self, block: Block) {
-        let data = codec::encode(&block);
+    pub(super) fn announce(&mut self, block: Block, compact: Vec<u8>) {
         if let Err(e) = self
             .swarm
             .behaviour_mut()
             .gossipsub
-            .publish(self.topics.blocks.clone(), data)
+            .publish(self.topics.blocks.clone(), compact)
         {
             tracing::debug!("publish block: {e}");
         }

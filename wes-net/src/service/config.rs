@@ -39,6 +39,11 @@ pub struct NetConfig {
     /// Where produced blocks go besides gossip (the consensus's aggregator election);
     /// `None`: gossip only.
     pub candidates: Option<Arc<dyn CandidateRouter>>,
+    /// How long an admitted transaction waits for others to be gossiped with, at most.
+    pub tx_batch_interval: Duration,
+    /// Transactions per gossiped batch, at most (its bytes are bounded by
+    /// [`Limits::max_gossip_bytes`]).
+    pub max_tx_batch: usize,
 }
 
 impl std::fmt::Debug for NetConfig {
@@ -72,6 +77,8 @@ impl NetConfig {
             request_timeout: Duration::from_secs(10),
             status_interval: Duration::from_secs(2),
             candidates: None,
+            tx_batch_interval: Duration::from_millis(20),
+            max_tx_batch: 1_024,
         }
     }
 }

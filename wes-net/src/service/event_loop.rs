@@ -16,7 +16,9 @@ use super::import::Origin;
 use super::swarm::BehaviourEvent;
 use super::sync::HeadersChecked;
 use crate::backend::{Imported, Rejection};
+use crate::compact::PartialBlock;
 use crate::protocol::{IDENTIFY_PROTOCOL, Response};
+use wes_core::SignedTransaction;
 
 /// What the import worker and the blocking threads send back to the swarm task.
 pub(super) enum Feedback {
@@ -25,10 +27,19 @@ pub(super) enum Feedback {
         origin: Origin,
         result: Result<Imported, Rejection>,
     },
-    Tx {
+    /// A gossiped batch of transactions imported, one result per transaction.
+    Txs {
         from: PeerId,
         id: MessageId,
-        result: Result<bool, Rejection>,
+        txs: Vec<SignedTransaction>,
+        results: Vec<Result<bool, Rejection>>,
+    },
+    /// A compact block from gossip lacks the transactions at `asked`.
+    Missing {
+        partial: Box<PartialBlock>,
+        asked: Vec<u32>,
+        from: PeerId,
+        id: MessageId,
     },
     Headers {
         peer: PeerId,
@@ -53,6 +64,8 @@ impl Service {
     ) {
         let mut tick = tokio::time::interval(self.config.status_interval);
         let mut ticks = 0u64;
+        let mut flush = tokio::time::interval(self.config.tx_batch_interval);
+        flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 event = self.swarm.select_next_some() => self.on_swarm(event),
@@ -65,6 +78,7 @@ impl Service {
                     ticks += 1;
                     self.on_tick(ticks);
                 }
+                _ = flush.tick() => self.flush_relay(),
             }
         }
         tracing::debug!("network stopped");
@@ -114,8 +128,8 @@ impl Service {
 
     fn on_command(&mut self, command: Command) {
         match command {
-            Command::Publish { blocks, data } => self.publish(blocks, data),
-            Command::Announce(block) => self.announce(block),
+            Command::Relay(txs) => self.relay(txs),
+            Command::Announce { block, compact } => self.announce(block, compact),
             Command::Request {
                 peer,
                 request,
@@ -147,7 +161,18 @@ impl Service {
                 epoch,
                 result,
             } => self.on_headers_checked(peer, epoch, result),
-            Feedback::Tx { from, id, result } => self.on_tx_imported(from, &id, result),
+            Feedback::Txs {
+                from,
+                id,
+                txs,
+                results,
+            } => self.on_txs_imported(from, &id, txs, results),
+            Feedback::Missing {
+                partial,
+                asked,
+                from,
+                id,
+            } => self.request_missing(partial, asked, from, id),
             Feedback::Block {
                 from,
                 origin,

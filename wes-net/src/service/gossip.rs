@@ -1,16 +1,24 @@
-//! Gossip: blocks and transactions from the chain's topics are decoded (within the size
-//! limit), a block's header checked on the loop, and both queued for import. Gossipsub
-//! relays a message only once the import says it is valid (`validate_messages`); garbage
-//! and invalid messages are rejected and their sender charged.
+//! Gossip: blocks and batches of transactions from the chain's topics are decoded (within
+//! the size limit), a block's header checked on the loop, and both queued for import.
+//! Gossipsub relays a block only once the import says it is valid (`validate_messages`);
+//! transactions are relayed in this node's own batches (`relay`); garbage and invalid
+//! messages are rejected and their sender charged.
+//!
+//! Blocks come compactly ([`crate::compact`]): the import worker rebuilds one from the pool,
+//! the transactions it lacks are asked of the peer that relayed it (which imported the block
+//! before relaying it), and the block is then imported and relayed as a whole one would be.
 
 use libp2p::PeerId;
 use libp2p::gossipsub::{self, MessageAcceptance, MessageId};
-use wes_core::{Block, SignedTransaction, codec};
+use wes_core::{SignedTransaction, codec};
 
 use super::Service;
-use super::import::{Job, Origin};
+use super::import::Job;
+use super::requests::Pending;
 use crate::backend::{Imported, Rejection};
+use crate::compact::{CompactBlock, PartialBlock};
 use crate::peers::Offence;
+use crate::protocol::Request;
 
 impl Service {
     pub(super) fn on_gossip(&mut self, event: gossipsub::Event) {
@@ -24,28 +32,34 @@ impl Service {
         };
         let max = self.config.limits.max_gossip_bytes;
         if message.topic == self.topics.blocks {
-            let block: Block = match codec::decode_with_limit(&message.data, max) {
+            let compact: CompactBlock = match codec::decode_with_limit(&message.data, max) {
                 Ok(b) => b,
                 Err(e) => return self.reject_gossip(from, &id, Offence::Malformed, &e.to_string()),
             };
-            if let Err(e) = self.backend.check_header(&block.header) {
+            if let Err(e) = self.backend.check_header(&compact.header) {
                 return self.reject_gossip(from, &id, Offence::InvalidBlock, &e.message);
             }
-            let job = Job::Block {
-                block,
+            self.gossip.compact_blocks += 1;
+            let job = Job::Compact {
+                compact,
                 from,
-                origin: Origin::Gossip(id.clone()),
+                id: id.clone(),
             };
             if !self.import_tx.push(job, message.data.len()) {
                 self.report(&id, &from, MessageAcceptance::Ignore);
             }
         } else if message.topic == self.topics.transactions {
-            let tx: SignedTransaction = match codec::decode_with_limit(&message.data, max) {
+            let txs: Vec<SignedTransaction> = match codec::decode_with_limit(&message.data, max) {
                 Ok(t) => t,
                 Err(e) => return self.reject_gossip(from, &id, Offence::Malformed, &e.to_string()),
             };
-            let job = Job::Tx {
-                tx,
+            if txs.is_empty() {
+                return self.report(&id, &from, MessageAcceptance::Ignore);
+            }
+            self.gossip.tx_batches += 1;
+            self.gossip.transactions += txs.len() as u64;
+            let job = Job::Txs {
+                txs,
                 from,
                 id: id.clone(),
             };
@@ -84,43 +98,45 @@ impl Service {
         }
     }
 
-    /// A gossiped transaction's import is done.
-    pub(super) fn on_tx_imported(
+    /// A compact block from `from` lacks the transactions at `asked`: they are asked of
+    /// `from`, and the gossip message waits for the answer (ignored if it cannot come).
+    pub(super) fn request_missing(
         &mut self,
+        partial: Box<PartialBlock>,
+        asked: Vec<u32>,
         from: PeerId,
-        id: &MessageId,
-        result: Result<bool, Rejection>,
+        id: MessageId,
     ) {
-        match result {
-            Ok(true) => self.report(id, &from, MessageAcceptance::Accept),
-            Ok(false) => self.report(id, &from, MessageAcceptance::Ignore),
-            // The backend says `Input` only for what is invalid on every chain.
-            Err(e) if e.fault == wes_core::Fault::Input => {
-                self.reject_gossip(from, id, Offence::InvalidTransaction, &e.message)
-            }
-            // Refused against our chain: not relayed, not charged (an honest peer may be
-            // ahead of us or on another branch).
-            Err(e) => {
-                tracing::debug!(peer = %from, "transaction refused: {}", e.message);
-                self.report(id, &from, MessageAcceptance::Ignore)
-            }
+        if !self.swarm.is_connected(&from) {
+            return self.report(&id, &from, MessageAcceptance::Ignore);
         }
+        self.gossip.fetches += 1;
+        self.gossip.fetched_transactions += asked.len() as u64;
+        let request = Request::BlockTransactions {
+            block: partial.hash(),
+            indexes: asked.clone(),
+        };
+        let pending = Pending::BlockTransactions { partial, asked, id };
+        self.send_request(from, &request, pending);
     }
 
-    /// Publishes bytes the node produced on the blocks or the transactions topic.
-    pub(super) fn publish(&mut self, blocks: bool, data: Vec<u8>) {
-        let topic = if blocks {
-            &self.topics.blocks
-        } else {
-            &self.topics.transactions
+    /// The transactions a peer sent for a compact block (`size` bytes) go to the worker.
+    pub(super) fn on_block_transactions(
+        &mut self,
+        from: PeerId,
+        (partial, asked, id): (Box<PartialBlock>, Vec<u32>, MessageId),
+        txs: Vec<SignedTransaction>,
+        size: usize,
+    ) {
+        let job = Job::Fill {
+            partial,
+            asked,
+            txs,
+            from,
+            id: id.clone(),
         };
-        if let Err(e) = self
-            .swarm
-            .behaviour_mut()
-            .gossipsub
-            .publish(topic.clone(), data)
-        {
-            tracing::debug!("publish: {e}");
+        if !self.import_tx.push(job, size) {
+            self.report(&id, &from, MessageAcceptance::Ignore);
         }
     }
 }

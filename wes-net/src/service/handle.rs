@@ -11,6 +11,7 @@ use tokio::sync::{mpsc, oneshot};
 use wes_core::{Block, ResourceBody, ResourceStore, SignedTransaction, codec};
 use wes_ures::{ChunkSource, FetchError, FetchReport, Fetcher};
 
+use crate::compact::CompactBlock;
 use crate::error::NetError;
 use crate::fetch::PeerSource;
 use crate::peers::Offence;
@@ -46,15 +47,38 @@ pub struct NetInfo {
     pub syncing_from: Option<String>,
     /// Candidate blocks received as the aggregator of their height.
     pub candidates_received: u64,
+    /// What gossip brought.
+    #[serde(default)]
+    pub gossip: GossipStats,
+}
+
+/// What gossip brought this node: batches of transactions, and blocks announced compactly
+/// with what had to be fetched to rebuild them. Fetches that stay rare mean the pools of
+/// the network hold what its blocks include; transactions per batch show how well
+/// gossip batches.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GossipStats {
+    /// Batches of transactions received (decoded, not yet imported).
+    pub tx_batches: u64,
+    /// Transactions in them.
+    pub transactions: u64,
+    /// Compact blocks received (with a valid header, new or not).
+    pub compact_blocks: u64,
+    /// Requests for transactions the pool lacked.
+    pub fetches: u64,
+    /// Transactions asked for in them.
+    pub fetched_transactions: u64,
 }
 
 /// What the handle asks of the swarm task.
 pub(super) enum Command {
-    Publish {
-        blocks: bool,
-        data: Vec<u8>,
+    /// Transactions this node admitted, to gossip in its next batch.
+    Relay(Vec<SignedTransaction>),
+    /// A block this node produced, with its compact encoding for gossip.
+    Announce {
+        block: Block,
+        compact: Vec<u8>,
     },
-    Announce(Block),
     Request {
         peer: PeerId,
         request: Request,
@@ -124,18 +148,29 @@ impl NetworkHandle {
         })
     }
 
-    /// Relays a transaction the node accepted (from a client) to the network.
+    /// Relays a transaction the node accepted (from a client) to the network, in the next
+    /// batch of transactions it gossips.
     pub fn publish_transaction(&self, tx: &SignedTransaction) -> Result<(), NetError> {
-        self.send(Command::Publish {
-            blocks: false,
-            data: codec::encode(tx),
-        })
+        self.send(Command::Relay(vec![tx.clone()]))
     }
 
-    /// Announces a block this node mined: gossiped to all, and sent as a candidate to the
+    /// [`publish_transaction`](Self::publish_transaction) for many, in order, with one
+    /// command (a burst of single ones could fill the task's queue).
+    pub fn publish_transactions(&self, txs: Vec<SignedTransaction>) -> Result<(), NetError> {
+        if txs.is_empty() {
+            return Ok(());
+        }
+        self.send(Command::Relay(txs))
+    }
+
+    /// Announces a block this node mined: gossiped to all compactly (its transaction ids and
+    /// coinbase, encoded on the caller's thread), and sent whole as a candidate to the
     /// aggregator of its height.
     pub fn announce_block(&self, block: &Block) -> Result<(), NetError> {
-        self.send(Command::Announce(block.clone()))
+        self.send(Command::Announce {
+            block: block.clone(),
+            compact: codec::encode(&CompactBlock::of(block)),
+        })
     }
 
     /// Sends `request` to `peer` and waits for the answer.
@@ -339,6 +374,7 @@ mod tests {
                 blocked: Vec::new(),
                 syncing_from: None,
                 candidates_received: 3,
+                gossip: GossipStats::default(),
             });
             let Some(Command::Request {
                 peer: to, reply, ..

@@ -15,6 +15,7 @@ use wes_core::{Block, SignedTransaction};
 use super::event_loop::Feedback;
 use super::{NetworkHandle, Service};
 use crate::backend::{ChainBackend, Imported, Rejection};
+use crate::compact::{CompactBlock, PartialBlock, Rebuilt};
 use crate::error::NetError;
 use crate::peers::Offence;
 
@@ -32,8 +33,24 @@ pub(super) enum Job {
         from: PeerId,
         origin: Origin,
     },
-    Tx {
-        tx: SignedTransaction,
+    /// A gossiped batch of transactions.
+    Txs {
+        txs: Vec<SignedTransaction>,
+        from: PeerId,
+        id: MessageId,
+    },
+    /// A block gossiped compactly: rebuilt from the pool, then imported or its missing
+    /// transactions asked for.
+    Compact {
+        compact: CompactBlock,
+        from: PeerId,
+        id: MessageId,
+    },
+    /// The transactions `from` sent for the positions `asked` of a compact block.
+    Fill {
+        partial: Box<PartialBlock>,
+        asked: Vec<u32>,
+        txs: Vec<SignedTransaction>,
         from: PeerId,
         id: MessageId,
     },
@@ -118,15 +135,73 @@ fn import_worker(
                 origin,
                 result: backend.import_block(block, &handle),
             },
-            Job::Tx { tx, from, id } => Feedback::Tx {
+            Job::Txs { txs, from, id } => Feedback::Txs {
                 from,
                 id,
-                result: backend.import_transaction(tx, &handle),
+                results: backend.import_transactions(&txs, &handle),
+                txs,
+            },
+            Job::Compact { compact, from, id } => {
+                if backend.knows_block(&compact.hash()) {
+                    Feedback::Block {
+                        from,
+                        origin: Origin::Gossip(id),
+                        result: Ok(Imported::Duplicate),
+                    }
+                } else {
+                    match PartialBlock::new(compact, |ids| backend.pooled_transactions(ids)) {
+                        Ok(partial) => rebuild(partial, &*backend, &handle, from, id),
+                        Err(e) => invalid_compact(from, id, &e),
+                    }
+                }
+            }
+            Job::Fill {
+                mut partial,
+                asked,
+                txs,
+                from,
+                id,
+            } => match partial.fill(&asked, txs) {
+                Ok(()) => rebuild(*partial, &*backend, &handle, from, id),
+                Err(e) => invalid_compact(from, id, &e),
             },
         };
         if feedback.blocking_send(fb).is_err() {
             return;
         }
+    }
+}
+
+/// The next step of rebuilding a compact block: its import once it is whole, else the
+/// transactions to ask its sender for.
+fn rebuild(
+    mut partial: PartialBlock,
+    backend: &dyn ChainBackend,
+    handle: &NetworkHandle,
+    from: PeerId,
+    id: MessageId,
+) -> Feedback {
+    match partial.rebuild() {
+        Ok(Rebuilt::Block(block)) => Feedback::Block {
+            from,
+            origin: Origin::Gossip(id),
+            result: backend.import_block(*block, handle),
+        },
+        Ok(Rebuilt::Missing(asked)) => Feedback::Missing {
+            partial: Box::new(partial),
+            asked,
+            from,
+            id,
+        },
+        Err(e) => invalid_compact(from, id, &e),
+    }
+}
+
+fn invalid_compact(from: PeerId, id: MessageId, e: &crate::compact::CompactError) -> Feedback {
+    Feedback::Block {
+        from,
+        origin: Origin::Gossip(id),
+        result: Err(Rejection::invalid(format!("compact block: {e}"))),
     }
 }
 

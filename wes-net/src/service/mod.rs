@@ -22,7 +22,8 @@
 //! | `swarm`      | the libp2p behaviour and transport, the chain's gossip topics, listening |
 //! | `event_loop` | the task's loop: swarm events, commands, feedback and ticks dispatched |
 //! | `peering`    | the peer book applied to the swarm: penalties, bans, connections, dials |
-//! | `gossip`     | incoming blocks and transactions, validated before they are relayed |
+//! | `gossip`     | incoming blocks (compact, rebuilt from the pool) and transaction batches, validated before they are relayed |
+//! | `relay`      | transactions the node admitted, gossiped in batches |
 //! | `candidates` | blocks sent to (and received as) the height's aggregator |
 //! | `requests`   | requests this node sends, and routing their answers and failures |
 //! | `serve`      | answering peers' requests, at most `max_serving` at once |
@@ -50,6 +51,7 @@ mod gossip;
 mod handle;
 mod import;
 mod peering;
+mod relay;
 mod requests;
 mod serve;
 mod swarm;
@@ -58,7 +60,7 @@ mod sync;
 mod testing;
 
 pub use config::NetConfig;
-pub use handle::{NetInfo, NetworkHandle, PeerInfo};
+pub use handle::{GossipStats, NetInfo, NetworkHandle, PeerInfo};
 
 use event_loop::Feedback;
 use import::{ImportQueue, Job};
@@ -99,6 +101,7 @@ pub async fn start(
         handle.clone(),
         feedback_tx.clone(),
     )?;
+    let outbox = relay::Outbox::new(config.max_tx_batch, config.limits.max_gossip_bytes);
     let service = Service {
         serving: Arc::new(Semaphore::new(config.max_serving.max(1))),
         book: PeerBook::new(config.scores),
@@ -116,6 +119,8 @@ pub async fn start(
         addresses: HashMap::new(),
         admin_blocked: HashSet::new(),
         candidates_received: 0,
+        gossip: GossipStats::default(),
+        outbox,
     };
     tokio::spawn(service.run(command_rx, feedback_rx));
     Ok(handle)
@@ -138,6 +143,8 @@ struct Service {
     admin_blocked: HashSet<PeerId>,
     sync: SyncState,
     candidates_received: u64,
+    gossip: GossipStats,
+    outbox: relay::Outbox,
 }
 
 impl Service {

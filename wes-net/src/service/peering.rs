@@ -168,6 +168,7 @@ impl Service {
             blocked: self.admin_blocked.iter().map(|p| p.to_string()).collect(),
             syncing_from: self.sync.peer().map(|p| p.to_string()),
             candidates_received: self.candidates_received,
+            gossip: self.gossip,
         }
     }
 }

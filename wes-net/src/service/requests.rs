@@ -3,12 +3,14 @@
 //! and timeouts routed back; requests peers send go to `serve`.
 
 use libp2p::PeerId;
+use libp2p::gossipsub::{MessageAcceptance, MessageId};
 use libp2p::request_response;
 use tokio::sync::oneshot;
 use wes_core::{BlockHash, codec};
 
 use super::Service;
 use crate::codec::FrameTooLarge;
+use crate::compact::PartialBlock;
 use crate::error::NetError;
 use crate::peers::Offence;
 use crate::protocol::{Request, Response};
@@ -23,6 +25,12 @@ pub(super) enum Pending {
     /// Bodies for the sync of this epoch, those asked for.
     Blocks(u64, Vec<BlockHash>),
     Candidate,
+    /// Transactions for a compact block from gossip (message `id`), at the positions asked.
+    BlockTransactions {
+        partial: Box<PartialBlock>,
+        asked: Vec<u32>,
+        id: MessageId,
+    },
 }
 
 impl Service {
@@ -74,7 +82,7 @@ impl Service {
                 };
                 let limit = self.config.limits.max_response_bytes;
                 match codec::decode_with_limit::<Response>(&response, limit) {
-                    Ok(r) => self.on_response(peer, pending, r),
+                    Ok(r) => self.on_response(peer, pending, r, response.len()),
                     Err(e) => {
                         self.penalise(peer, Offence::Malformed, &e.to_string());
                         self.fail(peer, pending, NetError::Decode(e.to_string()));
@@ -96,7 +104,12 @@ impl Service {
                     request_response::OutboundFailure::Timeout
                         if matches!(
                             self.pending.get(&request_id),
-                            Some(Pending::Status | Pending::Headers(_) | Pending::Blocks(..))
+                            Some(
+                                Pending::Status
+                                    | Pending::Headers(_)
+                                    | Pending::Blocks(..)
+                                    | Pending::BlockTransactions { .. }
+                            )
                         ) =>
                     {
                         self.penalise(peer, Offence::Unresponsive, "request timed out")
@@ -129,11 +142,15 @@ impl Service {
                     self.abandon_sync(peer);
                 }
             }
+            Pending::BlockTransactions { id, .. } => {
+                tracing::debug!(%peer, "block transactions request failed: {error}");
+                self.report(&id, &peer, MessageAcceptance::Ignore);
+            }
             Pending::Status | Pending::Candidate => {}
         }
     }
 
-    fn on_response(&mut self, peer: PeerId, pending: Pending, response: Response) {
+    fn on_response(&mut self, peer: PeerId, pending: Pending, response: Response, size: usize) {
         match (pending, response) {
             (Pending::Reply(reply), r) => {
                 let _ = reply.send(Ok(r));
@@ -152,11 +169,20 @@ impl Service {
             (Pending::Candidate, Response::Candidate { best }) => {
                 self.on_candidate_answer(peer, best)
             }
-            (_, other) => self.penalise(
-                peer,
-                Offence::BadSyncResponse,
-                &format!("unexpected response {}", response_kind(&other)),
-            ),
+            (
+                Pending::BlockTransactions { partial, asked, id },
+                Response::BlockTransactions(txs),
+            ) => self.on_block_transactions(peer, (partial, asked, id), txs, size),
+            (pending, other) => {
+                if let Pending::BlockTransactions { id, .. } = pending {
+                    self.report(&id, &peer, MessageAcceptance::Ignore);
+                }
+                self.penalise(
+                    peer,
+                    Offence::BadSyncResponse,
+                    &format!("unexpected response {}", response_kind(&other)),
+                )
+            }
         }
     }
 }
@@ -176,6 +202,7 @@ fn response_kind(r: &Response) -> &'static str {
         Response::Chunk(_) => "chunk",
         Response::Size(_) => "size",
         Response::Candidate { .. } => "candidate",
+        Response::BlockTransactions(_) => "block transactions",
     }
 }
 

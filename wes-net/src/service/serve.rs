@@ -7,7 +7,7 @@
 
 use libp2p::PeerId;
 use libp2p::request_response::ResponseChannel;
-use wes_core::codec;
+use wes_core::{BlockHash, SignedTransaction, codec};
 
 use super::Service;
 use super::event_loop::Feedback;
@@ -97,9 +97,29 @@ fn answer(backend: &dyn ChainBackend, request: Request, limits: Limits) -> Optio
             Response::Chunk(backend.chunk(&id, index).ok().map(Into::into))
         }
         Request::Size { id } => Response::Size(backend.content_size(&id).ok()),
+        Request::BlockTransactions { block, indexes } => {
+            Response::BlockTransactions(block_transactions(backend, &block, &indexes))
+        }
         Request::Status(_) | Request::Candidate(_) => return None,
     };
     Some(response)
+}
+
+/// The transactions of block `hash` at `indexes`, in that order; none if the block is not
+/// stored or an index is out of range.
+fn block_transactions(
+    backend: &dyn ChainBackend,
+    hash: &BlockHash,
+    indexes: &[u32],
+) -> Vec<SignedTransaction> {
+    let Some(block) = backend.block(hash) else {
+        return Vec::new();
+    };
+    indexes
+        .iter()
+        .map(|&i| block.transactions.get(i as usize).cloned())
+        .collect::<Option<_>>()
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
