@@ -8,6 +8,7 @@ use wes_core::{
     Fault, HeaderSource, Ledger, TxId, Work,
 };
 
+use crate::checkpoints::Checkpoints;
 use crate::error::ChainError;
 
 /// The default capacity of the orphan pool (blocks whose parent is unknown).
@@ -116,6 +117,7 @@ pub struct ChainManager<L: Ledger> {
     tx_index: HashMap<TxId, Vec<BlockHash>>,
     best: BlockHash,
     policy: ForkPolicy,
+    checkpoints: Checkpoints,
     /// The height up to which branches below the final height were dropped.
     pruned_to: u64,
 }
@@ -156,6 +158,7 @@ impl<L: Ledger> ChainManager<L> {
             tx_index: HashMap::new(),
             best: tip.hash,
             policy: ForkPolicy::default(),
+            checkpoints: Checkpoints::none(),
             pruned_to: 0,
         };
         let mut work = Work(0);
@@ -207,13 +210,56 @@ impl<L: Ledger> ChainManager<L> {
         self.policy
     }
 
-    /// The height at and below which the best chain is final: no branch leaving it there is
-    /// ever followed. `best height − max_reorg_depth`; 0 (genesis) without a limit.
-    pub fn finalized_height(&self) -> u64 {
-        match self.policy.max_reorg_depth {
-            Some(depth) => self.best_header().height.saturating_sub(depth),
-            None => 0,
+    /// Refuses blocks that contradict `checkpoints`, and makes the best chain final up to
+    /// the highest one it has passed.
+    ///
+    /// # Errors
+    /// [`ChainError::Checkpoint`] if the chain loaded from the ledger contradicts one (this
+    /// node followed another branch: its data must be removed and synced again);
+    /// [`ChainError::Ledger`] if the ledger cannot be read.
+    pub fn with_checkpoints(mut self, checkpoints: Checkpoints) -> Result<Self, L> {
+        let best = self.best_header().height;
+        for (height, expected) in checkpoints.iter().take_while(|(h, _)| *h <= best) {
+            let hash = self
+                .ledger
+                .hash_at(height)
+                .map_err(|source| ChainError::Ledger {
+                    hash: expected,
+                    source,
+                })?
+                .unwrap_or_default();
+            if hash != expected {
+                return Err(ChainError::Checkpoint {
+                    hash,
+                    height,
+                    expected,
+                });
+            }
         }
+        self.checkpoints = checkpoints;
+        self.prune_below_finality();
+        Ok(self)
+    }
+
+    /// The checkpoints blocks are held to.
+    pub fn checkpoints(&self) -> &Checkpoints {
+        &self.checkpoints
+    }
+
+    /// The height at and below which the best chain is final: no branch leaving it there is
+    /// ever followed. `best height − max_reorg_depth` (0, genesis, without a limit), or the
+    /// highest checkpoint the best chain has passed if that is higher.
+    pub fn finalized_height(&self) -> u64 {
+        let best = self.best_header().height;
+        let by_depth = match self.policy.max_reorg_depth {
+            Some(depth) => best.saturating_sub(depth),
+            None => 0,
+        };
+        let by_checkpoint = self
+            .checkpoints
+            .last_at_or_below(best)
+            .map_or(0, |(h, _)| h);
+        by_depth.max(by_checkpoint)
     }
 
     /// Sets the orphan pool's capacity.
@@ -366,6 +412,13 @@ impl<L: Ledger> ChainManager<L> {
         block
             .check_body()
             .map_err(|source| ChainError::Body { hash, source })?;
+        if let Some(expected) = self.checkpoints.contradicted_by(block.header.height, &hash) {
+            return Err(ChainError::Checkpoint {
+                hash,
+                height: block.header.height,
+                expected,
+            });
+        }
         let parent = block.header.parent;
         match self.entries.get(&parent) {
             None => {

@@ -60,6 +60,18 @@ pub enum ChainError<E: std::error::Error + 'static> {
         /// The best chain's final height.
         finalized: u64,
     },
+    /// A block at a checkpoint's height is not the block the checkpoint names
+    /// ([`Checkpoints`](crate::Checkpoints)): it is on a branch this chain's nodes never
+    /// follow. At start, the node's own chain contradicting a checkpoint.
+    #[error("block {hash} at height {height} contradicts the checkpoint {expected}")]
+    Checkpoint {
+        /// The block.
+        hash: BlockHash,
+        /// Its height.
+        height: u64,
+        /// The block the checkpoint names.
+        expected: BlockHash,
+    },
     /// Too many blocks with unknown parents are pending; this one was dropped.
     #[error("orphan pool full ({limit} blocks); block {hash} dropped")]
     OrphanPoolFull {
@@ -76,7 +88,8 @@ impl<E: std::error::Error + Blame + 'static> Blame for ChainError<E> {
             ChainError::Header { source, .. } => source.fault(),
             ChainError::Body { .. }
             | ChainError::InvalidAncestor { .. }
-            | ChainError::KnownInvalid(_) => Fault::Input,
+            | ChainError::KnownInvalid(_)
+            | ChainError::Checkpoint { .. } => Fault::Input,
             ChainError::Ledger { source, .. } => source.fault(),
             ChainError::MissingBlock(_) => Fault::Local,
             ChainError::OrphanPoolFull { .. } | ChainError::BeyondFinality { .. } => {

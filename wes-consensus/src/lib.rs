@@ -37,6 +37,7 @@
 pub mod asert;
 pub mod authority;
 pub mod chain;
+pub mod checkpoints;
 #[cfg(feature = "testing")]
 pub mod conformance;
 pub mod error;
@@ -47,6 +48,7 @@ pub mod xor;
 
 pub use authority::{ROUND_ROBIN_ENGINE, RoundRobinAuthority};
 pub use chain::{ChainManager, DEFAULT_MAX_ORPHANS, ForkPolicy, Submitted};
+pub use checkpoints::Checkpoints;
 pub use error::ChainError;
 pub use miner::{HeaderTemplate, Miner, MinerStats};
 pub use pow::{AsertAnchor, POW_XOR_ENGINE, PowParams, PowXorEngine, median_time_past};

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use wes_consensus::{ForkPolicy, Submitted, tie_key, xor_tie_break};
+use wes_consensus::{ChainError, Checkpoints, ForkPolicy, Submitted, tie_key, xor_tie_break};
 use wes_core::*;
 
 #[test]
@@ -236,4 +236,72 @@ fn reorganisations_stop_at_the_final_height_and_branches_below_it_are_dropped() 
     assert_eq!(n.best_hash(), fork_ok.best_hash());
     assert_eq!(n.ledger().tip().unwrap().hash, fork_ok.best_hash());
     assert_eq!(n.finalized_height(), 3);
+}
+
+#[test]
+fn checkpoints_refuse_other_blocks_at_their_height_and_make_what_they_pass_final() {
+    let g = genesis(target_for_work(64));
+    let engine = pow_engine(&g);
+    // The real chain, three blocks, and a rival branch from genesis with more work.
+    let mut real = node(&g, engine.clone());
+    let mut main = Vec::new();
+    for t in 1..=3u64 {
+        let b = mine_on(&real, "alice", T0 + t * 1_000);
+        real.submit_block(b.clone(), T0 + t * 1_000).unwrap();
+        main.push(b);
+    }
+    let mut rival = node(&g, engine.clone());
+    let mut branch = Vec::new();
+    for t in 1..=5u64 {
+        let b = mine_on(&rival, "mallory", T0 + t * 1_000 + 1);
+        rival.submit_block(b.clone(), T0 + t * 1_000 + 1).unwrap();
+        branch.push(b);
+    }
+    let checkpoints: Checkpoints = [(2, main[1].hash())].into_iter().collect();
+
+    // A new node syncing: the rival's block at the checkpoint's height is refused, the
+    // rival's first block is not (nothing says it is wrong yet), and the real chain wins
+    // although the rival branch carries more work.
+    let mut fresh = node(&g, engine.clone())
+        .with_checkpoints(checkpoints.clone())
+        .unwrap();
+    fresh.submit_block(branch[0].clone(), T0 + 1_001).unwrap();
+    let refused = fresh
+        .submit_block(branch[1].clone(), T0 + 2_001)
+        .unwrap_err();
+    assert!(
+        matches!(refused, ChainError::Checkpoint { height: 2, expected, .. } if expected == main[1].hash()),
+        "{refused}"
+    );
+    assert_eq!(refused.fault(), Fault::Input);
+    // What builds on the refused block never connects.
+    for b in &branch[2..] {
+        assert!(matches!(
+            fresh.submit_block(b.clone(), T0 + 6_000),
+            Ok(Submitted::Orphan { .. })
+        ));
+    }
+    for b in &main {
+        fresh.submit_block(b.clone(), T0 + 6_000).unwrap();
+    }
+    assert_eq!(fresh.best_hash(), real.best_hash());
+    // Passed, the checkpoint is final: a branch leaving below it is refused.
+    assert_eq!(fresh.finalized_height(), 2);
+    let late = mine_on(&node(&g, engine.clone()), "mallory", T0 + 2_500);
+    assert!(matches!(
+        fresh.submit_block(late, T0 + 7_000),
+        Err(ChainError::BeyondFinality {
+            fork_height: 0,
+            finalized: 2,
+            ..
+        })
+    ));
+
+    // A node whose own chain contradicts a checkpoint is told so at start.
+    let wrong: Checkpoints = [(2, branch[1].hash())].into_iter().collect();
+    let err = real.with_checkpoints(wrong).unwrap_err();
+    assert!(
+        matches!(err, ChainError::Checkpoint { height: 2, hash, .. } if hash == main[1].hash()),
+        "{err}"
+    );
 }

@@ -480,7 +480,9 @@ impl<L: ChainLedger> NodeBuilder<L> {
         })?;
         let chain = ChainManager::new(ledger.clone(), consensus.engine.clone())
             .map_err(NodeError::chain)?
-            .with_policy(config.fork_policy);
+            .with_policy(config.fork_policy)
+            .with_checkpoints(config.checkpoints.clone())
+            .map_err(NodeError::chain)?;
         let status = ChainStatus::of(&chain, genesis_hash);
         let mempool = Mempool::new(config.mempool, ledger.fee_policy());
         let leases = crate::uploads::Leases::new(config.uploads.clone());

@@ -78,6 +78,18 @@ pub enum NodeError {
     /// This node has no block producer (it follows the chain only).
     #[error("this node does not produce blocks")]
     NoProducer,
+    /// The best chain carries less work than the chain's minimum
+    /// ([`Config::min_chain_work`](crate::Config::min_chain_work)): the node syncs before it
+    /// produces.
+    #[error(
+        "the best chain carries {work} work, below the chain's minimum {minimum}: syncing first"
+    )]
+    BelowMinimumWork {
+        /// The best chain's work.
+        work: u128,
+        /// The minimum.
+        minimum: u128,
+    },
     /// Block production was cancelled (shutdown).
     #[error("block production cancelled")]
     Cancelled,
@@ -147,9 +159,10 @@ impl Blame for NodeError {
                 crate::construct::ConstructError::View(_) => Fault::Local,
                 _ => Fault::Input,
             },
-            NodeError::LostRace { .. } | NodeError::Cancelled | NodeError::UploadQuota { .. } => {
-                Fault::Unavailable
-            }
+            NodeError::LostRace { .. }
+            | NodeError::Cancelled
+            | NodeError::UploadQuota { .. }
+            | NodeError::BelowMinimumWork { .. } => Fault::Unavailable,
             _ => Fault::Local,
         }
     }
@@ -161,6 +174,7 @@ impl Blame for NodeError {
             NodeError::Resources(e) => e.rule(),
             NodeError::InvalidResource { .. } => Some("invalid_resource"),
             NodeError::NoProducer => Some("no_producer"),
+            NodeError::BelowMinimumWork { .. } => Some("below_minimum_work"),
             NodeError::UploadQuota { .. } => Some("upload_quota"),
             NodeError::Ledger { rule, .. } => *rule,
             _ => None,

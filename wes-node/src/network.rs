@@ -447,6 +447,7 @@ pub async fn start<L: ChainLedger>(
     let mut config = NetConfig::new(node.chain_id(), node.status().genesis, listen.to_vec());
     config.bootnodes = bootnodes.to_vec();
     config.candidates = node.candidate_router().cloned();
+    config.min_chain_work = node.config().min_chain_work;
     let key = identity(&node.config().data_dir)?;
     let net = wes_net::start(config, key, Arc::new(NodeBackend(node.clone()))).await?;
     node.attach_network(net.clone());

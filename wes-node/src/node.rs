@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use wes_consensus::{ChainError, ChainManager, ForkPolicy, Submitted};
+use wes_consensus::{ChainError, ChainManager, Checkpoints, ForkPolicy, Submitted};
 use wes_core::{
     Block, BlockContext, BlockHash, CandidateRouter, ConsensusEngine, ContentId, GcReport, Ledger,
     OutPoint, Output, ProofSystemId, Prover, ResourceKind, ResourceMeta, ResourceStore, SharedView,
@@ -90,6 +90,15 @@ pub struct Config {
     /// this much later if no block came meanwhile, and so on (default
     /// [`DEFAULT_PRODUCER_STAGGER_MS`]; 0: every producer at its slot).
     pub producer_stagger_ms: u64,
+    /// Blocks the chain's operators vouch for: a block at a checkpoint's height must be the
+    /// one named, and the best chain is final up to the highest one it has passed
+    /// ([`wes_consensus::checkpoints`]). Default: none.
+    pub checkpoints: Checkpoints,
+    /// The least cumulative work a chain must carry before the node syncs its bodies from
+    /// a peer or produces on it (the chain's `nMinimumChainWork`, raised with releases):
+    /// a new node is neither led down a long cheap branch nor mining on genesis while the
+    /// network is far ahead. Default: 0.
+    pub min_chain_work: u128,
 }
 
 /// The default [`Config::producer_stagger_ms`]: a quarter of the default block time, far
@@ -123,6 +132,8 @@ impl Config {
                 max_reorg_depth: Some(DEFAULT_MAX_REORG_DEPTH),
             },
             producer_stagger_ms: DEFAULT_PRODUCER_STAGGER_MS,
+            checkpoints: Checkpoints::none(),
+            min_chain_work: 0,
         }
     }
 }

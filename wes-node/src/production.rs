@@ -22,13 +22,22 @@ impl<L: ChainLedger> Node<L> {
     /// excluded).
     ///
     /// # Errors
-    /// [`NodeError::NoProducer`]; [`NodeError::LostRace`] when another block took the
-    /// height meanwhile; [`NodeError::Cancelled`] at shutdown; the ledger's or engine's
+    /// [`NodeError::NoProducer`]; [`NodeError::BelowMinimumWork`] before the node has
+    /// synced a chain with the chain's minimum work; [`NodeError::LostRace`] when another
+    /// block took the height meanwhile; [`NodeError::Cancelled`] at shutdown; the ledger's or engine's
     /// failure.
     pub fn produce_block(&self) -> Result<(u64, BlockHash, usize), NodeError> {
         let producer = self.producer.clone().ok_or(NodeError::NoProducer)?;
-        // No work is spent on a block the ledger could not store.
+        // No work is spent on a block the ledger could not store, nor on a chain the network
+        // has long left.
         self.writable()?;
+        let work = self.status().work;
+        if work < self.config.min_chain_work {
+            return Err(NodeError::BelowMinimumWork {
+                work,
+                minimum: self.config.min_chain_work,
+            });
+        }
         let chain = self.chain();
         let ctx = self.next_context();
         let txs: Vec<SignedTransaction> = self
@@ -181,6 +190,13 @@ impl<L: ChainLedger> Node<L> {
                 }
                 Err(e) if self.stopping() => tracing::debug!("production stopped: {e}"),
                 Err(e @ NodeError::LostRace { .. }) => tracing::debug!("{e}"),
+                Err(e @ NodeError::BelowMinimumWork { .. }) => {
+                    if logged.is_none_or(|at| at.elapsed() >= Duration::from_secs(30)) {
+                        tracing::info!("{e}");
+                        logged = Some(Instant::now());
+                    }
+                    std::thread::sleep(Duration::from_millis(500));
+                }
                 Err(e) => {
                     if logged.is_none_or(|at| at.elapsed() >= Duration::from_secs(30)) {
                         tracing::error!("block production failed: {e}");

@@ -232,3 +232,50 @@ async fn blocks_past_the_reorganisation_limit_are_reported_final() {
     assert_eq!(health["finalized"], 1);
     running.stop().await;
 }
+
+#[test]
+fn a_node_keeps_to_its_checkpoints_and_does_not_produce_below_the_minimum_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let build = |config: Config| {
+        NodeBuilder::new(config, genesis())
+            .pow(
+                PowParams::devnet(CHAIN),
+                Some(SecretKey::dev("miner").public_key()),
+            )
+            .build()
+    };
+    let node = build(Config::new(dir.path())).unwrap();
+    let (_, first, _) = node.produce_block().unwrap();
+    let work = node.status().work;
+    node.produce_block().unwrap();
+    let (_, third, _) = node.produce_block().unwrap();
+    drop(node);
+
+    // Restarted with a checkpoint on its own chain: blocks up to it are final.
+    let mut config = Config::new(dir.path());
+    config.checkpoints = [(1, first)].into_iter().collect();
+    let node = build(config).unwrap();
+    assert_eq!(node.status().best, third);
+    assert_eq!(node.status().finalized, 1);
+    drop(node);
+
+    // A checkpoint its chain contradicts: the node says so and does not start.
+    let mut config = Config::new(dir.path());
+    config.checkpoints = [(2, first)].into_iter().collect();
+    let Err(err) = build(config) else {
+        panic!("a node started on a chain that contradicts its checkpoint");
+    };
+    assert!(
+        err.to_string().contains("contradicts the checkpoint"),
+        "{err}"
+    );
+
+    // A minimum above the chain's work: the node follows the chain but produces nothing.
+    let mut config = Config::new(dir.path());
+    config.min_chain_work = work * 100;
+    let node = build(config).unwrap();
+    let err = node.produce_block().unwrap_err();
+    assert!(matches!(err, NodeError::BelowMinimumWork { .. }), "{err}");
+    assert_eq!(wes_core::Blame::rule(&err), Some("below_minimum_work"));
+    assert_eq!(node.status().best, third, "nothing produced");
+}

@@ -56,6 +56,8 @@ fn config(dir: &std::path::Path, i: usize) -> NodeConfig {
             max_tx_cu: Limits::default().max_tx_cu,
             fee_tokens: Vec::new(),
             allocations,
+            checkpoints: Vec::new(),
+            min_chain_work: None,
         },
     }
 }

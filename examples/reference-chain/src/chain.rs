@@ -50,6 +50,8 @@ pub fn open(config: &NodeConfig, miner: Option<&SecretKey>) -> Result<Arc<RefNod
     settings.block_time_ms = config.chain.block_time_ms;
     // Producers of a height take turns a quarter block apart.
     settings.producer_stagger_ms = config.chain.block_time_ms / 4;
+    settings.checkpoints = config.chain.checkpoints()?;
+    settings.min_chain_work = config.chain.min_chain_work()?;
     settings.uploads = config.uploads.config();
     settings.storage = config.storage.config();
     if let Some(blocks) = config.call_validity_blocks {

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
-use wes_core::{ChainId, CompactTarget, Genesis, Lock, Output, PublicKey, TokenId};
+use wes_consensus::Checkpoints;
+use wes_core::{BlockHash, ChainId, CompactTarget, Genesis, Lock, Output, PublicKey, TokenId};
 use wes_ledger::{FeePolicy, LedgerConfig, Limits, TokenFee};
 use wes_net::libp2p::Multiaddr;
 use wes_node::rpc::{Access, RateLimit, RpcConfig, RpcToken, parse_token};
@@ -280,6 +281,25 @@ pub struct ChainSpec {
     pub fee_tokens: Vec<FeeTokenSpec>,
     /// Initial balances.
     pub allocations: Vec<Allocation>,
+    /// Blocks the chain's operators vouch for (`[[chain.checkpoints]]`, `height` and
+    /// `hash`): a block at that height must be that one, and blocks up to the highest one
+    /// passed are final. Added with releases as the chain grows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checkpoints: Vec<CheckpointSpec>,
+    /// The least cumulative work (decimal, or hex with `0x`) a chain must carry before the
+    /// node syncs its bodies or produces on it; none by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_chain_work: Option<String>,
+}
+
+/// A block the chain's operators vouch for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointSpec {
+    /// Its height.
+    pub height: u64,
+    /// Its hash, hex.
+    pub hash: String,
 }
 
 /// A token fees may be paid in, and its minimum: `per_byte × size + per_cu × compute units`.
@@ -370,7 +390,34 @@ impl ChainSpec {
         for f in &self.fee_tokens {
             parse_token(&f.token).map_err(anyhow::Error::msg)?;
         }
+        self.checkpoints()?;
+        self.min_chain_work()?;
         Ok(())
+    }
+
+    /// The checkpoints.
+    pub fn checkpoints(&self) -> Result<Checkpoints> {
+        self.checkpoints
+            .iter()
+            .map(|c| {
+                let hash = c.hash.parse::<BlockHash>().map_err(|e| {
+                    anyhow::anyhow!("checkpoint at height {}: hash {:?}: {e}", c.height, c.hash)
+                })?;
+                Ok((c.height, hash))
+            })
+            .collect()
+    }
+
+    /// The minimum chain work (0 if none is set).
+    pub fn min_chain_work(&self) -> Result<u128> {
+        let Some(s) = &self.min_chain_work else {
+            return Ok(0);
+        };
+        let parsed = match s.strip_prefix("0x") {
+            Some(hex) => u128::from_str_radix(hex, 16),
+            None => s.parse(),
+        };
+        parsed.map_err(|e| anyhow::anyhow!("min_chain_work {s:?}: {e}"))
     }
 
     /// The chain id.
@@ -446,5 +493,56 @@ pub fn devnet_usd() -> TokenId {
             b"usd",
         )),
         tag: wes_core::Hash::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(extra: &str) -> Result<ChainSpec> {
+        let text = format!(
+            "chain_id = 1\nblock_time_ms = 1000\ngenesis_time_ms = 0\nmessage = \"m\"\n\
+             fee_per_byte = 1\nfee_per_cu = 1\nproof_systems = []\nallocations = []\n{extra}"
+        );
+        Ok(toml::from_str(&text)?)
+    }
+
+    #[test]
+    fn checkpoints_and_the_minimum_work_are_read_and_checked() {
+        let none = spec("").unwrap();
+        assert!(none.checkpoints().unwrap().is_empty());
+        assert_eq!(none.min_chain_work().unwrap(), 0);
+
+        let hash = BlockHash(wes_core::Hash([7; 32]));
+        let set = spec(&format!(
+            "min_chain_work = \"0x1f4\"\n[[checkpoints]]\nheight = 10\nhash = \"{hash}\"\n"
+        ))
+        .unwrap();
+        set.check().unwrap();
+        assert_eq!(set.min_chain_work().unwrap(), 500);
+        assert_eq!(set.checkpoints().unwrap().at(10), Some(&hash));
+        assert_eq!(
+            spec("min_chain_work = \"500\"")
+                .unwrap()
+                .min_chain_work()
+                .unwrap(),
+            500
+        );
+
+        let bad = spec("[[checkpoints]]\nheight = 10\nhash = \"zz\"\n").unwrap();
+        assert!(
+            bad.check()
+                .unwrap_err()
+                .to_string()
+                .contains("checkpoint at height 10")
+        );
+        let bad = spec("min_chain_work = \"lots\"").unwrap();
+        assert!(
+            bad.check()
+                .unwrap_err()
+                .to_string()
+                .contains("min_chain_work")
+        );
     }
 }

@@ -426,6 +426,8 @@ fn devnet_config(data_dir: &Path, rpc_addr: SocketAddr, block_time_ms: u64) -> N
                 alloc("alice", Some(&usd)),
                 alloc("bob", Some(&usd)),
             ],
+            checkpoints: Vec::new(),
+            min_chain_work: None,
         },
     }
 }

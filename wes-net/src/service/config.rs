@@ -39,6 +39,10 @@ pub struct NetConfig {
     /// Where produced blocks go besides gossip (the consensus's aggregator election);
     /// `None`: gossip only.
     pub candidates: Option<Arc<dyn CandidateRouter>>,
+    /// The least cumulative work a chain must carry before sync fetches any of its bodies
+    /// (the chain's `nMinimumChainWork`, raised with releases as the chain grows): a new
+    /// node is not led down a long, cheap branch. 0: any chain with more work than ours.
+    pub min_chain_work: u128,
     /// How long an admitted transaction waits for others to be gossiped with, at most.
     pub tx_batch_interval: Duration,
     /// Transactions per gossiped batch, at most (its bytes are bounded by
@@ -77,6 +81,7 @@ impl NetConfig {
             request_timeout: Duration::from_secs(10),
             status_interval: Duration::from_secs(2),
             candidates: None,
+            min_chain_work: 0,
             tx_batch_interval: Duration::from_millis(20),
             max_tx_batch: 1_024,
         }

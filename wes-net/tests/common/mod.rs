@@ -211,6 +211,15 @@ pub async fn node_with(
     boot: &[&NetworkHandle],
     status_interval: Duration,
 ) -> NetworkHandle {
+    node_configured(backend, boot, |c| c.status_interval = status_interval).await
+}
+
+/// A node on 127.0.0.1 with statuses every 200 ms and `configure` applied.
+pub async fn node_configured(
+    backend: Arc<Memory>,
+    boot: &[&NetworkHandle],
+    configure: impl FnOnce(&mut NetConfig),
+) -> NetworkHandle {
     let genesis = backend.blocks.lock().unwrap()[0].hash();
     let mut config = NetConfig::new(
         CHAIN,
@@ -218,7 +227,8 @@ pub async fn node_with(
         vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
     );
     config.bootnodes = boot.iter().flat_map(|n| n.listen_addrs()).collect();
-    config.status_interval = status_interval;
+    config.status_interval = Duration::from_millis(200);
+    configure(&mut config);
     start(config, Keypair::generate_ed25519(), backend)
         .await
         .unwrap()

@@ -34,10 +34,16 @@ impl Service {
         if self.statuses.insert(peer, status).is_none() {
             self.handle.set_chain_peers(self.statuses.keys().copied());
         }
-        let ours = self.our_status();
-        if status.work > ours.work {
+        if status.work > self.work_to_beat() {
             self.start_sync(peer);
         }
+    }
+
+    /// The work a peer's chain must exceed to be synced from: ours, and at least the
+    /// chain's minimum ([`NetConfig::min_chain_work`](super::NetConfig::min_chain_work)).
+    fn work_to_beat(&self) -> u128 {
+        let ours = self.our_status().work;
+        ours.max(self.config.min_chain_work.saturating_sub(1))
     }
 
     /// Asks every connected peer for its status.
@@ -122,7 +128,7 @@ impl Service {
                     return self.abandon_sync(peer);
                 }
                 // Headers first: bodies only once the headers show more work than ours.
-                match self.sync.next_after_headers(self.our_status().work) {
+                match self.sync.next_after_headers(self.work_to_beat()) {
                     Next::Bodies => self.request_bodies(peer),
                     Next::Headers => self.request_headers(peer),
                     Next::GiveUp => self.abandon_sync(peer),
