@@ -234,18 +234,21 @@ impl SyncState {
     }
 
     /// Ends the running sync: its peer had no headers after ours. A peer that claimed more
-    /// work and gave nothing, or headers whose branch never had more work than ours (their
-    /// bodies are not fetched), is backed off. Returns `(claimed, shown)` when the headers
-    /// end with less work than the peer claimed: its status lied.
+    /// work and gave nothing new, or whose headers end with less work than it claimed, is
+    /// backed off. One whose branch, as it claimed, simply no longer beats ours (we caught
+    /// up meanwhile: a race of producers on both sides of a healed partition) is not: it may
+    /// pull ahead at its next block. Returns `(claimed, shown)` when the headers end with
+    /// less work than the peer claimed: its status lied.
     pub(super) fn finish(&mut self, peer: PeerId, now: Instant) -> Option<(u128, u128)> {
         let s = self.job.take()?;
-        if s.fetched == 0 || (s.work.is_some() && !s.fetching) {
-            self.back_off(peer, now);
-        }
-        match (s.claimed, s.work) {
+        let lie = match (s.claimed, s.work) {
             (Some(claimed), Some(shown)) if shown < claimed => Some((claimed, shown)),
             _ => None,
+        };
+        if s.fetched == 0 || lie.is_some() {
+            self.back_off(peer, now);
         }
+        lie
     }
 
     /// Ends the running sync with `peer` without progress; `peer` is backed off.
@@ -432,12 +435,14 @@ mod tests {
         assert_eq!(s.finish(liar, t0), Some((1_000, 5)));
         assert_eq!(s.start(liar, t0 + secs(1)), None, "backed off");
         // Headers as heavy as claimed, but not heavier than ours (we moved on): no lie,
-        // nothing fetched, backed off.
+        // nothing fetched, and not backed off: it may pull ahead at its next block.
         s.start(honest, t0).unwrap();
         s.set_claim(12);
         assert!(s.advance([hash(8)].into(), hash(8), 8, Some(12), t0));
         assert_eq!(s.next_after_headers(20), Next::Headers);
         assert_eq!(s.finish(honest, t0), None);
+        assert!(s.start(honest, t0 + secs(1)).is_some(), "not backed off");
+        s.stop();
         // Too many headers without overtaking ours: given up.
         let long = PeerId::random();
         s.start(long, t0).unwrap();
