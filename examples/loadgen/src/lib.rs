@@ -21,6 +21,7 @@ use tokio::sync::Mutex;
 use wes_core::{
     ChainId, Input, Lock, OutPoint, Output, SecretKey, TokenId, Transaction, TxId, ValidityWindow,
 };
+use wes_node::rpc::RpcToken;
 use wes_node::{Client, ClientError};
 
 /// What to run.
@@ -46,6 +47,11 @@ pub struct LoadOptions {
     pub confirmations: u64,
     /// How long to wait for the last transfers after sending ends.
     pub settle_timeout: Duration,
+    /// The nodes' operator tokens (`rpc.token` in their data directories), presented so
+    /// the nodes' per-client rate limits do not apply: none, one for every node, or one per
+    /// node in the order of [`nodes`](Self::nodes). Without them a flat-out run from one
+    /// address is throttled like any client (see [`Report::first_refusal`]).
+    pub tokens: Vec<RpcToken>,
 }
 
 /// Why a run failed.
@@ -104,6 +110,8 @@ pub struct Report {
     pub submitted: usize,
     /// Transfers the nodes refused.
     pub refused: usize,
+    /// Why the first refused transfer was refused (a node's rate limit, a full pool…).
+    pub first_refusal: Option<String>,
     /// Accepted transfers included in a block of the best chain.
     pub included: usize,
     /// Accepted transfers never included.
@@ -128,6 +136,9 @@ impl std::fmt::Display for Report {
             "submitted {} (refused {}), included {}, lost {}, in {} blocks",
             self.submitted, self.refused, self.included, self.lost, self.blocks
         )?;
+        if let Some(why) = &self.first_refusal {
+            writeln!(f, "first refusal: {why}")?;
+        }
         writeln!(
             f,
             "submitted/s {:.0}, included/s {:.0}",
@@ -204,10 +215,21 @@ pub async fn run(options: &LoadOptions) -> Result<Report, LoadError> {
     if options.senders == 0 || options.transfers == 0 {
         return Err(LoadError::Options("no sender or no transfer"));
     }
+    if options.tokens.len() > 1 && options.tokens.len() != options.nodes.len() {
+        return Err(LoadError::Options(
+            "one token for all nodes, or one per node",
+        ));
+    }
     let clients: Vec<Client> = options
         .nodes
         .iter()
-        .map(|url| Client::new(url))
+        .enumerate()
+        .map(
+            |(i, url)| match options.tokens.get(i).or(options.tokens.first()) {
+                Some(token) => Client::with_token(url, token),
+                None => Client::new(url),
+            },
+        )
         .collect::<Result<_, _>>()?;
     let watcher = &clients[0];
     let chain = watcher.chain_id().await?;
@@ -251,6 +273,7 @@ pub async fn run(options: &LoadOptions) -> Result<Report, LoadError> {
     let per = per_sender as usize;
     let submitted: Arc<Mutex<HashMap<TxId, Instant>>> = Arc::default();
     let refused = Arc::new(AtomicUsize::new(0));
+    let first_refusal: Arc<std::sync::OnceLock<String>> = Arc::default();
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for (i, key) in senders.iter().enumerate() {
@@ -262,6 +285,7 @@ pub async fn run(options: &LoadOptions) -> Result<Report, LoadError> {
             .rate
             .map(|r| Duration::from_secs_f64(options.senders as f64 / r.max(1e-9)));
         let (submitted, refused) = (submitted.clone(), refused.clone());
+        let first_refusal = first_refusal.clone();
         let fee = options.fee;
         let mut coin: Coin = (
             OutPoint {
@@ -304,7 +328,8 @@ pub async fn run(options: &LoadOptions) -> Result<Report, LoadError> {
                         Ok(id) => {
                             sent.insert(id, sent_at);
                         }
-                        Err(_) => {
+                        Err(e) => {
+                            let _ = first_refusal.set(e);
                             refused.fetch_add(1, Ordering::Relaxed);
                             broken = true;
                         }
@@ -380,6 +405,7 @@ pub async fn run(options: &LoadOptions) -> Result<Report, LoadError> {
     Ok(Report {
         submitted: submitted_n,
         refused: refused.load(Ordering::Relaxed),
+        first_refusal: first_refusal.get().cloned(),
         included: included.len(),
         lost: submitted_n - included.len(),
         submitted_per_second: submitted_n as f64 / sending.as_secs_f64().max(1e-9),

@@ -1,12 +1,14 @@
 //! `wes-loadgen`: load a running chain through its JSON-RPC and report throughput and
 //! latency. See the crate's README.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Parser;
 use wes_core::SecretKey;
 use wes_loadgen::{LoadOptions, run};
+use wes_node::rpc::RpcToken;
 
 /// Funds N keys, sends signed transfers through JSON-RPC, and reports submitted/s,
 /// included/s and latency percentiles.
@@ -43,11 +45,26 @@ struct Cli {
     /// Seconds to wait for inclusions after sending ends.
     #[arg(long, default_value_t = 60)]
     settle_secs: u64,
+    /// The nodes' RPC token files (`<data-dir>/rpc.token`), comma-separated: one for all
+    /// nodes or one per node. An operator's token is exempt from the nodes' per-client rate
+    /// limit, which a flat-out run from one address exceeds.
+    #[arg(long, value_delimiter = ',')]
+    rpc_token_file: Vec<PathBuf>,
 }
 
 #[tokio::main]
 async fn main() -> Result<()> {
     let cli = Cli::parse();
+    let tokens = cli
+        .rpc_token_file
+        .iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("read the RPC token {}", path.display()))?;
+            RpcToken::from_hex(&text)
+                .with_context(|| format!("the RPC token file {}", path.display()))
+        })
+        .collect::<Result<Vec<_>>>()?;
     let options = LoadOptions {
         nodes: cli.nodes,
         funder: SecretKey::dev(&cli.funder),
@@ -58,6 +75,7 @@ async fn main() -> Result<()> {
         batch: cli.batch,
         confirmations: cli.confirmations,
         settle_timeout: Duration::from_secs(cli.settle_secs),
+        tokens,
     };
     let report = run(&options).await.context("load run")?;
     println!("{report}");

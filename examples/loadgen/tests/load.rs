@@ -5,13 +5,16 @@ use std::time::Duration;
 
 use wes_core::{ChainId, CompactTarget, Genesis, Lock, Output, SecretKey, TokenId};
 use wes_loadgen::{LoadError, LoadOptions, run};
-use wes_node::{Config, Consensus, LaunchOptions, NodeBuilder, launch};
+use wes_node::rpc::{RateLimit, RpcConfig, RpcToken};
+use wes_node::{ChainLedger, Config, Consensus, LaunchOptions, NodeBuilder, RunningNode, launch};
 
 const CHAIN: ChainId = ChainId(34);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_transfer_sent_is_included_and_the_report_adds_up() {
-    let dir = tempfile::tempdir().unwrap();
+/// A node sealing every 300 ms with its RPC on 127.0.0.1, configured by `rpc_config`.
+async fn node(
+    dir: &std::path::Path,
+    rpc_config: RpcConfig,
+) -> (RunningNode<impl ChainLedger>, String) {
     let genesis = Genesis {
         chain_id: CHAIN,
         time_ms: 1_767_225_600_000,
@@ -23,7 +26,7 @@ async fn every_transfer_sent_is_included_and_the_report_adds_up() {
         )],
         message: "loadgen test".into(),
     };
-    let node = NodeBuilder::new(Config::new(dir.path()), genesis)
+    let node = NodeBuilder::new(Config::new(dir), genesis)
         .consensus(|_| {
             Ok(Consensus::instant_seal(
                 CHAIN,
@@ -38,12 +41,20 @@ async fn every_transfer_sent_is_included_and_the_report_adds_up() {
         LaunchOptions {
             rpc: Some("127.0.0.1:0".parse().unwrap()),
             produce: true,
+            rpc_config,
             ..Default::default()
         },
     )
     .await
     .unwrap();
     let url = format!("http://{}", running.rpc_addr.unwrap());
+    (running, url)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_transfer_sent_is_included_and_the_report_adds_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let (running, url) = node(dir.path(), RpcConfig::default()).await;
     let options = LoadOptions {
         nodes: vec![url.clone(), url],
         funder: SecretKey::dev("funder"),
@@ -54,6 +65,7 @@ async fn every_transfer_sent_is_included_and_the_report_adds_up() {
         batch: 1,
         confirmations: 2,
         settle_timeout: Duration::from_secs(30),
+        tokens: Vec::new(),
     };
     let report = run(&options).await.unwrap();
     assert_eq!(report.submitted, 300, "{report}");
@@ -103,5 +115,53 @@ async fn every_transfer_sent_is_included_and_the_report_adds_up() {
         .await,
         Err(LoadError::Options(_))
     ));
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_token_lifts_the_rate_limit_and_a_refusal_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = RpcToken::generate();
+    let (running, url) = node(
+        dir.path(),
+        RpcConfig {
+            token: Some(token.clone()),
+            rate_limit: RateLimit::per_second(10),
+            ..RpcConfig::default()
+        },
+    )
+    .await;
+    let options = LoadOptions {
+        nodes: vec![url],
+        funder: SecretKey::dev("funder"),
+        senders: 4,
+        transfers: 400,
+        rate: None,
+        fee: 1_000,
+        batch: 1,
+        confirmations: 1,
+        settle_timeout: Duration::from_secs(30),
+        tokens: vec![token],
+    };
+    let report = run(&options).await.unwrap();
+    assert_eq!((report.submitted, report.refused), (400, 0), "{report}");
+    assert_eq!(report.included, 400, "{report}");
+
+    // The same load as an anonymous client: throttled, and the report says so.
+    let throttled = run(&LoadOptions {
+        funder: SecretKey::dev("funder"),
+        tokens: Vec::new(),
+        ..options.clone()
+    })
+    .await;
+    let report = match throttled {
+        Ok(report) => report,
+        // Throttled before the senders were even funded.
+        Err(e) => return assert!(e.to_string().contains("rate limit"), "{e}"),
+    };
+    assert!(report.refused > 0, "{report}");
+    let why = report.first_refusal.clone().unwrap_or_default();
+    assert!(why.contains("rate limit"), "{report}");
+    assert_eq!(report.lost, 0, "what was accepted is included: {report}");
     running.stop().await;
 }
