@@ -57,6 +57,21 @@ async fn wait(what: &str, secs: u64, cond: impl Fn() -> bool + Send + Clone + 's
     }
 }
 
+/// Three nodes in a line, a ⇄ b ⇄ c (a and c keep each other out), that exchange statuses
+/// only on connecting, so blocks reach them by gossip alone; returned once gossipsub has
+/// settled.
+async fn line() -> ([Arc<Memory>; 3], [NetworkHandle; 3]) {
+    let slow = Duration::from_secs(3_600);
+    let [a, b, c] = [(); 3].map(|()| Memory::new(chain(0, 0), None));
+    let a_net = node_with(a.clone(), &[], slow).await;
+    let b_net = node_with(b.clone(), &[&a_net], slow).await;
+    let c_net = node_with(c.clone(), &[&b_net], slow).await;
+    a_net.block_peer(c_net.peer_id()).unwrap();
+    c_net.block_peer(a_net.peer_id()).unwrap();
+    connected(&a_net, &b_net, &c_net).await;
+    ([a, b, c], [a_net, b_net, c_net])
+}
+
 /// Waits until a ⇄ b ⇄ c have exchanged statuses, and gossipsub has settled.
 async fn connected(a: &NetworkHandle, b: &NetworkHandle, c: &NetworkHandle) {
     let (a, b, c) = (a.clone(), b.clone(), c.clone());
@@ -84,16 +99,8 @@ fn produce(producer: &Memory, net: &NetworkHandle, block: &Block) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blocks_travel_as_ids_and_only_what_a_pool_lacks_is_fetched_from_the_relay() {
-    // a ⇄ b ⇄ c, a and c kept apart: c hears a's blocks only as b relays them. Statuses are
-    // exchanged once, on connecting, so blocks can only arrive by gossip.
-    let slow = Duration::from_secs(3_600);
-    let [a, b, c] = [(); 3].map(|()| Memory::new(chain(0, 0), None));
-    let a_net = node_with(a.clone(), &[], slow).await;
-    let b_net = node_with(b.clone(), &[&a_net], slow).await;
-    let c_net = node_with(c.clone(), &[&b_net], slow).await;
-    a_net.block_peer(c_net.peer_id()).unwrap();
-    c_net.block_peer(a_net.peer_id()).unwrap();
-    connected(&a_net, &b_net, &c_net).await;
+    // c hears a's blocks only as b relays them, and only by gossip.
+    let ([a, b, c], [a_net, b_net, c_net]) = line().await;
 
     let txs = transactions(80);
     let arrived = |nodes: [Arc<Memory>; 2], hash: BlockHash| {
@@ -190,14 +197,7 @@ async fn blocks_travel_as_ids_and_only_what_a_pool_lacks_is_fetched_from_the_rel
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transactions_travel_in_batches_and_only_what_was_admitted_is_relayed() {
-    let slow = Duration::from_secs(3_600);
-    let [a, b, c] = [(); 3].map(|()| Memory::new(chain(0, 0), None));
-    let a_net = node_with(a.clone(), &[], slow).await;
-    let b_net = node_with(b.clone(), &[&a_net], slow).await;
-    let c_net = node_with(c.clone(), &[&b_net], slow).await;
-    a_net.block_peer(c_net.peer_id()).unwrap();
-    c_net.block_peer(a_net.peer_id()).unwrap();
-    connected(&a_net, &b_net, &c_net).await;
+    let ([_, b, c], [a_net, b_net, c_net]) = line().await;
 
     // 300 transactions published at once: each hop gossips them in a batch or two.
     let txs = transactions(302);

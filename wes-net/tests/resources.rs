@@ -15,6 +15,9 @@ use wes_net::libp2p::identity::Keypair;
 use wes_net::{ChainBackend, Imported, NetConfig, NetworkHandle, Rejection, Status, start};
 use wes_ures::{ChunkSource, FetchError, MemoryStore, SourceError, StoreSource};
 
+mod common;
+use common::score_of;
+
 /// A node with a store of resources and no blocks beyond genesis; `corrupt` flips a byte of
 /// every chunk it serves.
 struct Resources {
@@ -102,16 +105,6 @@ async fn node(store: MemoryStore, corrupt: bool, boot: &[&NetworkHandle]) -> Net
     )
     .await
     .unwrap()
-}
-
-fn score_of(net: &NetworkHandle, peer: &NetworkHandle) -> Option<i32> {
-    let id = peer.peer_id().to_string();
-    net.info_blocking()
-        .unwrap()
-        .peers
-        .into_iter()
-        .find(|p| p.peer_id == id)
-        .map(|p| p.score)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
