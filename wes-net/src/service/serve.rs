@@ -106,12 +106,17 @@ fn answer(backend: &dyn ChainBackend, request: Request, limits: Limits) -> Optio
 }
 
 /// The transactions of block `hash` at `indexes`, in that order; none if the block is not
-/// stored or an index is out of range.
+/// stored, an index is out of range, or the indexes do not ascend strictly (as a requester
+/// asks for what it lacks): so an answer never holds more than the block, however many
+/// times a request repeats an index.
 fn block_transactions(
     backend: &dyn ChainBackend,
     hash: &BlockHash,
     indexes: &[u32],
 ) -> Vec<SignedTransaction> {
+    if indexes.windows(2).any(|w| w[0] >= w[1]) {
+        return Vec::new();
+    }
     let Some(block) = backend.block(hash) else {
         return Vec::new();
     };
@@ -137,6 +142,39 @@ mod tests {
             Some(Response::Blocks(b)) => hashes(&b),
             other => panic!("blocks expected, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn block_transactions_are_served_only_for_strictly_ascending_indexes_in_range() {
+        use proptest::strategy::{Strategy, ValueTree};
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let mut chain = testing::chain(1);
+        chain[1].transactions = (0..3)
+            .map(|_| {
+                wes_core::testing::signed_transaction()
+                    .new_tree(&mut runner)
+                    .unwrap()
+                    .current()
+            })
+            .collect();
+        let hash = chain[1].hash();
+        let txs = chain[1].transactions.clone();
+        let backend = MemoryChain::new(chain);
+        let served = |indexes: Vec<u32>| match answer(
+            &backend,
+            Request::BlockTransactions {
+                block: hash,
+                indexes,
+            },
+            Limits::default(),
+        ) {
+            Some(Response::BlockTransactions(t)) => t,
+            other => panic!("block transactions expected, got {other:?}"),
+        };
+        assert_eq!(served(vec![0, 2]), vec![txs[0].clone(), txs[2].clone()]);
+        assert!(served(vec![2, 0]).is_empty(), "not ascending");
+        assert!(served(vec![1; 100_000]).is_empty(), "one index repeated");
+        assert!(served(vec![1, 3]).is_empty(), "out of range");
     }
 
     #[test]
