@@ -130,7 +130,13 @@ async fn a_wallet_pays_with_change_and_every_refusal_is_typed() {
         execution: None,
     }
     .sign(&[&alice]);
-    match client.send(&spent).await.unwrap_err() {
+    let refusal = client.send(&spent).await.unwrap_err();
+    assert_eq!(
+        refusal.rule().as_deref(),
+        Some("missing_input"),
+        "{refusal}"
+    );
+    match refusal {
         ClientError::Call {
             method,
             source: jsonrpsee::core::ClientError::Call(object),
@@ -144,6 +150,7 @@ async fn a_wallet_pays_with_change_and_every_refusal_is_typed() {
 
     // A stopped node is unreachable, not a refusal.
     let err = client.chain_id().await.unwrap_err();
+    assert_eq!(err.rule(), None);
     assert!(
         matches!(
             &err,

@@ -6,23 +6,27 @@
 //!    the change of the one before (still pending: the mempool admits chains), so no sender
 //!    waits for a block. Senders run in parallel, each at `rate / senders` per second (or as
 //!    fast as the node answers), spread over the given nodes round-robin.
-//! 3. **Watch**: new blocks are read as they come; each transfer's submit-to-inclusion and
-//!    submit-to-k-confirmations latency is recorded.
+//! 3. **Watch**: the first node's best chain is followed as it grows and reorganises; each
+//!    transfer counts where the best chain holds it at the end, and its submit-to-inclusion
+//!    and submit-to-k-confirmations latency is measured to when that block (and the k-th
+//!    from it) was first seen.
 //!
 //! The [`Report`] gives submitted/s, included/s, latency percentiles and what was lost.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
 use tokio::sync::Mutex;
 use wes_core::{
     ChainId, Input, Lock, OutPoint, Output, SecretKey, TokenId, Transaction, TxId, ValidityWindow,
 };
 use wes_node::rpc::RpcToken;
 use wes_node::{Client, ClientError};
+
+mod watch;
+use watch::{BlockSource, ChainWatch};
 
 /// What to run.
 #[derive(Clone, Debug)]
@@ -125,16 +129,24 @@ pub struct Report {
     pub inclusion_ms: Percentiles,
     /// Submit-to-k-confirmations latency.
     pub confirmed_ms: Percentiles,
-    /// Blocks that included the transfers.
+    /// Blocks of the best chain that hold the transfers.
     pub blocks: u64,
+    /// Blocks the watched node replaced during the run (read in its best chain, then left
+    /// by a reorganisation): their transfers count where the best chain holds them now.
+    pub replaced_blocks: u64,
 }
 
 impl std::fmt::Display for Report {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             f,
-            "submitted {} (refused {}), included {}, lost {}, in {} blocks",
-            self.submitted, self.refused, self.included, self.lost, self.blocks
+            "submitted {} (refused {}), included {}, lost {}, in {} blocks ({} replaced by reorganisations)",
+            self.submitted,
+            self.refused,
+            self.included,
+            self.lost,
+            self.blocks,
+            self.replaced_blocks
         )?;
         if let Some(why) = &self.first_refusal {
             writeln!(f, "first refusal: {why}")?;
@@ -180,28 +192,6 @@ fn transfer(
     };
     let next = (tx.outpoint(1), change);
     (tx, next)
-}
-
-async fn height(client: &Client) -> Result<u64, LoadError> {
-    Ok(client.call("wes_blockNumber", vec![]).await?)
-}
-
-/// The ids of the transactions in the best chain's block at `height`.
-async fn block_txs(client: &Client, height: u64) -> Result<Vec<TxId>, LoadError> {
-    let block: Value = client
-        .call("wes_getBlockByHeight", vec![json!(height)])
-        .await?;
-    block["transactions"]
-        .as_array()
-        .map(|ids| {
-            ids.iter()
-                .filter_map(|id| id.as_str()?.parse().ok())
-                .collect()
-        })
-        .ok_or_else(|| LoadError::Answer {
-            method: "wes_getBlockByHeight",
-            answer: block.to_string(),
-        })
 }
 
 /// Runs the load described by `options` and reports what it measured.
@@ -252,16 +242,13 @@ pub async fn run(options: &LoadOptions) -> Result<Report, LoadError> {
             TokenId::Native,
         )
         .await?;
-    let start_height = height(watcher).await?;
+    // The funding may be in the tip already: watch from the block below it.
+    let mut watch = ChainWatch::new(watcher.tip().await?.saturating_sub(1));
     let deadline = Instant::now() + options.settle_timeout;
-    let mut scanned = start_height.saturating_sub(1);
-    'funded: loop {
-        let tip = height(watcher).await?;
-        while scanned < tip {
-            scanned += 1;
-            if block_txs(watcher, scanned).await?.contains(&funding) {
-                break 'funded;
-            }
+    loop {
+        watch.follow(watcher).await?;
+        if watch.height_of(&funding).is_some() {
+            break;
         }
         if Instant::now() > deadline {
             return Err(LoadError::FundingTimeout(funding, options.settle_timeout));
@@ -344,15 +331,13 @@ pub async fn run(options: &LoadOptions) -> Result<Report, LoadError> {
         });
     }
 
-    // 3. Watch the blocks while sending, then until every transfer has its confirmations
-    //    (or the timeout passes).
+    // 3. Follow the best chain while sending, then until every transfer has its
+    //    confirmations (or the timeout passes). A transfer is included while a block of the
+    //    best chain holds it: reorganisations move transfers between blocks, or back to the
+    //    pools.
     let k = options.confirmations.max(1);
-    let mut included: HashMap<TxId, u64> = HashMap::new();
-    let mut inclusion: Vec<Duration> = Vec::new();
-    let mut seen_at: BTreeMap<u64, Instant> = BTreeMap::new();
     let mut sending_time = None;
     let mut deadline = None;
-    let mut last_inclusion = started;
     let mut last_send = started;
     loop {
         while let Some(joined) = tasks.try_join_next() {
@@ -364,27 +349,14 @@ pub async fn run(options: &LoadOptions) -> Result<Report, LoadError> {
             sending_time = Some(last_send - started);
             deadline = Some(Instant::now() + options.settle_timeout);
         }
-        let tip = height(watcher).await?;
-        while scanned < tip {
-            scanned += 1;
-            let ids = block_txs(watcher, scanned).await?;
-            let now = Instant::now();
-            seen_at.insert(scanned, now);
-            let sent = submitted.lock().await;
-            for id in ids {
-                if let Some(at) = sent.get(&id)
-                    && !included.contains_key(&id)
-                {
-                    included.insert(id, scanned);
-                    inclusion.push(now - *at);
-                    last_inclusion = now;
-                }
-            }
-        }
+        watch.follow(watcher).await?;
         if sending_time.is_some() {
-            let pending = submitted.lock().await.len() - included.len();
-            let deepest = included.values().max().copied().unwrap_or(0);
-            if pending == 0 && tip + 1 >= deepest + k {
+            let sent = submitted.lock().await;
+            let heights: Option<Vec<u64>> = sent.keys().map(|id| watch.height_of(id)).collect();
+            let deepest = heights.and_then(|h| h.into_iter().max());
+            if let (Some(deepest), Some(tip)) = (deepest, watch.tip())
+                && tip + 1 >= deepest + k
+            {
                 break;
             }
         }
@@ -394,11 +366,25 @@ pub async fn run(options: &LoadOptions) -> Result<Report, LoadError> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let sent = submitted.lock().await;
-    // Submit to k confirmations: until the k-th block from the including one was seen.
-    let confirmed: Vec<Duration> = included
-        .iter()
-        .filter_map(|(id, h)| Some(*seen_at.get(&(h + k - 1))? - *sent.get(id)?))
-        .collect();
+    // Submit to inclusion: until the block that holds the transfer in the best chain was
+    // seen; to k confirmations: until the k-th block from it was.
+    let mut inclusion = Vec::new();
+    let mut confirmed = Vec::new();
+    let mut last_inclusion = started;
+    let mut included: HashMap<TxId, u64> = HashMap::new();
+    for (id, at) in sent.iter() {
+        let Some(h) = watch.height_of(id) else {
+            continue;
+        };
+        included.insert(*id, h);
+        if let Some(seen) = watch.seen_at(h) {
+            inclusion.push(seen.saturating_duration_since(*at));
+            last_inclusion = last_inclusion.max(seen);
+        }
+        if let Some(seen) = watch.seen_at(h + k - 1) {
+            confirmed.push(seen.saturating_duration_since(*at));
+        }
+    }
     let blocks: BTreeSet<u64> = included.values().copied().collect();
     let submitted_n = sent.len();
     let sending = sending_time.unwrap_or_else(|| started.elapsed());
@@ -414,5 +400,6 @@ pub async fn run(options: &LoadOptions) -> Result<Report, LoadError> {
         inclusion_ms: Percentiles::of(inclusion),
         confirmed_ms: Percentiles::of(confirmed),
         blocks: blocks.len() as u64,
+        replaced_blocks: watch.replaced(),
     })
 }

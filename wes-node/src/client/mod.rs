@@ -85,6 +85,23 @@ pub enum ClientError {
     },
 }
 
+impl ClientError {
+    /// The rule the node named when it refused the call (`data.rule` of its error object,
+    /// such as `not_found` or `rate_limited`; RPC.md lists them); `None` for a failure that
+    /// is not a refusal by the node.
+    pub fn rule(&self) -> Option<String> {
+        let ClientError::Call {
+            source: jsonrpsee::core::ClientError::Call(refusal),
+            ..
+        } = self
+        else {
+            return None;
+        };
+        let data: Value = serde_json::from_str(refusal.data()?.get()).ok()?;
+        data.get("rule")?.as_str().map(str::to_owned)
+    }
+}
+
 /// An unspent output as `wes_getUtxos` lists it, decoded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Utxo {
