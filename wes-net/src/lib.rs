@@ -42,7 +42,7 @@ pub use error::NetError;
 pub use fetch::PeerSource;
 pub use peers::{Offence, PeerBook, ScoreConfig, Verdict};
 pub use protocol::{Limits, Request, Response, Status, Topics};
-pub use service::{GossipStats, NetConfig, NetInfo, NetworkHandle, PeerInfo, start};
+pub use service::{GossipStats, HeardBlock, NetConfig, NetInfo, NetworkHandle, PeerInfo, start};
 
 /// The libp2p version this crate is built on, for code that talks to its swarm directly
 /// (identities, multiaddresses, test peers).

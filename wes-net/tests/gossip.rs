@@ -1,7 +1,8 @@
 //! Gossip between real swarms on 127.0.0.1. Compact blocks: a block travels as its header
 //! and transaction ids, each receiver takes what its pool holds and asks the peer that
 //! relayed it for the rest (a pooled transaction with another witness included), relays it
-//! once it is whole, and charges a peer whose transactions are not the block's.
+//! once it is whole, and charges a peer whose transactions are not the block's. A producer
+//! serves its block's transactions from memory, before it stored the block.
 //! Transactions travel in batches, and a node relays only what it admitted.
 
 use std::sync::Arc;
@@ -174,22 +175,51 @@ async fn blocks_travel_as_ids_and_only_what_a_pool_lacks_is_fetched_from_the_rel
         assert_eq!(score, Some(0), "an honest relay is not charged");
     }
 
-    // 4. a serves the transactions of its next block out of order: b refuses the block and
-    //    charges a.
-    a.lie.store(true, Ordering::SeqCst);
+    // 4. b serves the transactions of the next block out of order (a, its producer,
+    //    serves them from what it announced): c refuses the block and charges b.
+    b.lie.store(true, Ordering::SeqCst);
     let b4 = block_with(b3.hash(), 4, &txs[73..80]);
     produce(&a, &a_net, &b4);
     {
-        let (a_net, b_net) = (a_net.clone(), b_net.clone());
-        wait("a charged", 20, move || {
-            score_of(&b_net, &a_net).is_none_or(|s| s < 0)
+        let (b_net, c_net) = (b_net.clone(), c_net.clone());
+        wait("b charged", 20, move || {
+            score_of(&c_net, &b_net).is_none_or(|s| s < 0)
         })
         .await;
     }
+    assert!(b.position(&b4.hash()).is_some(), "a served b honestly");
     assert!(
-        b.position(&b4.hash()).is_none(),
+        c.position(&b4.hash()).is_none(),
         "the block was not imported"
     );
+    for net in [a_net, b_net, c_net] {
+        net.shutdown();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_block_announced_before_its_producer_stored_it_is_heard_of_and_rebuilt() {
+    let ([a, b, _], [a_net, b_net, c_net]) = line().await;
+    assert_eq!(b_net.heard_block(), None);
+    // a announces a block it has not stored (its own import is still running), whose
+    // transactions b's pool lacks: b hears of it at once and fetches them from a's memory.
+    let txs = transactions(30);
+    let b1 = block_with(a.tip(), 1, &txs);
+    a_net.announce_block(&b1).unwrap();
+    let hash = b1.hash();
+    {
+        let b = b.clone();
+        wait("block 1 rebuilt by b", 20, move || {
+            b.position(&hash).is_some()
+        })
+        .await;
+    }
+    assert_eq!(b.block_at(1), b1);
+    let heard = b_net.heard_block().expect("heard of");
+    assert_eq!((heard.height, heard.hash), (1, hash));
+    let s = stats(&b_net).await;
+    assert_eq!((s.fetches, s.fetched_transactions), (1, 29), "{s:?}");
+    assert!(a.position(&hash).is_none(), "a never stored it");
     for net in [a_net, b_net, c_net] {
         net.shutdown();
     }

@@ -90,6 +90,13 @@ pub struct Config {
     /// this much later if no block came meanwhile, and so on (default
     /// [`DEFAULT_PRODUCER_STAGGER_MS`]; 0: every producer at its slot).
     pub producer_stagger_ms: u64,
+    /// How long, at most, a producer waits for the import of a peer's block it heard of
+    /// above its tip before making a rival for that height
+    /// ([`Node::awaits_peer_block`]). Under load a peer's block can take seconds to
+    /// import, far more than [`producer_stagger_ms`](Self::producer_stagger_ms), and
+    /// every rival made meanwhile costs a reorganisation somewhere. Default
+    /// [`DEFAULT_PEER_BLOCK_WAIT_MS`]; 0: never waits.
+    pub peer_block_wait_ms: u64,
     /// Blocks the chain's operators vouch for: a block at a checkpoint's height must be the
     /// one named, and the best chain is final up to the highest one it has passed
     /// ([`wes_consensus::checkpoints`]). Default: none.
@@ -104,6 +111,10 @@ pub struct Config {
 /// The default [`Config::producer_stagger_ms`]: a quarter of the default block time, far
 /// more than a block takes to reach the peers of a network.
 pub const DEFAULT_PRODUCER_STAGGER_MS: u64 = 500;
+
+/// The default [`Config::peer_block_wait_ms`]: the default block time. A block heard of
+/// and not imported within it was most likely refused.
+pub const DEFAULT_PEER_BLOCK_WAIT_MS: u64 = 2_000;
 
 /// The default [`ForkPolicy::tie_window_ms`] of a node: blocks of one height mined at once
 /// reach every node well within it; a sibling released later does not replace the tip.
@@ -132,6 +143,7 @@ impl Config {
                 max_reorg_depth: Some(DEFAULT_MAX_REORG_DEPTH),
             },
             producer_stagger_ms: DEFAULT_PRODUCER_STAGGER_MS,
+            peer_block_wait_ms: DEFAULT_PEER_BLOCK_WAIT_MS,
             checkpoints: Checkpoints::none(),
             min_chain_work: 0,
         }

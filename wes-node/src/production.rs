@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::TryLockError;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -24,8 +25,9 @@ impl<L: ChainLedger> Node<L> {
     /// # Errors
     /// [`NodeError::NoProducer`]; [`NodeError::BelowMinimumWork`] before the node has
     /// synced a chain with the chain's minimum work; [`NodeError::LostRace`] when another
-    /// block took the height meanwhile; [`NodeError::Cancelled`] at shutdown; the ledger's or engine's
-    /// failure.
+    /// block took the height meanwhile, or a peer's block for it was heard of
+    /// ([`awaits_peer_block`](Self::awaits_peer_block)); [`NodeError::Cancelled`] at
+    /// shutdown; the ledger's or engine's failure.
     pub fn produce_block(&self) -> Result<(u64, BlockHash, usize), NodeError> {
         let producer = self.producer.clone().ok_or(NodeError::NoProducer)?;
         // No work is spent on a block the ledger could not store, nor on a chain the network
@@ -76,6 +78,7 @@ impl<L: ChainLedger> Node<L> {
         // moves the tip cancels this seal (as does shutdown).
         let cancel = Arc::new(AtomicBool::new(false));
         *lock(&self.sealing) = Some(cancel.clone());
+        let parent = chain.best_header().clone();
         drop(chain);
         if !dropped.is_empty() {
             self.announce(TipMoved {
@@ -83,7 +86,10 @@ impl<L: ChainLedger> Node<L> {
                 ..TipMoved::default()
             });
         }
-        if self.stopping() {
+        // Building takes seconds under load: a peer's block for this height heard of
+        // meanwhile (the height's aggregator's, most likely) would have this one as a rival.
+        let rival = self.awaits_peer_block(&parent);
+        if self.stopping() || rival {
             cancel.store(true, Ordering::SeqCst);
         }
         let sealed = producer.seal(block.header.clone(), &cancel);
@@ -97,20 +103,41 @@ impl<L: ChainLedger> Node<L> {
             if self.stopping() {
                 return Err(NodeError::Cancelled);
             }
+            let outcome = if rival {
+                "a peer's block for this height was heard of while building"
+            } else {
+                "the tip moved while sealing"
+            };
             return Err(NodeError::LostRace {
                 hash: BlockHash::default(),
-                outcome: "the tip moved while sealing".into(),
+                outcome: outcome.into(),
             });
         };
         block.header = header;
         let hash = block.hash();
+        if self.awaits_peer_block(&parent) {
+            return Err(NodeError::LostRace {
+                hash,
+                outcome: "a peer's block for this height was heard of while sealing".into(),
+            });
+        }
         let n = block.transactions.len() - 1;
+        // Announced before this node's own import, which takes a while for a large block
+        // (as BIP 152 relays a block before validating it): the block was built on the
+        // ledger's tip from checked transactions, so it is valid on its parent, and the
+        // producers after this one in the height's order hear of it sooner (see
+        // `awaits_peer_block`). The network serves its transactions from memory meanwhile.
+        // A block whose parent is no longer the tip is not announced: it would only be a
+        // rival (its import below says so).
+        if let Some(net) = self.network()
+            && self.status().best == parent.hash()
+            && let Err(e) = net.announce_block(&block)
+        {
+            tracing::warn!("announcing {hash}: {e}");
+        }
         match self.import_block(block.clone()).map_err(NodeError::chain)? {
             Submitted::Extended { .. } | Submitted::Reorganized { .. } => {
                 if let Some(net) = self.network() {
-                    if let Err(e) = net.announce_block(&block) {
-                        tracing::warn!("announcing {hash}: {e}");
-                    }
                     // What the block registers and this node lacks (a deployment relayed
                     // to it): fetched now, as a node importing the block does.
                     crate::network::fetch_registrations(self, &block, net);
@@ -159,6 +186,30 @@ impl<L: ChainLedger> Node<L> {
         producer_rank(&**router, &header, peers, &me).saturating_mul(stagger)
     }
 
+    /// Whether a peer's block above `parent` (this node's tip) was heard of less than
+    /// [`Config::peer_block_wait_ms`](crate::Config::peer_block_wait_ms) ago and is not
+    /// known yet ([`NetworkHandle::heard_block`](wes_net::NetworkHandle::heard_block)): a
+    /// producer waits for its import rather than make a rival for its height. A block that
+    /// is refused, or never comes, holds production back by the wait at most; one whose
+    /// header fails the checks (its proof of work) holds nothing back.
+    pub fn awaits_peer_block(&self, parent: &BlockHeader) -> bool {
+        let wait = Duration::from_millis(self.config.peer_block_wait_ms);
+        let Some(heard) = self.network().and_then(|net| net.heard_block()) else {
+            return false;
+        };
+        if heard.height <= parent.height || heard.at.elapsed() >= wait {
+            return false;
+        }
+        // Not waiting for the chain's lock: while an import holds it, the block is not
+        // known yet.
+        let known = match self.chain.try_lock() {
+            Ok(chain) => chain.knows(&heard.hash),
+            Err(TryLockError::Poisoned(chain)) => chain.into_inner().knows(&heard.hash),
+            Err(TryLockError::WouldBlock) => false,
+        };
+        !known
+    }
+
     /// Produces blocks until [`shutdown`](Node::shutdown), each at the producer's next slot
     /// (after [`production_delay`](Node::production_delay)). Returns at once if the node has
     /// no producer.
@@ -179,6 +230,10 @@ impl<L: ChainLedger> Node<L> {
             let now = now_ms();
             if now < due {
                 std::thread::sleep(Duration::from_millis((due - now).min(200)));
+                continue;
+            }
+            if self.awaits_peer_block(&parent) {
+                std::thread::sleep(Duration::from_millis(20));
                 continue;
             }
             match self.produce_block() {

@@ -119,8 +119,12 @@ fn run(nodes: usize, rules: Rules, heights: u64, block_ms: u64) -> Figures {
                 Rules::Before => {
                     config.fork_policy = ForkPolicy::default();
                     config.producer_stagger_ms = 0;
+                    config.peer_block_wait_ms = 0;
                 }
-                Rules::Now => config.producer_stagger_ms = block_ms / 4,
+                Rules::Now => {
+                    config.producer_stagger_ms = block_ms / 4;
+                    config.peer_block_wait_ms = block_ms;
+                }
             }
             NodeBuilder::new(config, genesis.clone())
                 .pow(

@@ -50,6 +50,7 @@ pub fn open(config: &NodeConfig, miner: Option<&SecretKey>) -> Result<Arc<RefNod
     settings.block_time_ms = config.chain.block_time_ms;
     // Producers of a height take turns a quarter block apart.
     settings.producer_stagger_ms = config.chain.block_time_ms / 4;
+    settings.peer_block_wait_ms = config.chain.block_time_ms;
     settings.checkpoints = config.chain.checkpoints()?;
     settings.min_chain_work = config.chain.min_chain_work()?;
     settings.uploads = config.uploads.config();

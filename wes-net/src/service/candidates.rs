@@ -18,6 +18,10 @@ use crate::protocol::{Request, Response};
 impl Service {
     /// Gossips a block this node mined, and sends it to its height's aggregator.
     pub(super) fn announce(&mut self, block: Block, compact: Vec<u8>) {
+        if self.announced.len() >= super::ANNOUNCED_KEPT {
+            self.announced.pop_front();
+        }
+        self.announced.push_back((block.hash(), block.clone()));
         if let Err(e) = self
             .swarm
             .behaviour_mut()
@@ -53,12 +57,15 @@ impl Service {
         if let Err(e) = self.backend.check_header(&block.header) {
             return self.penalise(peer, Offence::InvalidBlock, &e.message);
         }
+        let header = block.header.clone();
         let job = Job::Block {
             block,
             from: peer,
             origin: Origin::Candidate(channel),
         };
-        self.import_tx.push(job, size);
+        if self.import_tx.push(job, size) {
+            self.handle.set_heard_block(&header);
+        }
     }
 
     /// A candidate's import is done: its producer learns our best tip.

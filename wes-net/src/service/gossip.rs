@@ -40,12 +40,15 @@ impl Service {
                 return self.reject_gossip(from, &id, Offence::InvalidBlock, &e.message);
             }
             self.gossip.compact_blocks += 1;
+            let header = compact.header.clone();
             let job = Job::Compact {
                 compact,
                 from,
                 id: id.clone(),
             };
-            if !self.import_tx.push(job, message.data.len()) {
+            if self.import_tx.push(job, message.data.len()) {
+                self.handle.set_heard_block(&header);
+            } else {
                 self.report(&id, &from, MessageAcceptance::Ignore);
             }
         } else if message.topic == self.topics.transactions {

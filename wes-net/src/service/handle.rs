@@ -8,7 +8,9 @@ use std::time::Instant;
 use libp2p::{Multiaddr, PeerId};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
-use wes_core::{Block, ResourceBody, ResourceStore, SignedTransaction, codec};
+use wes_core::{
+    Block, BlockHash, BlockHeader, ResourceBody, ResourceStore, SignedTransaction, codec,
+};
 use wes_ures::{ChunkSource, FetchError, FetchReport, Fetcher};
 
 use crate::compact::CompactBlock;
@@ -70,6 +72,18 @@ pub struct GossipStats {
     pub fetched_transactions: u64,
 }
 
+/// A peer's block this node heard of: its header passed the checks and the block was
+/// queued for import, as [`NetworkHandle::heard_block`] reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeardBlock {
+    /// Its height.
+    pub height: u64,
+    /// Its hash.
+    pub hash: BlockHash,
+    /// When its header arrived.
+    pub at: Instant,
+}
+
 /// What the handle asks of the swarm task.
 pub(super) enum Command {
     /// Transactions this node admitted, to gossip in its next batch.
@@ -99,6 +113,8 @@ pub struct NetworkHandle {
     pub(super) listen: Arc<Mutex<Vec<Multiaddr>>>,
     /// The peers of this chain (those that exchanged a status), sorted.
     pub(super) chain_peers: Arc<Mutex<Vec<PeerId>>>,
+    /// The last peer's block heard of.
+    pub(super) heard: Arc<Mutex<Option<HeardBlock>>>,
 }
 
 impl std::fmt::Debug for NetworkHandle {
@@ -123,6 +139,26 @@ impl NetworkHandle {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// The last peer's block this node heard of (gossiped, or sent to it as the height's
+    /// aggregator) whose header passed the checks and that was queued for import, read
+    /// without a round trip. Its import may take a while under load (the block waits for
+    /// the blocks queued before it, and a compact one for the transactions it lacks): a
+    /// block producer that sees a block heard of above its tip can wait for it rather than
+    /// make a rival for its height.
+    pub fn heard_block(&self) -> Option<HeardBlock> {
+        *self.heard.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records `header` as the last block heard of.
+    pub(super) fn set_heard_block(&self, header: &BlockHeader) {
+        let heard = HeardBlock {
+            height: header.height,
+            hash: header.hash(),
+            at: Instant::now(),
+        };
+        *self.heard.lock().unwrap_or_else(|e| e.into_inner()) = Some(heard);
     }
 
     /// Replaces the list [`chain_peers`](Self::chain_peers) returns.
@@ -329,6 +365,7 @@ mod tests {
             peer_id: PeerId::random(),
             listen: Arc::new(Mutex::new(Vec::new())),
             chain_peers: Arc::new(Mutex::new(Vec::new())),
+            heard: Arc::new(Mutex::new(None)),
         };
         (net, rx)
     }

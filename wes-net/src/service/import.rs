@@ -56,38 +56,70 @@ pub(super) enum Job {
     },
 }
 
+/// Jobs that go ahead of the others in an [`ImportQueue`].
+pub(super) trait Urgency {
+    /// Whether this job jumps the queue.
+    fn urgent(&self) -> bool;
+}
+
+/// Blocks go ahead of transactions: under load, seconds of gossiped transactions wait in
+/// the queue, and a peer's block held behind them would leave its height to rival
+/// producers (each a reorganisation on half the network). A compact block that lacks
+/// transactions still queued behind it asks its sender for them.
+impl Urgency for Job {
+    fn urgent(&self) -> bool {
+        !matches!(self, Job::Txs { .. })
+    }
+}
+
 /// The queue to the import worker, bounded by count and by bytes: a flood of small
-/// transactions and a few huge blocks are both held to a fixed memory.
+/// transactions and a few huge blocks are both held to a fixed memory. Urgent jobs
+/// ([`Urgency`]) have a lane of their own, which the worker empties first.
 pub(super) struct ImportQueue<J> {
-    jobs: mpsc::Sender<(J, usize)>,
+    urgent: mpsc::Sender<(J, usize)>,
+    other: mpsc::Sender<(J, usize)>,
     bytes: Arc<AtomicUsize>,
     max_bytes: usize,
 }
 
 /// The worker's end of an [`ImportQueue`].
 pub(super) struct ImportJobs<J> {
-    jobs: mpsc::Receiver<(J, usize)>,
+    urgent: mpsc::Receiver<(J, usize)>,
+    other: mpsc::Receiver<(J, usize)>,
     bytes: Arc<AtomicUsize>,
 }
 
-/// A queue of at most `max_jobs` jobs (at least one) and `max_bytes` bytes.
+/// A queue of at most `max_jobs` jobs (at least one) in each lane, and `max_bytes` bytes
+/// in all.
 pub(super) fn queue<J>(max_jobs: usize, max_bytes: usize) -> (ImportQueue<J>, ImportJobs<J>) {
-    let (tx, rx) = mpsc::channel(max_jobs.max(1));
+    let (urgent_tx, urgent_rx) = mpsc::channel(max_jobs.max(1));
+    let (other_tx, other_rx) = mpsc::channel(max_jobs.max(1));
     let bytes = Arc::new(AtomicUsize::new(0));
     let queue = ImportQueue {
-        jobs: tx,
+        urgent: urgent_tx,
+        other: other_tx,
         bytes: bytes.clone(),
         max_bytes,
     };
-    (queue, ImportJobs { jobs: rx, bytes })
+    let jobs = ImportJobs {
+        urgent: urgent_rx,
+        other: other_rx,
+        bytes,
+    };
+    (queue, jobs)
 }
 
-impl<J> ImportQueue<J> {
-    /// Queues `job` of `size` bytes; `false` if it does not fit (then it is dropped).
+impl<J: Urgency> ImportQueue<J> {
+    /// Queues `job` of `size` bytes in its lane; `false` if it does not fit (then it is
+    /// dropped).
     pub(super) fn push(&self, job: J, size: usize) -> bool {
         let before = self.bytes.fetch_add(size, AtomicOrdering::SeqCst);
-        if before.saturating_add(size) > self.max_bytes || self.jobs.try_send((job, size)).is_err()
-        {
+        let lane = if job.urgent() {
+            &self.urgent
+        } else {
+            &self.other
+        };
+        if before.saturating_add(size) > self.max_bytes || lane.try_send((job, size)).is_err() {
             self.bytes.fetch_sub(size, AtomicOrdering::SeqCst);
             return false;
         }
@@ -96,9 +128,18 @@ impl<J> ImportQueue<J> {
 }
 
 impl<J> ImportJobs<J> {
-    /// The next job, its bytes released; `None` once the queue is closed and empty.
+    /// The next job, urgent ones first, its bytes released; `None` once the queue is
+    /// closed and empty.
     fn blocking_next(&mut self) -> Option<J> {
-        let (job, size) = self.jobs.blocking_recv()?;
+        let (urgent, other) = (&mut self.urgent, &mut self.other);
+        let (job, size) = futures::executor::block_on(async {
+            tokio::select! {
+                biased;
+                Some(job) = urgent.recv() => Some(job),
+                Some(job) = other.recv() => Some(job),
+                else => None,
+            }
+        })?;
         self.bytes.fetch_sub(size, AtomicOrdering::SeqCst);
         Some(job)
     }
@@ -241,22 +282,29 @@ mod tests {
         q.bytes.load(AtomicOrdering::SeqCst)
     }
 
+    /// Odd numbers are urgent.
+    impl Urgency for u32 {
+        fn urgent(&self) -> bool {
+            self % 2 == 1
+        }
+    }
+
     #[test]
     fn the_queue_is_bounded_by_count_and_by_bytes() {
         let (q, mut jobs) = queue::<u32>(2, 100);
-        assert!(!q.push(0, 101), "larger than the whole queue");
+        assert!(!q.push(1, 101), "larger than the whole queue");
         assert!(q.push(1, 60));
-        assert!(!q.push(2, 41), "101 bytes");
+        assert!(!q.push(3, 41), "101 bytes");
         assert!(q.push(3, 40), "exactly 100 bytes fit");
-        assert!(!q.push(4, 0), "two jobs at most");
+        assert!(!q.push(5, 0), "two jobs at most in a lane");
         // What was refused holds no bytes; what the worker took frees its bytes.
         assert_eq!(queued(&q), 100);
         assert_eq!(jobs.blocking_next(), Some(1));
         assert_eq!(queued(&q), 40);
-        assert!(!q.push(5, 61));
-        assert!(q.push(5, 60));
+        assert!(!q.push(5, 61), "the byte bound is shared by both lanes");
+        assert!(q.push(4, 60));
         assert_eq!(jobs.blocking_next(), Some(3));
-        assert_eq!(jobs.blocking_next(), Some(5));
+        assert_eq!(jobs.blocking_next(), Some(4));
         assert_eq!(queued(&q), 0);
         drop(q);
         assert_eq!(jobs.blocking_next(), None);
@@ -266,7 +314,52 @@ mod tests {
     fn a_queue_of_zero_jobs_still_takes_one() {
         let (q, _jobs) = queue::<u32>(0, 10);
         assert!(q.push(1, 10));
-        assert!(!q.push(2, 0));
+        assert!(!q.push(3, 0));
+    }
+
+    #[test]
+    fn urgent_jobs_jump_the_queue_in_their_own_order() {
+        let (q, mut jobs) = queue::<u32>(8, 1000);
+        for job in [0, 2, 1, 4, 3, 5] {
+            assert!(q.push(job, 10));
+        }
+        let order: Vec<u32> = std::iter::from_fn(|| {
+            if queued(&q) == 0 {
+                None
+            } else {
+                jobs.blocking_next()
+            }
+        })
+        .collect();
+        assert_eq!(order, [1, 3, 5, 0, 2, 4]);
+        // A job in either lane wakes the worker.
+        assert!(q.push(2, 10));
+        assert_eq!(jobs.blocking_next(), Some(2));
+        assert!(q.push(7, 10));
+        assert_eq!(jobs.blocking_next(), Some(7));
+    }
+
+    #[test]
+    fn blocks_are_urgent_and_transactions_are_not() {
+        let (from, id) = (PeerId::random(), MessageId::new(b"m"));
+        let block = testing::block(testing::hash(1), 1, 1);
+        let origin = Origin::Gossip(id.clone());
+        assert!(
+            Job::Block {
+                block,
+                from,
+                origin
+            }
+            .urgent()
+        );
+        assert!(
+            !Job::Txs {
+                txs: Vec::new(),
+                from,
+                id
+            }
+            .urgent()
+        );
     }
 
     #[test]

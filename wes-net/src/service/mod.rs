@@ -30,7 +30,7 @@
 //! | `sync`       | block sync: status, locator, headers, bodies (`sync::state`: epochs, cursor, backoff) |
 //! | `import`     | the import queue (bounded by count and bytes) and the worker |
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -38,6 +38,7 @@ use libp2p::identity::Keypair;
 use libp2p::request_response::OutboundRequestId;
 use libp2p::{Multiaddr, PeerId, Swarm};
 use tokio::sync::{Semaphore, mpsc};
+use wes_core::{Block, BlockHash};
 
 use crate::backend::ChainBackend;
 use crate::error::NetError;
@@ -60,7 +61,7 @@ mod sync;
 mod testing;
 
 pub use config::NetConfig;
-pub use handle::{GossipStats, NetInfo, NetworkHandle, PeerInfo};
+pub use handle::{GossipStats, HeardBlock, NetInfo, NetworkHandle, PeerInfo};
 
 use event_loop::Feedback;
 use import::{ImportQueue, Job};
@@ -94,6 +95,7 @@ pub async fn start(
         peer_id: *swarm.local_peer_id(),
         listen: Arc::new(Mutex::new(listen)),
         chain_peers: Arc::new(Mutex::new(Vec::new())),
+        heard: Arc::new(Mutex::new(None)),
     };
     import::spawn_worker(
         import_rx,
@@ -121,6 +123,7 @@ pub async fn start(
         candidates_received: 0,
         gossip: GossipStats::default(),
         outbox,
+        announced: VecDeque::new(),
     };
     tokio::spawn(service.run(command_rx, feedback_rx));
     Ok(handle)
@@ -145,7 +148,15 @@ struct Service {
     candidates_received: u64,
     gossip: GossipStats,
     outbox: relay::Outbox,
+    /// The blocks this node announced last (at most [`ANNOUNCED_KEPT`]), newest last: a
+    /// producer announces its block before importing it, and peers rebuilding it ask for
+    /// the transactions they lack at once.
+    announced: VecDeque<(BlockHash, Block)>,
 }
+
+/// How many of its own announced blocks a node keeps to serve their transactions from
+/// memory.
+const ANNOUNCED_KEPT: usize = 8;
 
 impl Service {
     fn now() -> Instant {

@@ -7,7 +7,7 @@
 
 use libp2p::PeerId;
 use libp2p::request_response::ResponseChannel;
-use wes_core::{BlockHash, SignedTransaction, codec};
+use wes_core::{Block, BlockHash, SignedTransaction, codec};
 
 use super::Service;
 use super::event_loop::Feedback;
@@ -36,6 +36,14 @@ impl Service {
                 self.on_status(peer, status);
             }
             Request::Candidate(block) => self.on_candidate(peer, block, channel, size),
+            // The transactions of a block this node just announced, perhaps before its own
+            // import stored it: from memory, on the loop.
+            Request::BlockTransactions { block, indexes }
+                if let Some((_, announced)) = self.announced.iter().find(|(h, _)| *h == block) =>
+            {
+                let txs = pick(announced, &indexes);
+                self.respond(channel, &Response::BlockTransactions(txs));
+            }
             other => self.serve(peer, other, channel),
         }
     }
@@ -114,12 +122,17 @@ fn block_transactions(
     hash: &BlockHash,
     indexes: &[u32],
 ) -> Vec<SignedTransaction> {
+    match backend.block(hash) {
+        Some(block) => pick(&block, indexes),
+        None => Vec::new(),
+    }
+}
+
+/// The transactions of `block` at `indexes`, as [`block_transactions`] answers them.
+fn pick(block: &Block, indexes: &[u32]) -> Vec<SignedTransaction> {
     if indexes.windows(2).any(|w| w[0] >= w[1]) {
         return Vec::new();
     }
-    let Some(block) = backend.block(hash) else {
-        return Vec::new();
-    };
     indexes
         .iter()
         .map(|&i| block.transactions.get(i as usize).cloned())

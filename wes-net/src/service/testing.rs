@@ -162,5 +162,6 @@ pub(super) fn handle() -> NetworkHandle {
         peer_id: PeerId::random(),
         listen: Arc::new(Mutex::new(Vec::new())),
         chain_peers: Arc::new(Mutex::new(Vec::new())),
+        heard: Arc::new(Mutex::new(None)),
     }
 }
