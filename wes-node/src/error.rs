@@ -75,6 +75,22 @@ pub enum NodeError {
         /// The quota.
         max: u64,
     },
+    /// An upload would take a client's leased bytes past its share
+    /// ([`UploadConfig::max_leased_bytes_per_client`](crate::UploadConfig::max_leased_bytes_per_client)):
+    /// refused until its earlier uploads are registered or their leases end.
+    #[error(
+        "upload of {size} bytes refused: client {client}'s uploads hold {held} of at most {max} bytes"
+    )]
+    ClientUploadQuota {
+        /// The client, as the node identifies it.
+        client: String,
+        /// Bytes its leases hold.
+        held: u64,
+        /// The upload's size.
+        size: u64,
+        /// Its share.
+        max: u64,
+    },
     /// This node has no block producer (it follows the chain only).
     #[error("this node does not produce blocks")]
     NoProducer,
@@ -162,6 +178,7 @@ impl Blame for NodeError {
             NodeError::LostRace { .. }
             | NodeError::Cancelled
             | NodeError::UploadQuota { .. }
+            | NodeError::ClientUploadQuota { .. }
             | NodeError::BelowMinimumWork { .. } => Fault::Unavailable,
             _ => Fault::Local,
         }
@@ -176,6 +193,7 @@ impl Blame for NodeError {
             NodeError::NoProducer => Some("no_producer"),
             NodeError::BelowMinimumWork { .. } => Some("below_minimum_work"),
             NodeError::UploadQuota { .. } => Some("upload_quota"),
+            NodeError::ClientUploadQuota { .. } => Some("client_upload_quota"),
             NodeError::Ledger { rule, .. } => *rule,
             _ => None,
         }

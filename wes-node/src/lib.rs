@@ -104,5 +104,5 @@ pub use settlement::{Settlement, SettlementConfig, SettlementError};
 pub use status::ChainStatus;
 pub use storage::StorageConfig;
 pub use tip::{TipMoved, TipObserver};
-pub use uploads::UploadConfig;
+pub use uploads::{UploadConfig, Uploader};
 pub use view::NodeView;

@@ -40,7 +40,7 @@ use crate::settlement::{Settlement, SettlementConfig};
 use crate::status::ChainStatus;
 use crate::storage::StorageConfig;
 use crate::tip::{TipMoved, TipObserver};
-use crate::uploads::{Leases, UploadConfig};
+use crate::uploads::{Leases, UploadConfig, Uploader};
 use crate::view::NodeView;
 
 /// Milliseconds since the Unix epoch.
@@ -409,12 +409,30 @@ impl<L: ChainLedger> Node<L> {
     }
 
     /// Stores `bytes` in the resource store as `kind` after its executor checked them (a
-    /// WASM module or ONNX model must load; plain files are stored as they are).
+    /// WASM module or ONNX model must load; plain files are stored as they are), leased as
+    /// the operator's upload ([`put_resource_as`](Self::put_resource_as)).
     ///
     /// # Errors
-    /// [`NodeError::InvalidResource`] with the executor's reason, or the store's failure.
+    /// As [`put_resource_as`](Self::put_resource_as).
     pub fn put_resource(
         &self,
+        bytes: &[u8],
+        kind: ResourceKind,
+        name: &str,
+    ) -> Result<ContentId, NodeError> {
+        self.put_resource_as(&Uploader::Operator, bytes, kind, name)
+    }
+
+    /// Stores `bytes` as [`put_resource`](Self::put_resource) does, leased for
+    /// `uploader` ([`uploads`](crate::uploads)): pinned until the transaction registering
+    /// it is mined or the lease ends, within the node's quota and the client's share.
+    ///
+    /// # Errors
+    /// [`NodeError::InvalidResource`] with the executor's reason;
+    /// [`NodeError::UploadQuota`] or [`NodeError::ClientUploadQuota`]; the store's failure.
+    pub fn put_resource_as(
+        &self,
+        uploader: &Uploader,
         bytes: &[u8],
         kind: ResourceKind,
         name: &str,
@@ -433,8 +451,13 @@ impl<L: ChainLedger> Node<L> {
         // Leased (pinned) before it is stored, so that no collection can remove it before
         // the transaction registering it is mined.
         let id = wes_ures::content_id(bytes);
-        self.leases
-            .take(&self.resources, id, bytes.len() as u64, Instant::now())?;
+        self.leases.take(
+            &self.resources,
+            id,
+            bytes.len() as u64,
+            Instant::now(),
+            uploader,
+        )?;
         match self.resources.put(kind, &meta, &mut &bytes[..]) {
             Ok(stat) => Ok(stat.id),
             Err(e) => {

@@ -1,6 +1,7 @@
 //! Uploads and garbage collection on a running node: content uploaded for a transaction is
 //! kept while its lease lasts, then collected unless a live output registered it; uploads
-//! past the quota are refused until leases end; registered content survives collection.
+//! past the quota are refused until leases end; a client past its share is refused while
+//! the operator still uploads; registered content survives collection.
 
 mod common;
 
@@ -11,8 +12,8 @@ use jsonrpsee::core::ClientError as RpcError;
 use tempfile::TempDir;
 use wes_core::{ChainId, ContentId, ResourceStore, SecretKey};
 use wes_ledger::{EutxoLedger, SledStore};
-use wes_node::rpc::WesApiClient;
 use wes_node::rpc::types::ErrorData;
+use wes_node::rpc::{RpcConfig, RpcToken, WesApiClient};
 use wes_node::{
     Client, Config, Consensus, LaunchOptions, NodeBuilder, RunningNode, UploadConfig, launch,
 };
@@ -27,6 +28,14 @@ fn module(name: &str) -> String {
 async fn start(
     dir: &TempDir,
     uploads: UploadConfig,
+) -> (RunningNode<EutxoLedger<SledStore>>, Client) {
+    start_with(dir, uploads, RpcConfig::default()).await
+}
+
+async fn start_with(
+    dir: &TempDir,
+    uploads: UploadConfig,
+    rpc_config: RpcConfig,
 ) -> (RunningNode<EutxoLedger<SledStore>>, Client) {
     let mut config = Config::new(dir.path());
     config.uploads = uploads;
@@ -46,6 +55,7 @@ async fn start(
         builder.build().unwrap(),
         LaunchOptions {
             rpc: Some("127.0.0.1:0".parse().unwrap()),
+            rpc_config,
             ..Default::default()
         },
     )
@@ -74,6 +84,7 @@ async fn unregistered_uploads_are_collected_once_their_lease_ends() {
             lease,
             max_leased_bytes: 1 << 20,
             gc_interval: None,
+            ..UploadConfig::default()
         },
     )
     .await;
@@ -105,6 +116,7 @@ async fn uploads_past_the_quota_wait_for_leases_to_end() {
             lease,
             max_leased_bytes: 2 * size,
             gc_interval: Some(Duration::from_millis(100)),
+            ..UploadConfig::default()
         },
     )
     .await;
@@ -133,5 +145,48 @@ async fn uploads_past_the_quota_wait_for_leases_to_end() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    running.stop().await;
+}
+
+/// The rule in a node's refusal.
+fn rule_of(e: RpcError) -> Option<String> {
+    let RpcError::Call(refused) = e else {
+        panic!("expected the node's refusal, got {e}");
+    };
+    let data: ErrorData = serde_json::from_str(refused.data().unwrap().get()).unwrap();
+    data.rule
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_past_its_share_is_refused_while_the_operator_still_uploads() {
+    let dir = tempfile::tempdir().unwrap();
+    let size = wat::parse_str(module("a")).unwrap().len() as u64;
+    let token = RpcToken::generate();
+    let (running, client) = start_with(
+        &dir,
+        UploadConfig {
+            max_leased_bytes: 10 * size,
+            max_leased_bytes_per_client: 2 * size,
+            gc_interval: None,
+            ..UploadConfig::default()
+        },
+        RpcConfig {
+            token: Some(token.clone()),
+            ..RpcConfig::default()
+        },
+    )
+    .await;
+    upload(&client, &module("a")).await.unwrap();
+    upload(&client, &module("b")).await.unwrap();
+    let refused = upload(&client, &module("c")).await.unwrap_err();
+    assert_eq!(rule_of(refused).as_deref(), Some("client_upload_quota"));
+    // The operator's client (the token) is held to the whole quota only.
+    let url = format!("http://{}", running.rpc_addr.unwrap());
+    let operator = Client::with_token(&url, &token).unwrap();
+    for name in ["c", "d", "e", "f"] {
+        upload(&operator, &module(name)).await.unwrap();
+    }
+    // Content the client already leased is only extended, not counted again.
+    upload(&client, &module("a")).await.unwrap();
     running.stop().await;
 }

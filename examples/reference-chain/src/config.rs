@@ -98,6 +98,11 @@ pub struct UploadsSpec {
     /// past it is refused with rule `upload_quota` until leases end.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_leased_mib: Option<u64>,
+    /// Most MiB one client's uploads may hold before they are registered (64 when absent);
+    /// past it that client's upload is refused with rule `client_upload_quota`. Clients
+    /// presenting the RPC token are held to `max_leased_mib` only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_leased_mib_per_client: Option<u64>,
     /// Seconds between collections of unpinned content (600 when absent; 0: never).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gc_interval_secs: Option<u64>,
@@ -112,6 +117,9 @@ impl UploadsSpec {
         }
         if let Some(mib) = self.max_leased_mib {
             c.max_leased_bytes = mib.saturating_mul(1 << 20);
+        }
+        if let Some(mib) = self.max_leased_mib_per_client {
+            c.max_leased_bytes_per_client = mib.saturating_mul(1 << 20);
         }
         if let Some(secs) = self.gc_interval_secs {
             c.gc_interval = (secs > 0).then(|| std::time::Duration::from_secs(secs));

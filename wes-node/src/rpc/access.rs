@@ -39,6 +39,7 @@ use wes_core::Fault;
 
 use super::types::ErrorData;
 use super::{code, error, fault_name};
+use crate::uploads::Uploader;
 
 /// The built-in methods only the token's holder may call.
 pub const ADMIN_METHODS: &[&str] = &["wes_netBlockPeer", "wes_netUnblockPeer", "wes_settlements"];
@@ -254,6 +255,16 @@ pub(crate) struct ClientInfo {
     pub ip: IpAddr,
     /// The request presented the node's token.
     pub trusted: bool,
+}
+
+/// Whose upload a call makes ([`crate::uploads`]): the operator's for a client presenting
+/// the token (or a call that did not come over HTTP), else the client's, keyed as its rate
+/// limit is.
+pub(crate) fn uploader(ext: &jsonrpsee::Extensions) -> Uploader {
+    match ext.get::<ClientInfo>() {
+        Some(client) if !client.trusted => Uploader::Client(limit_key(client.ip).to_string()),
+        _ => Uploader::Operator,
+    }
 }
 
 /// The key a client is rate-limited under: its IPv4 address, or its IPv6 /64.

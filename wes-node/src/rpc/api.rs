@@ -74,8 +74,9 @@ pub trait WesApi {
     #[method(name = "getTransaction", blocking)]
     fn get_transaction(&self, txid: String) -> RpcResult<TxInfo>;
 
-    /// Stores a resource (hex bytes) of `kind` in URES; its content id.
-    #[method(name = "putResource", blocking)]
+    /// Stores a resource (hex bytes) of `kind` in URES; its content id. Leased for the
+    /// caller: a client without the node's token within its share of the upload quota.
+    #[method(name = "putResource", blocking, with_extensions)]
     fn put_resource(&self, data: String, kind: String, name: String) -> RpcResult<String>;
 
     /// A stored resource's bytes, hex.
@@ -86,8 +87,9 @@ pub trait WesApi {
     #[method(name = "constructCall", blocking)]
     fn construct_call(&self, call: CallParams) -> RpcResult<ConstructedTx>;
 
-    /// Stores an ONNX model and its halo2 circuit.
-    #[method(name = "deployModel", blocking)]
+    /// Stores an ONNX model and its halo2 circuit, leased for the caller as
+    /// `putResource` does.
+    #[method(name = "deployModel", blocking, with_extensions)]
     fn deploy_model(&self, data: String, name: String) -> RpcResult<DeployedModel>;
 
     /// Runs and proves an inference, and returns the transaction carrying it, to sign.

@@ -15,6 +15,7 @@ use super::{RpcResult, invalid, node_err, not_found, rejected};
 use crate::ispc::{Contracts, Models};
 use crate::ledger::ChainLedger;
 use crate::node::Node;
+use crate::uploads::Uploader;
 
 fn call_request<L: ChainLedger>(
     node: &Node<L>,
@@ -160,6 +161,7 @@ pub(super) fn call<L: ChainLedger>(node: &Node<L>, c: CallParams) -> RpcResult<C
 
 pub(super) fn deploy_model<L: ChainLedger>(
     node: &Node<L>,
+    uploader: &Uploader,
     data: &str,
     name: &str,
 ) -> RpcResult<DeployedModel> {
@@ -167,10 +169,15 @@ pub(super) fn deploy_model<L: ChainLedger>(
     let bytes = unhex("data", data)?;
     let (keys, circuit) = prepare_model(&bytes, &models.params).map_err(|e| rejected(&e))?;
     let model = node
-        .put_resource(&bytes, ResourceKind::Onnx, name)
+        .put_resource_as(uploader, &bytes, ResourceKind::Onnx, name)
         .map_err(|e| rejected(&e))?;
     let circuit_id = node
-        .put_resource(&circuit, ResourceKind::File, &format!("{name}.circuit"))
+        .put_resource_as(
+            uploader,
+            &circuit,
+            ResourceKind::File,
+            &format!("{name}.circuit"),
+        )
         .map_err(|e| rejected(&e))?;
     models.prover.insert_keys(model, circuit_id, keys);
     let body = model_resource(model, bytes.len() as u64, name, circuit_id);

@@ -15,6 +15,7 @@ use super::{RpcResult, invalid, node_err, not_found, rejected};
 use crate::ledger::ChainLedger;
 use crate::node::Node;
 use crate::pending::ReadTag;
+use crate::uploads::Uploader;
 
 /// Most transactions in one `wes_sendRawTransactions` request.
 pub const MAX_BATCH_TXS: usize = 10_000;
@@ -271,13 +272,14 @@ pub(super) fn transaction<L: ChainLedger>(node: &Node<L>, id: &str) -> RpcResult
 
 pub(super) fn put_resource<L: ChainLedger>(
     node: &Node<L>,
+    uploader: &Uploader,
     data: &str,
     kind: &str,
     name: &str,
 ) -> RpcResult<String> {
     let kind = resource_kind(kind)?;
     let bytes = unhex("data", data)?;
-    node.put_resource(&bytes, kind, name)
+    node.put_resource_as(uploader, &bytes, kind, name)
         .map(|id| id.to_string())
         .map_err(|e| rejected(&e))
 }

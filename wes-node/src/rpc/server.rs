@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use jsonrpsee::Extensions;
 use jsonrpsee::core::{RpcResult, async_trait};
 use wes_net::NetInfo;
 
@@ -12,7 +13,7 @@ use super::types::{
     BlockInfo, CallParams, ConstructedTx, DeployedModel, FeeToken, InferParams, LogFilter, LogPage,
     MempoolInfo, MiningStatus, ModelRun, OutputInfo, Page, SendResult, SettlementOp, TxInfo,
 };
-use super::{construct, logs, node_err, not_found, reads};
+use super::{access, construct, logs, node_err, not_found, reads};
 use crate::ledger::ChainLedger;
 use crate::node::Node;
 
@@ -84,8 +85,14 @@ impl<L: ChainLedger> WesApiServer for WesRpc<L> {
         reads::transaction(&self.node, &txid)
     }
 
-    fn put_resource(&self, data: String, kind: String, name: String) -> RpcResult<String> {
-        reads::put_resource(&self.node, &data, &kind, &name)
+    fn put_resource(
+        &self,
+        ext: &Extensions,
+        data: String,
+        kind: String,
+        name: String,
+    ) -> RpcResult<String> {
+        reads::put_resource(&self.node, &access::uploader(ext), &data, &kind, &name)
     }
 
     fn get_resource(&self, id: String) -> RpcResult<String> {
@@ -96,8 +103,13 @@ impl<L: ChainLedger> WesApiServer for WesRpc<L> {
         construct::call(&self.node, call)
     }
 
-    fn deploy_model(&self, data: String, name: String) -> RpcResult<DeployedModel> {
-        construct::deploy_model(&self.node, &data, &name)
+    fn deploy_model(
+        &self,
+        ext: &Extensions,
+        data: String,
+        name: String,
+    ) -> RpcResult<DeployedModel> {
+        construct::deploy_model(&self.node, &access::uploader(ext), &data, &name)
     }
 
     fn construct_inference(&self, call: InferParams) -> RpcResult<ConstructedTx> {
