@@ -1,6 +1,6 @@
 //! [`ChainManager`]: follows the best chain over a [`Ledger`] with a [`ConsensusEngine`].
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use wes_core::{
@@ -110,6 +110,9 @@ pub struct ChainManager<L: Ledger> {
     ledger: L,
     engine: Arc<dyn ConsensusEngine>,
     entries: HashMap<BlockHash, Entry>,
+    /// Every entry by cumulative work: the blocks that could replace the best tip (those
+    /// with at least its work) are found without scanning the whole chain.
+    by_work: BTreeSet<(Work, BlockHash)>,
     children: HashMap<BlockHash, Vec<BlockHash>>,
     orphans: HashMap<BlockHash, Vec<Block>>,
     orphan_hashes: HashSet<BlockHash>,
@@ -151,6 +154,7 @@ impl<L: Ledger> ChainManager<L> {
             ledger,
             engine,
             entries: HashMap::new(),
+            by_work: BTreeSet::new(),
             children: HashMap::new(),
             orphans: HashMap::new(),
             orphan_hashes: HashSet::new(),
@@ -184,7 +188,7 @@ impl<L: Ledger> ChainManager<L> {
                     .or_default()
                     .push(hash);
             }
-            manager.entries.insert(
+            manager.insert_entry(
                 hash,
                 Entry {
                     header,
@@ -513,7 +517,7 @@ impl<L: Ledger> ChainManager<L> {
             .entry(block.header.parent)
             .or_default()
             .push(hash);
-        self.entries.insert(
+        self.insert_entry(
             hash,
             Entry {
                 header: block.header.clone(),
@@ -524,6 +528,23 @@ impl<L: Ledger> ChainManager<L> {
             },
         );
         Ok(())
+    }
+
+    /// Stores `entry` as `hash`'s, indexed by its work.
+    fn insert_entry(&mut self, hash: BlockHash, entry: Entry) {
+        self.by_work.insert((entry.work, hash));
+        if let Some(old) = self.entries.insert(hash, entry)
+            && self.entries[&hash].work != old.work
+        {
+            self.by_work.remove(&(old.work, hash));
+        }
+    }
+
+    /// Forgets `hash`'s entry and its index; the entry.
+    fn remove_entry(&mut self, hash: &BlockHash) -> Option<Entry> {
+        let entry = self.entries.remove(hash)?;
+        self.by_work.remove(&(entry.work, *hash));
+        Some(entry)
     }
 
     /// Connects the orphans waiting for `parent`, recursively. Failures drop the orphan.
@@ -545,7 +566,7 @@ impl<L: Ledger> ChainManager<L> {
     fn insert_invalid(&mut self, header: BlockHeader) {
         let hash = header.hash();
         self.children.entry(header.parent).or_default().push(hash);
-        self.entries.insert(
+        self.insert_entry(
             hash,
             Entry {
                 header,
@@ -572,7 +593,7 @@ impl<L: Ledger> ChainManager<L> {
             if let Some(kids) = self.children.remove(&h) {
                 stack.extend(kids);
             }
-            if let Some(entry) = self.entries.remove(&h) {
+            if let Some(entry) = self.remove_entry(&h) {
                 if let Some(siblings) = self.children.get_mut(&entry.header.parent) {
                     siblings.retain(|c| *c != h);
                 }
@@ -618,11 +639,14 @@ impl<L: Ledger> ChainManager<L> {
     /// The best valid known block the policy lets the manager switch to: the most work,
     /// then the engine's tie-break; at the best tip's work only a block seen within the tie
     /// window of it; never a branch leaving the best chain below the final height.
+    /// Only blocks of at least the best tip's work are looked at (through the work index,
+    /// not a scan of every known block).
     fn best_candidate(&self) -> BlockHash {
         let current = &self.entries[&self.best];
         let mut candidates: Vec<(&BlockHash, &Entry)> = self
-            .entries
-            .iter()
+            .by_work
+            .range((current.work, BlockHash::default())..)
+            .filter_map(|(_, hash)| Some((hash, self.entries.get(hash)?)))
             .filter(|(hash, e)| {
                 !e.invalid
                     && **hash != self.best
