@@ -57,7 +57,7 @@ pub(super) fn get_logs<L: ChainLedger>(node: &Node<L>, filter: &LogFilter) -> Rp
             "range_too_large",
             format!(
                 "{} blocks from {from}; at most {} per request",
-                to - from + 1,
+                (to - from).saturating_add(1),
                 LogFilter::MAX_RANGE
             ),
         ));
