@@ -624,6 +624,39 @@ impl<L: Ledger> ChainManager<L> {
         }
     }
 
+    /// Block `hash` is applied: its body leaves memory (the ledger stores it) and, when the
+    /// ledger indexes where transactions are ([`Ledger::transaction_location`]), so do its
+    /// transactions' entries in the in-memory index, which the ledger answers for now. The
+    /// memory held then grows with the blocks off the applied chain, not with the history
+    /// seen since the start.
+    fn applied(&mut self, hash: &BlockHash) {
+        let Some(block) = self.entries.get_mut(hash).and_then(|e| e.block.take()) else {
+            return;
+        };
+        let ids = block.tx_ids();
+        let indexed = ids.first().is_some_and(
+            |id| matches!(self.ledger.transaction_location(id), Ok(Some((at, _))) if at == *hash),
+        );
+        if !indexed {
+            return;
+        }
+        for id in ids {
+            if let Some(blocks) = self.tx_index.get_mut(&id) {
+                blocks.retain(|b| b != hash);
+                if blocks.is_empty() {
+                    self.tx_index.remove(&id);
+                }
+            }
+        }
+    }
+
+    /// Transactions the manager indexes in memory: those of blocks off the applied chain
+    /// (and of every block it saw, for a ledger without a transaction index). With the
+    /// SDK's ledger it stays near zero on a chain that only grows.
+    pub fn tracked_transactions(&self) -> usize {
+        self.tx_index.len()
+    }
+
     fn index_txs(&mut self, block: &Block, hash: BlockHash) {
         for id in block.tx_ids() {
             self.tx_index.entry(id).or_default().push(hash);
@@ -771,9 +804,7 @@ impl<L: Ledger> ChainManager<L> {
                     return Err(SwitchError::Ledger(*h, e));
                 }
                 self.best = *h;
-                if let Some(e) = self.entries.get_mut(h) {
-                    e.block = None;
-                }
+                self.applied(h);
             }
         } else {
             // Keep the old branch's blocks in memory in case it wins again.
@@ -793,9 +824,7 @@ impl<L: Ledger> ChainManager<L> {
             }
             self.best = target;
             for h in &path {
-                if let Some(e) = self.entries.get_mut(h) {
-                    e.block = None;
-                }
+                self.applied(h);
             }
         }
         Ok(())

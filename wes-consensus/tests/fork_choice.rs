@@ -305,3 +305,28 @@ fn checkpoints_refuse_other_blocks_at_their_height_and_make_what_they_pass_final
         "{err}"
     );
 }
+
+#[test]
+fn the_applied_chains_transactions_are_left_to_the_ledgers_index() {
+    let g = genesis(target_for_work(64));
+    let engine = pow_engine(&g);
+    let mut n = node(&g, engine.clone());
+    let other = node(&g, engine);
+    let mut coinbases = Vec::new();
+    for t in 1..=3u64 {
+        let b = mine_on(&n, "m", T0 + t * 1_000);
+        coinbases.push(b.transactions[0].id());
+        n.submit_block(b, T0 + t * 1_000).unwrap();
+    }
+    // Memory does not grow with the history: the ledger answers for applied blocks.
+    assert_eq!(n.tracked_transactions(), 0);
+    assert_eq!(n.tx_confirmations(&coinbases[0]), Some(3));
+    assert_eq!(n.tx_confirmations(&coinbases[2]), Some(1));
+    // A block off the applied chain is tracked in memory.
+    let side = mine_on(&other, "s", T0 + 1_500);
+    assert_eq!(
+        n.submit_block(side, T0 + 1_500).unwrap(),
+        Submitted::SideBranch
+    );
+    assert_eq!(n.tracked_transactions(), 1);
+}

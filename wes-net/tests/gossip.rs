@@ -192,6 +192,10 @@ async fn blocks_travel_as_ids_and_only_what_a_pool_lacks_is_fetched_from_the_rel
         c.position(&b4.hash()).is_none(),
         "the block was not imported"
     );
+    assert!(
+        c_net.heard_block().is_none_or(|h| h.hash != b4.hash()),
+        "an invalid block heard of is forgotten: nothing to wait for"
+    );
     for net in [a_net, b_net, c_net] {
         net.shutdown();
     }

@@ -146,7 +146,8 @@ impl NetworkHandle {
     /// without a round trip. Its import may take a while under load (the block waits for
     /// the blocks queued before it, and a compact one for the transactions it lacks): a
     /// block producer that sees a block heard of above its tip can wait for it rather than
-    /// make a rival for its height.
+    /// make a rival for its height. A block found invalid, or whose missing transactions
+    /// its sender did not send, is forgotten at once.
     pub fn heard_block(&self) -> Option<HeardBlock> {
         *self.heard.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -159,6 +160,15 @@ impl NetworkHandle {
             at: Instant::now(),
         };
         *self.heard.lock().unwrap_or_else(|e| e.into_inner()) = Some(heard);
+    }
+
+    /// Forgets the block heard of if it is `hash` (found invalid, or its transactions did
+    /// not come): a producer waiting for it goes on at once.
+    pub(super) fn forget_heard_block(&self, hash: &BlockHash) {
+        let mut heard = self.heard.lock().unwrap_or_else(|e| e.into_inner());
+        if heard.is_some_and(|h| h.hash == *hash) {
+            *heard = None;
+        }
     }
 
     /// Replaces the list [`chain_peers`](Self::chain_peers) returns.

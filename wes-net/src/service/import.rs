@@ -166,6 +166,12 @@ fn import_worker(
     feedback: mpsc::Sender<Feedback>,
 ) {
     while let Some(job) = jobs.blocking_next() {
+        let block_hash = match &job {
+            Job::Block { block, .. } => Some(block.hash()),
+            Job::Compact { compact, .. } => Some(compact.hash()),
+            Job::Fill { partial, .. } => Some(partial.hash()),
+            Job::Txs { .. } => None,
+        };
         let fb = match job {
             Job::Block {
                 block,
@@ -207,6 +213,12 @@ fn import_worker(
                 Err(e) => invalid_compact(from, id, &e),
             },
         };
+        // An invalid block heard of is nothing to wait for any more.
+        if let (Some(hash), Feedback::Block { result: Err(e), .. }) = (block_hash, &fb)
+            && e.fault == wes_core::Fault::Input
+        {
+            handle.forget_heard_block(&hash);
+        }
         if feedback.blocking_send(fb).is_err() {
             return;
         }

@@ -142,8 +142,10 @@ impl Service {
                     self.abandon_sync(peer);
                 }
             }
-            Pending::BlockTransactions { id, .. } => {
+            Pending::BlockTransactions { id, partial, .. } => {
                 tracing::debug!(%peer, "block transactions request failed: {error}");
+                // A block whose transactions did not come is nothing to wait for.
+                self.handle.forget_heard_block(&partial.hash());
                 self.report(&id, &peer, MessageAcceptance::Ignore);
             }
             Pending::Status | Pending::Candidate => {}
@@ -174,7 +176,8 @@ impl Service {
                 Response::BlockTransactions(txs),
             ) => self.on_block_transactions(peer, (partial, asked, id), txs, size),
             (pending, other) => {
-                if let Pending::BlockTransactions { id, .. } = pending {
+                if let Pending::BlockTransactions { id, partial, .. } = pending {
+                    self.handle.forget_heard_block(&partial.hash());
                     self.report(&id, &peer, MessageAcceptance::Ignore);
                 }
                 self.penalise(
