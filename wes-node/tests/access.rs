@@ -13,10 +13,10 @@ use std::time::Duration;
 use jsonrpsee::core::ClientError as RpcError;
 use jsonrpsee::ws_client::WsClientBuilder;
 use serde_json::{Value, json};
-use wes_core::{ChainId, SecretKey};
+use wes_core::ChainId;
 use wes_ledger::{EutxoLedger, SledStore};
 use wes_node::rpc::{Access, RateLimit, RpcConfig, RpcToken, WesApiClient, code, types::ErrorData};
-use wes_node::{Client, Config, Consensus, LaunchOptions, NodeBuilder, RunningNode, launch};
+use wes_node::{Client, Config, LaunchOptions, RunningNode, launch};
 
 const CHAIN: ChainId = ChainId(41);
 
@@ -25,19 +25,11 @@ async fn node_with(
     dir: &tempfile::TempDir,
     config: RpcConfig,
 ) -> RunningNode<EutxoLedger<SledStore>> {
-    let node = NodeBuilder::new(
+    let node = common::instant_seal_node(
         Config::new(dir.path()),
         common::genesis(CHAIN, "wes-node access tests"),
-    )
-    .consensus(|_| {
-        Ok(Consensus::instant_seal(
-            CHAIN,
-            SecretKey::dev("sealer"),
-            2_000,
-        ))
-    })
-    .build()
-    .unwrap();
+        2_000,
+    );
     launch(
         node,
         LaunchOptions {

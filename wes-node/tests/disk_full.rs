@@ -10,9 +10,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use wes_core::testing::SmallDisk;
-use wes_core::{Blame, ChainId, Fault, Ledger, ResourceKind, SecretKey};
+use wes_core::{Blame, ChainId, Fault, Ledger, ResourceKind};
 use wes_ledger::{EutxoLedger, SledStore};
-use wes_node::{Config, Consensus, Node, NodeBuilder, NodeError};
+use wes_node::{Config, Node, NodeError};
 
 const CHAIN: ChainId = ChainId(67);
 const MIB: u64 = 1 << 20;
@@ -24,16 +24,7 @@ type DevNode = Arc<Node<EutxoLedger<SledStore>>>;
 fn node(dir: &Path) -> DevNode {
     let mut config = Config::new(dir);
     config.storage.reserve_bytes = 2 * MIB;
-    NodeBuilder::new(config, common::genesis(CHAIN, "disk full"))
-        .consensus(|_| {
-            Ok(Consensus::instant_seal(
-                CHAIN,
-                SecretKey::dev("sealer"),
-                2_000,
-            ))
-        })
-        .build()
-        .unwrap()
+    common::instant_seal_node(config, common::genesis(CHAIN, "disk full"), 2_000)
 }
 
 fn health(node: &DevNode) -> (bool, String) {

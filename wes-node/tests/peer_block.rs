@@ -7,9 +7,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use wes_core::{ChainId, SecretKey};
+use wes_core::ChainId;
 use wes_ledger::{EutxoLedger, SledStore};
-use wes_node::{Config, Consensus, LaunchOptions, NodeBuilder, RunningNode, launch};
+use wes_node::{Config, LaunchOptions, RunningNode, launch};
 
 const CHAIN: ChainId = ChainId(41);
 
@@ -21,16 +21,7 @@ async fn node(
 ) -> RunningNode<EutxoLedger<SledStore>> {
     let mut config = Config::new(dir);
     config.peer_block_wait_ms = wait_ms;
-    let node = NodeBuilder::new(config, common::genesis(CHAIN, "peer block"))
-        .consensus(|_| {
-            Ok(Consensus::instant_seal(
-                CHAIN,
-                SecretKey::dev("sealer"),
-                2_000,
-            ))
-        })
-        .build()
-        .unwrap();
+    let node = common::instant_seal_node(config, common::genesis(CHAIN, "peer block"), 2_000);
     launch(
         node,
         LaunchOptions {

@@ -28,6 +28,26 @@ pub fn genesis(chain: ChainId, message: &str) -> Genesis {
     }
 }
 
+/// A node with `config` on `genesis`, sealing a block every `block_time_ms` with the dev
+/// key `sealer` (instant seal), not launched.
+pub fn instant_seal_node(
+    config: Config,
+    genesis: Genesis,
+    block_time_ms: u64,
+) -> std::sync::Arc<wes_node::Node<EutxoLedger<SledStore>>> {
+    let chain = genesis.chain_id;
+    NodeBuilder::new(config, genesis)
+        .consensus(move |_| {
+            Ok(Consensus::instant_seal(
+                chain,
+                SecretKey::dev("sealer"),
+                block_time_ms,
+            ))
+        })
+        .build()
+        .unwrap()
+}
+
 /// A running node, its client, and the directory it lives in (removed when dropped).
 pub struct DevNode {
     pub running: RunningNode<EutxoLedger<SledStore>>,
@@ -40,17 +60,7 @@ pub struct DevNode {
 /// `produce_block`).
 pub async fn dev_node(genesis: Genesis, block_time_ms: u64, produce: bool) -> DevNode {
     let dir = tempfile::tempdir().unwrap();
-    let chain = genesis.chain_id;
-    let node = NodeBuilder::new(Config::new(dir.path()), genesis)
-        .consensus(move |_| {
-            Ok(Consensus::instant_seal(
-                chain,
-                SecretKey::dev("sealer"),
-                block_time_ms,
-            ))
-        })
-        .build()
-        .unwrap();
+    let node = instant_seal_node(Config::new(dir.path()), genesis, block_time_ms);
     let running = launch(
         node,
         LaunchOptions {
