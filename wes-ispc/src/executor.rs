@@ -260,7 +260,7 @@ impl WasmExecutor {
     }
 
     /// What every clone of this executor shares.
-    #[cfg(test)]
+    #[cfg_attr(not(any(test, feature = "offchain")), allow(dead_code))]
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.shared
     }

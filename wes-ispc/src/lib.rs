@@ -40,6 +40,8 @@ mod executor;
 pub mod host;
 #[cfg(feature = "wasm")]
 mod imports;
+#[cfg(feature = "offchain")]
+pub mod offchain;
 mod plain;
 #[cfg(feature = "http")]
 pub mod protocol;

@@ -81,45 +81,6 @@ fn check_lock(lock: &[u8], msg: &str) {
     require(lock_len(lock) == Some(lock.len()), msg);
 }
 
-/// `open(id, deadline, amount, token, seller_lock, buyer_lock)`: the caller (buyer) pays
-/// `amount` into the escrow.
-#[no_mangle]
-pub extern "C" fn open() {
-    let mut buf = [0u8; RECORD_CAP];
-    let mut r = Reader::new(args(&mut buf));
-    let id: [u8; 32] = r.array();
-    let escrow = Escrow {
-        buyer: caller(),
-        deadline: r.u64(),
-        amount: r.u64(),
-        token: r.prefixed_u32(),
-        seller_lock: r.prefixed_u32(),
-        buyer_lock: r.rest(),
-    };
-    require(escrow.amount > 0, "escrow: amount must be positive");
-    require(
-        Token::from_bytes(escrow.token).is_some(),
-        "escrow: bad token",
-    );
-    check_lock(escrow.seller_lock, "escrow: bad seller lock");
-    check_lock(escrow.buyer_lock, "escrow: bad buyer lock");
-
-    let key = key(b"e", &id);
-    require(!state_has(&key), "escrow: id already used");
-
-    // The deposit: an output owned by this contract. Its value comes from the caller's inputs,
-    // which the transaction constructor adds.
-    output_asset(&Lock::contract(&contract()), escrow.token, escrow.amount);
-
-    let mut record = Writer::<RECORD_CAP>::new();
-    escrow.write(&mut record);
-    state_set(&key, &record);
-
-    let mut event = Writer::<48>::new();
-    event.bytes(&id).u64(escrow.deadline).u64(escrow.amount);
-    emit_event("opened", &event);
-}
-
 /// Pays escrow `id` out of the contract-owned output named in the arguments, to the seller
 /// (`release`) or back to the buyer (`refund`), then deletes the record.
 fn settle(release: bool) {
@@ -183,14 +144,52 @@ fn settle(release: bool) {
     emit_event(if release { "released" } else { "refunded" }, &id);
 }
 
-/// `release(id, outpoint)`: the buyer releases the funds to the seller.
-#[no_mangle]
-pub extern "C" fn release() {
-    settle(true)
-}
+entries! {
+    /// `open(id, deadline, amount, token, seller_lock, buyer_lock)`: the caller (buyer) pays
+    /// `amount` into the escrow.
+    pub fn open() {
+        let mut buf = [0u8; RECORD_CAP];
+        let mut r = Reader::new(args(&mut buf));
+        let id: [u8; 32] = r.array();
+        let escrow = Escrow {
+            buyer: caller(),
+            deadline: r.u64(),
+            amount: r.u64(),
+            token: r.prefixed_u32(),
+            seller_lock: r.prefixed_u32(),
+            buyer_lock: r.rest(),
+        };
+        require(escrow.amount > 0, "escrow: amount must be positive");
+        require(
+            Token::from_bytes(escrow.token).is_some(),
+            "escrow: bad token",
+        );
+        check_lock(escrow.seller_lock, "escrow: bad seller lock");
+        check_lock(escrow.buyer_lock, "escrow: bad buyer lock");
 
-/// `refund(id, outpoint)`: after the deadline, the buyer takes the funds back.
-#[no_mangle]
-pub extern "C" fn refund() {
-    settle(false)
+        let key = key(b"e", &id);
+        require(!state_has(&key), "escrow: id already used");
+
+        // The deposit: an output owned by this contract. Its value comes from the caller's inputs,
+        // which the transaction constructor adds.
+        output_asset(&Lock::contract(&contract()), escrow.token, escrow.amount);
+
+        let mut record = Writer::<RECORD_CAP>::new();
+        escrow.write(&mut record);
+        state_set(&key, &record);
+
+        let mut event = Writer::<48>::new();
+        event.bytes(&id).u64(escrow.deadline).u64(escrow.amount);
+        emit_event("opened", &event);
+    }
+
+    /// `release(id, outpoint)`: the buyer releases the funds to the seller.
+    pub fn release() {
+        settle(true)
+    }
+
+    /// `refund(id, outpoint)`: after the deadline, the buyer takes the funds back.
+    pub fn refund() {
+        settle(false)
+    }
 }

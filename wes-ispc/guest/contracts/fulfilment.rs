@@ -58,97 +58,94 @@ fn ask<'a>(connector: &str, request: &[u8], buf: &'a mut [u8], refused: &str) ->
     }
 }
 
-/// `init()`: makes the caller the owner. Runs once.
-#[no_mangle]
-pub extern "C" fn init() {
-    require(args_len() == 0, "fulfilment: init takes no arguments");
-    require(!state_has(OWNER), "fulfilment: already initialised");
-    state_set(OWNER, &caller());
-}
+entries! {
+    /// `init()`: makes the caller the owner. Runs once.
+    pub fn init() {
+        require(args_len() == 0, "fulfilment: init takes no arguments");
+        require(!state_has(OWNER), "fulfilment: already initialised");
+        state_set(OWNER, &caller());
+    }
 
-/// `authorize(address)`: lets `address` ship, unship and charge (owner only).
-#[no_mangle]
-pub extern "C" fn authorize() {
-    let mut buf = [0u8; 32];
-    let mut r = Reader::new(args(&mut buf));
-    let address: Address = r.array();
-    r.end();
-    require(caller() == owner(), "fulfilment: only the owner may do this");
-    state_set(&key(b"a", &address), &[1]);
-}
+    /// `authorize(address)`: lets `address` ship, unship and charge (owner only).
+    pub fn authorize() {
+        let mut buf = [0u8; 32];
+        let mut r = Reader::new(args(&mut buf));
+        let address: Address = r.array();
+        r.end();
+        require(caller() == owner(), "fulfilment: only the owner may do this");
+        state_set(&key(b"a", &address), &[1]);
+    }
 
-/// `ship(order, item, qty, address)`: books the shipment; returns the tracking code.
-#[no_mangle]
-pub extern "C" fn ship() {
-    let mut buf = [0u8; ARGS_CAP];
-    let mut r = Reader::new(args(&mut buf));
-    let order: [u8; 32] = r.array();
-    let item = r.u32();
-    let qty = r.u64();
-    let address = r.rest_str();
-    require_authorised();
-    require(qty > 0, "fulfilment: quantity must be positive");
-    require(!address.is_empty(), "fulfilment: missing address");
-    let key = key(b"s", &order);
-    require(!state_has(&key), "fulfilment: order already shipped");
-    let mut request = Writer::<ARGS_CAP>::new();
-    request
-        .bytes(b"B")
-        .bytes(&order)
-        .u32(item)
-        .u64(qty)
-        .bytes(address.as_bytes());
-    let mut answer = [0u8; 1 + MAX_CODE];
-    let tracking = ask("shipping", &request, &mut answer, "shipment refused");
-    state_set(&key, tracking);
-    let mut event = Writer::<{ 32 + MAX_CODE }>::new();
-    event.bytes(&order).bytes(tracking);
-    emit_event("shipped", &event);
-    set_return(tracking);
-}
+    /// `ship(order, item, qty, address)`: books the shipment; returns the tracking code.
+    pub fn ship() {
+        let mut buf = [0u8; ARGS_CAP];
+        let mut r = Reader::new(args(&mut buf));
+        let order: [u8; 32] = r.array();
+        let item = r.u32();
+        let qty = r.u64();
+        let address = r.rest_str();
+        require_authorised();
+        require(qty > 0, "fulfilment: quantity must be positive");
+        require(!address.is_empty(), "fulfilment: missing address");
+        let key = key(b"s", &order);
+        require(!state_has(&key), "fulfilment: order already shipped");
+        let mut request = Writer::<ARGS_CAP>::new();
+        request
+            .bytes(b"B")
+            .bytes(&order)
+            .u32(item)
+            .u64(qty)
+            .bytes(address.as_bytes());
+        let mut answer = [0u8; 1 + MAX_CODE];
+        let tracking = ask("shipping", &request, &mut answer, "shipment refused");
+        state_set(&key, tracking);
+        let mut event = Writer::<{ 32 + MAX_CODE }>::new();
+        event.bytes(&order).bytes(tracking);
+        emit_event("shipped", &event);
+        set_return(tracking);
+    }
 
-/// `unship(order)`: cancels the order's shipment with the shipper.
-#[no_mangle]
-pub extern "C" fn unship() {
-    let mut buf = [0u8; 32];
-    let mut r = Reader::new(args(&mut buf));
-    let order: [u8; 32] = r.array();
-    r.end();
-    require_authorised();
-    let key = key(b"s", &order);
-    let mut tracking = [0u8; MAX_CODE];
-    let tracking = match state_get(&key, &mut tracking) {
-        Some(t) => t,
-        None => abort("fulfilment: order not shipped"),
-    };
-    let mut request = Writer::<{ 1 + 32 + MAX_CODE }>::new();
-    request.bytes(b"C").bytes(&order).bytes(tracking);
-    ask(
-        "shipping",
-        &request,
-        &mut [0u8; 1 + MAX_CODE],
-        "cancellation refused",
-    );
-    state_delete(&key);
-    emit_event("unshipped", &order);
-}
+    /// `unship(order)`: cancels the order's shipment with the shipper.
+    pub fn unship() {
+        let mut buf = [0u8; 32];
+        let mut r = Reader::new(args(&mut buf));
+        let order: [u8; 32] = r.array();
+        r.end();
+        require_authorised();
+        let key = key(b"s", &order);
+        let mut tracking = [0u8; MAX_CODE];
+        let tracking = match state_get(&key, &mut tracking) {
+            Some(t) => t,
+            None => abort("fulfilment: order not shipped"),
+        };
+        let mut request = Writer::<{ 1 + 32 + MAX_CODE }>::new();
+        request.bytes(b"C").bytes(&order).bytes(tracking);
+        ask(
+            "shipping",
+            &request,
+            &mut [0u8; 1 + MAX_CODE],
+            "cancellation refused",
+        );
+        state_delete(&key);
+        emit_event("unshipped", &order);
+    }
 
-/// `charge(order, amount)`: charges the customer through the payment service.
-#[no_mangle]
-pub extern "C" fn charge() {
-    let mut buf = [0u8; 40];
-    let mut r = Reader::new(args(&mut buf));
-    let order: [u8; 32] = r.array();
-    let amount = r.u64();
-    r.end();
-    require_authorised();
-    require(amount > 0, "fulfilment: nothing to charge");
-    let key = key(b"p", &order);
-    require(!state_has(&key), "fulfilment: order already charged");
-    let mut request = Writer::<40>::new();
-    request.bytes(&order).u64(amount);
-    let mut answer = [0u8; 1 + MAX_CODE];
-    let receipt = ask("payments", &request, &mut answer, "payment declined");
-    state_set(&key, receipt);
-    emit_event("charged", &request);
+    /// `charge(order, amount)`: charges the customer through the payment service.
+    pub fn charge() {
+        let mut buf = [0u8; 40];
+        let mut r = Reader::new(args(&mut buf));
+        let order: [u8; 32] = r.array();
+        let amount = r.u64();
+        r.end();
+        require_authorised();
+        require(amount > 0, "fulfilment: nothing to charge");
+        let key = key(b"p", &order);
+        require(!state_has(&key), "fulfilment: order already charged");
+        let mut request = Writer::<40>::new();
+        request.bytes(&order).u64(amount);
+        let mut answer = [0u8; 1 + MAX_CODE];
+        let receipt = ask("payments", &request, &mut answer, "payment declined");
+        state_set(&key, receipt);
+        emit_event("charged", &request);
+    }
 }

@@ -190,165 +190,159 @@ fn owner() -> Address {
     }
 }
 
-/// `init()`: makes the caller the owner of this deployment. Runs once.
-#[no_mangle]
-pub extern "C" fn init() {
-    require(args_len() == 0, "saga: init takes no arguments");
-    require(!state_has(OWNER), "saga: already initialised");
-    state_set(OWNER, &caller());
-}
-
-/// `authorize(address)`: lets `address` begin sagas (owner only).
-#[no_mangle]
-pub extern "C" fn authorize() {
-    let mut buf = [0u8; 32];
-    let mut r = Reader::new(args(&mut buf));
-    let address: Address = r.array();
-    r.end();
-    require(caller() == owner(), "saga: only the owner may do this");
-    state_set(&key(b"a", &address), &[1]);
-}
-
-/// `begin(saga, timeout, steps…)`: records a saga's plan and starts it.
-#[no_mangle]
-pub extern "C" fn begin() {
-    let mut buf = [0u8; BEGIN_CAP];
-    let mut r = Reader::named(args(&mut buf), "saga arguments");
-    let saga: [u8; 32] = r.array();
-    let timeout = r.u64();
-    let n = r.u8();
-    let who = caller();
-    require(
-        who == owner() || state_has(&key(b"a", &who)),
-        "saga: caller may not begin sagas",
-    );
-    require(
-        n >= 1 && n as usize <= MAX_STEPS,
-        "saga: between 1 and 16 steps",
-    );
-    require(timeout >= 1, "saga: the timeout is at least one block");
-    require(!state_has(&key(b"h", &saga)), "saga: id already used");
-    for i in 0..n {
-        let step = r.prefixed_u32();
-        parse_step(step);
-        state_set(&step_key(&saga, i), step);
+entries! {
+    /// `init()`: makes the caller the owner of this deployment. Runs once.
+    pub fn init() {
+        require(args_len() == 0, "saga: init takes no arguments");
+        require(!state_has(OWNER), "saga: already initialised");
+        state_set(OWNER, &caller());
     }
-    r.end();
-    let deadline = match height().checked_add(timeout) {
-        Some(d) => d,
-        None => abort("saga: timeout overflows"),
-    };
-    Header {
-        initiator: who,
-        steps: n,
-        done: 0,
-        status: RUNNING,
-        timeout,
-        deadline,
-        failed_step: 0,
-        reason: [0u8; MAX_REASON],
-        reason_len: 0,
+
+    /// `authorize(address)`: lets `address` begin sagas (owner only).
+    pub fn authorize() {
+        let mut buf = [0u8; 32];
+        let mut r = Reader::new(args(&mut buf));
+        let address: Address = r.array();
+        r.end();
+        require(caller() == owner(), "saga: only the owner may do this");
+        state_set(&key(b"a", &address), &[1]);
     }
-    .store(&saga);
-    emit_event("saga_begun", &saga);
-}
 
-/// `advance(saga, step)`: runs the next step; returns what the step returned.
-#[no_mangle]
-pub extern "C" fn advance() {
-    let mut buf = [0u8; 33];
-    let (saga, step, rest) = saga_args(&mut buf, true);
-    require(rest.is_empty(), "saga arguments: trailing bytes");
-    let mut h = Header::load(&saga);
-    require(caller() == h.initiator, "saga: only its initiator advances it");
-    require(h.status == RUNNING, "saga: not running");
-    require(step == h.done, "saga: not the next step");
-    require(height() <= h.deadline, "saga: the step's deadline has passed");
-    let mut record = [0u8; MAX_VALUE_LEN];
-    let record = match state_get(&step_key(&saga, step), &mut record) {
-        Some(r) => r,
-        None => abort("saga: step record missing"),
-    };
-    let (resource, entry, args, _, _) = parse_step(record);
-    let mut ret = [0u8; RETURN_CAP];
-    let ret = call(&resource, entry, args, &mut ret);
-    h.done += 1;
-    h.deadline = height().saturating_add(h.timeout);
-    let mut event = Writer::<33>::new();
-    event.bytes(&saga).u8(step);
-    emit_event("saga_step", &event);
-    if h.done == h.steps {
-        h.status = COMPLETED;
-        emit_event("saga_completed", &saga);
+    /// `begin(saga, timeout, steps…)`: records a saga's plan and starts it.
+    pub fn begin() {
+        let mut buf = [0u8; BEGIN_CAP];
+        let mut r = Reader::named(args(&mut buf), "saga arguments");
+        let saga: [u8; 32] = r.array();
+        let timeout = r.u64();
+        let n = r.u8();
+        let who = caller();
+        require(
+            who == owner() || state_has(&key(b"a", &who)),
+            "saga: caller may not begin sagas",
+        );
+        require(
+            n >= 1 && n as usize <= MAX_STEPS,
+            "saga: between 1 and 16 steps",
+        );
+        require(timeout >= 1, "saga: the timeout is at least one block");
+        require(!state_has(&key(b"h", &saga)), "saga: id already used");
+        for i in 0..n {
+            let step = r.prefixed_u32();
+            parse_step(step);
+            state_set(&step_key(&saga, i), step);
+        }
+        r.end();
+        let deadline = match height().checked_add(timeout) {
+            Some(d) => d,
+            None => abort("saga: timeout overflows"),
+        };
+        Header {
+            initiator: who,
+            steps: n,
+            done: 0,
+            status: RUNNING,
+            timeout,
+            deadline,
+            failed_step: 0,
+            reason: [0u8; MAX_REASON],
+            reason_len: 0,
+        }
+        .store(&saga);
+        emit_event("saga_begun", &saga);
     }
-    h.store(&saga);
-    set_return(ret);
-}
 
-/// `fail(saga, step, reason)`: the initiator reports that step `step` cannot be done.
-#[no_mangle]
-pub extern "C" fn fail() {
-    let mut buf = [0u8; 33 + MAX_REASON];
-    let (saga, step, reason) = saga_args(&mut buf, true);
-    let mut h = Header::load(&saga);
-    require(caller() == h.initiator, "saga: only its initiator fails it");
-    require(h.status == RUNNING, "saga: not running");
-    require(step == h.done, "saga: not the next step");
-    h.fail(&saga, step, reason);
-    h.store(&saga);
-}
-
-/// `timeout(saga)`: anyone may start compensating a running saga whose deadline passed.
-#[no_mangle]
-pub extern "C" fn timeout() {
-    let mut buf = [0u8; 32];
-    let (saga, _, _) = saga_args(&mut buf, false);
-    let mut h = Header::load(&saga);
-    require(h.status == RUNNING, "saga: not running");
-    require(height() > h.deadline, "saga: the deadline has not passed");
-    let step = h.done;
-    h.fail(&saga, step, b"timed out");
-    h.store(&saga);
-}
-
-/// `compensate(saga, step)`: undoes the latest step not yet undone.
-#[no_mangle]
-pub extern "C" fn compensate() {
-    let mut buf = [0u8; 33];
-    let (saga, step, rest) = saga_args(&mut buf, true);
-    require(rest.is_empty(), "saga arguments: trailing bytes");
-    let mut h = Header::load(&saga);
-    require(h.status == COMPENSATING, "saga: not compensating");
-    require(
-        h.done >= 1 && step == h.done - 1,
-        "saga: not the step to undo",
-    );
-    let mut record = [0u8; MAX_VALUE_LEN];
-    let record = match state_get(&step_key(&saga, step), &mut record) {
-        Some(r) => r,
-        None => abort("saga: step record missing"),
-    };
-    let (resource, _, _, undo, undo_args) = parse_step(record);
-    if !undo.is_empty() {
-        call(&resource, undo, undo_args, &mut [0u8; RETURN_CAP]);
+    /// `advance(saga, step)`: runs the next step; returns what the step returned.
+    pub fn advance() {
+        let mut buf = [0u8; 33];
+        let (saga, step, rest) = saga_args(&mut buf, true);
+        require(rest.is_empty(), "saga arguments: trailing bytes");
+        let mut h = Header::load(&saga);
+        require(caller() == h.initiator, "saga: only its initiator advances it");
+        require(h.status == RUNNING, "saga: not running");
+        require(step == h.done, "saga: not the next step");
+        require(height() <= h.deadline, "saga: the step's deadline has passed");
+        let mut record = [0u8; MAX_VALUE_LEN];
+        let record = match state_get(&step_key(&saga, step), &mut record) {
+            Some(r) => r,
+            None => abort("saga: step record missing"),
+        };
+        let (resource, entry, args, _, _) = parse_step(record);
+        let mut ret = [0u8; RETURN_CAP];
+        let ret = call(&resource, entry, args, &mut ret);
+        h.done += 1;
+        h.deadline = height().saturating_add(h.timeout);
+        let mut event = Writer::<33>::new();
+        event.bytes(&saga).u8(step);
+        emit_event("saga_step", &event);
+        if h.done == h.steps {
+            h.status = COMPLETED;
+            emit_event("saga_completed", &saga);
+        }
+        h.store(&saga);
+        set_return(ret);
     }
-    h.done -= 1;
-    let mut event = Writer::<33>::new();
-    event.bytes(&saga).u8(step);
-    emit_event("saga_undone", &event);
-    h.finish_compensation(&saga);
-    h.store(&saga);
-}
 
-/// `status(saga)`: returns the saga's header.
-#[no_mangle]
-pub extern "C" fn status() {
-    let mut buf = [0u8; 32];
-    let (saga, _, rest) = saga_args(&mut buf, false);
-    require(rest.is_empty(), "saga arguments: trailing bytes");
-    let mut header = [0u8; HEAD + MAX_REASON];
-    match state_get(&key(b"h", &saga), &mut header) {
-        Some(h) => set_return(h),
-        None => abort("saga: no such saga"),
+    /// `fail(saga, step, reason)`: the initiator reports that step `step` cannot be done.
+    pub fn fail() {
+        let mut buf = [0u8; 33 + MAX_REASON];
+        let (saga, step, reason) = saga_args(&mut buf, true);
+        let mut h = Header::load(&saga);
+        require(caller() == h.initiator, "saga: only its initiator fails it");
+        require(h.status == RUNNING, "saga: not running");
+        require(step == h.done, "saga: not the next step");
+        h.fail(&saga, step, reason);
+        h.store(&saga);
+    }
+
+    /// `timeout(saga)`: anyone may start compensating a running saga whose deadline passed.
+    pub fn timeout() {
+        let mut buf = [0u8; 32];
+        let (saga, _, _) = saga_args(&mut buf, false);
+        let mut h = Header::load(&saga);
+        require(h.status == RUNNING, "saga: not running");
+        require(height() > h.deadline, "saga: the deadline has not passed");
+        let step = h.done;
+        h.fail(&saga, step, b"timed out");
+        h.store(&saga);
+    }
+
+    /// `compensate(saga, step)`: undoes the latest step not yet undone.
+    pub fn compensate() {
+        let mut buf = [0u8; 33];
+        let (saga, step, rest) = saga_args(&mut buf, true);
+        require(rest.is_empty(), "saga arguments: trailing bytes");
+        let mut h = Header::load(&saga);
+        require(h.status == COMPENSATING, "saga: not compensating");
+        require(
+            h.done >= 1 && step == h.done - 1,
+            "saga: not the step to undo",
+        );
+        let mut record = [0u8; MAX_VALUE_LEN];
+        let record = match state_get(&step_key(&saga, step), &mut record) {
+            Some(r) => r,
+            None => abort("saga: step record missing"),
+        };
+        let (resource, _, _, undo, undo_args) = parse_step(record);
+        if !undo.is_empty() {
+            call(&resource, undo, undo_args, &mut [0u8; RETURN_CAP]);
+        }
+        h.done -= 1;
+        let mut event = Writer::<33>::new();
+        event.bytes(&saga).u8(step);
+        emit_event("saga_undone", &event);
+        h.finish_compensation(&saga);
+        h.store(&saga);
+    }
+
+    /// `status(saga)`: returns the saga's header.
+    pub fn status() {
+        let mut buf = [0u8; 32];
+        let (saga, _, rest) = saga_args(&mut buf, false);
+        require(rest.is_empty(), "saga arguments: trailing bytes");
+        let mut header = [0u8; HEAD + MAX_REASON];
+        match state_get(&key(b"h", &saga), &mut header) {
+            Some(h) => set_return(h),
+            None => abort("saga: no such saga"),
+        }
     }
 }

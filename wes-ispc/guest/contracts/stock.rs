@@ -46,38 +46,6 @@ fn item_and_qty() -> (u32, u64) {
     (item, qty)
 }
 
-/// `init()`: makes the caller the owner. Runs once.
-#[no_mangle]
-pub extern "C" fn init() {
-    require(args_len() == 0, "stock: init takes no arguments");
-    require(!state_has(OWNER), "stock: already initialised");
-    state_set(OWNER, &caller());
-}
-
-/// `authorize(address)`: lets `address` take stock (owner only).
-#[no_mangle]
-pub extern "C" fn authorize() {
-    let mut buf = [0u8; 32];
-    let mut r = Reader::new(args(&mut buf));
-    let address: [u8; 32] = r.array();
-    r.end();
-    require(caller() == owner(), "stock: only the owner may do this");
-    state_set(&key(b"a", &address), &[1]);
-}
-
-/// `add(item, qty)`: adds stock (owner only).
-#[no_mangle]
-pub extern "C" fn add() {
-    let (item, qty) = item_and_qty();
-    require(caller() == owner(), "stock: only the owner may do this");
-    let key = item_key(item);
-    let level = state_get_u64(&key).unwrap_or(0);
-    match level.checked_add(qty) {
-        Some(level) => state_set_u64(&key, level),
-        None => abort("stock: level overflow"),
-    }
-}
-
 /// Aborts unless the caller is the owner or an authorised address.
 fn require_authorised() {
     let who = caller();
@@ -87,39 +55,67 @@ fn require_authorised() {
     );
 }
 
-/// `take(item, qty)`: removes stock (owner or an authorised address).
-#[no_mangle]
-pub extern "C" fn take() {
-    let (item, qty) = item_and_qty();
-    require_authorised();
-    let key = item_key(item);
-    let level = state_get_u64(&key).unwrap_or(0);
-    match level.checked_sub(qty) {
-        Some(level) => state_set_u64(&key, level),
-        None => abort("out of stock"),
+entries! {
+    /// `init()`: makes the caller the owner. Runs once.
+    pub fn init() {
+        require(args_len() == 0, "stock: init takes no arguments");
+        require(!state_has(OWNER), "stock: already initialised");
+        state_set(OWNER, &caller());
     }
-}
 
-/// `put_back(item, qty)`: returns stock that was taken (owner or an authorised address).
-#[no_mangle]
-pub extern "C" fn put_back() {
-    let (item, qty) = item_and_qty();
-    require_authorised();
-    let key = item_key(item);
-    let level = state_get_u64(&key).unwrap_or(0);
-    match level.checked_add(qty) {
-        Some(level) => state_set_u64(&key, level),
-        None => abort("stock: level overflow"),
+    /// `authorize(address)`: lets `address` take stock (owner only).
+    pub fn authorize() {
+        let mut buf = [0u8; 32];
+        let mut r = Reader::new(args(&mut buf));
+        let address: [u8; 32] = r.array();
+        r.end();
+        require(caller() == owner(), "stock: only the owner may do this");
+        state_set(&key(b"a", &address), &[1]);
     }
-}
 
-/// `level(item)`: returns the level of `item` (`u64le`).
-#[no_mangle]
-pub extern "C" fn level() {
-    let mut buf = [0u8; 4];
-    let mut r = Reader::new(args(&mut buf));
-    let item = r.u32();
-    r.end();
-    let level = state_get_u64(&item_key(item)).unwrap_or(0);
-    set_return(&level.to_le_bytes());
+    /// `add(item, qty)`: adds stock (owner only).
+    pub fn add() {
+        let (item, qty) = item_and_qty();
+        require(caller() == owner(), "stock: only the owner may do this");
+        let key = item_key(item);
+        let level = state_get_u64(&key).unwrap_or(0);
+        match level.checked_add(qty) {
+            Some(level) => state_set_u64(&key, level),
+            None => abort("stock: level overflow"),
+        }
+    }
+
+    /// `take(item, qty)`: removes stock (owner or an authorised address).
+    pub fn take() {
+        let (item, qty) = item_and_qty();
+        require_authorised();
+        let key = item_key(item);
+        let level = state_get_u64(&key).unwrap_or(0);
+        match level.checked_sub(qty) {
+            Some(level) => state_set_u64(&key, level),
+            None => abort("out of stock"),
+        }
+    }
+
+    /// `put_back(item, qty)`: returns stock that was taken (owner or an authorised address).
+    pub fn put_back() {
+        let (item, qty) = item_and_qty();
+        require_authorised();
+        let key = item_key(item);
+        let level = state_get_u64(&key).unwrap_or(0);
+        match level.checked_add(qty) {
+            Some(level) => state_set_u64(&key, level),
+            None => abort("stock: level overflow"),
+        }
+    }
+
+    /// `level(item)`: returns the level of `item` (`u64le`).
+    pub fn level() {
+        let mut buf = [0u8; 4];
+        let mut r = Reader::new(args(&mut buf));
+        let item = r.u32();
+        r.end();
+        let level = state_get_u64(&item_key(item)).unwrap_or(0);
+        set_return(&level.to_le_bytes());
+    }
 }

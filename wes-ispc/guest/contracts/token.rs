@@ -43,14 +43,6 @@ fn only_owner() {
     }
 }
 
-/// `init()`: makes the caller the owner. Runs once.
-#[no_mangle]
-pub extern "C" fn init() {
-    require(args_len() == 0, "token: init takes no arguments");
-    require(!state_has(OWNER), "token: already initialised");
-    state_set(OWNER, &caller());
-}
-
 /// Parses `tag[32] ‖ amount u64 ‖ recipient lock (rest)` and announces it as event `topic`
 /// after `act(tag, amount, recipient)` succeeds.
 fn with_payment(topic: &str, act: impl FnOnce(&[u8; 32], u64, &[u8])) {
@@ -67,46 +59,52 @@ fn with_payment(topic: &str, act: impl FnOnce(&[u8; 32], u64, &[u8])) {
     emit_event(topic, &event);
 }
 
-/// `mint(tag, amount, recipient)`: creates new tokens (owner only).
-#[no_mangle]
-pub extern "C" fn mint() {
-    with_payment("mint", |tag, amount, recipient| {
-        only_owner();
-        // Only `mint_asset` creates tokens, and only this contract's own.
-        mint_asset(recipient, tag, amount);
-        let key = supply_key(tag);
-        let supply = state_get_u64(&key).unwrap_or(0);
-        match supply.checked_add(amount) {
-            Some(s) => state_set_u64(&key, s),
-            None => abort("token: supply overflow"),
-        }
-    });
-}
+entries! {
+    /// `init()`: makes the caller the owner. Runs once.
+    pub fn init() {
+        require(args_len() == 0, "token: init takes no arguments");
+        require(!state_has(OWNER), "token: already initialised");
+        state_set(OWNER, &caller());
+    }
 
-/// `transfer(tag, amount, recipient)`: pays tokens from the caller's inputs.
-///
-/// The contract only creates the recipient's output; the host's transaction constructor adds
-/// the caller's token inputs (and change), and the ledger checks that the value balances.
-#[no_mangle]
-pub extern "C" fn transfer() {
-    with_payment("transfer", |tag, amount, recipient| {
-        // Never creates value: without the caller's token inputs the transaction cannot
-        // balance (only `mint_asset` creates tokens).
-        let token = Token::Issued {
-            contract: contract(),
-            tag: *tag,
-        };
-        output_asset(recipient, &token.encode(), amount);
-    });
-}
+    /// `mint(tag, amount, recipient)`: creates new tokens (owner only).
+    pub fn mint() {
+        with_payment("mint", |tag, amount, recipient| {
+            only_owner();
+            // Only `mint_asset` creates tokens, and only this contract's own.
+            mint_asset(recipient, tag, amount);
+            let key = supply_key(tag);
+            let supply = state_get_u64(&key).unwrap_or(0);
+            match supply.checked_add(amount) {
+                Some(s) => state_set_u64(&key, s),
+                None => abort("token: supply overflow"),
+            }
+        });
+    }
 
-/// `supply(tag)`: returns the supply of class `tag` (`u64le`, 0 if never minted).
-#[no_mangle]
-pub extern "C" fn supply() {
-    let mut buf = [0u8; 32];
-    let mut r = Reader::new(args(&mut buf));
-    let tag: [u8; 32] = r.array();
-    r.end();
-    let supply = state_get_u64(&supply_key(&tag)).unwrap_or(0);
-    set_return(&supply.to_le_bytes());
+    /// `transfer(tag, amount, recipient)`: pays tokens from the caller's inputs.
+    ///
+    /// The contract only creates the recipient's output; the host's transaction constructor adds
+    /// the caller's token inputs (and change), and the ledger checks that the value balances.
+    pub fn transfer() {
+        with_payment("transfer", |tag, amount, recipient| {
+            // Never creates value: without the caller's token inputs the transaction cannot
+            // balance (only `mint_asset` creates tokens).
+            let token = Token::Issued {
+                contract: contract(),
+                tag: *tag,
+            };
+            output_asset(recipient, &token.encode(), amount);
+        });
+    }
+
+    /// `supply(tag)`: returns the supply of class `tag` (`u64le`, 0 if never minted).
+    pub fn supply() {
+        let mut buf = [0u8; 32];
+        let mut r = Reader::new(args(&mut buf));
+        let tag: [u8; 32] = r.array();
+        r.end();
+        let supply = state_get_u64(&supply_key(&tag)).unwrap_or(0);
+        set_return(&supply.to_le_bytes());
+    }
 }

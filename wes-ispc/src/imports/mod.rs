@@ -81,7 +81,7 @@ fn meter(data: &Env) -> HostResult<Meter> {
         .ok_or_else(|| WasmError::Engine("instance not bound".into()))
 }
 
-type HostResult<T> = Result<T, WasmError>;
+pub(crate) type HostResult<T> = Result<T, WasmError>;
 
 fn bad(call: &'static str, reason: impl Into<String>) -> WasmError {
     WasmError::HostCall {
@@ -90,104 +90,180 @@ fn bad(call: &'static str, reason: impl Into<String>) -> WasmError {
     }
 }
 
-fn read_mem(
-    env: &FunctionEnvMut<Env>,
-    call: &'static str,
-    ptr: i32,
-    len: i32,
-    max: usize,
-) -> HostResult<Vec<u8>> {
-    let len = len as u32 as usize;
-    if len > max {
-        return Err(bad(call, format!("argument of {len} bytes, at most {max}")));
-    }
-    let memory = env
-        .data()
-        .memory
-        .clone()
-        .ok_or_else(|| WasmError::Engine("memory not bound".into()))?;
-    let mut buf = vec![0u8; len];
-    memory
-        .view(env)
-        .read(u64::from(ptr as u32), &mut buf)
-        .map_err(|_| bad(call, "argument out of bounds"))?;
-    Ok(buf)
+/// What the HostABI handlers need of the engine running the guest: its memory, its
+/// compute-unit meter, and a way to run a nested call. The handlers (`handlers.rs`) are
+/// written once against it; [`WasmGuest`] runs them for a wasmer instance and
+/// [`crate::offchain`] for a contract compiled natively.
+///
+/// Pointers and lengths are the guest's, widened to `u64`.
+pub(crate) trait Guest {
+    /// What a nested call runs, found before the callee's frame is pushed.
+    type Callee;
+
+    /// The execution's host state, the chain it reads, and what its executor shares.
+    fn parts(&mut self) -> (&mut HostState, &SharedView, &Arc<Shared>);
+
+    /// The execution's host state.
+    fn host(&self) -> &HostState;
+
+    /// `len` bytes of guest memory at `ptr`; an error if `len > max` or out of bounds.
+    fn read(&self, call: &'static str, ptr: u64, len: u64, max: usize) -> HostResult<Vec<u8>>;
+
+    /// Writes `data` to guest memory at `ptr`.
+    fn write(&mut self, call: &'static str, ptr: u64, data: &[u8]) -> HostResult<()>;
+
+    /// The compute units left.
+    fn points(&mut self) -> HostResult<MeteringPoints>;
+
+    /// Sets the compute units left.
+    fn set_points(&mut self, points: u64) -> HostResult<()>;
+
+    /// The contract deployed as `resource`, ready to run.
+    fn callee(&mut self, resource: &ContentId) -> HostResult<Self::Callee>;
+
+    /// Runs `entry` of `callee` with `budget` compute units, its frame already pushed on the
+    /// host state: the outcome and the units left.
+    fn run_callee(
+        &mut self,
+        callee: Self::Callee,
+        entry: &str,
+        budget: u64,
+    ) -> (Result<(), WasmError>, u64);
 }
 
-fn read_array<const N: usize>(
-    env: &FunctionEnvMut<Env>,
-    call: &'static str,
-    ptr: i32,
-) -> HostResult<[u8; N]> {
-    let bytes = read_mem(env, call, ptr, N as i32, N)?;
+/// A wasmer host function's view of its instance.
+pub(crate) struct WasmGuest<'a>(pub FunctionEnvMut<'a, Env>);
+
+impl Guest for WasmGuest<'_> {
+    type Callee = Arc<crate::executor::Compiled>;
+
+    fn parts(&mut self) -> (&mut HostState, &SharedView, &Arc<Shared>) {
+        let data = self.0.data_mut();
+        (&mut data.host, &data.view, &data.shared)
+    }
+
+    fn host(&self) -> &HostState {
+        &self.0.data().host
+    }
+
+    fn read(&self, call: &'static str, ptr: u64, len: u64, max: usize) -> HostResult<Vec<u8>> {
+        if len > max as u64 {
+            return Err(bad(call, format!("argument of {len} bytes, at most {max}")));
+        }
+        let memory = self
+            .0
+            .data()
+            .memory
+            .clone()
+            .ok_or_else(|| WasmError::Engine("memory not bound".into()))?;
+        let mut buf = vec![0u8; len as usize];
+        memory
+            .view(&self.0)
+            .read(ptr, &mut buf)
+            .map_err(|_| bad(call, "argument out of bounds"))?;
+        Ok(buf)
+    }
+
+    fn write(&mut self, call: &'static str, ptr: u64, data: &[u8]) -> HostResult<()> {
+        let memory = self
+            .0
+            .data()
+            .memory
+            .clone()
+            .ok_or_else(|| WasmError::Engine("memory not bound".into()))?;
+        memory
+            .view(&self.0)
+            .write(ptr, data)
+            .map_err(|_| bad(call, "result buffer out of bounds"))
+    }
+
+    fn points(&mut self) -> HostResult<MeteringPoints> {
+        let (data, mut store) = self.0.data_and_store_mut();
+        Ok(meter(data)?.get(&mut store))
+    }
+
+    fn set_points(&mut self, points: u64) -> HostResult<()> {
+        let (data, mut store) = self.0.data_and_store_mut();
+        meter(data)?.set(&mut store, points)
+    }
+
+    fn callee(&mut self, resource: &ContentId) -> HostResult<Self::Callee> {
+        let data = self.0.data_mut();
+        let code = data
+            .host
+            .resource(resource, data.view.as_ref())?
+            .ok_or(WasmError::ResourceUnavailable(*resource))?;
+        data.shared.compiled(resource, &code)
+    }
+
+    fn run_callee(
+        &mut self,
+        callee: Self::Callee,
+        entry: &str,
+        budget: u64,
+    ) -> (Result<(), WasmError>, u64) {
+        // The callee runs in its own store and instance, with the execution's host state moved
+        // in, its chain view shared, and `budget` points.
+        let data = self.0.data_mut();
+        let host = std::mem::take(&mut data.host);
+        let run = call_instance(
+            &data.shared.clone(),
+            &callee,
+            entry,
+            host,
+            data.view.clone(),
+            budget,
+        );
+        data.host = run.host;
+        (run.result, run.left)
+    }
+}
+
+fn read_array<const N: usize>(g: &impl Guest, call: &'static str, ptr: u64) -> HostResult<[u8; N]> {
+    let bytes = g.read(call, ptr, N as u64, N)?;
     bytes
         .try_into()
         .map_err(|_| WasmError::Engine("short read".into()))
 }
 
-fn read_outpoint(env: &FunctionEnvMut<Env>, call: &'static str, ptr: i32) -> HostResult<OutPoint> {
-    let bytes = read_array::<36>(env, call, ptr)?;
+fn read_outpoint(g: &impl Guest, call: &'static str, ptr: u64) -> HostResult<OutPoint> {
+    let bytes = read_array::<36>(g, call, ptr)?;
     codec::decode(&bytes).map_err(|e| bad(call, format!("outpoint: {e}")))
-}
-
-fn write_mem(
-    env: &FunctionEnvMut<Env>,
-    call: &'static str,
-    ptr: i32,
-    data: &[u8],
-) -> HostResult<()> {
-    let memory = env
-        .data()
-        .memory
-        .clone()
-        .ok_or_else(|| WasmError::Engine("memory not bound".into()))?;
-    memory
-        .view(env)
-        .write(u64::from(ptr as u32), data)
-        .map_err(|_| bad(call, "result buffer out of bounds"))
 }
 
 /// Copies `min(len, cap)` bytes of `data` to `dst`.
 fn copy_out(
-    env: &FunctionEnvMut<Env>,
+    g: &mut impl Guest,
     call: &'static str,
-    dst: i32,
-    cap: i32,
+    dst: u64,
+    cap: u64,
     data: &[u8],
 ) -> HostResult<()> {
-    let n = data.len().min(cap as u32 as usize);
-    write_mem(env, call, dst, &data[..n])
+    let n = data.len().min(usize::try_from(cap).unwrap_or(usize::MAX));
+    g.write(call, dst, &data[..n])
 }
 
-/// Charges the cost of an entry from the metering points and appends it to the trace.
+/// Charges the cost of an entry from the compute units left and appends it to the trace.
 fn finish(
-    env: &mut FunctionEnvMut<Env>,
+    g: &mut impl Guest,
     call: &'static str,
     input: Vec<u8>,
     output: Vec<u8>,
 ) -> HostResult<()> {
-    finish_with(env, call, input, output, 0)
+    finish_with(g, call, input, output, 0)
 }
 
 /// [`finish`] with `extra` compute units on top of the table's cost (a model's graph cost).
 fn finish_with(
-    env: &mut FunctionEnvMut<Env>,
+    g: &mut impl Guest,
     call: &'static str,
     input: Vec<u8>,
     output: Vec<u8>,
     extra: u64,
 ) -> HostResult<()> {
     let cu = HostState::cost(call, &input, &output).saturating_add(extra);
-    let (data, mut store) = env.data_and_store_mut();
-    let meter = meter(data)?;
-    match meter.get(&mut store) {
-        MeteringPoints::Remaining(left) if left >= cu => meter.set(&mut store, left - cu)?,
-        _ => {
-            meter.set(&mut store, 0)?;
-            return Err(WasmError::OutOfCu { limit: 0 });
-        }
-    }
-    data.host.record(TraceEntry {
+    charge(g, cu)?;
+    g.parts().0.record(TraceEntry {
         call: call.into(),
         input,
         output,
@@ -195,7 +271,18 @@ fn finish_with(
     })
 }
 
-mod handlers;
+/// Takes `cu` compute units, or fails with all of them spent.
+fn charge(g: &mut impl Guest, cu: u64) -> HostResult<()> {
+    match g.points()? {
+        MeteringPoints::Remaining(left) if left >= cu => g.set_points(left - cu),
+        _ => {
+            g.set_points(0)?;
+            Err(WasmError::OutOfCu { limit: 0 })
+        }
+    }
+}
+
+pub(crate) mod handlers;
 
 /// The HostABI v1 import object for one instance: only the functions in `names` (the module's
 /// imports) are created, since creating host functions is a large part of a short call.
@@ -210,14 +297,96 @@ pub(crate) fn host_imports(store: &mut Store, env: &FunctionEnv<Env>, names: &[&
     imports
 }
 
-/// Expands the table into [`link`]: each name to the handler of the same name.
+/// The WASM type of a table parameter type.
+macro_rules! wasm_type {
+    (ptr) => {
+        i32
+    };
+    (out) => {
+        i32
+    };
+    (len) => {
+        i32
+    };
+    (u32) => {
+        i32
+    };
+    (u64) => {
+        i64
+    };
+}
+
+/// A WASM argument as the handlers take it: pointers and lengths read as unsigned and
+/// widened to `u64`.
+macro_rules! widen {
+    (ptr, $v:ident) => {
+        u64::from($v as u32)
+    };
+    (out, $v:ident) => {
+        u64::from($v as u32)
+    };
+    (len, $v:ident) => {
+        u64::from($v as u32)
+    };
+    (u32, $v:ident) => {
+        $v as u32
+    };
+    (u64, $v:ident) => {
+        $v as u64
+    };
+}
+
+/// A handler's result as WASM returns it (`u64` as `i64`).
+trait IntoWasm {
+    type Wasm;
+    fn into_wasm(self) -> Self::Wasm;
+}
+
+impl IntoWasm for () {
+    type Wasm = ();
+    fn into_wasm(self) {}
+}
+
+impl IntoWasm for i32 {
+    type Wasm = i32;
+    fn into_wasm(self) -> i32 {
+        self
+    }
+}
+
+impl IntoWasm for i64 {
+    type Wasm = i64;
+    fn into_wasm(self) -> i64 {
+        self
+    }
+}
+
+impl IntoWasm for u64 {
+    type Wasm = i64;
+    fn into_wasm(self) -> i64 {
+        self as i64
+    }
+}
+
+/// Expands the table into [`link`]: each name to the handler of the same name, behind a
+/// function of the table's WASM type.
 macro_rules! host_functions {
-    ($( $(#[$doc:meta])* fn $name:ident ( $($params:tt)* ) $(-> $ret:ident)? { $($spec:tt)* } )*) => {
+    ($(
+        $(#[$doc:meta])*
+        fn $name:ident ( $($arg:ident : $ty:ident),* $(,)? ) $(-> $ret:ident)? { $($spec:tt)* }
+    )*) => {
         /// The host function `name` of the table, bound to `env`.
         fn link(name: &str, store: &mut Store, env: &FunctionEnv<Env>) -> Option<Function> {
             $(
                 if name == stringify!($name) {
-                    return Some(Function::new_typed_with_env(store, env, handlers::$name));
+                    return Some(Function::new_typed_with_env(
+                        store,
+                        env,
+                        |env: FunctionEnvMut<Env>, $($arg: wasm_type!($ty)),*| {
+                            handlers::$name(&mut WasmGuest(env), $(widen!($ty, $arg)),*)
+                                .map(IntoWasm::into_wasm)
+                        },
+                    ));
                 }
             )*
             None

@@ -10,19 +10,26 @@
 //! type or operator), and its panic handler aborts the call through the host with a fixed
 //! message: it never formats.
 //!
-//! A contract is a `cdylib` whose entry points are exported functions of type `() -> ()`:
+//! A contract is a `cdylib` whose entry points are exported functions of type `() -> ()`,
+//! declared with [`entries!`]:
 //!
 //! ```ignore
 //! #![no_std]
 //! use wes_contract::*;
 //!
-//! #[no_mangle]
-//! pub extern "C" fn hello() {
-//!     let mut buf = [0u8; 64];
-//!     let name = Reader::new(args(&mut buf)).rest_str();
-//!     emit_event("hello", name.as_bytes());
+//! entries! {
+//!     /// `hello(name)`: greets `name`.
+//!     pub fn hello() {
+//!         let mut buf = [0u8; 64];
+//!         let name = Reader::new(args(&mut buf)).rest_str();
+//!         emit_event("hello", name.as_bytes());
+//!     }
 //! }
 //! ```
+//!
+//! Off WASM the same contract compiles to plain Rust functions (and [`entries!`] lists them in
+//! `ENTRIES`), every [`sys`] function forwarding to an installed off-chain host: a contract's
+//! unit tests run with `cargo test` against `wes_ispc::offchain`, with no WASM and no node.
 //!
 //! An entry point must not be named like a host function (`height`, `call`, `args`...): the
 //! exported symbol would replace the import.
@@ -78,6 +85,7 @@ pub mod sys {
     }
 
     /// Expands the HostABI table into the `extern` block of the `wes` import module.
+    #[cfg(target_arch = "wasm32")]
     macro_rules! host_functions {
         ($(
             $(#[$doc:meta])*
@@ -95,8 +103,119 @@ pub mod sys {
         };
     }
 
+    /// Off WASM, expands the HostABI table into [`HostTable`] and one function per entry that
+    /// forwards to the installed table.
+    #[cfg(not(target_arch = "wasm32"))]
+    macro_rules! host_functions {
+        ($(
+            $(#[$doc:meta])*
+            fn $name:ident ( $($arg:ident : $ty:ident),* $(,)? ) $(-> $ret:ident)? {
+                $($spec:tt)*
+            }
+        )*) => {
+            /// The HostABI v1 functions as native function pointers, one field per function
+            /// of the table. An off-chain host (`wes_ispc::offchain`) [`install`]s one, so that
+            /// a contract compiled natively runs in `cargo test` with no WASM and no node.
+            ///
+            /// A host function that fails the call (`abort`, a bad argument, running out of
+            /// compute units) must not return: the off-chain host unwinds to the entry point it
+            /// called.
+            #[derive(Clone, Copy)]
+            pub struct HostTable {
+                $(
+                    $(#[$doc])*
+                    pub $name: unsafe fn($(guest_type!($ty)),*) $(-> $ret)?,
+                )*
+            }
+
+            $(
+                $(#[$doc])*
+                ///
+                /// Off WASM: forwards to the installed [`HostTable`].
+                ///
+                /// # Safety
+                ///
+                /// Every pointer with its length (or the size the function reads or writes)
+                /// must be a live range of memory, writable for results. Off WASM nothing
+                /// checks it, unlike a WASM host.
+                pub unsafe fn $name($($arg: guest_type!($ty)),*) $(-> $ret)? {
+                    (installed().$name)($($arg),*)
+                }
+            )*
+        };
+    }
+
+    /// The table installed by [`install`].
+    #[cfg(not(target_arch = "wasm32"))]
+    static HOST: core::sync::atomic::AtomicPtr<HostTable> =
+        core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
+
+    /// Off WASM: makes `table` the host that every `sys` function forwards to, for the whole
+    /// process (an off-chain host keeps what differs between tests, such as the mock chain, per
+    /// thread).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn install(table: &'static HostTable) {
+        HOST.store(
+            table as *const HostTable as *mut HostTable,
+            core::sync::atomic::Ordering::Release,
+        );
+    }
+
+    /// The installed table; panics if there is none.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn installed() -> &'static HostTable {
+        let table = HOST.load(core::sync::atomic::Ordering::Acquire);
+        if table.is_null() {
+            panic!("wes-contract: no WES host installed; run contracts off-chain through wes_ispc::offchain")
+        }
+        // SAFETY: only `install` stores a pointer, from a `&'static HostTable`.
+        unsafe { &*table }
+    }
+
     // The one table of HostABI v1 functions, shared with the host.
     include!("../../../src/host_abi_table.rs");
+}
+
+/// Declares a contract's entry points: functions of type `() -> ()` that read their arguments
+/// with [`args`] and answer with [`set_return`].
+///
+/// In WASM each becomes an exported `extern "C"` function of its name. Off WASM each stays a
+/// plain Rust function (a failing call unwinds out of it, which an `extern "C"` function may
+/// not), and the macro adds `ENTRIES`, the entry points by name, which an off-chain host calls
+/// (`wes_ispc::offchain`). Use it once per contract:
+///
+/// ```ignore
+/// entries! {
+///     /// `init()`: makes the caller the owner.
+///     pub fn init() { state_set(b"owner", &caller()); }
+///     /// `owner()`: returns the owner's address.
+///     pub fn owner() {
+///         let mut owner = [0u8; 32];
+///         set_return(state_get(b"owner", &mut owner).unwrap_or(&[]));
+///     }
+/// }
+/// ```
+///
+/// An entry point must not be named like a host function (`height`, `call`, `args`...): the
+/// exported symbol would replace the import.
+#[macro_export]
+macro_rules! entries {
+    ($( $(#[$meta:meta])* $vis:vis fn $name:ident () $body:block )*) => {
+        $(
+            $(#[$meta])*
+            #[cfg(target_arch = "wasm32")]
+            #[no_mangle]
+            pub extern "C" fn $name() $body
+
+            $(#[$meta])*
+            #[cfg(not(target_arch = "wasm32"))]
+            pub fn $name() $body
+        )*
+
+        /// This contract's entry points by name, for an off-chain host.
+        #[cfg(not(target_arch = "wasm32"))]
+        pub const ENTRIES: &[(&str, fn())] = &[$((stringify!($name), $name as fn())),*];
+    };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -111,12 +230,13 @@ pub fn abort(msg: &str) -> ! {
     trap()
 }
 
-/// Executes the WASM `unreachable` instruction (off WASM, where there is no host, panics).
+/// Executes the WASM `unreachable` instruction (off WASM, where an off-chain host's `abort`
+/// never returns either, panics).
 fn trap() -> ! {
     #[cfg(target_arch = "wasm32")]
     core::arch::wasm32::unreachable();
     #[cfg(not(target_arch = "wasm32"))]
-    panic!("wes-contract: no WES host outside WASM")
+    panic!("wes-contract: the host returned from abort")
 }
 
 /// Aborts with `msg` unless `cond` holds.

@@ -1,0 +1,30 @@
+//! Contracts off-chain: run a contract compiled natively, in `cargo test`, with no WASM and no
+//! node (feature `offchain`).
+//!
+//! A contract written with the guest SDK (`wes-contract`) and its [`entries!`] macro compiles
+//! for the host too: its entry points become plain Rust functions, listed in `ENTRIES`, and
+//! every host function forwards to the table this module installs. That table runs the same
+//! handlers as the WASM executor (`imports/handlers.rs`) over the same host state, so a call
+//! reads and writes state, spends and creates outputs, emits events, makes nested and external
+//! calls and is charged for its host calls exactly as on the chain, and its trace is the one
+//! the chain would record. Only the guest's own instructions are not metered: natively there
+//! is no instruction count, so [`ExecutionOutcome::cu_used`] is what the host calls cost, a
+//! lower bound of the on-chain figure.
+//!
+//! ```ignore
+//! #[path = "../contracts/token.rs"]
+//! mod token;
+//!
+//! let mut chain = TestChain::new();
+//! let token = chain.deploy("token", token::ENTRIES);
+//! let alice = TestChain::address("alice");
+//! chain.call(&token, "init", &[], alice)?;
+//! assert_eq!(chain.state(&token, b"owner"), Some(alice.0.to_vec()));
+//! ```
+//!
+//! [`entries!`]: https://docs.rs/wes-contract
+
+mod chain;
+mod guest;
+
+pub use chain::{ScriptedConnector, ScriptedOp, TestChain};
