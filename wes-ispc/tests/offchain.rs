@@ -11,7 +11,7 @@ use std::sync::Arc;
 use wes_core::{
     CallContext, ContentId, ExecutionRequest, Executor, Lock, TokenId, TraceEntry, codec,
 };
-use wes_ispc::offchain::{ScriptedConnector, TestChain};
+use wes_ispc::offchain::{CallError, ScriptedConnector, TestChain};
 use wes_ispc::{WasmError, WasmExecutor, contract_id};
 
 // The contracts target Rust 1.63 (clippy must not ask for newer syntax); their `#![no_std]`
@@ -45,10 +45,10 @@ fn payment(amount: u64, recipient: &Lock) -> Vec<u8> {
     args
 }
 
-fn aborted(result: Result<wes_core::ExecutionOutcome, WasmError>) -> String {
+fn aborted(result: Result<wes_core::ExecutionOutcome, CallError>) -> String {
     match result {
-        Err(WasmError::Abort(msg)) => msg,
-        Err(WasmError::Callee { source, .. }) => match *source {
+        Err(CallError::Execution(WasmError::Abort(msg))) => msg,
+        Err(CallError::Execution(WasmError::Callee { source, .. })) => match *source {
             WasmError::Abort(msg) => msg,
             other => panic!("callee failed otherwise: {other}"),
         },
@@ -103,11 +103,31 @@ fn token_mints_and_refuses_what_the_chain_refuses() {
         "args: input too short"
     );
 
+    // Transfers are paid from the sender's outputs, with change, as the chain's transaction
+    // constructor and balance rule do; nobody pays out what they do not hold.
+    let carol = TestChain::lock("carol");
+    chain
+        .call(&token, "transfer", &payment(200, &carol), bob.address())
+        .unwrap();
+    assert_eq!(chain.balance(&carol, &issued), 200);
+    assert_eq!(chain.balance(&bob, &issued), 300);
+    assert_eq!(
+        chain
+            .call(&token, "transfer", &payment(301, &carol), bob.address())
+            .unwrap_err(),
+        CallError::Unfunded {
+            token: issued,
+            needed: 301,
+            available: 300
+        }
+    );
+    assert_eq!(chain.balance(&bob, &issued), 300);
+
     let supply = chain.simulate(&token, "supply", &TAG, owner).unwrap();
     assert_eq!(supply.return_data, 500u64.to_le_bytes());
     assert_eq!(
         chain.call(&token, "no_such_entry", &[], owner).unwrap_err(),
-        WasmError::NoEntry("no_such_entry".into())
+        CallError::Execution(WasmError::NoEntry("no_such_entry".into()))
     );
 }
 
@@ -119,7 +139,7 @@ fn compute_units_run_out_as_on_the_chain() {
     chain.set_cu_limit(50);
     assert!(matches!(
         chain.call(&token, "init", &[], owner),
-        Err(WasmError::OutOfCu { limit: 50 })
+        Err(CallError::Execution(WasmError::OutOfCu { limit: 50 }))
     ));
     assert_eq!(chain.state(&token, b"owner"), None);
     chain.set_cu_limit(TestChain::DEFAULT_CU_LIMIT);
@@ -212,6 +232,8 @@ fn order_flow_calls_stock_and_a_scripted_shipper() {
         .call(&stock, "authorize", &flow_address.0.0, shop)
         .unwrap();
 
+    chain.fund(TestChain::lock("buyer"), TokenId::Native, 100);
+
     let shipper = Arc::new(ScriptedConnector::new(|request: &[u8]| {
         if request.ends_with(b"nowhere") {
             Ok(b"\x00no such address".to_vec())
@@ -250,6 +272,15 @@ fn order_flow_calls_stock_and_a_scripted_shipper() {
         .unwrap();
     assert_eq!(placed.return_data, b"TRACK-1");
     assert_eq!(level(&mut chain), 7);
+    // 3 × 5 paid to the shop out of the buyer's 100.
+    assert_eq!(
+        chain.balance(&TestChain::lock("shop"), &TokenId::Native),
+        15
+    );
+    assert_eq!(
+        chain.balance(&TestChain::lock("buyer"), &TokenId::Native),
+        85
+    );
     assert!(placed.trace.iter().any(|e| e.call == "call"));
     assert_eq!(placed.events.len(), 1);
     assert_eq!(placed.events[0].topic, "invoice");
@@ -286,7 +317,9 @@ fn order_flow_calls_stock_and_a_scripted_shipper() {
     args[32..64].copy_from_slice(&[9; 32]);
     assert_eq!(
         chain.call(&flow, "place", &args, buyer).unwrap_err(),
-        WasmError::ResourceUnavailable(ContentId(wes_core::Hash([9; 32])))
+        CallError::Execution(WasmError::ResourceUnavailable(ContentId(wes_core::Hash(
+            [9; 32]
+        ))))
     );
 }
 
@@ -332,7 +365,18 @@ fn escrow_refunds_after_the_deadline_only() {
     open.extend_from_slice(&(seller_lock.len() as u32).to_le_bytes());
     open.extend_from_slice(&seller_lock);
     open.extend_from_slice(&codec::encode(&buyer));
+    // The deposit comes out of the buyer's outputs.
+    assert!(matches!(
+        chain.call(&escrow, "open", &open, buyer.address()),
+        Err(CallError::Unfunded {
+            needed: 300,
+            available: 0,
+            ..
+        })
+    ));
+    chain.fund(buyer.clone(), TokenId::Native, 1_000);
     let opened = chain.call(&escrow, "open", &open, buyer.address()).unwrap();
+    assert_eq!(chain.balance(&buyer, &TokenId::Native), 700);
     assert_eq!(opened.events[0].topic, "opened");
 
     let vault = Lock::contract(contract_id(&escrow));
@@ -356,7 +400,7 @@ fn escrow_refunds_after_the_deadline_only() {
         .call(&escrow, "refund", &settle, buyer.address())
         .unwrap();
     assert_eq!(refunded.events[0].topic, "refunded");
-    assert_eq!(chain.balance(&buyer, &TokenId::Native), 300);
+    assert_eq!(chain.balance(&buyer, &TokenId::Native), 1_000);
     assert!(chain.assets_of(&vault).is_empty());
     assert!(chain.unspent(&deposit).is_none());
     // Settled once: the record is gone.

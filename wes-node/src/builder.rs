@@ -75,6 +75,9 @@ pub struct LedgerContext<'a> {
     /// The free space a ledger on disk keeps
     /// ([`StorageConfig::ledger_reserve`](crate::StorageConfig::ledger_reserve)).
     pub reserve_bytes: u64,
+    /// The page cache of a ledger store that has one
+    /// ([`StorageConfig::ledger_cache_bytes`](crate::StorageConfig::ledger_cache_bytes)).
+    pub cache_bytes: u64,
 }
 
 impl LedgerContext<'_> {
@@ -109,12 +112,13 @@ impl LedgerContext<'_> {
     }
 
     /// The default: [`EutxoLedger`] on sled in `<data_dir>/ledger`, keeping
-    /// [`reserve_bytes`](Self::reserve_bytes) free.
+    /// [`reserve_bytes`](Self::reserve_bytes) free, with a page cache of
+    /// [`cache_bytes`](Self::cache_bytes).
     ///
     /// # Errors
     /// The store cannot be opened, or the ledger's.
     pub fn eutxo_sled(self) -> Result<EutxoLedger<SledStore>, NodeError> {
-        let store = SledStore::open(self.data_dir.join("ledger"))
+        let store = SledStore::with_cache(self.data_dir.join("ledger"), self.cache_bytes)
             .map_err(NodeError::ledger)?
             .with_reserve(self.reserve_bytes);
         self.eutxo(store)
@@ -416,6 +420,7 @@ impl<L: ChainLedger> NodeBuilder<L> {
             resources: resources.clone(),
             observers,
             reserve_bytes: config.storage.ledger_reserve(),
+            cache_bytes: config.storage.ledger_cache_bytes,
         })?;
         let ledger = Arc::new(ledger);
         let index = Arc::new(ChainIndex::new(ledger.clone()));

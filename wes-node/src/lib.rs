@@ -102,7 +102,7 @@ pub use production::producer_rank;
 pub use resources::{ResourceError, Resources};
 pub use settlement::{Settlement, SettlementConfig, SettlementError};
 pub use status::ChainStatus;
-pub use storage::StorageConfig;
+pub use storage::{DEFAULT_LEDGER_CACHE_BYTES, StorageConfig};
 pub use tip::{TipMoved, TipObserver};
 pub use uploads::{UploadConfig, Uploader};
 pub use view::NodeView;

@@ -18,18 +18,29 @@
 //! the write) leaves the ledger refusing writes until the node restarts, at the last whole
 //! block; `GET /health` then reports `storage_failed`.
 
-/// How much disk space the node keeps free (see the [module docs](self)).
+/// How much disk space the node keeps free (see the [module docs](self)), and how much
+/// memory the ledger's store may cache.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StorageConfig {
     /// Free space below which the ledger writes no block (default 64 MiB). Content stops
     /// at twice this, the indexes at half.
     pub reserve_bytes: u64,
+    /// The page cache of the default ledger store (sled), in bytes (default
+    /// [`DEFAULT_LEDGER_CACHE_BYTES`]). sled treats it as a soft bound: under writes its real
+    /// use grows to several times this (see BENCHMARKS.md, *Soak*).
+    pub ledger_cache_bytes: u64,
 }
+
+/// The default [`StorageConfig::ledger_cache_bytes`]: 32 MiB. Measured on a five-node devnet
+/// under 400 transfers a second (BENCHMARKS.md, *Soak*): a larger cache bought no throughput
+/// and cost memory that kept growing.
+pub const DEFAULT_LEDGER_CACHE_BYTES: u64 = 32 << 20;
 
 impl Default for StorageConfig {
     fn default() -> Self {
         StorageConfig {
             reserve_bytes: 64 << 20,
+            ledger_cache_bytes: DEFAULT_LEDGER_CACHE_BYTES,
         }
     }
 }

@@ -130,13 +130,17 @@ impl UploadsSpec {
 
 /// Disk space (`wes_node::storage`): below `reserve_mib` MiB free the node writes no block
 /// (it stops producing and reports `disk_full` on `/health`, and resumes once space is freed);
-/// uploads and fetched content stop at twice that.
+/// uploads and fetched content stop at twice that. `ledger_cache_mib` is the ledger store's
+/// page cache.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StorageSpec {
     /// MiB kept free for blocks (64 when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reserve_mib: Option<u64>,
+    /// MiB of page cache for the ledger's store (32 when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger_cache_mib: Option<u64>,
 }
 
 impl StorageSpec {
@@ -145,6 +149,9 @@ impl StorageSpec {
         let mut c = wes_node::StorageConfig::default();
         if let Some(mib) = self.reserve_mib {
             c.reserve_bytes = mib.saturating_mul(1 << 20);
+        }
+        if let Some(mib) = self.ledger_cache_mib {
+            c.ledger_cache_bytes = mib.saturating_mul(1 << 20);
         }
         c
     }
@@ -552,5 +559,19 @@ mod tests {
                 .to_string()
                 .contains("min_chain_work")
         );
+    }
+
+    #[test]
+    fn the_storage_table_sets_the_reserve_and_the_ledger_cache() {
+        let absent: StorageSpec = toml::from_str("").unwrap();
+        assert_eq!(absent.config(), wes_node::StorageConfig::default());
+        assert_eq!(
+            absent.config().ledger_cache_bytes,
+            wes_node::DEFAULT_LEDGER_CACHE_BYTES
+        );
+        let set: StorageSpec = toml::from_str("reserve_mib = 128\nledger_cache_mib = 8").unwrap();
+        assert_eq!(set.config().reserve_bytes, 128 << 20);
+        assert_eq!(set.config().ledger_cache_bytes, 8 << 20);
+        assert!(toml::from_str::<StorageSpec>("ledger_cache = 8").is_err());
     }
 }

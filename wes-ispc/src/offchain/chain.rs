@@ -14,6 +14,35 @@ use crate::error::WasmError;
 use crate::executor::WasmExecutor;
 use crate::host::{Frame, HostState};
 
+/// Why a [`TestChain`] call failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CallError {
+    /// The execution failed, as it would on the chain (`Abort` with the contract's message,
+    /// `OutOfCu`, `Callee` for a failing nested call...).
+    #[error(transparent)]
+    Execution(#[from] WasmError),
+    /// The call pays out more of `token` than it minted, released from its own outputs, or
+    /// the caller's outputs hold: the chain's transaction could not balance.
+    #[error(
+        "the call pays out {needed} of {token:?} that nothing funds; the caller holds {available}"
+    )]
+    Unfunded {
+        /// The token.
+        token: TokenId,
+        /// What the caller's outputs must supply.
+        needed: Amount,
+        /// What the caller's outputs hold.
+        available: Amount,
+    },
+}
+
+/// What a call's transaction takes from the caller: outputs spent and the change returned.
+#[derive(Default)]
+struct Funding {
+    spent: Vec<OutPoint>,
+    change: Vec<Output>,
+}
+
 /// The chain a [`TestChain`] call reads: its unspent outputs (state outputs among them) and
 /// resources.
 #[derive(Clone, Default)]
@@ -50,7 +79,11 @@ impl ChainView for Ledger {
 ///
 /// [`call`](Self::call) runs an entry point as a transaction would and, when it succeeds,
 /// applies its effects at once (inputs spent, outputs created under a fresh transaction id),
-/// as if a block had included it; [`simulate`](Self::simulate) runs without applying. The
+/// as if a block had included it; [`simulate`](Self::simulate) runs without applying. As on
+/// the chain, value is conserved: what a call pays out beyond what it mints
+/// (`mint_asset`) or releases from the contract's own outputs (`utxo_spend`) comes from the
+/// caller's asset outputs (those whose lock has the caller's address), with change back to
+/// them, or the call fails with [`CallError::Unfunded`]. There are no fees. The
 /// outcome is the executor's own [`ExecutionOutcome`]: return data, events, the inputs and
 /// outputs, the trace, and the compute units of the host calls (see the module docs).
 pub struct TestChain {
@@ -215,16 +248,16 @@ impl TestChain {
 
     /// Calls `entry` of contract `resource` with `args`, as `caller`, and applies what it did.
     /// Fails with the executor's error (`Abort` with the contract's message, a bad host
-    /// call, `OutOfCu`...), leaving the chain as it was.
+    /// call, `OutOfCu`...) or for want of funds, leaving the chain as it was.
     pub fn call(
         &mut self,
         resource: &ContentId,
         entry: &str,
         args: &[u8],
         caller: Address,
-    ) -> Result<ExecutionOutcome, WasmError> {
-        let outcome = self.run(resource, entry, args, caller, true)?;
-        self.apply(&outcome);
+    ) -> Result<ExecutionOutcome, CallError> {
+        let (outcome, funding) = self.run(resource, entry, args, caller, true)?;
+        self.apply(&outcome, funding);
         Ok(outcome)
     }
 
@@ -236,8 +269,9 @@ impl TestChain {
         entry: &str,
         args: &[u8],
         caller: Address,
-    ) -> Result<ExecutionOutcome, WasmError> {
+    ) -> Result<ExecutionOutcome, CallError> {
         self.run(resource, entry, args, caller, false)
+            .map(|(outcome, _)| outcome)
     }
 
     fn run(
@@ -247,7 +281,7 @@ impl TestChain {
         args: &[u8],
         caller: Address,
         commit: bool,
-    ) -> Result<ExecutionOutcome, WasmError> {
+    ) -> Result<(ExecutionOutcome, Funding), CallError> {
         let entries = *self
             .contracts
             .get(resource)
@@ -278,8 +312,17 @@ impl TestChain {
             return Err(match e {
                 WasmError::OutOfCu { .. } => WasmError::OutOfCu { limit },
                 other => other,
-            });
+            }
+            .into());
         }
+        let effects = host.effects();
+        let funding = match self.fund_call(&effects.outputs, &host, caller) {
+            Ok(funding) => funding,
+            Err(e) => {
+                connectors.abandon(&host.external);
+                return Err(e);
+            }
+        };
         for op in &host.external {
             let outcome = if commit {
                 Outcome::Commit
@@ -289,26 +332,100 @@ impl TestChain {
             // A connector that refuses the outcome is the test's to see in its own records.
             let _ = connectors.settle(op, outcome);
         }
-        let effects = host.effects();
         let return_data = host
             .frames
             .first_mut()
             .map(|f| std::mem::take(&mut f.return_data))
             .unwrap_or_default();
-        Ok(ExecutionOutcome {
+        let outcome = ExecutionOutcome {
             cu_used: limit.saturating_sub(guest.left),
             inputs: effects.inputs,
             outputs: effects.outputs,
             return_data,
             events: std::mem::take(&mut host.events),
             trace: std::mem::take(&mut host.trace),
-        })
+        };
+        Ok((outcome, funding))
     }
 
-    /// Spends the outcome's spent inputs and creates its outputs under a fresh transaction id.
-    fn apply(&mut self, outcome: &ExecutionOutcome) {
+    /// The caller's outputs that pay for what `outputs` hold beyond what the execution minted
+    /// or may release from its contracts' outputs (the ledger's balance rule), with change.
+    fn fund_call(
+        &self,
+        outputs: &[Output],
+        host: &HostState,
+        caller: Address,
+    ) -> Result<Funding, CallError> {
+        let mut owed: BTreeMap<TokenId, Amount> = BTreeMap::new();
+        for output in outputs {
+            if let OutputBody::Asset(a) = &output.body {
+                let e = owed.entry(a.token).or_default();
+                *e = e.saturating_add(a.amount);
+            }
+        }
+        let spendable = host.spendable();
+        let mut funding = Funding::default();
+        for (token, total) in owed {
+            let free = host
+                .minted
+                .get(&token)
+                .copied()
+                .unwrap_or(0)
+                .saturating_add(spendable.get(&token).copied().unwrap_or(0));
+            let needed = total.saturating_sub(free);
+            if needed == 0 {
+                continue;
+            }
+            let mut held: Vec<(OutPoint, Lock, Amount)> = self
+                .ledger
+                .utxos
+                .iter()
+                .filter(|(_, o)| o.lock.address() == caller)
+                .filter_map(|(op, o)| match &o.body {
+                    OutputBody::Asset(a) if a.token == token => {
+                        Some((*op, o.lock.clone(), a.amount))
+                    }
+                    _ => None,
+                })
+                .collect();
+            held.sort_by_key(|(op, _, _)| *op);
+            let available: Amount = held.iter().map(|(_, _, a)| *a).sum();
+            if available < needed {
+                return Err(CallError::Unfunded {
+                    token,
+                    needed,
+                    available,
+                });
+            }
+            let mut taken: Amount = 0;
+            let mut change_lock = None;
+            for (op, lock, amount) in held {
+                if taken >= needed {
+                    break;
+                }
+                taken = taken.saturating_add(amount);
+                funding.spent.push(op);
+                change_lock = Some(lock);
+            }
+            if let Some(lock) = change_lock
+                && taken > needed
+            {
+                funding
+                    .change
+                    .push(Output::asset(lock, token, taken - needed));
+            }
+        }
+        Ok(funding)
+    }
+
+    /// Spends the outcome's spent inputs and the funding, and creates the outcome's outputs
+    /// and the change under a fresh transaction id.
+    fn apply(&mut self, outcome: &ExecutionOutcome, funding: Funding) {
         let txid = self.next_txid();
         let ledger = Arc::make_mut(&mut self.ledger);
+        for op in &funding.spent {
+            ledger.utxos.remove(op);
+        }
         for input in &outcome.inputs {
             if input.mode == InputMode::Spend
                 && let Some(output) = ledger.utxos.remove(&input.prev)
@@ -317,7 +434,7 @@ impl TestChain {
                 ledger.state.remove(&(state.contract, state.key.clone()));
             }
         }
-        for (index, output) in outcome.outputs.iter().enumerate() {
+        for (index, output) in outcome.outputs.iter().chain(&funding.change).enumerate() {
             self.insert(
                 OutPoint {
                     tx: txid,

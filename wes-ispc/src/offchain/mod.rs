@@ -27,4 +27,4 @@
 mod chain;
 mod guest;
 
-pub use chain::{ScriptedConnector, ScriptedOp, TestChain};
+pub use chain::{CallError, ScriptedConnector, ScriptedOp, TestChain};
