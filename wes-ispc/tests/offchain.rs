@@ -312,6 +312,14 @@ fn order_flow_calls_stock_and_a_scripted_shipper() {
         aborted(chain.call(&flow, "place", &order(3, 100, "1 Main St"), buyer)),
         "out of stock"
     );
+    // Every call has its own call id, failed ones included, so no two external ops share an
+    // id: a new order after the failures is a third op, not the second one overwritten.
+    chain
+        .call(&flow, "place", &order(5, 1, "1 Main St"), buyer)
+        .unwrap();
+    assert_eq!(shipper.ops().len(), 3);
+    assert_eq!(level(&mut chain), 6);
+
     // An unknown callee is the chain's `ResourceUnavailable`.
     let mut args = order(4, 1, "1 Main St");
     args[32..64].copy_from_slice(&[9; 32]);
@@ -408,4 +416,48 @@ fn escrow_refunds_after_the_deadline_only() {
         aborted(chain.call(&escrow, "refund", &settle, buyer.address())),
         "escrow: no such escrow"
     );
+}
+
+/// A panic in the host (here a scripted connector's answer) is reported as the host's
+/// failure, not as the contract's panic.
+#[test]
+fn a_panicking_host_is_not_a_panicking_contract() {
+    let mut chain = TestChain::new();
+    let stock = chain.deploy("stock", stock::ENTRIES);
+    let flow = chain.deploy("order_flow", order_flow::ENTRIES);
+    let shop = TestChain::address("shop");
+    chain.call(&stock, "init", &[], shop).unwrap();
+    let mut add = 7u32.to_le_bytes().to_vec();
+    add.extend_from_slice(&10u64.to_le_bytes());
+    chain.call(&stock, "add", &add, shop).unwrap();
+    let flow_address = Lock::contract(contract_id(&flow)).address();
+    chain
+        .call(&stock, "authorize", &flow_address.0.0, shop)
+        .unwrap();
+    chain.connectors().register(
+        "shipping",
+        Arc::new(ScriptedConnector::new(
+            |_: &[u8]| -> Result<Vec<u8>, String> { panic!("the script has a bug") },
+        )),
+        None,
+    );
+    chain.fund(TestChain::lock("buyer"), TokenId::Native, 100);
+    let mut args = vec![1; 32];
+    args.extend_from_slice(stock.as_bytes());
+    args.extend_from_slice(&7u32.to_le_bytes());
+    args.extend_from_slice(&1u64.to_le_bytes());
+    args.extend_from_slice(&5u64.to_le_bytes());
+    let token = codec::encode(&TokenId::Native);
+    args.extend_from_slice(&(token.len() as u32).to_le_bytes());
+    args.extend_from_slice(&token);
+    let merchant = codec::encode(&TestChain::lock("shop"));
+    args.extend_from_slice(&(merchant.len() as u32).to_le_bytes());
+    args.extend_from_slice(&merchant);
+    args.extend_from_slice(b"1 Main St");
+    match chain.call(&flow, "place", &args, TestChain::address("buyer")) {
+        Err(CallError::Execution(WasmError::Engine(msg))) => {
+            assert!(msg.contains("the script has a bug"), "{msg}")
+        }
+        other => panic!("expected the host's failure, got {other:?}"),
+    }
 }

@@ -4,8 +4,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use wes_core::{
-    Address, Amount, ChainView, ContentId, ContractId, Domain, ExecutionOutcome, Hash, InputMode,
-    Lock, OutPoint, Output, OutputBody, SecretKey, TokenId, TxId, ViewError, codec, hash,
+    Address, Amount, ChainView, ContentId, ContractId, Domain, ExecutionOutcome, Guard, Hash,
+    Input, InputMode, Lock, OutPoint, Output, OutputBody, SecretKey, TokenId, TxId, ViewError,
+    codec, hash,
 };
 
 use super::guest::{Contracts, Entries, NativeGuest, TABLE, find_entry, run_entry};
@@ -93,8 +94,11 @@ pub struct TestChain {
     height: u64,
     time_ms: u64,
     cu_limit: u64,
-    /// Transactions applied so far (their ids and call ids are derived from it).
+    /// Transactions applied so far (their ids are derived from it).
     applied: u64,
+    /// Calls run so far, applied or not (call ids, and with them external op ids, are
+    /// derived from it, so no two calls share one).
+    calls: u64,
 }
 
 impl Default for TestChain {
@@ -118,6 +122,7 @@ impl TestChain {
             time_ms: 1_700_000_000_000,
             cu_limit: Self::DEFAULT_CU_LIMIT,
             applied: 0,
+            calls: 0,
         }
     }
 
@@ -199,7 +204,7 @@ impl TestChain {
     pub fn next_call_id(&self) -> Hash {
         hash(
             Domain::new("wes-ispc/offchain-call"),
-            codec::encode(&self.applied),
+            codec::encode(&self.calls),
         )
     }
 
@@ -289,6 +294,7 @@ impl TestChain {
         let function = find_entry(entries, entry)
             .ok_or_else(|| WasmError::NoEntry(entry.chars().take(64).collect()))?;
         let call_id = self.next_call_id();
+        self.calls += 1;
         let top = Frame {
             contract: crate::contract_id(resource),
             caller,
@@ -316,7 +322,7 @@ impl TestChain {
             .into());
         }
         let effects = host.effects();
-        let funding = match self.fund_call(&effects.outputs, &host, caller) {
+        let funding = match self.fund_call(&effects.inputs, &effects.outputs, &host, caller) {
             Ok(funding) => funding,
             Err(e) => {
                 connectors.abandon(&host.external);
@@ -352,6 +358,7 @@ impl TestChain {
     /// or may release from its contracts' outputs (the ledger's balance rule), with change.
     fn fund_call(
         &self,
+        inputs: &[Input],
         outputs: &[Output],
         host: &HostState,
         caller: Address,
@@ -364,6 +371,7 @@ impl TestChain {
             }
         }
         let spendable = host.spendable();
+        let touched: std::collections::HashSet<OutPoint> = inputs.iter().map(|i| i.prev).collect();
         let mut funding = Funding::default();
         for (token, total) in owed {
             let free = host
@@ -380,7 +388,13 @@ impl TestChain {
                 .ledger
                 .utxos
                 .iter()
-                .filter(|(_, o)| o.lock.address() == caller)
+                // As the transaction constructor: never a contract's output, nor one the
+                // execution itself reads or spends.
+                .filter(|(op, o)| {
+                    o.lock.address() == caller
+                        && !matches!(o.lock.guard(), Guard::Contract(_))
+                        && !touched.contains(op)
+                })
                 .filter_map(|(op, o)| match &o.body {
                     OutputBody::Asset(a) if a.token == token => {
                         Some((*op, o.lock.clone(), a.amount))

@@ -68,7 +68,20 @@ fn with_guest<T>(f: impl FnOnce(&mut NativeGuest) -> HostResult<T>) -> T {
     // SAFETY: `run_entry` set it to a guest that outlives the entry's run on this thread,
     // and a nested call swaps in its own guest for the callee's run, so nothing else uses
     // this one meanwhile.
-    match f(unsafe { &mut *guest }) {
+    let guest = unsafe { &mut *guest };
+    // A panic in the host (a scripted connector's answer, say) is the host's failure, not
+    // the contract's: it must not read as "contract panicked".
+    let result = catch_unwind(AssertUnwindSafe(|| f(guest))).unwrap_or_else(|payload| {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(WasmError::Engine(format!(
+            "off-chain host panicked: {what}"
+        )))
+    });
+    match result {
         Ok(value) => value,
         Err(e) => resume_unwind(Box::new(Trap(e))),
     }

@@ -11,6 +11,14 @@
 //! is no instruction count, so [`ExecutionOutcome::cu_used`] is what the host calls cost, a
 //! lower bound of the on-chain figure.
 //!
+//! Other differences from the chain, all on the permissive side: a natively compiled test
+//! checks integer overflow where a release WASM build wraps, and a contract's `static`s keep
+//! their values between calls; the code of a native callee is not counted against
+//! `MAX_RESOURCE_BYTES`; value a contract releases with `utxo_spend` and does not place is
+//! dropped rather than refused (the ledger accepts it only in a fee token); there are no
+//! fees; the SDK's host table is installed per process, so a test binary must link one copy
+//! of `wes-contract`.
+//!
 //! ```ignore
 //! #[path = "../contracts/token.rs"]
 //! mod token;
