@@ -212,42 +212,37 @@ fn chain_outputs(
         .collect()
 }
 
-/// Order flow takes stock through a nested call and books the shipment through a connector
-/// that answers from a script: one atomic call, two contracts, one external effect committed.
-/// A refused shipment fails the whole call, the nested `take` included, and the op is aborted.
-#[test]
-fn order_flow_calls_stock_and_a_scripted_shipper() {
-    let mut chain = TestChain::new();
-    let stock = chain.deploy("stock", stock::ENTRIES);
-    let flow = chain.deploy("order_flow", order_flow::ENTRIES);
-    let shop = TestChain::address("shop");
-    let buyer = TestChain::address("buyer");
+/// A shop: stock (10 of item 7, the flow authorised to take) and order flow deployed, the
+/// buyer funded with 100 of the native token.
+struct Shop {
+    chain: TestChain,
+    stock: ContentId,
+    flow: ContentId,
+}
 
-    chain.call(&stock, "init", &[], shop).unwrap();
-    let mut add = 7u32.to_le_bytes().to_vec();
-    add.extend_from_slice(&10u64.to_le_bytes());
-    chain.call(&stock, "add", &add, shop).unwrap();
-    let flow_address = Lock::contract(contract_id(&flow)).address();
-    chain
-        .call(&stock, "authorize", &flow_address.0.0, shop)
-        .unwrap();
+impl Shop {
+    fn open() -> Self {
+        let mut chain = TestChain::new();
+        let stock = chain.deploy("stock", stock::ENTRIES);
+        let flow = chain.deploy("order_flow", order_flow::ENTRIES);
+        let shop = TestChain::address("shop");
+        chain.call(&stock, "init", &[], shop).unwrap();
+        let mut add = 7u32.to_le_bytes().to_vec();
+        add.extend_from_slice(&10u64.to_le_bytes());
+        chain.call(&stock, "add", &add, shop).unwrap();
+        let flow_address = Lock::contract(contract_id(&flow)).address();
+        chain
+            .call(&stock, "authorize", &flow_address.0.0, shop)
+            .unwrap();
+        chain.fund(TestChain::lock("buyer"), TokenId::Native, 100);
+        Shop { chain, stock, flow }
+    }
 
-    chain.fund(TestChain::lock("buyer"), TokenId::Native, 100);
-
-    let shipper = Arc::new(ScriptedConnector::new(|request: &[u8]| {
-        if request.ends_with(b"nowhere") {
-            Ok(b"\x00no such address".to_vec())
-        } else {
-            Ok(b"\x01TRACK-1".to_vec())
-        }
-    }));
-    chain
-        .connectors()
-        .register("shipping", shipper.clone(), None);
-
-    let order = |id: u8, qty: u64, address: &str| {
+    /// `place` arguments: order `id`, `qty` of item 7 at 5 native units each, paid to the
+    /// shop, shipped to `address`.
+    fn order(&self, id: u8, qty: u64, address: &str) -> Vec<u8> {
         let mut args = vec![id; 32];
-        args.extend_from_slice(stock.as_bytes());
+        args.extend_from_slice(self.stock.as_bytes());
         args.extend_from_slice(&7u32.to_le_bytes());
         args.extend_from_slice(&qty.to_le_bytes());
         args.extend_from_slice(&5u64.to_le_bytes());
@@ -259,26 +254,62 @@ fn order_flow_calls_stock_and_a_scripted_shipper() {
         args.extend_from_slice(&merchant);
         args.extend_from_slice(address.as_bytes());
         args
-    };
-    let level = |chain: &mut TestChain| {
-        let out = chain
-            .simulate(&stock, "level", &7u32.to_le_bytes(), shop)
+    }
+
+    /// The buyer places order `id`.
+    fn place(
+        &mut self,
+        id: u8,
+        qty: u64,
+        address: &str,
+    ) -> Result<wes_core::ExecutionOutcome, CallError> {
+        let args = self.order(id, qty, address);
+        let buyer = TestChain::address("buyer");
+        self.chain.call(&self.flow, "place", &args, buyer)
+    }
+
+    /// The stock level of item 7.
+    fn level(&mut self) -> u64 {
+        let shop = TestChain::address("shop");
+        let out = self
+            .chain
+            .simulate(&self.stock, "level", &7u32.to_le_bytes(), shop)
             .unwrap();
         u64::from_le_bytes(out.return_data.try_into().unwrap())
-    };
+    }
+}
 
-    let placed = chain
-        .call(&flow, "place", &order(1, 3, "1 Main St"), buyer)
-        .unwrap();
+/// Order flow takes stock through a nested call and books the shipment through a connector
+/// that answers from a script: one atomic call, two contracts, one external effect committed.
+/// A refused shipment fails the whole call, the nested `take` included, and the op is aborted.
+#[test]
+fn order_flow_calls_stock_and_a_scripted_shipper() {
+    let mut shop = Shop::open();
+    let buyer = TestChain::address("buyer");
+
+    let shipper = Arc::new(ScriptedConnector::new(|request: &[u8]| {
+        if request.ends_with(b"nowhere") {
+            Ok(b"\x00no such address".to_vec())
+        } else {
+            Ok(b"\x01TRACK-1".to_vec())
+        }
+    }));
+    shop.chain
+        .connectors()
+        .register("shipping", shipper.clone(), None);
+
+    let placed = shop.place(1, 3, "1 Main St").unwrap();
     assert_eq!(placed.return_data, b"TRACK-1");
-    assert_eq!(level(&mut chain), 7);
+    assert_eq!(shop.level(), 7);
     // 3 × 5 paid to the shop out of the buyer's 100.
     assert_eq!(
-        chain.balance(&TestChain::lock("shop"), &TokenId::Native),
+        shop.chain
+            .balance(&TestChain::lock("shop"), &TokenId::Native),
         15
     );
     assert_eq!(
-        chain.balance(&TestChain::lock("buyer"), &TokenId::Native),
+        shop.chain
+            .balance(&TestChain::lock("buyer"), &TokenId::Native),
         85
     );
     assert!(placed.trace.iter().any(|e| e.call == "call"));
@@ -292,11 +323,8 @@ fn order_flow_calls_stock_and_a_scripted_shipper() {
     );
 
     // Refused shipment: nothing happens, stock included; the prepared op is aborted.
-    assert_eq!(
-        aborted(chain.call(&flow, "place", &order(2, 3, "nowhere"), buyer)),
-        "shipment refused"
-    );
-    assert_eq!(level(&mut chain), 7);
+    assert_eq!(aborted(shop.place(2, 3, "nowhere")), "shipment refused");
+    assert_eq!(shop.level(), 7);
     assert_eq!(shipper.ops().len(), 2);
     assert_eq!(
         shipper
@@ -308,23 +336,20 @@ fn order_flow_calls_stock_and_a_scripted_shipper() {
     );
 
     // The callee's failure fails the caller, with the callee's message.
-    assert_eq!(
-        aborted(chain.call(&flow, "place", &order(3, 100, "1 Main St"), buyer)),
-        "out of stock"
-    );
+    assert_eq!(aborted(shop.place(3, 100, "1 Main St")), "out of stock");
     // Every call has its own call id, failed ones included, so no two external ops share an
     // id: a new order after the failures is a third op, not the second one overwritten.
-    chain
-        .call(&flow, "place", &order(5, 1, "1 Main St"), buyer)
-        .unwrap();
+    shop.place(5, 1, "1 Main St").unwrap();
     assert_eq!(shipper.ops().len(), 3);
-    assert_eq!(level(&mut chain), 6);
+    assert_eq!(shop.level(), 6);
 
     // An unknown callee is the chain's `ResourceUnavailable`.
-    let mut args = order(4, 1, "1 Main St");
+    let mut args = shop.order(4, 1, "1 Main St");
     args[32..64].copy_from_slice(&[9; 32]);
     assert_eq!(
-        chain.call(&flow, "place", &args, buyer).unwrap_err(),
+        shop.chain
+            .call(&shop.flow, "place", &args, buyer)
+            .unwrap_err(),
         CallError::Execution(WasmError::ResourceUnavailable(ContentId(wes_core::Hash(
             [9; 32]
         ))))
@@ -422,39 +447,15 @@ fn escrow_refunds_after_the_deadline_only() {
 /// failure, not as the contract's panic.
 #[test]
 fn a_panicking_host_is_not_a_panicking_contract() {
-    let mut chain = TestChain::new();
-    let stock = chain.deploy("stock", stock::ENTRIES);
-    let flow = chain.deploy("order_flow", order_flow::ENTRIES);
-    let shop = TestChain::address("shop");
-    chain.call(&stock, "init", &[], shop).unwrap();
-    let mut add = 7u32.to_le_bytes().to_vec();
-    add.extend_from_slice(&10u64.to_le_bytes());
-    chain.call(&stock, "add", &add, shop).unwrap();
-    let flow_address = Lock::contract(contract_id(&flow)).address();
-    chain
-        .call(&stock, "authorize", &flow_address.0.0, shop)
-        .unwrap();
-    chain.connectors().register(
+    let mut shop = Shop::open();
+    shop.chain.connectors().register(
         "shipping",
         Arc::new(ScriptedConnector::new(
             |_: &[u8]| -> Result<Vec<u8>, String> { panic!("the script has a bug") },
         )),
         None,
     );
-    chain.fund(TestChain::lock("buyer"), TokenId::Native, 100);
-    let mut args = vec![1; 32];
-    args.extend_from_slice(stock.as_bytes());
-    args.extend_from_slice(&7u32.to_le_bytes());
-    args.extend_from_slice(&1u64.to_le_bytes());
-    args.extend_from_slice(&5u64.to_le_bytes());
-    let token = codec::encode(&TokenId::Native);
-    args.extend_from_slice(&(token.len() as u32).to_le_bytes());
-    args.extend_from_slice(&token);
-    let merchant = codec::encode(&TestChain::lock("shop"));
-    args.extend_from_slice(&(merchant.len() as u32).to_le_bytes());
-    args.extend_from_slice(&merchant);
-    args.extend_from_slice(b"1 Main St");
-    match chain.call(&flow, "place", &args, TestChain::address("buyer")) {
+    match shop.place(1, 1, "1 Main St") {
         Err(CallError::Execution(WasmError::Engine(msg))) => {
             assert!(msg.contains("the script has a bug"), "{msg}")
         }
