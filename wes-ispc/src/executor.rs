@@ -386,20 +386,8 @@ impl WasmExecutor {
             });
         }
         let effects = host.effects();
-        let return_data = host
-            .frames
-            .first_mut()
-            .map(|f| std::mem::take(&mut f.return_data))
-            .unwrap_or_default();
         Ok((
-            ExecutionOutcome {
-                cu_used: limit.saturating_sub(run.left),
-                inputs: effects.inputs,
-                outputs: effects.outputs,
-                return_data,
-                events: std::mem::take(&mut host.events),
-                trace: std::mem::take(&mut host.trace),
-            },
+            host.outcome(effects, limit.saturating_sub(run.left)),
             RunReport {
                 callees: std::mem::take(&mut host.callees),
                 minted: std::mem::take(&mut host.minted),

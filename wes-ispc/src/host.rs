@@ -7,9 +7,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use wes_core::{
-    Address, ChainView, ContentId, ContractId, Domain, Event, Hash, Input, Lock, OutPoint, Output,
-    OutputBody, ResourceBody, ResourceKind, ResourceMeta, SharedView, StateBody, TokenId,
-    TraceEntry, ViewError, codec, hash,
+    Address, ChainView, ContentId, ContractId, Domain, Event, ExecutionOutcome, Hash, Input, Lock,
+    OutPoint, Output, OutputBody, ResourceBody, ResourceKind, ResourceMeta, SharedView, StateBody,
+    TokenId, TraceEntry, ViewError, codec, hash,
 };
 
 use crate::error::WasmError;
@@ -728,6 +728,24 @@ impl HostState {
             return Err(WasmError::Engine("pop of the top-level frame".into()));
         }
         Ok(self.frames.pop().map(|f| f.return_data).unwrap_or_default())
+    }
+
+    /// The execution's outcome, given its `effects` ([`effects`](Self::effects)): the top
+    /// frame's return data, the events and the trace are taken out of the state.
+    pub fn outcome(&mut self, effects: Effects, cu_used: u64) -> ExecutionOutcome {
+        let return_data = self
+            .frames
+            .first_mut()
+            .map(|f| std::mem::take(&mut f.return_data))
+            .unwrap_or_default();
+        ExecutionOutcome {
+            cu_used,
+            inputs: effects.inputs,
+            outputs: effects.outputs,
+            return_data,
+            events: std::mem::take(&mut self.events),
+            trace: std::mem::take(&mut self.trace),
+        }
     }
 
     /// The inputs and outputs of the execution: touched live states (spent if written or

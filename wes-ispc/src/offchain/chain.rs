@@ -338,19 +338,7 @@ impl TestChain {
             // A connector that refuses the outcome is the test's to see in its own records.
             let _ = connectors.settle(op, outcome);
         }
-        let return_data = host
-            .frames
-            .first_mut()
-            .map(|f| std::mem::take(&mut f.return_data))
-            .unwrap_or_default();
-        let outcome = ExecutionOutcome {
-            cu_used: limit.saturating_sub(guest.left),
-            inputs: effects.inputs,
-            outputs: effects.outputs,
-            return_data,
-            events: std::mem::take(&mut host.events),
-            trace: std::mem::take(&mut host.trace),
-        };
+        let outcome = host.outcome(effects, limit.saturating_sub(guest.left));
         Ok((outcome, funding))
     }
 
