@@ -125,6 +125,18 @@ pub fn decode_with_limit<T: DeserializeOwned>(bytes: &[u8], limit: usize) -> Res
     decode_exact(bytes, decode_config())
 }
 
+/// Decodes a `T` from the front of `bytes` (at most [`MAX_DECODE_SIZE`] of them are read):
+/// the value and how many bytes it took. For values that delimit themselves, read one after
+/// another (a contract's ABI-encoded arguments hold encoded locks and tokens).
+pub fn decode_prefix<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, usize), CodecError> {
+    let type_name = core::any::type_name::<T>();
+    let bytes = &bytes[..bytes.len().min(MAX_DECODE_SIZE)];
+    bincode::serde::decode_from_slice(bytes, decode_config()).map_err(|e| CodecError::Malformed {
+        type_name,
+        reason: e.to_string(),
+    })
+}
+
 /// Decodes a `T` from exactly `bytes` with `config` (whose limit bounds what length prefixes
 /// may claim).
 fn decode_exact<T: DeserializeOwned>(bytes: &[u8], config: impl Config) -> Result<T, CodecError> {

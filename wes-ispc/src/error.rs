@@ -33,6 +33,9 @@ pub enum WasmError {
     /// A required export is missing or has the wrong kind.
     #[error("missing export: {0}")]
     MissingExport(String),
+    /// The module's ABI (its `wes:abi` section) is malformed or does not match its exports.
+    #[error("contract ABI: {0}")]
+    Abi(#[from] crate::abi::AbiError),
     /// A structural limit is exceeded (memory pages, table size, functions, locals…).
     #[error("limit exceeded: {what} is {value}, the limit is {max}")]
     Limit {

@@ -17,7 +17,7 @@ use crate::error::WasmError;
 /// The import module name of HostABI v1.
 pub const HOST_MODULE: &str = "wes";
 /// The version of the HostABI this crate implements.
-pub const HOSTABI_VERSION: u32 = 1;
+pub use crate::abi::HOSTABI_VERSION;
 
 /// Longest state key, in bytes.
 pub const MAX_KEY_LEN: usize = 64;

@@ -27,6 +27,7 @@
 //! three on by default). The crate implements `wes_core::{Executor, Prover, ProofVerifier}`; a
 //! chain that wants another engine or proof system implements those traits instead.
 
+pub mod abi;
 pub mod connector;
 #[cfg(feature = "wasm")]
 pub mod connectors;

@@ -6,6 +6,7 @@ use wasmer::wasmparser::{
     Payload, TypeRef, ValType, ValidPayload, Validator, WasmFeatures,
 };
 
+use crate::abi::ContractAbi;
 use crate::error::WasmError;
 use crate::host::{HOST_MODULE, host_function};
 
@@ -207,6 +208,7 @@ pub(crate) fn validate_module(code: &[u8], limits: &WasmLimits) -> Result<Module
     let mut max_pages = 0u32;
     let mut imported: Vec<&'static str> = Vec::new();
     let mut has_memory_export = false;
+    let mut exported_functions: Vec<&str> = Vec::new();
     let mut memories = 0u64;
     for payload in Parser::new(0).parse_all(code) {
         match payload.map_err(invalid)? {
@@ -308,6 +310,9 @@ pub(crate) fn validate_module(code: &[u8], limits: &WasmLimits) -> Result<Module
                     if export.name == "memory" && export.kind == ExternalKind::Memory {
                         has_memory_export = true;
                     }
+                    if export.kind == ExternalKind::Func {
+                        exported_functions.push(export.name);
+                    }
                 }
             }
             Payload::StartSection { .. } => {
@@ -334,6 +339,10 @@ pub(crate) fn validate_module(code: &[u8], limits: &WasmLimits) -> Result<Module
         return Err(WasmError::MissingExport(
             "`memory`: a contract must define and export its memory".into(),
         ));
+    }
+    // The schema check: a module that describes itself must describe what it exports.
+    if let Some(abi) = ContractAbi::from_module(code)? {
+        abi.check_exports(exported_functions)?;
     }
     Ok(ModuleFacts {
         uses_chain,

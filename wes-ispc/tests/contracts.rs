@@ -132,13 +132,16 @@ fn token_mint_by_owner_and_transfer() {
     let err = a
         .construct(&a.request(token_id, "mint", args.clone(), vec![coin("bob", 0)], "bob"))
         .unwrap_err();
-    assert_eq!(abort_message(err), "token: only the owner may do this");
+    assert_eq!(
+        abort_message(err),
+        "#3 NotOwner: only the owner may do this"
+    );
 
     // Alice mints 1000 to Bob.
     let mint = a
         .construct(&a.request(token_id, "mint", args, vec![coin("alice", 1)], "alice"))
         .unwrap();
-    assert_eq!(mint.outcome.events[0].topic, "mint");
+    assert_eq!(mint.outcome.events[0].topic, "Mint");
     let (mint_tx, _) = land(&a, &b, mint, "alice");
     assert_eq!(balance(&b, &mint_tx, &lock("bob"), token), 1000);
     let bob_tokens = mint_tx.outpoint(

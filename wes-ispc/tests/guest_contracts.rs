@@ -195,16 +195,17 @@ fn sdk_calls_the_host_correctly() {
     );
     assert_eq!(
         aborted(run("token", "supply", &[7; 33])),
+        "args: trailing bytes"
+    );
+    assert_eq!(
+        aborted(run("token", "supply", &[7; 4097])),
         "args: does not fit the buffer"
     );
     assert_eq!(
         aborted(run("stock", "take", &[0; 12])),
         "stock: not initialised"
     );
-    assert_eq!(
-        aborted(run("token", "init", &[1])),
-        "token: init takes no arguments"
-    );
+    assert_eq!(aborted(run("token", "init", &[1])), "args: trailing bytes");
 }
 
 /// Calls on one contract whose state outputs are applied to the view between calls.

@@ -67,7 +67,7 @@ fn token_mints_and_refuses_what_the_chain_refuses() {
     assert_eq!(chain.state(&token, b"owner"), Some(owner.0.0.to_vec()));
     assert_eq!(
         aborted(chain.call(&token, "init", &[], owner)),
-        "token: already initialised"
+        "#1 AlreadyInitialised: already initialised"
     );
 
     let minted = chain
@@ -79,7 +79,7 @@ fn token_mints_and_refuses_what_the_chain_refuses() {
     };
     assert_eq!(chain.balance(&bob, &issued), 500);
     assert_eq!(minted.events.len(), 1);
-    assert_eq!(minted.events[0].topic, "mint");
+    assert_eq!(minted.events[0].topic, "Mint");
     assert_eq!(minted.events[0].contract, contract_id(&token));
     // What the host calls cost: the compute units of a native run.
     let traced: u64 = minted.trace.iter().map(|e| e.cu).sum();
@@ -90,13 +90,13 @@ fn token_mints_and_refuses_what_the_chain_refuses() {
     let stranger = TestChain::address("stranger");
     assert_eq!(
         aborted(chain.call(&token, "mint", &payment(1, &bob), stranger)),
-        "token: only the owner may do this"
+        "#3 NotOwner: only the owner may do this"
     );
     assert_eq!(chain.balance(&bob, &issued), 500);
     // Arguments are checked as on the chain.
     assert_eq!(
         aborted(chain.call(&token, "mint", &payment(0, &bob), owner)),
-        "token: amount must be positive"
+        "#4 ZeroAmount: amount must be positive"
     );
     assert_eq!(
         aborted(chain.call(&token, "supply", &[1, 2, 3], owner)),

@@ -10,8 +10,10 @@
 //! type or operator), and its panic handler aborts the call through the host with a fixed
 //! message: it never formats.
 //!
-//! A contract is a `cdylib` whose entry points are exported functions of type `() -> ()`,
-//! declared with [`entries!`]:
+//! A contract is a `cdylib` whose entry points are exported functions of type `() -> ()`.
+//! Declare them with [`contract!`]: typed arguments and results, [`errors!`], [`events!`],
+//! [`record!`]s, typed state ([`Item`], [`Map`]), and an ABI the module carries (see [`abi`]).
+//! The layer below is [`entries!`], untyped entry points:
 //!
 //! ```ignore
 //! #![no_std]
@@ -42,7 +44,15 @@
 #![no_std]
 #![deny(missing_docs)]
 
+pub mod abi;
 mod codec;
+mod declare;
+mod storage;
+mod value;
+
+pub use declare::Event;
+pub use storage::{Item, Map};
+pub use value::{decode, encode, ensure, ContractError, Decode, Encode, EncodedLock, Return, Type};
 
 pub use codec::{
     lock_len, outpoint, outpoint_parts, parse_asset_output, AssetOutput, Lock, Token, TokenBytes,
@@ -51,7 +61,7 @@ pub use codec::{
 
 /// A 32-byte address: the hash of a lock (what [`caller`] returns).
 pub type Address = [u8; 32];
-/// A 32-byte contract id (what [`contract`] returns).
+/// A 32-byte contract id (what [`contract()`] returns).
 pub type ContractId = [u8; 32];
 /// A 32-byte resource (content) id, as used by [`call`], [`resource_read`] and
 /// [`output_resource`].
@@ -69,6 +79,11 @@ pub const MAX_EVENT_DATA: usize = 1024;
 pub const MAX_RETURN_LEN: usize = 4096;
 /// Most bytes one [`resource_read`] copies.
 pub const MAX_RESOURCE_CHUNK: usize = 65536;
+/// Longest argument list an entry point declared with [`contract!`] reads.
+pub const MAX_ARGS_LEN: usize = 4096;
+
+/// The HostABI version this SDK binds (the host's `wes_ispc::HOSTABI_VERSION`).
+pub const HOSTABI_VERSION: u32 = 1;
 
 /// The raw HostABI v1 imports (module `wes`). Pointers and lengths are `i32` on the WASM side
 /// (read as unsigned by the host); amounts, heights and offsets are `i64`. Every function is
@@ -616,6 +631,16 @@ impl<'a> Reader<'a> {
     /// A reader of `buf`, named `what` in abort messages.
     pub fn named(buf: &'a [u8], what: &'static str) -> Reader<'a> {
         Reader { buf, pos: 0, what }
+    }
+
+    /// The input's name, as abort messages give it.
+    pub fn name(&self) -> &'static str {
+        self.what
+    }
+
+    /// Everything not read yet, without consuming it.
+    pub fn peek_rest(&self) -> &'a [u8] {
+        &self.buf[self.pos..]
     }
 
     /// Bytes not read yet.
