@@ -1,10 +1,11 @@
 #!/bin/sh
 # Builds the wes-contract SDK and the example contracts to WASM modules the WES host accepts.
 #
-#   wes-ispc/guest/build.sh OUT_DIR
+#   wes-ispc/guest/build.sh OUT_DIR [CONTRACT.rs ...]
 #
-# writes OUT_DIR/libwes_contract.rlib and OUT_DIR/<contract>.wasm for every
-# wes-ispc/guest/contracts/<contract>.rs.
+# writes OUT_DIR/libwes_contract.rlib and OUT_DIR/<contract>.wasm for every CONTRACT.rs given,
+# by default every wes-ispc/guest/contracts/<contract>.rs. (`wes contract build` runs this,
+# then checks the module and writes its ABI.)
 #
 # Needs Debian's Rust 1.63 and its wasm32 standard library:
 #   apt-get install rustc libstd-rust-dev-wasm32 lld-14
@@ -17,11 +18,12 @@
 # Same flags as wes-ispc/tests/guest/mod.rs.
 set -eu
 
-if [ $# -ne 1 ]; then
-    echo "usage: $0 OUT_DIR" >&2
+if [ $# -lt 1 ]; then
+    echo "usage: $0 OUT_DIR [CONTRACT.rs ...]" >&2
     exit 2
 fi
 OUT=$1
+shift
 HERE=$(cd "$(dirname "$0")" && pwd)
 RUSTC=${WES_GUEST_RUSTC:-/usr/bin/rustc}
 PACKAGES="install Debian's Rust 1.63 and its wasm32 standard library: apt-get install rustc libstd-rust-dev-wasm32 lld-14 (or set WES_GUEST_RUSTC)"
@@ -74,7 +76,10 @@ mkdir -p "$OUT"
 "$RUSTC" $COMMON --crate-type=rlib --crate-name=wes_contract \
     "$HERE/wes-contract/src/lib.rs" -o "$OUT/libwes_contract.rlib"
 
-for src in "$HERE"/contracts/*.rs; do
+if [ $# -eq 0 ]; then
+    set -- "$HERE"/contracts/*.rs
+fi
+for src in "$@"; do
     name=$(basename "$src" .rs)
     # shellcheck disable=SC2086
     "$RUSTC" $COMMON $LINK --crate-type=cdylib --crate-name="$name" \

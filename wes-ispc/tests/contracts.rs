@@ -199,8 +199,8 @@ fn escrow_args(id: [u8; 32], deadline: u64, amount: u64) -> Vec<u8> {
     let mut args = id.to_vec();
     u64_arg(&mut args, deadline);
     u64_arg(&mut args, amount);
-    prefixed(&mut args, &codec::encode(&TokenId::Native));
-    prefixed(&mut args, &codec::encode(&lock("bob")));
+    args.extend_from_slice(&codec::encode(&TokenId::Native));
+    args.extend_from_slice(&codec::encode(&lock("bob")));
     args.extend_from_slice(&codec::encode(&lock("alice")));
     args
 }
@@ -301,7 +301,10 @@ fn escrow_release_and_refund() {
         )
     };
     let early = a.construct(&refund(coin("alice", 3))).unwrap_err();
-    assert_eq!(abort_message(early), "escrow: deadline not passed");
+    assert_eq!(
+        abort_message(early),
+        "#5 DeadlineNotPassed: deadline not passed"
+    );
     empty_block(&a, &b);
     let (tx, _) = land(
         &a,
@@ -419,9 +422,9 @@ impl Shop {
         args.extend_from_slice(&7u32.to_le_bytes());
         u64_arg(&mut args, qty);
         u64_arg(&mut args, price);
-        prefixed(&mut args, &codec::encode(&TokenId::Native));
-        prefixed(&mut args, &codec::encode(&lock("shop")));
-        args.extend_from_slice(address.as_bytes());
+        args.extend_from_slice(&codec::encode(&TokenId::Native));
+        args.extend_from_slice(&codec::encode(&lock("shop")));
+        prefixed(&mut args, address.as_bytes());
         let mut req = self.a.request(self.flow, "place", args, vec![fee], "alice");
         req.cu_limit = 400_000;
         req.fee = 450_000;
@@ -458,7 +461,11 @@ fn order_flow_is_one_atomic_call_with_an_http_connector() {
         .a
         .construct(&shop.order(1, 3, 100, "1 Main St", coin("alice", 0)))
         .unwrap();
-    assert_eq!(call.outcome.return_data, b"TRACK-\x01\x01\x01\x01");
+    // The tracking code, returned as bytes: its u32le length, then the code.
+    assert_eq!(
+        call.outcome.return_data,
+        b"\x0a\0\0\0TRACK-\x01\x01\x01\x01"
+    );
     assert_eq!(call.external.len(), 1);
     let op = call.external[0].op;
     assert_eq!(shipper.status(&op), Some(OpStatus::Prepared));
@@ -488,7 +495,7 @@ fn order_flow_is_one_atomic_call_with_an_http_connector() {
         .a
         .construct(&shop.order(2, 1, 100, "nowhere", change_of(&tx, "alice")))
         .unwrap_err();
-    assert_eq!(abort_message(err), "shipment refused");
+    assert_eq!(abort_message(err), "#6 ShipmentRefused: shipment refused");
     assert_eq!(
         (
             shipper.count(OpStatus::Prepared),
@@ -502,7 +509,7 @@ fn order_flow_is_one_atomic_call_with_an_http_connector() {
         .a
         .construct(&shop.order(3, 8, 100, "1 Main St", change_of(&tx, "alice")))
         .unwrap_err();
-    assert_eq!(abort_message(err), "out of stock");
+    assert_eq!(abort_message(err), "#5 OutOfStock: out of stock");
     assert_eq!(shipper.count(OpStatus::Prepared), 0);
 
     // The execution succeeds but the caller cannot pay: construction fails, abort.

@@ -203,7 +203,7 @@ fn sdk_calls_the_host_correctly() {
     );
     assert_eq!(
         aborted(run("stock", "take", &[0; 12])),
-        "stock: not initialised"
+        "#2 NotInitialised: not initialised"
     );
     assert_eq!(aborted(run("token", "init", &[1])), "args: trailing bytes");
 }
@@ -263,14 +263,20 @@ fn stock_keeps_levels_across_calls() {
     stock.call("init", &[]).unwrap();
     assert_eq!(
         aborted(stock.call("init", &[])),
-        "stock: already initialised"
+        "#1 AlreadyInitialised: already initialised"
     );
     stock.call("add", &item_qty(1, 10)).unwrap();
     stock.call("take", &item_qty(1, 3)).unwrap();
     let level = stock.call("level", &1u32.to_le_bytes()).unwrap();
     assert_eq!(level.return_data, 7u64.to_le_bytes());
-    assert_eq!(aborted(stock.call("take", &item_qty(1, 8))), "out of stock");
-    assert_eq!(aborted(stock.call("take", &item_qty(2, 1))), "out of stock");
+    assert_eq!(
+        aborted(stock.call("take", &item_qty(1, 8))),
+        "#5 OutOfStock: out of stock"
+    );
+    assert_eq!(
+        aborted(stock.call("take", &item_qty(2, 1))),
+        "#5 OutOfStock: out of stock"
+    );
     assert_eq!(
         aborted(stock.call("take", &item_qty(1, 1)[..11])),
         "args: input too short"

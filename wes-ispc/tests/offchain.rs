@@ -246,12 +246,9 @@ impl Shop {
         args.extend_from_slice(&7u32.to_le_bytes());
         args.extend_from_slice(&qty.to_le_bytes());
         args.extend_from_slice(&5u64.to_le_bytes());
-        let token = codec::encode(&TokenId::Native);
-        args.extend_from_slice(&(token.len() as u32).to_le_bytes());
-        args.extend_from_slice(&token);
-        let merchant = codec::encode(&TestChain::lock("shop"));
-        args.extend_from_slice(&(merchant.len() as u32).to_le_bytes());
-        args.extend_from_slice(&merchant);
+        args.extend_from_slice(&codec::encode(&TokenId::Native));
+        args.extend_from_slice(&codec::encode(&TestChain::lock("shop")));
+        args.extend_from_slice(&(address.len() as u32).to_le_bytes());
         args.extend_from_slice(address.as_bytes());
         args
     }
@@ -299,7 +296,7 @@ fn order_flow_calls_stock_and_a_scripted_shipper() {
         .register("shipping", shipper.clone(), None);
 
     let placed = shop.place(1, 3, "1 Main St").unwrap();
-    assert_eq!(placed.return_data, b"TRACK-1");
+    assert_eq!(placed.return_data, b"\x07\0\0\0TRACK-1");
     assert_eq!(shop.level(), 7);
     // 3 × 5 paid to the shop out of the buyer's 100.
     assert_eq!(
@@ -314,7 +311,7 @@ fn order_flow_calls_stock_and_a_scripted_shipper() {
     );
     assert!(placed.trace.iter().any(|e| e.call == "call"));
     assert_eq!(placed.events.len(), 1);
-    assert_eq!(placed.events[0].topic, "invoice");
+    assert_eq!(placed.events[0].topic, "Invoice");
     let ops = shipper.ops();
     assert_eq!(ops.len(), 1);
     assert!(
@@ -323,7 +320,10 @@ fn order_flow_calls_stock_and_a_scripted_shipper() {
     );
 
     // Refused shipment: nothing happens, stock included; the prepared op is aborted.
-    assert_eq!(aborted(shop.place(2, 3, "nowhere")), "shipment refused");
+    assert_eq!(
+        aborted(shop.place(2, 3, "nowhere")),
+        "#6 ShipmentRefused: shipment refused"
+    );
     assert_eq!(shop.level(), 7);
     assert_eq!(shipper.ops().len(), 2);
     assert_eq!(
@@ -336,7 +336,10 @@ fn order_flow_calls_stock_and_a_scripted_shipper() {
     );
 
     // The callee's failure fails the caller, with the callee's message.
-    assert_eq!(aborted(shop.place(3, 100, "1 Main St")), "out of stock");
+    assert_eq!(
+        aborted(shop.place(3, 100, "1 Main St")),
+        "#5 OutOfStock: out of stock"
+    );
     // Every call has its own call id, failed ones included, so no two external ops share an
     // id: a new order after the failures is a third op, not the second one overwritten.
     shop.place(5, 1, "1 Main St").unwrap();
@@ -391,12 +394,8 @@ fn escrow_refunds_after_the_deadline_only() {
     let mut open = id.to_vec();
     open.extend_from_slice(&10u64.to_le_bytes()); // deadline height
     open.extend_from_slice(&300u64.to_le_bytes());
-    let token = codec::encode(&TokenId::Native);
-    open.extend_from_slice(&(token.len() as u32).to_le_bytes());
-    open.extend_from_slice(&token);
-    let seller_lock = codec::encode(&seller);
-    open.extend_from_slice(&(seller_lock.len() as u32).to_le_bytes());
-    open.extend_from_slice(&seller_lock);
+    open.extend_from_slice(&codec::encode(&TokenId::Native));
+    open.extend_from_slice(&codec::encode(&seller));
     open.extend_from_slice(&codec::encode(&buyer));
     // The deposit comes out of the buyer's outputs.
     assert!(matches!(
@@ -410,7 +409,7 @@ fn escrow_refunds_after_the_deadline_only() {
     chain.fund(buyer.clone(), TokenId::Native, 1_000);
     let opened = chain.call(&escrow, "open", &open, buyer.address()).unwrap();
     assert_eq!(chain.balance(&buyer, &TokenId::Native), 700);
-    assert_eq!(opened.events[0].topic, "opened");
+    assert_eq!(opened.events[0].topic, "Opened");
 
     let vault = Lock::contract(contract_id(&escrow));
     let deposits = chain.assets_of(&vault);
@@ -422,24 +421,24 @@ fn escrow_refunds_after_the_deadline_only() {
 
     assert_eq!(
         aborted(chain.call(&escrow, "refund", &settle, buyer.address())),
-        "escrow: deadline not passed"
+        "#5 DeadlineNotPassed: deadline not passed"
     );
     assert_eq!(
         aborted(chain.call(&escrow, "refund", &settle, seller.address())),
-        "escrow: only the buyer may do this"
+        "#4 NotBuyer: only the buyer may do this"
     );
     chain.set_height(11);
     let refunded = chain
         .call(&escrow, "refund", &settle, buyer.address())
         .unwrap();
-    assert_eq!(refunded.events[0].topic, "refunded");
+    assert_eq!(refunded.events[0].topic, "Refunded");
     assert_eq!(chain.balance(&buyer, &TokenId::Native), 1_000);
     assert!(chain.assets_of(&vault).is_empty());
     assert!(chain.unspent(&deposit).is_none());
     // Settled once: the record is gone.
     assert_eq!(
         aborted(chain.call(&escrow, "refund", &settle, buyer.address())),
-        "escrow: no such escrow"
+        "#3 NoSuchEscrow: no such escrow"
     );
 }
 

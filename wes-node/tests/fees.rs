@@ -151,6 +151,7 @@ async fn fees_are_paid_in_any_accepted_token_and_earned_by_the_producer() {
             resource: resource.to_string(),
             entry: "greet".into(),
             args: String::new(),
+            typed_args: None,
             payment: PaymentParams {
                 fee_inputs: vec![usd_coins[0].to_string()],
                 change: Some(hex::encode(alice.public_key().0)),
@@ -180,6 +181,7 @@ async fn fees_are_paid_in_any_accepted_token_and_earned_by_the_producer() {
             resource: resource.to_string(),
             entry: "greet".into(),
             args: String::new(),
+            typed_args: None,
             payment: PaymentParams {
                 fee_inputs: vec![usd_coins[0].to_string()],
                 change: Some(hex::encode(alice.public_key().0)),

@@ -293,9 +293,9 @@ pub fn run_with(data_dir: &Path, contracts: &Path, shipper: Arc<dyn Connector>) 
         args.extend_from_slice(&ITEM.to_le_bytes());
         u64_arg(&mut args, qty);
         u64_arg(&mut args, 100);
-        prefixed(&mut args, &codec::encode(&TokenId::Native));
-        prefixed(&mut args, &codec::encode(&Lock::key(shop.public_key())));
-        args.extend_from_slice(address.as_bytes());
+        args.extend_from_slice(&codec::encode(&TokenId::Native));
+        args.extend_from_slice(&codec::encode(&Lock::key(shop.public_key())));
+        prefixed(&mut args, address.as_bytes());
         args
     };
     let shop_before: u128 = balance(&node, &shop);
@@ -320,7 +320,8 @@ pub fn run_with(data_dir: &Path, contracts: &Path, shipper: Arc<dyn Connector>) 
             .count()
     };
     Ok(Summary {
-        tracking: String::from_utf8_lossy(&tracking).into_owned(),
+        // `place` returns the code as bytes: its `u32le` length, then the code.
+        tracking: String::from_utf8_lossy(tracking.get(4..).unwrap_or_default()).into_owned(),
         stock_left: level,
         paid,
         refused,

@@ -8,4 +8,6 @@
 
 pub mod chain;
 pub mod config;
+pub mod contract_args;
+pub mod contract_tool;
 pub mod keys;

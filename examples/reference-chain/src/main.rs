@@ -7,11 +7,15 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 use wes_core::{Lock, Output, OutputBody, ResourceBody, ResourceKind, SecretKey, TokenId, codec};
+use wes_ispc::WasmLimits;
+use wes_ispc::abi::ContractAbi;
 use wes_ledger::Limits;
 use wes_node::LaunchOptions;
 use wes_node::client::{Client, ConstructedTx, Expected, resource_body};
 use wes_node::rpc::{RpcToken, parse_outpoint, parse_token, token_name};
 use wes_reference_chain::config::{Allocation, ChainSpec, FeeTokenSpec, NodeConfig, devnet_usd};
+use wes_reference_chain::contract_args::encode_typed_args;
+use wes_reference_chain::contract_tool;
 use wes_reference_chain::keys::{Keystore, address_of, dev_key};
 
 /// The WES-rs reference chain.
@@ -244,6 +248,30 @@ enum ResourceCommand {
 
 #[derive(Subcommand, Debug)]
 enum ContractCommand {
+    /// Scaffold a contract project: the contract (declared with `contract!`), its unit test,
+    /// and a Cargo.toml for `cargo test`.
+    New {
+        /// The contract's name (a lowercase Rust identifier).
+        name: String,
+        /// Where to create the project directory.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// The WES-rs source tree with the SDK (default: the one this binary was built from).
+        #[arg(long)]
+        sdk: Option<PathBuf>,
+    },
+    /// Compile a contract to WASM (Debian's rustc 1.63), check it as a node does at deploy,
+    /// and write its ABI beside it.
+    Build {
+        /// The contract's source file.
+        source: PathBuf,
+        /// Where to write `<name>.wasm` and `<name>.abi.json`.
+        #[arg(long, default_value = "target/contracts")]
+        out: PathBuf,
+        /// The WES-rs source tree with the SDK (default: the one this binary was built from).
+        #[arg(long)]
+        sdk: Option<PathBuf>,
+    },
     /// Upload a WASM contract and register it on chain.
     Deploy {
         /// The .wasm file (or WebAssembly text, .wat).
@@ -251,6 +279,12 @@ enum ContractCommand {
         /// Keystore name of the deployer.
         #[arg(long)]
         from: String,
+    },
+    /// Print the ABI a deployed contract carries: its entries, events and errors.
+    Abi {
+        /// The contract's code resource id.
+        #[arg(long)]
+        resource: String,
     },
     /// Call a contract: the node executes it, you sign the resulting transaction.
     Call {
@@ -260,9 +294,14 @@ enum ContractCommand {
         /// The entry function.
         #[arg(long)]
         entry: String,
-        /// Arguments, hex.
+        /// Arguments, hex (for a contract without an ABI).
         #[arg(long, default_value = "")]
         args: String,
+        /// A typed argument, `NAME=VALUE`, once per argument, encoded with the contract's
+        /// ABI: numbers in decimal, bytes in hex, a lock as a key name, a public key or
+        /// `contract:<id>`, records and options as JSON.
+        #[arg(long = "arg", value_name = "NAME=VALUE", conflicts_with = "args")]
+        typed_args: Vec<String>,
         /// Keystore name of the caller (not needed with --sponsor).
         #[arg(long, required_unless_present = "sponsor")]
         from: Option<String>,
@@ -686,6 +725,33 @@ fn main() -> Result<()> {
             println!("{url} conforms to the connector protocol");
             Ok(())
         }
+        Command::Contract {
+            command: ContractCommand::New { name, dir, sdk },
+        } => {
+            let sdk = sdk.unwrap_or_else(contract_tool::default_sdk_root);
+            for file in contract_tool::scaffold(&name, &dir, &sdk)? {
+                println!("{}", file.display());
+            }
+            Ok(())
+        }
+        Command::Contract {
+            command: ContractCommand::Build { source, out, sdk },
+        } => {
+            let sdk = sdk.unwrap_or_else(contract_tool::default_sdk_root);
+            let built = contract_tool::build(&source, &out, &sdk, WasmLimits::default())?;
+            let (abi, entries) = match &built.abi {
+                Some((path, abi)) => (
+                    json!(path.display().to_string()),
+                    json!(abi.entries.iter().map(|e| &e.name).collect::<Vec<_>>()),
+                ),
+                None => (Value::Null, Value::Null),
+            };
+            print(&json!({
+                "wasm": built.wasm.display().to_string(), "bytes": built.bytes,
+                "abi": abi, "entries": entries,
+            }));
+            Ok(())
+        }
         Command::Keys { command } => {
             match command {
                 KeysCommand::New { name, dev } => {
@@ -871,16 +937,39 @@ async fn client_command(c: Client, keystore: &Path, command: Command) -> Result<
                     &json!({"resource": id, "txid": txid.to_string(), "resource_output": format!("{txid}:0")}),
                 );
             }
+            ContractCommand::New { .. } | ContractCommand::Build { .. } => {
+                bail!("not a client command")
+            }
+            ContractCommand::Abi { resource } => {
+                let abi: Option<ContractAbi> =
+                    c.call("wes_getContractAbi", vec![json!(resource)]).await?;
+                print(&serde_json::to_value(abi)?);
+            }
             ContractCommand::Call {
                 resource,
                 entry,
-                args,
+                mut args,
+                typed_args,
                 from,
                 fee,
                 fee_token,
                 sponsor,
                 max_spend,
             } => {
+                if !typed_args.is_empty() {
+                    let abi: Option<ContractAbi> =
+                        c.call("wes_getContractAbi", vec![json!(resource)]).await?;
+                    let abi = abi.with_context(|| {
+                        format!("contract {resource} carries no ABI: give --args in hex")
+                    })?;
+                    let key_of = |name: &str| {
+                        store
+                            .contains(name)
+                            .then(|| store.recipient(name).ok())
+                            .flatten()
+                    };
+                    args = hex::encode(encode_typed_args(&abi, &entry, &typed_args, key_of)?);
+                }
                 let (txid, constructed) = if let Some(pool) = sponsor {
                     let pool = parse_outpoint(&pool).map_err(anyhow::Error::msg)?;
                     let resource = resource.parse().map_err(|e| anyhow!("resource: {e}"))?;
@@ -916,9 +1005,11 @@ async fn client_command(c: Client, keystore: &Path, command: Command) -> Result<
                         constructed,
                     )
                 };
-                print(
-                    &json!({"txid": txid.to_string(), "cu_used": constructed.cu_used, "return_data": constructed.return_data}),
-                );
+                let mut out = json!({"txid": txid.to_string(), "cu_used": constructed.cu_used, "return_data": constructed.return_data});
+                if !constructed.result.is_null() {
+                    out["result"] = constructed.result;
+                }
+                print(&out);
             }
         },
         Command::Model { command } => match command {

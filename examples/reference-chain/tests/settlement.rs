@@ -19,7 +19,7 @@ use std::time::Duration;
 use common::*;
 use postgres::Transaction;
 use serde_json::{Value, json};
-use wes_core::{Lock, SecretKey, TokenId, codec};
+use wes_core::{Lock, SecretKey};
 use wes_ispc::Outcome;
 use wes_ispc::connector::ExternalOp;
 use wes_ispc::connectors::OpStatus;
@@ -105,24 +105,6 @@ fn call_confirmed(node: &NodeProcess, from: &str, resource: &str, entry: &str, a
         ],
     );
     confirmed(node, out["txid"].as_str().unwrap(), 1);
-}
-
-/// The order flow's `place` arguments: order `id`, `qty` of [`ITEM`] at 100 each, paid to
-/// alice (the shop), shipped to `address`.
-fn order(stock: &str, id: u8, qty: u64, address: &str) -> Vec<u8> {
-    let prefixed = |bytes: Vec<u8>| [(bytes.len() as u32).to_le_bytes().to_vec(), bytes].concat();
-    let stock: wes_core::ContentId = stock.parse().unwrap();
-    let mut args = [id; 32].to_vec();
-    args.extend_from_slice(stock.as_bytes());
-    args.extend_from_slice(&ITEM.to_le_bytes());
-    args.extend_from_slice(&qty.to_le_bytes());
-    args.extend_from_slice(&100u64.to_le_bytes());
-    args.extend(prefixed(codec::encode(&TokenId::Native)));
-    args.extend(prefixed(codec::encode(&Lock::key(
-        SecretKey::dev("alice").public_key(),
-    ))));
-    args.extend_from_slice(address.as_bytes());
-    args
 }
 
 /// The node's settlement journal, as `wes_settlements` shows it.
@@ -227,14 +209,24 @@ fn open_shop(node: &NodeProcess, tmp: &Path) -> (String, String) {
     let flow_id: wes_core::ContentId = flow.parse().unwrap();
     let flow_address = Lock::contract(contract_id(&flow_id)).address();
     call_confirmed(node, "alice", &stock, "authorize", &flow_address.0.0);
+    // The flow carries its ABI.
+    let abi = cli_json(node, &["contract", "abi", "--resource", &flow]);
+    assert_eq!(abi["name"], "order_flow", "{abi}");
+    assert_eq!(abi["entries"][0]["name"], "place", "{abi}");
+    assert_eq!(abi["entries"][0]["args"][7]["type"], "string", "{abi}");
     (stock, flow)
 }
 
 /// Bob places order `id` through `node`, paying 100 per unit on top of the fee (the client
-/// signs no more than that): the transaction id.
+/// signs no more than that), with arguments typed on the command line and encoded with the
+/// contract's ABI: the transaction id.
 fn place(node: &NodeProcess, stock: &str, flow: &str, id: u8, qty: u64, address: &str) -> String {
-    let args = hex(&order(stock, id, qty, address));
     let max_spend = (2_000_000 + 100 * qty).to_string();
+    let order_id = format!("order_id={}", hex(&[id; 32]));
+    let stock = format!("stock_resource={stock}");
+    let item = format!("item={ITEM}");
+    let qty_arg = format!("qty={qty}");
+    let address = format!("address={address}");
     let out = cli_json(
         node,
         &[
@@ -244,14 +236,34 @@ fn place(node: &NodeProcess, stock: &str, flow: &str, id: u8, qty: u64, address:
             flow,
             "--entry",
             "place",
-            "--args",
-            &args,
+            "--arg",
+            &order_id,
+            "--arg",
+            &stock,
+            "--arg",
+            &item,
+            "--arg",
+            &qty_arg,
+            "--arg",
+            "unit_price=100",
+            "--arg",
+            "token=native",
+            "--arg",
+            "merchant=alice",
+            "--arg",
+            &address,
             "--from",
             "bob",
             "--max-spend",
             &max_spend,
         ],
     );
+    // The node decodes what the call returned and emitted with the ABI.
+    let invoice = &out["result"]["events"][0];
+    assert_eq!(invoice["topic"], "Invoice", "{out}");
+    assert_eq!(invoice["fields"]["qty"], qty.to_string(), "{out}");
+    assert_eq!(invoice["fields"]["total"], (100 * qty).to_string(), "{out}");
+    assert!(out["result"]["returns"].is_string(), "{out}");
     out["txid"].as_str().unwrap().to_owned()
 }
 
@@ -304,11 +316,33 @@ fn effects_happen_once_when_the_node_is_killed_at_each_step() {
         .find(|u| u["body"]["type"] == "asset" && u["body"]["token"] == "native")
         .expect("a coin of bob's")["outpoint"]
         .clone();
+    // A call refused with one of the contract's declared errors says which, decoded.
+    let refused = rpc(
+        &node,
+        "wes_constructCall",
+        json!([{
+            "resource": flow, "entry": "place", "typed_args": [
+                hex(&[4; 32]), stock, ITEM, 0, 100, "native",
+                hex(&SecretKey::dev("alice").public_key().0), "4 Hill Rd",
+            ],
+            "fee_inputs": [coin], "change": bob, "fee": "2000000",
+        }]),
+    );
+    assert_eq!(
+        refused["error"]["data"]["contract_error"],
+        json!({"code": 1, "name": "ZeroQuantity", "message": "quantity must be positive"}),
+        "{refused}"
+    );
     let constructed = call(
         &node,
         "wes_constructCall",
         json!([{
-            "resource": flow, "entry": "place", "args": hex(&order(&stock, 3, 1, "3 Hill Rd")),
+            "resource": flow, "entry": "place", "typed_args": {
+                "order_id": hex(&[3; 32]), "stock_resource": stock, "item": ITEM, "qty": 1,
+                "unit_price": 100, "token": "native",
+                "merchant": hex(&SecretKey::dev("alice").public_key().0),
+                "address": "3 Hill Rd",
+            },
             "fee_inputs": [coin], "change": bob, "fee": "2000000",
         }]),
     );

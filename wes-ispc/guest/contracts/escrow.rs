@@ -2,19 +2,8 @@
 //!
 //! The buyer opens an escrow by paying `amount` of a token to an output locked by this contract
 //! (`Lock::contract(<this contract>)`). Later the buyer either releases the funds to the seller,
-//! or, after the deadline height, takes them back (refund).
-//!
-//! Entry points (integers are little-endian):
-//!
-//! | entry | arguments | effect |
-//! |---|---|---|
-//! | `open` | `id[32] ‖ deadline_height u64 ‖ amount u64 ‖ u32 token_len ‖ token ‖ u32 seller_lock_len ‖ seller lock ‖ buyer lock (rest)` | pays `amount` from the caller's inputs to the contract; records the escrow under `"e" ‖ id`; event `"opened"` |
-//! | `release` | `id[32] ‖ outpoint[36]` | buyer only: spends the contract-owned output `outpoint` and pays the seller; event `"released"` |
-//! | `refund` | `id[32] ‖ outpoint[36]` | buyer only, once `height() > deadline`: pays the buyer lock back; event `"refunded"` |
-//!
-//! `token` is `enc(TokenId)`, locks are `enc(Lock)`. The record stored under `"e" ‖ id` is
-//! `buyer address[32] ‖ deadline u64 ‖ amount u64 ‖ u32 token_len ‖ token ‖ u32 seller_len ‖
-//! seller lock ‖ buyer lock`.
+//! or, after the deadline height, takes them back (refund). Escrows are recorded under
+//! `"e" ‖ id`; the entry points, their arguments, events and errors are in the module's ABI.
 //!
 //! Funds of all escrows in the same token are fungible: the contract pays each escrow from any
 //! output it owns that holds enough of the token, and returns the excess to itself. The
@@ -26,170 +15,165 @@
 
 use wes_contract::*;
 
-/// Longest lock accepted (the host's limit for encoded `output_asset` arguments).
-const MAX_LOCK: usize = 1024;
-
-/// Largest `open` argument list, and largest record.
-const RECORD_CAP: usize = 32 + 8 + 8 + 4 + TOKEN_MAX_LEN + 4 + MAX_LOCK + MAX_LOCK;
-
-/// Largest `enc(Output)` of an asset output with a lock of at most `MAX_LOCK` bytes.
-const OUTPUT_CAP: usize = MAX_LOCK + 4 + TOKEN_MAX_LEN + 16;
-
-/// An escrow record, borrowed from the bytes read from state.
-struct Escrow<'a> {
-    /// Who opened (and paid for) the escrow: the only one who may settle it.
-    buyer: [u8; 32],
-    /// The height after which the buyer may take the funds back.
-    deadline: u64,
-    /// How much is held.
-    amount: u64,
-    /// `enc(TokenId)` of what is held.
-    token: &'a [u8],
-    /// Where a release pays.
-    seller_lock: &'a [u8],
-    /// Where a refund pays.
-    buyer_lock: &'a [u8],
-}
-
-impl<'a> Escrow<'a> {
-    /// Appends the stored form of the record to `w`.
-    fn write(&self, w: &mut Writer<RECORD_CAP>) {
-        w.bytes(&self.buyer)
-            .u64(self.deadline)
-            .u64(self.amount)
-            .prefixed_u32(self.token)
-            .prefixed_u32(self.seller_lock)
-            .bytes(self.buyer_lock);
-    }
-
-    /// Parses the stored form.
-    fn read(bytes: &'a [u8]) -> Escrow<'a> {
-        let mut r = Reader::named(bytes, "escrow record");
-        Escrow {
-            buyer: r.array(),
-            deadline: r.u64(),
-            amount: r.u64(),
-            token: r.prefixed_u32(),
-            seller_lock: r.prefixed_u32(),
-            buyer_lock: r.rest(),
-        }
+errors! {
+    /// What an escrow call fails with.
+    pub enum Error {
+        /// Escrows hold something.
+        ZeroAmount = 1 => "amount must be positive",
+        /// Each escrow id is used once.
+        IdUsed = 2 => "id already used",
+        /// No open escrow has this id.
+        NoSuchEscrow = 3 => "no such escrow",
+        /// Only the buyer settles an escrow.
+        NotBuyer = 4 => "only the buyer may do this",
+        /// A refund waits for the deadline.
+        DeadlineNotPassed = 5 => "deadline not passed",
+        /// The named output is not unspent.
+        NotUnspent = 6 => "output not unspent",
+        /// The named output is not an asset output.
+        NotAnAsset = 7 => "not an asset output",
+        /// The named output is not this contract's.
+        NotOurs = 8 => "output not owned by this contract",
+        /// The named output holds another token.
+        OtherToken = 9 => "output holds another token",
+        /// The named output holds less than the escrow.
+        TooLittle = 10 => "output holds too little",
+        /// The change does not fit a `u64`.
+        ExcessTooLarge = 11 => "excess too large",
     }
 }
 
-/// Aborts with `msg` unless `lock` is exactly one well-formed encoded lock.
-fn check_lock(lock: &[u8], msg: &str) {
-    require(lock_len(lock) == Some(lock.len()), msg);
+events! {
+    /// Escrow `id` was opened, holding `amount` until `deadline` at the latest.
+    pub struct Opened {
+        pub id: [u8; 32],
+        pub deadline: u64,
+        pub amount: u64,
+    }
+
+    /// Escrow `id` was paid to the seller.
+    pub struct Released {
+        pub id: [u8; 32],
+    }
+
+    /// Escrow `id` was paid back to the buyer.
+    pub struct Refunded {
+        pub id: [u8; 32],
+    }
 }
 
-/// Pays escrow `id` out of the contract-owned output named in the arguments, to the seller
-/// (`release`) or back to the buyer (`refund`), then deletes the record.
-fn settle(release: bool) {
-    let mut buf = [0u8; 32 + OUTPOINT_LEN];
-    let mut r = Reader::new(args(&mut buf));
-    let id: [u8; 32] = r.array();
-    let outpoint: [u8; OUTPOINT_LEN] = r.array();
-    r.end();
+record! {
+    /// An open escrow.
+    pub struct Escrow<'a> {
+        /// Who opened (and paid for) it: the only one who may settle it.
+        pub buyer: Address,
+        /// The height after which the buyer may take the funds back.
+        pub deadline: u64,
+        /// How much is held.
+        pub amount: u64,
+        /// What is held.
+        pub token: Token,
+        /// Where a release pays.
+        pub seller: EncodedLock<'a>,
+        /// Where a refund pays.
+        pub refund_to: EncodedLock<'a>,
+    }
+}
 
-    // The escrow, and who may settle it.
-    let key = key(b"e", &id);
+/// Open escrows, under `"e" ‖ id`.
+const ESCROWS: Map<[u8; 32], Escrow<'static>> = Map::new(b"e");
+
+/// Largest escrow record: two locks of up to 1 KiB and the rest.
+const RECORD_CAP: usize = 32 + 8 + 8 + TOKEN_MAX_LEN + 2 * 1024;
+
+/// Largest `enc(Output)` of an asset output with a lock of up to 1 KiB.
+const OUTPUT_CAP: usize = 1024 + 4 + TOKEN_MAX_LEN + 16;
+
+/// Pays escrow `id` out of the contract-owned output `outpoint`, to the seller (`release`) or
+/// back to the buyer (`refund`), then deletes the record.
+fn settle(id: [u8; 32], outpoint: [u8; OUTPOINT_LEN], release: bool) -> Result<(), Error> {
     let mut record = [0u8; RECORD_CAP];
-    let escrow = match state_get(&key, &mut record) {
-        Some(bytes) => Escrow::read(bytes),
-        None => abort("escrow: no such escrow"),
-    };
-    require(
-        caller() == escrow.buyer,
-        "escrow: only the buyer may do this",
-    );
+    let escrow = ESCROWS.load(&id, &mut record).ok_or(Error::NoSuchEscrow)?;
+    ensure(caller() == escrow.buyer, Error::NotBuyer)?;
     if !release {
-        require(height() > escrow.deadline, "escrow: deadline not passed");
+        ensure(height() > escrow.deadline, Error::DeadlineNotPassed)?;
     }
 
     // The output that funds the payment: ours, the right token, enough of it.
     let me = Lock::contract(&contract());
+    let token = escrow.token.encode();
     let mut output = [0u8; OUTPUT_CAP];
-    let asset = match utxo_get(&outpoint, &mut output) {
-        Some(bytes) => match parse_asset_output(bytes) {
-            Some(asset) => asset,
-            None => abort("escrow: not an asset output"),
-        },
-        None => abort("escrow: output not unspent"),
-    };
-    require(
-        asset.lock == me.as_bytes(),
-        "escrow: output not owned by this contract",
-    );
-    require(
-        asset.token_bytes == escrow.token,
-        "escrow: output holds another token",
-    );
+    let bytes = utxo_get(&outpoint, &mut output).ok_or(Error::NotUnspent)?;
+    let asset = parse_asset_output(bytes).ok_or(Error::NotAnAsset)?;
+    ensure(asset.lock == me.as_bytes(), Error::NotOurs)?;
+    ensure(asset.token_bytes == token.as_bytes(), Error::OtherToken)?;
     let amount = u128::from(escrow.amount);
-    require(asset.amount >= amount, "escrow: output holds too little");
+    ensure(asset.amount >= amount, Error::TooLittle)?;
     utxo_spend(&outpoint);
 
     // Pay, and keep the rest.
     let to = if release {
-        escrow.seller_lock
+        escrow.seller
     } else {
-        escrow.buyer_lock
+        escrow.refund_to
     };
-    output_asset(to, escrow.token, escrow.amount);
+    output_asset(&to, &token, escrow.amount);
     let excess = asset.amount - amount;
     if excess > 0 {
-        require(excess <= u128::from(u64::MAX), "escrow: excess too large");
-        output_asset(&me, escrow.token, excess as u64);
+        let excess = u64::try_from(excess).map_err(|_| Error::ExcessTooLarge)?;
+        output_asset(&me, &token, excess);
     }
 
-    state_delete(&key);
-    emit_event(if release { "released" } else { "refunded" }, &id);
+    ESCROWS.remove(&id);
+    if release {
+        Released { id }.emit();
+    } else {
+        Refunded { id }.emit();
+    }
+    Ok(())
 }
 
-entries! {
-    /// `open(id, deadline, amount, token, seller_lock, buyer_lock)`: the caller (buyer) pays
-    /// `amount` into the escrow.
-    pub fn open() {
-        let mut buf = [0u8; RECORD_CAP];
-        let mut r = Reader::new(args(&mut buf));
-        let id: [u8; 32] = r.array();
+contract! {
+    errors: Error;
+    events: [Opened, Released, Refunded];
+
+    /// The caller (the buyer) pays `amount` of `token` into escrow `id`, for `seller`, or back
+    /// to `refund_to` after height `deadline`.
+    pub fn open(
+        id: [u8; 32],
+        deadline: u64,
+        amount: u64,
+        token: Token,
+        seller: EncodedLock,
+        refund_to: EncodedLock,
+    ) -> Result<(), Error> {
+        ensure(amount > 0, Error::ZeroAmount)?;
+        ensure(!ESCROWS.has(&id), Error::IdUsed)?;
+        // The deposit: an output owned by this contract. Its value comes from the caller's
+        // inputs, which the transaction constructor adds.
+        output_asset(&Lock::contract(&contract()), &token.encode(), amount);
         let escrow = Escrow {
             buyer: caller(),
-            deadline: r.u64(),
-            amount: r.u64(),
-            token: r.prefixed_u32(),
-            seller_lock: r.prefixed_u32(),
-            buyer_lock: r.rest(),
+            deadline,
+            amount,
+            token,
+            seller,
+            refund_to,
         };
-        require(escrow.amount > 0, "escrow: amount must be positive");
-        require(
-            Token::from_bytes(escrow.token).is_some(),
-            "escrow: bad token",
-        );
-        check_lock(escrow.seller_lock, "escrow: bad seller lock");
-        check_lock(escrow.buyer_lock, "escrow: bad buyer lock");
-
-        let key = key(b"e", &id);
-        require(!state_has(&key), "escrow: id already used");
-
-        // The deposit: an output owned by this contract. Its value comes from the caller's inputs,
-        // which the transaction constructor adds.
-        output_asset(&Lock::contract(&contract()), escrow.token, escrow.amount);
-
-        let mut record = Writer::<RECORD_CAP>::new();
-        escrow.write(&mut record);
-        state_set(&key, &record);
-
-        let mut event = Writer::<48>::new();
-        event.bytes(&id).u64(escrow.deadline).u64(escrow.amount);
-        emit_event("opened", &event);
+        ESCROWS.set(&id, &escrow);
+        Opened { id, deadline, amount }.emit();
+        Ok(())
     }
 
-    /// `release(id, outpoint)`: the buyer releases the funds to the seller.
-    pub fn release() {
-        settle(true)
+    /// The buyer releases escrow `id` to the seller, paid from the contract's output
+    /// `outpoint`.
+    pub fn release(id: [u8; 32], outpoint: [u8; OUTPOINT_LEN]) -> Result<(), Error> {
+        settle(id, outpoint, true)
     }
 
-    /// `refund(id, outpoint)`: after the deadline, the buyer takes the funds back.
-    pub fn refund() {
-        settle(false)
+    /// After the deadline, the buyer takes escrow `id` back, paid from the contract's output
+    /// `outpoint`.
+    pub fn refund(id: [u8; 32], outpoint: [u8; OUTPOINT_LEN]) -> Result<(), Error> {
+        settle(id, outpoint, false)
     }
 }

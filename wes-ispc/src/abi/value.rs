@@ -1,13 +1,13 @@
 //! Values of an ABI: JSON in, bytes out, and back.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use wes_core::{Address, ContractId, Hash, Lock, PublicKey, TokenId, codec};
 
 use super::{AbiError, AbiType, ContractAbi, FieldAbi};
 
 /// A contract error decoded from an abort message with the contract's ABI.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DecodedError {
     /// Its code.
     pub code: u32,

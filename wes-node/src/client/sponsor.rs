@@ -131,6 +131,7 @@ impl Client {
                 resource: resource.to_string(),
                 entry: entry.into(),
                 args: hex::encode(args),
+                typed_args: None,
                 payment: PaymentParams {
                     fee_inputs: Vec::new(),
                     change: None,

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use jsonrpsee::core::{RpcResult, SubscriptionResult};
 use jsonrpsee::proc_macros::rpc;
+use wes_ispc::abi::ContractAbi;
 use wes_net::NetInfo;
 
 use super::types::{
@@ -82,6 +83,10 @@ pub trait WesApi {
     /// A stored resource's bytes, hex.
     #[method(name = "getResource", blocking)]
     fn get_resource(&self, id: String) -> RpcResult<String>;
+
+    /// The ABI a stored contract module carries (`null` if it carries none).
+    #[method(name = "getContractAbi", blocking)]
+    fn get_contract_abi(&self, resource: String) -> RpcResult<Option<ContractAbi>>;
 
     /// Executes a contract call once and returns the transaction carrying it, to sign.
     #[method(name = "constructCall", blocking)]

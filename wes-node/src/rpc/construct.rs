@@ -1,15 +1,20 @@
 //! Execution is construction: the node runs a contract call or a model inference once and
 //! returns the transaction that carries its result and proof, for the caller to sign.
 
+use jsonrpsee::types::ErrorObjectOwned;
 use serde_json::{Value, json};
+use wes_core::ExecutionOutcome;
 use wes_core::{ContentId, Ledger, Lock, OutPoint, ResourceKind, TokenId, codec};
+use wes_ispc::abi::ContractAbi;
 use wes_ispc::halo2::{model_resource, prepare_model};
 use wes_ispc::onnx::{INFER_ENTRY, InferenceResult, encode_input};
-use wes_ispc::{CallRequest, construct_call, construct_inference};
+use wes_ispc::{
+    CallRequest, ConstructError, WasmError, construct_call, construct_inference, contract_id,
+};
 
 use super::json::{outpoint, parse, parse_token, public_key, token_name, unhex};
 use super::types::{
-    CallParams, ConstructedTx, DeployedModel, InferParams, ModelRun, PaymentParams,
+    CallParams, ConstructedTx, DeployedModel, ErrorData, InferParams, ModelRun, PaymentParams,
 };
 use super::{RpcResult, invalid, node_err, not_found, rejected};
 use crate::ispc::{Contracts, Models};
@@ -138,16 +143,34 @@ fn models<L: ChainLedger>(node: &Node<L>) -> RpcResult<&Models> {
 
 pub(super) fn call<L: ChainLedger>(node: &Node<L>, c: CallParams) -> RpcResult<ConstructedTx> {
     let contracts = contracts(node)?;
-    let req = call_request(
-        node,
-        parse("resource", &c.resource)?,
-        c.entry,
-        unhex("args", &c.args)?,
-        &c.payment,
-    )?;
+    let resource: ContentId = parse("resource", &c.resource)?;
+    let abi = abi_of(node, &resource)?;
+    let args = match (&c.typed_args, c.args.is_empty()) {
+        (None, _) => unhex("args", &c.args)?,
+        (Some(_), false) => {
+            return Err(invalid(
+                "typed_args",
+                "ambiguous_args",
+                "give args or typed_args, not both",
+            ));
+        }
+        (Some(typed), true) => abi
+            .as_ref()
+            .ok_or_else(|| {
+                invalid(
+                    "typed_args",
+                    "no_abi",
+                    format!("contract {resource} carries no ABI: give args in hex"),
+                )
+            })?
+            .encode_args(&c.entry, typed)
+            .map_err(|e| invalid("typed_args", "abi_mismatch", e.to_string()))?,
+    };
+    let entry = c.entry.clone();
+    let req = call_request(node, resource, c.entry, args, &c.payment)?;
     // Executed against a view that takes no lock of the node's.
     let call = construct_call(&contracts.wasm, &*contracts.prover, &req, &node.view())
-        .map_err(|e| rejected(&e))?;
+        .map_err(|e| call_rejected(&e, abi.as_ref()))?;
     // Its external calls follow it: committed once it is deep enough, aborted when it can
     // no longer be included.
     if let Some(settlement) = node.settlement() {
@@ -156,7 +179,92 @@ pub(super) fn call<L: ChainLedger>(node: &Node<L>, c: CallParams) -> RpcResult<C
             node_err(e)
         })?;
     }
-    Ok(constructed(call, Value::Null))
+    let result = match &abi {
+        Some(abi) => decoded_outcome(abi, &entry, &resource, &call.outcome),
+        None => Value::Null,
+    };
+    Ok(constructed(call, result))
+}
+
+/// The ABI the contract module `resource` carries, if it is stored and carries one (a module
+/// that passed the deploy checks has a well-formed one, or none).
+fn abi_of<L: ChainLedger>(node: &Node<L>, resource: &ContentId) -> RpcResult<Option<ContractAbi>> {
+    let Some(code) = node.resources().read(resource).map_err(node_err)? else {
+        return Ok(None);
+    };
+    Ok(ContractAbi::from_module(&code).ok().flatten())
+}
+
+/// `wes_getContractAbi`: the ABI a stored contract module carries (`None` if it has none).
+pub(super) fn contract_abi<L: ChainLedger>(
+    node: &Node<L>,
+    resource: &str,
+) -> RpcResult<Option<ContractAbi>> {
+    let id: ContentId = parse("resource", resource)?;
+    let code = node
+        .resources()
+        .read(&id)
+        .map_err(node_err)?
+        .ok_or_else(|| not_found(format!("no resource {id}")))?;
+    ContractAbi::from_module(&code).map_err(|e| {
+        invalid(
+            "resource",
+            "bad_abi",
+            format!("resource {id} is not a contract with a readable ABI: {e}"),
+        )
+    })
+}
+
+/// A refused call, with the contract's declared error decoded when it failed with one.
+fn call_rejected(e: &ConstructError, abi: Option<&ContractAbi>) -> ErrorObjectOwned {
+    let mut err = rejected(e);
+    let decoded = match (e, abi) {
+        (ConstructError::Execution(WasmError::Abort(message)), Some(abi)) => {
+            abi.decode_error(message)
+        }
+        _ => None,
+    };
+    if let Some(decoded) = decoded {
+        let mut data: ErrorData = err
+            .data()
+            .and_then(|d| serde_json::from_str(d.get()).ok())
+            .unwrap_or_default();
+        data.contract_error = Some(decoded);
+        err = super::error(err.code(), err.message().to_string(), data);
+    }
+    err
+}
+
+/// `{returns, events}` of a call, decoded with the contract's ABI: the return value, and each
+/// event with its `fields` when this contract emitted it and the ABI declares it.
+fn decoded_outcome(
+    abi: &ContractAbi,
+    entry: &str,
+    resource: &ContentId,
+    outcome: &ExecutionOutcome,
+) -> Value {
+    let me = contract_id(resource);
+    let returns = abi
+        .decode_return(entry, &outcome.return_data)
+        .unwrap_or(Value::Null);
+    let events: Vec<Value> = outcome
+        .events
+        .iter()
+        .map(|event| {
+            let mut v = json!({
+                "contract": event.contract.to_string(),
+                "topic": event.topic,
+                "data": hex::encode(&event.data),
+            });
+            if event.contract == me
+                && let Some(Ok(fields)) = abi.decode_event(&event.topic, &event.data)
+            {
+                v["fields"] = fields;
+            }
+            v
+        })
+        .collect();
+    json!({"returns": returns, "events": events})
 }
 
 pub(super) fn deploy_model<L: ChainLedger>(

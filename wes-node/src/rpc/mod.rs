@@ -131,6 +131,7 @@ pub fn invalid(param: &str, rule: &str, msg: impl std::fmt::Display) -> ErrorObj
             param: Some(param.into()),
             rule: Some(rule.into()),
             fault: Some(fault_name(Fault::Input)),
+            ..ErrorData::default()
         },
     )
 }

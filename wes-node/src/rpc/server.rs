@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use jsonrpsee::Extensions;
 use jsonrpsee::core::{RpcResult, async_trait};
+use wes_ispc::abi::ContractAbi;
 use wes_net::NetInfo;
 
 use super::api::WesApiServer;
@@ -97,6 +98,10 @@ impl<L: ChainLedger> WesApiServer for WesRpc<L> {
 
     fn get_resource(&self, id: String) -> RpcResult<String> {
         reads::resource(&self.node, &id)
+    }
+
+    fn get_contract_abi(&self, resource: String) -> RpcResult<Option<ContractAbi>> {
+        construct::contract_abi(&self.node, &resource)
     }
 
     fn construct_call(&self, call: CallParams) -> RpcResult<ConstructedTx> {

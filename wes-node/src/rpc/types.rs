@@ -197,6 +197,10 @@ pub struct ErrorData {
     /// (it may succeed later) or `"local"` (the node failed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault: Option<String>,
+    /// A contract call that failed with one of the contract's declared errors: its code, name
+    /// and message, decoded with the contract's ABI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract_error: Option<wes_ispc::abi::DecodedError>,
 }
 
 /// One transaction's result in a `wes_sendRawTransactions` answer.
@@ -229,7 +233,8 @@ pub struct ConstructedTx {
     pub cu_used: u64,
     /// What the entry returned, hex.
     pub return_data: String,
-    /// A model's result (`wes_constructInference`: `{outputs, labels}`), `null` for a call.
+    /// A model's result (`wes_constructInference`: `{outputs, labels}`); for a call of a
+    /// contract with an ABI, `{returns, events}` decoded with it (`null` without one).
     #[serde(default)]
     pub result: Value,
 }
@@ -244,6 +249,10 @@ pub struct CallParams {
     /// Arguments, hex.
     #[serde(default)]
     pub args: String,
+    /// Arguments as JSON, by name (`{"amount": "5"}`) or in order, encoded with the
+    /// contract's ABI; instead of `args`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub typed_args: Option<Value>,
     /// Who pays, and how much compute (the same fields, at the same level, in JSON).
     #[serde(flatten)]
     pub payment: PaymentParams,

@@ -156,6 +156,7 @@ pub async fn construct(
             resource: resource.to_string(),
             entry: entry.into(),
             args: String::new(),
+            typed_args: None,
             payment: PaymentParams {
                 fee_inputs: vec![fee.to_string()],
                 change: Some(hex::encode(key.public_key().0)),

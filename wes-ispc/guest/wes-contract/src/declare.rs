@@ -89,6 +89,8 @@ macro_rules! contract {
     ) => {
         $(
             $(#[doc = $doc])*
+            // An entry point takes what its callers send, however many values that is.
+            #[allow(clippy::too_many_arguments)]
             pub fn $name($($arg: $ty),*) $(-> $ret)? $body
         )*
 
@@ -297,6 +299,10 @@ macro_rules! record {
                 $name { $($field: <$ty as $crate::Decode>::decode(r)),* }
             }
         }
+
+        impl<'__v> $crate::WithLifetime<'__v> for $name<'_> {
+            type Of = $name<'__v>;
+        }
     };
     (
         $(#[doc = $doc:literal])*
@@ -327,6 +333,10 @@ macro_rules! record {
             fn decode(r: &mut $crate::Reader<'a>) -> Self {
                 $name { $($field: <$ty as $crate::Decode>::decode(r)),* }
             }
+        }
+
+        impl<'__v> $crate::WithLifetime<'__v> for $name {
+            type Of = $name;
         }
     };
 }

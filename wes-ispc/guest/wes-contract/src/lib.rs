@@ -52,7 +52,9 @@ mod value;
 
 pub use declare::Event;
 pub use storage::{Item, Map};
-pub use value::{decode, encode, ensure, ContractError, Decode, Encode, EncodedLock, Return, Type};
+pub use value::{
+    decode, encode, ensure, ContractError, Decode, Encode, EncodedLock, Return, Type, WithLifetime,
+};
 
 pub use codec::{
     lock_len, outpoint, outpoint_parts, parse_asset_output, AssetOutput, Lock, Token, TokenBytes,
@@ -731,10 +733,19 @@ impl<'a> Reader<'a> {
 /// A fixed-capacity byte buffer of `N` bytes on the stack, for keys, records, requests and
 /// return data. Writes past the capacity abort the call with `"Writer: capacity exceeded"`.
 /// Writes chain: `w.bytes(b"o").bytes(&id).u64(qty);`.
+#[derive(Clone, Copy)]
 pub struct Writer<const N: usize> {
     buf: [u8; N],
     len: usize,
 }
+
+impl<const N: usize> PartialEq for Writer<N> {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl<const N: usize> Eq for Writer<N> {}
 
 impl<const N: usize> Writer<N> {
     /// An empty writer.

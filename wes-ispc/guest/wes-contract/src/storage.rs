@@ -4,17 +4,22 @@
 //! ```ignore
 //! const OWNER: Item<Address> = Item::new(b"owner");
 //! const SUPPLY: Map<[u8; 32], u64> = Map::new(b"supply");
+//! const ESCROWS: Map<[u8; 32], Escrow<'static>> = Map::new(b"e");
 //!
-//! let owner = OWNER.get();            // Option<Address>
+//! let owner = OWNER.get();                        // Option<Address>
 //! SUPPLY.set(&tag, &(supply + 1));
+//! let mut buf = [0u8; 512];
+//! let escrow = ESCROWS.load(&id, &mut buf);       // Option<Escrow<'_>>, borrowing `buf`
 //! ```
 //!
-//! A stored value must decode whole: one that does not (written by other code under the same
-//! key) aborts the call with `"state: …"`.
+//! A type that borrows (`&[u8]`, `&str`, a record holding one) is named with `'static` in the
+//! constant; [`WithLifetime`] lets `set` take, and `load` return, the same type borrowing for
+//! any lifetime. A stored value must decode whole: one that does not (written by other code
+//! under the same key) aborts the call with `"state: …"`.
 
 use core::marker::PhantomData;
 
-use crate::value::{decode, Decode, Encode};
+use crate::value::{decode, Decode, Encode, WithLifetime};
 use crate::{state_delete, state_get, state_has, state_set, Writer, MAX_KEY_LEN, MAX_VALUE_LEN};
 
 /// Reads the value under `key` into `buf` and decodes it.
@@ -54,20 +59,21 @@ impl<T> Item<T> {
         state_delete(self.key)
     }
 
+    /// Stores `value`.
+    pub fn set<'v>(&self, value: &<T as WithLifetime<'v>>::Of)
+    where
+        T: WithLifetime<'v>,
+    {
+        store(self.key, value)
+    }
+
     /// Reads a value that borrows from `buf` (a `&[u8]`, or a record holding one): `None` if
     /// absent. Aborts if the stored bytes are longer than `buf`.
-    pub fn load<'b>(&self, buf: &'b mut [u8]) -> Option<T>
+    pub fn load<'b>(&self, buf: &'b mut [u8]) -> Option<<T as WithLifetime<'b>>::Of>
     where
-        T: Decode<'b>,
+        T: WithLifetime<'b>,
     {
         load(self.key, buf)
-    }
-}
-
-impl<T: Encode> Item<T> {
-    /// Stores `value`.
-    pub fn set(&self, value: &T) {
-        store(self.key, value)
     }
 }
 
@@ -94,11 +100,12 @@ impl<K, V> Map<K, V> {
             types: PhantomData,
         }
     }
-}
 
-impl<K: Encode, V> Map<K, V> {
     /// The state key of `key`: `prefix ‖ enc(key)`.
-    pub fn key(&self, key: &K) -> Writer<MAX_KEY_LEN> {
+    pub fn key<'k>(&self, key: &<K as WithLifetime<'k>>::Of) -> Writer<MAX_KEY_LEN>
+    where
+        K: WithLifetime<'k>,
+    {
         let mut w = Writer::new();
         w.bytes(self.prefix);
         key.encode(&mut w);
@@ -106,35 +113,54 @@ impl<K: Encode, V> Map<K, V> {
     }
 
     /// Whether `key` has a value.
-    pub fn has(&self, key: &K) -> bool {
+    pub fn has<'k>(&self, key: &<K as WithLifetime<'k>>::Of) -> bool
+    where
+        K: WithLifetime<'k>,
+    {
         state_has(&self.key(key))
     }
 
     /// Deletes the value of `key`.
-    pub fn remove(&self, key: &K) {
+    pub fn remove<'k>(&self, key: &<K as WithLifetime<'k>>::Of)
+    where
+        K: WithLifetime<'k>,
+    {
         state_delete(&self.key(key))
+    }
+
+    /// Stores `value` under `key`.
+    pub fn set<'k, 'v>(
+        &self,
+        key: &<K as WithLifetime<'k>>::Of,
+        value: &<V as WithLifetime<'v>>::Of,
+    ) where
+        K: WithLifetime<'k>,
+        V: WithLifetime<'v>,
+    {
+        store(&self.key(key), value)
     }
 
     /// Reads the value of `key`, borrowing from `buf`: `None` if absent. Aborts if the stored
     /// bytes are longer than `buf`.
-    pub fn load<'b>(&self, key: &K, buf: &'b mut [u8]) -> Option<V>
+    pub fn load<'k, 'b>(
+        &self,
+        key: &<K as WithLifetime<'k>>::Of,
+        buf: &'b mut [u8],
+    ) -> Option<<V as WithLifetime<'b>>::Of>
     where
-        V: Decode<'b>,
+        K: WithLifetime<'k>,
+        V: WithLifetime<'b>,
     {
         load(&self.key(key), buf)
     }
 }
 
-impl<K: Encode, V: Encode> Map<K, V> {
-    /// Stores `value` under `key`.
-    pub fn set(&self, key: &K, value: &V) {
-        store(&self.key(key), value)
-    }
-}
-
-impl<K: Encode, V: for<'b> Decode<'b>> Map<K, V> {
+impl<K, V: for<'b> Decode<'b>> Map<K, V> {
     /// The value of `key`: `None` if absent.
-    pub fn get(&self, key: &K) -> Option<V> {
+    pub fn get<'k>(&self, key: &<K as WithLifetime<'k>>::Of) -> Option<V>
+    where
+        K: WithLifetime<'k>,
+    {
         let mut buf = [0u8; MAX_VALUE_LEN];
         load(&self.key(key), &mut buf)
     }

@@ -27,6 +27,60 @@ pub trait Decode<'a>: Type + Sized {
     fn decode(r: &mut Reader<'a>) -> Self;
 }
 
+/// The same type with its borrows (if any) living for `'v`: what lets a constant such as
+/// `Map<[u8; 32], Escrow<'static>>` store and load an `Escrow<'v>` that borrows from a local
+/// buffer. `Of` is `Self` for a type that borrows nothing. [`record!`](crate::record!)
+/// implements it for records.
+pub trait WithLifetime<'v> {
+    /// The type, borrowing for `'v`.
+    type Of: Encode + Decode<'v>;
+}
+
+/// `WithLifetime` of types that borrow nothing: `Of = Self`.
+macro_rules! owned {
+    ($($t:ty),*) => {$(
+        impl<'v> WithLifetime<'v> for $t {
+            type Of = $t;
+        }
+    )*};
+}
+
+owned!(
+    (),
+    bool,
+    u8,
+    u16,
+    u32,
+    u64,
+    u128,
+    i8,
+    i16,
+    i32,
+    i64,
+    i128,
+    Lock,
+    Token
+);
+
+impl<'v, const M: usize> WithLifetime<'v> for [u8; M] {
+    type Of = [u8; M];
+}
+impl<'v, const M: usize> WithLifetime<'v> for Writer<M> {
+    type Of = Writer<M>;
+}
+impl<'v> WithLifetime<'v> for &[u8] {
+    type Of = &'v [u8];
+}
+impl<'v> WithLifetime<'v> for &str {
+    type Of = &'v str;
+}
+impl<'v> WithLifetime<'v> for EncodedLock<'_> {
+    type Of = EncodedLock<'v>;
+}
+impl<'v, T: WithLifetime<'v>> WithLifetime<'v> for Option<T> {
+    type Of = Option<T::Of>;
+}
+
 /// The value an entry point returns, turned into the call's outcome.
 pub trait Return {
     /// The type of the return data, as the ABI describes it.
@@ -202,6 +256,28 @@ impl<'a> Decode<'a> for &'a str {
             Ok(s) => s,
             Err(_) => abort_with(&[r.name(), ": not UTF-8"]),
         }
+    }
+}
+
+/// An owned byte string of at most `M` bytes: encoded as `&[u8]` is. Decoding a longer one
+/// aborts the call.
+impl<const M: usize> Type for Writer<M> {
+    const TY: Ty = Ty::Bytes;
+}
+impl<const M: usize> Encode for Writer<M> {
+    fn encode<const N: usize>(&self, w: &mut Writer<N>) {
+        w.prefixed_u32(self);
+    }
+}
+impl<'a, const M: usize> Decode<'a> for Writer<M> {
+    fn decode(r: &mut Reader<'a>) -> Self {
+        let bytes = r.prefixed_u32();
+        if bytes.len() > M {
+            abort_with(&[r.name(), ": a byte string is longer than its type allows"])
+        }
+        let mut w = Writer::new();
+        w.bytes(bytes);
+        w
     }
 }
 
