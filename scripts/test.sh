@@ -14,6 +14,9 @@ log=$(mktemp)
 trap 'stop_postgres; rm -f "$log"' EXIT
 # The order-chain example's warehouse tests run against a real PostgreSQL on loopback.
 start_postgres
+# The AssemblyScript contract SDK: its example token is built by the reference chain's tests.
+ensure_node
+ensure_npm_packages sdk/assemblyscript
 status=0
 cargo test --workspace --all-targets "$@" 2>&1 | tee "$log" || status=$?
 # Doc tests (examples in the API docs) are not part of --all-targets.

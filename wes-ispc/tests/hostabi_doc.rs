@@ -115,3 +115,78 @@ fn hostabi_md_documents_the_table() {
         );
     }
 }
+
+/// The WASM type letter of an AssemblyScript type in `env.ts`.
+fn as_letter(ty: &str) -> char {
+    match ty.trim() {
+        "usize" | "u32" | "i32" => 'i',
+        "u64" | "i64" => 'I',
+        other => panic!("env.ts: unexpected type {other:?}"),
+    }
+}
+
+/// `sdk/assemblyscript/assembly/env.ts`: name → (params, results), in the table's letters.
+fn assemblyscript_bindings() -> BTreeMap<String, (String, String)> {
+    let env = std::fs::read_to_string("../sdk/assemblyscript/assembly/env.ts")
+        .expect("the AssemblyScript SDK's env.ts is readable");
+    let mut bindings = BTreeMap::new();
+    for declaration in env.split("@external(").skip(1) {
+        let (import, rest) = declaration
+            .split_once(')')
+            .expect("@external(\"wes\", \"name\")");
+        let import: Vec<&str> = import
+            .split(',')
+            .map(|s| s.trim().trim_matches('"'))
+            .collect();
+        assert_eq!(import[0], "wes", "env.ts imports from module `wes` only");
+        let signature = rest
+            .split_once("declare function")
+            .expect("a declared function follows @external")
+            .1;
+        let (name, rest) = signature.split_once('(').expect("a parameter list");
+        assert_eq!(
+            name.trim(),
+            import[1],
+            "env.ts: a binding named like its import"
+        );
+        let (params, rest) = rest.split_once(')').expect("a closed parameter list");
+        let params: String = params
+            .split(',')
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| as_letter(p.split_once(':').expect("name: type").1))
+            .collect();
+        let result = rest
+            .split_once(':')
+            .expect("a result type")
+            .1
+            .split(';')
+            .next()
+            .unwrap()
+            .trim();
+        let results = if result == "void" {
+            String::new()
+        } else {
+            as_letter(result).to_string()
+        };
+        bindings.insert(import[1].to_string(), (params, results));
+    }
+    bindings
+}
+
+#[test]
+fn the_assemblyscript_bindings_are_the_table() {
+    let bindings = assemblyscript_bindings();
+    let table: BTreeMap<String, (String, String)> = HOST_FUNCTIONS
+        .iter()
+        .map(|f| {
+            (
+                f.name.to_string(),
+                (f.params.to_string(), f.results.to_string()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        bindings, table,
+        "sdk/assemblyscript/assembly/env.ts and the table (src/host_abi_table.rs) disagree"
+    );
+}

@@ -1,9 +1,10 @@
 //! `wes contract new` and `wes contract build`: a contract from scaffold to a checked module
 //! with its ABI.
 //!
-//! Contracts compile with Debian's Rust 1.63 and its wasm32 standard library (the rustup
-//! toolchain has no wasm32 target here); `wes-ispc/guest/build.sh` holds the flags and finds
-//! the linker, and this module runs it, then checks the module with the node's own deploy-time
+//! Rust contracts compile with Debian's Rust 1.63 and its wasm32 standard library (the rustup
+//! toolchain has no wasm32 target here): `wes-ispc/guest/build.sh` holds the flags and finds
+//! the linker. AssemblyScript contracts compile with `sdk/assemblyscript/build.mjs`. This module
+//! runs the one the source needs, then checks the module with the node's own deploy-time
 //! validator and writes the ABI the module carries beside it.
 
 use std::path::{Path, PathBuf};
@@ -89,10 +90,13 @@ pub struct Built {
     pub abi: Option<(PathBuf, ContractAbi)>,
 }
 
-/// Compiles the contract `source` (one `.rs` file) to `out_dir/<name>.wasm` with the SDK's
-/// `build.sh` (Debian's rustc 1.63: `-Copt-level=z`, LTO, `panic=abort`, symbols stripped),
-/// checks it with the deploy-time validator under `limits`, and writes the ABI it carries to
-/// `out_dir/<name>.abi.json`.
+/// Compiles the contract `source` to `out_dir/<name>.wasm`, checks it with the deploy-time
+/// validator under `limits`, and writes the ABI it carries to `out_dir/<name>.abi.json`.
+///
+/// A Rust source (`.rs`, one file) is compiled by the SDK's `build.sh` (Debian's rustc 1.63:
+/// `-Copt-level=z`, LTO, `panic=abort`, symbols stripped); an AssemblyScript source (`.ts`) by
+/// `sdk/assemblyscript/build.mjs` (Node.js, the SDK's npm packages installed), which embeds
+/// the ABI declared beside it (`<name>.abi.json`).
 ///
 /// # Errors
 /// The compiler is missing or fails, or the node would refuse the module (the validator's
@@ -102,17 +106,34 @@ pub fn build(source: &Path, out_dir: &Path, sdk_root: &Path, limits: WasmLimits)
         .file_stem()
         .and_then(|s| s.to_str())
         .with_context(|| format!("{}: no file name", source.display()))?;
-    let script = sdk_root.join("wes-ispc/guest/build.sh");
-    let output = Command::new("sh")
-        .arg(&script)
-        .arg(out_dir)
-        .arg(source)
+    let mut command = match source.extension().and_then(|e| e.to_str()) {
+        Some("rs") => {
+            let mut c = Command::new("sh");
+            c.arg(sdk_root.join("wes-ispc/guest/build.sh"))
+                .arg(out_dir)
+                .arg(source);
+            c
+        }
+        Some("ts") => {
+            let mut c = Command::new("node");
+            c.arg(sdk_root.join("sdk/assemblyscript/build.mjs"))
+                .arg(source)
+                .arg(out_dir);
+            c
+        }
+        _ => bail!(
+            "{}: a contract is a Rust (.rs) or AssemblyScript (.ts) source",
+            source.display()
+        ),
+    };
+    let output = command
         .output()
-        .with_context(|| format!("run {}", script.display()))?;
+        .with_context(|| format!("run the compiler for {}", source.display()))?;
     if !output.status.success() {
         bail!(
-            "building {} failed:\n{}",
+            "building {} failed:\n{}{}",
             source.display(),
+            String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         );
     }

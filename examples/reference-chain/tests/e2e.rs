@@ -17,14 +17,7 @@ use wes_core::ResourceStore;
 
 /// Starts `wes-node devnet` on `dir` and free ports; waits for its RPC line.
 fn start(dir: &Path) -> NodeProcess {
-    let mut cmd = Command::new(BIN);
-    cmd.args(["devnet", "--data-dir"]).arg(dir).args([
-        "--rpc-addr",
-        "127.0.0.1:0",
-        "--block-time-ms",
-        "400",
-    ]);
-    spawn(cmd, dir, true)
+    devnet(dir, true)
 }
 
 fn fixtures() -> PathBuf {

@@ -5,22 +5,10 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::Command;
 
 use common::*;
 use serde_json::Value;
-
-fn start(dir: &Path) -> NodeProcess {
-    let mut cmd = Command::new(BIN);
-    cmd.args(["devnet", "--data-dir"]).arg(dir).args([
-        "--rpc-addr",
-        "127.0.0.1:0",
-        "--block-time-ms",
-        "400",
-    ]);
-    spawn(cmd, dir, false)
-}
 
 /// Runs `wes-node` without a node (the commands that need none); returns stdout.
 fn offline(args: &[&str]) -> String {
@@ -121,7 +109,7 @@ fn a_new_contract_is_tested_built_deployed_and_called() {
     );
 
     // Deployed on a devnet and called with typed arguments.
-    let node = start(&tmp.path().join("chain"));
+    let node = devnet(&tmp.path().join("chain"), false);
     let wasm = out.join("hello.wasm");
     let deployed = cli_json(
         &node,

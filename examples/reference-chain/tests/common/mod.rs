@@ -33,6 +33,19 @@ impl Drop for NodeProcess {
     }
 }
 
+/// A single-node devnet on `dir` with a random RPC port and 400 ms blocks (its P2P listener's
+/// line awaited with `p2p`).
+pub fn devnet(dir: &Path, p2p: bool) -> NodeProcess {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["devnet", "--data-dir"]).arg(dir).args([
+        "--rpc-addr",
+        "127.0.0.1:0",
+        "--block-time-ms",
+        "400",
+    ]);
+    spawn(cmd, dir, p2p)
+}
+
 /// Spawns the node `cmd` runs on data directory `dir`; waits for its "RPC listening on" line
 /// and, with `p2p`, its "P2P listening on" line.
 pub fn spawn(mut cmd: Command, dir: &Path, p2p: bool) -> NodeProcess {
