@@ -36,6 +36,8 @@ pub fn operator_cost(op: &Operator) -> u64 {
         Call { .. } => 5,
         CallIndirect { .. } => 10,
         I32DivS | I32DivU | I32RemS | I32RemU | I64DivS | I64DivU | I64RemS | I64RemU => 4,
+        // Floats, on chains that allow them.
+        F32Div | F64Div | F32Sqrt | F64Sqrt => 4,
         I32Load { .. }
         | I64Load { .. }
         | I32Load8S { .. }

@@ -43,6 +43,13 @@ pub struct WasmLimits {
     pub max_compile_weight: u64,
     /// Compiled modules kept in the cache.
     pub cache_capacity: usize,
+    /// Whether modules may use floats (`f32`/`f64` types and instructions). Off by default: a
+    /// module with any is refused at deploy. A chain that turns it on must turn it on for every
+    /// node (it decides which modules are valid). Float arithmetic is then still deterministic:
+    /// WASM fixes every result but the bits of NaNs, and the executor canonicalises those
+    /// (Cranelift's `canonicalize_nans`), so every node computes the same bits
+    /// (`wes-ispc/tests/floats.rs`).
+    pub allow_floats: bool,
 }
 
 impl Default for WasmLimits {
@@ -60,6 +67,7 @@ impl Default for WasmLimits {
             max_control_depth: 512,
             max_compile_weight: COMPILE_WEIGHT_LIMIT,
             cache_capacity: 64,
+            allow_floats: false,
         }
     }
 }
@@ -122,14 +130,19 @@ fn control_points(op: &Operator<'_>) -> u64 {
     }
 }
 
-/// The accepted WebAssembly feature set: the MVP without floats, plus mutable globals, sign
-/// extension and multi-value. No SIMD, threads, bulk memory, reference types, memory64,
-/// exceptions, tail calls or GC.
-pub(crate) fn features() -> WasmFeatures {
-    WasmFeatures::GC_TYPES
+/// The accepted WebAssembly feature set: the MVP without floats (unless
+/// [`WasmLimits::allow_floats`]), plus mutable globals, sign extension and multi-value. No SIMD,
+/// threads, bulk memory, reference types, memory64, exceptions, tail calls or GC.
+pub(crate) fn features(limits: &WasmLimits) -> WasmFeatures {
+    let features = WasmFeatures::GC_TYPES
         | WasmFeatures::MUTABLE_GLOBAL
         | WasmFeatures::SIGN_EXTENSION
-        | WasmFeatures::MULTI_VALUE
+        | WasmFeatures::MULTI_VALUE;
+    if limits.allow_floats {
+        features | WasmFeatures::FLOATS
+    } else {
+        features
+    }
 }
 
 fn limit(what: &'static str, value: u64, max: u64) -> Result<(), WasmError> {
@@ -162,7 +175,7 @@ pub(crate) fn validate_module(code: &[u8], limits: &WasmLimits) -> Result<Module
     let invalid = |e: wasmer::wasmparser::BinaryReaderError| WasmError::Invalid(e.to_string());
     // Full validation, measuring each function's operand stack, nesting and compile weight
     // on the way, so that a module too costly to compile is refused before compiling.
-    let mut validator = Validator::new_with_features(features());
+    let mut validator = Validator::new_with_features(features(limits));
     let mut compile_weight = 0u64;
     for payload in Parser::new(0).parse_all(code) {
         let payload = payload.map_err(invalid)?;

@@ -10,6 +10,8 @@ export interface ErrorData {
   param?: string;
   rule?: string;
   fault?: 'input' | 'unavailable' | 'local';
+  /** A contract call that failed with one of the contract's declared errors. */
+  contract_error?: { code: number; name: string; message: string };
 }
 
 /** An error the node answered, with its code and machine-readable data. */
@@ -83,14 +85,48 @@ export interface ConstructedTx {
   proof: string;
   cu_used: number;
   return_data: string;
+  /** A model's result; for a call of a contract with an ABI, its return value and events
+   *  decoded with it ({@link CallResult}); `null` otherwise. */
   result: unknown;
+}
+
+/** What `wes_constructCall` decodes with a contract's ABI. */
+export interface CallResult {
+  returns: unknown;
+  events: { contract: string; topic: string; data: string; fields?: Record<string, unknown> }[];
+}
+
+/** A type of a contract's ABI: a name (`u64`, `bytes32`, `lock`…) or a composite. */
+export type AbiType =
+  | string
+  | { option: AbiType }
+  | { record: string; fields: AbiField[] };
+
+/** A named, typed value of an ABI. */
+export interface AbiField {
+  name: string;
+  type: AbiType;
+}
+
+/** A contract's ABI, as its module carries it (`wes_getContractAbi`). */
+export interface ContractAbi {
+  abi: number;
+  hostabi: number;
+  name: string;
+  entries: { name: string; doc: string; args: AbiField[]; returns: AbiType }[];
+  events: { name: string; doc: string; fields: AbiField[] }[];
+  errors: { code: number; name: string; message: string }[];
 }
 
 /** Parameters of `wes_constructCall`. */
 export interface CallParams {
   resource: string;
   entry: string;
+  /** Arguments, hex; or, for a contract with an ABI, `typed_args`. */
   args?: string;
+  /** Arguments as JSON by name or in order, encoded by the node with the contract's ABI
+   *  (integers up to 32 bits as numbers, wider as decimal strings, bytes in hex). */
+  typed_args?: Record<string, unknown> | unknown[];
   /** The caller's fee inputs (may be empty with a `sponsor`). */
   fee_inputs?: string[];
   /** The public key (hex) change goes to; not needed with a `sponsor`. */
@@ -406,6 +442,10 @@ export class WesClient {
   }
   getResource(id: string): Promise<string> {
     return this.call('wes_getResource', id);
+  }
+  /** The ABI the contract module `resource` carries, `null` if it carries none. */
+  getContractAbi(resource: string): Promise<ContractAbi | null> {
+    return this.call('wes_getContractAbi', resource);
   }
   constructCall(params: CallParams): Promise<ConstructedTx> {
     return this.call('wes_constructCall', params);

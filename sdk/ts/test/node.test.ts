@@ -3,8 +3,10 @@
 // called with the construction checked before signing, logs, and the three subscriptions.
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import {
@@ -23,6 +25,7 @@ import {
   fromHex,
   idHex,
   txId,
+  type CallResult,
   type Head,
   type Log,
   type TxStatus,
@@ -157,6 +160,56 @@ test('a contract is deployed, its call checked before signing, and its event rea
       maxSpend: 1_000n,
     }),
     ConstructionMismatch,
+  );
+});
+
+test('a contract with an ABI takes typed arguments and its results come back decoded', async () => {
+  // The AssemblyScript token (sdk/assemblyscript), which carries the Rust token's ABI.
+  const out = mkdtempSync(join(tmpdir(), 'wes-as-'));
+  const as = resolve(sdkDir, '../assemblyscript');
+  execFileSync('node', [join(as, 'build.mjs'), join(as, 'examples/token.ts'), out]);
+  const alice = new Wallet(http, SecretKey.dev('alice'));
+  const { content, txid: deployed } = await alice.deployContract(readFileSync(join(out, 'token.wasm')), 'token');
+  await included(deployed);
+
+  const abi = await http.getContractAbi(content);
+  assert.equal(abi?.name, 'token_as');
+  assert.deepEqual(abi?.entries.map((e) => e.name), ['init', 'mint', 'transfer', 'supply']);
+  assert.deepEqual(abi?.entries[1]!.args.map((a) => a.type), ['bytes32', 'u64', 'lock']);
+
+  const { txid } = await alice.call(content, 'init');
+  await included(txid);
+  const coin = await alice.feeCoin(2_000_000n);
+  const pay = {
+    fee_inputs: [`${idHex(coin.outpoint.tx)}:${coin.outpoint.index}`],
+    change: Buffer.from(alice.key.publicKey).toString('hex'),
+    fee: '2000000',
+  };
+  const tag = '07'.repeat(32);
+  const bob = Buffer.from(SecretKey.dev('bob').publicKey).toString('hex');
+  const minted = await http.constructCall({
+    resource: content,
+    entry: 'mint',
+    typed_args: { tag, amount: '500', to: bob },
+    ...pay,
+  });
+  const result = minted.result as CallResult;
+  assert.equal(result.events[0]!.topic, 'Mint');
+  // `to` comes back as the lock's encoding: 00000000 00000000 ‖ the key.
+  assert.deepEqual(result.events[0]!.fields, { tag, amount: '500', to: `${'0'.repeat(16)}${bob}` });
+
+  // A typed argument that does not fit its type, and a declared error, say so.
+  await assert.rejects(
+    http.constructCall({ resource: content, entry: 'mint', typed_args: { tag, amount: -1, to: bob }, ...pay }),
+    (e: RpcError) => e.code === -32602 && e.data.rule === 'abi_mismatch',
+  );
+  await assert.rejects(
+    http.constructCall({ resource: content, entry: 'mint', typed_args: [tag, 0, bob], ...pay }),
+    (e: RpcError) => {
+      assert.equal(e.code, -32000);
+      assert.deepEqual(e.data.contract_error, { code: 4, name: 'ZeroAmount', message: 'amount must be positive' });
+      return true;
+    },
   );
 });
 

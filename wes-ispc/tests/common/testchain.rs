@@ -95,11 +95,22 @@ impl Chain {
         codes: &[&[u8]],
         extra: Vec<Arc<dyn ProofVerifier>>,
     ) -> Self {
+        Self::open_with_limits(genesis, codes, extra, WasmLimits::default())
+    }
+
+    /// A chain whose executor checks modules and calls against `limits`.
+    #[allow(dead_code)]
+    pub fn open_with_limits(
+        genesis: &Genesis,
+        codes: &[&[u8]],
+        extra: Vec<Arc<dyn ProofVerifier>>,
+        limits: WasmLimits,
+    ) -> Self {
         let resources = Arc::new(Resources::default());
         for code in codes {
             resources.add(code);
         }
-        let executor = Arc::new(WasmExecutor::default());
+        let executor = Arc::new(WasmExecutor::new(limits));
         let mut verifiers = VerifierRegistry::new();
         verifiers.register(Arc::new(ReplayVerifier::new(executor.clone())));
         for v in extra {
