@@ -9,7 +9,7 @@ mod guest;
 use serde_json::{Value, json};
 use wes_core::{Executor, Lock, TokenId, codec};
 use wes_ispc::abi::{ABI_SECTION, AbiError, AbiType, ContractAbi, DecodedError};
-use wes_ispc::offchain::{CallError, TestChain};
+use wes_ispc::offchain::{CallError, TestChain, TypedEvent};
 use wes_ispc::{WasmError, WasmExecutor};
 
 // The contract targets Rust 1.63; its `#![no_std]` is for its WASM build.
@@ -447,4 +447,43 @@ fn a_module_whose_abi_does_not_match_its_exports_is_refused() {
         validate(&[&token::ABI_JSON, &token::ABI_JSON]),
         Err(WasmError::Abi(AbiError::Duplicate(2)))
     );
+}
+
+#[test]
+fn typed_calls_off_chain_decode_as_the_node_does() {
+    let abi = ContractAbi::from_json(&token::ABI_JSON).unwrap();
+    let mut chain = TestChain::new();
+    let token = chain.deploy("token", token::ENTRIES);
+    let owner = TestChain::address("owner");
+    let bob = hex::encode(codec::encode(&TestChain::lock("bob")));
+    let tag = hex::encode(TAG);
+
+    chain
+        .call_typed(&abi, &token, "init", Value::Null, owner)
+        .unwrap();
+    let minted = chain
+        .call_typed(
+            &abi,
+            &token,
+            "mint",
+            json!({"tag": tag, "amount": 5, "to": bob}),
+            owner,
+        )
+        .unwrap();
+    assert_eq!(minted.returns, Value::Null);
+    assert_eq!(
+        minted.events,
+        vec![TypedEvent {
+            topic: "Mint".into(),
+            fields: Some(json!({"tag": tag, "amount": "5", "to": bob})),
+        }]
+    );
+    let supply = chain
+        .simulate_typed(&abi, &token, "supply", json!([tag]), owner)
+        .unwrap();
+    assert_eq!(supply.returns, json!("5"));
+    assert!(matches!(
+        chain.call_typed(&abi, &token, "mint", json!({"tag": tag}), owner),
+        Err(CallError::Abi(AbiError::Args { .. }))
+    ));
 }

@@ -35,6 +35,10 @@ pub enum CallError {
         /// What the caller's outputs hold.
         available: Amount,
     },
+    /// A typed call's arguments do not fit the contract's ABI, or what it returned does not
+    /// decode with it ([`TestChain::call_typed`]).
+    #[error(transparent)]
+    Abi(#[from] crate::abi::AbiError),
 }
 
 /// What a call's transaction takes from the caller: outputs spent and the change returned.

@@ -28,11 +28,18 @@
 //! let alice = TestChain::address("alice");
 //! chain.call(&token, "init", &[], alice)?;
 //! assert_eq!(chain.state(&token, b"owner"), Some(alice.0.to_vec()));
+//!
+//! // Typed, with the ABI `contract!` declared: JSON in, decoded results and events out.
+//! let abi = ContractAbi::from_json(&token::ABI_JSON)?;
+//! let minted = chain.call_typed(&abi, &token, "mint", json!({"tag": tag, "amount": 5, "to": bob}), alice)?;
+//! assert_eq!(minted.events[0].fields, Some(json!({"tag": tag, "amount": "5", "to": bob})));
 //! ```
 //!
 //! [`entries!`]: https://docs.rs/wes-contract
 
 mod chain;
 mod guest;
+mod typed;
 
 pub use chain::{CallError, ScriptedConnector, ScriptedOp, TestChain};
+pub use typed::{TypedEvent, TypedOutcome};
