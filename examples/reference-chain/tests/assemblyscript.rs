@@ -51,19 +51,7 @@ fn the_assemblyscript_token_is_built_deployed_and_called_through_the_node() {
     );
 
     let node = devnet(&tmp.path().join("chain"), false);
-    let wasm = out.join("token.wasm");
-    let deployed = cli_json(
-        &node,
-        &[
-            "contract",
-            "deploy",
-            wasm.to_str().unwrap(),
-            "--from",
-            "alice",
-        ],
-    );
-    confirmed(&node, deployed["txid"].as_str().unwrap(), 1);
-    let resource = deployed["resource"].as_str().unwrap().to_owned();
+    let resource = deploy_contract(&node, &out.join("token.wasm"));
     let abi = cli_json(&node, &["contract", "abi", "--resource", &resource]);
     assert_eq!(abi["name"], "token_as");
 

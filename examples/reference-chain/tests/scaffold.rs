@@ -110,19 +110,8 @@ fn a_new_contract_is_tested_built_deployed_and_called() {
 
     // Deployed on a devnet and called with typed arguments.
     let node = devnet(&tmp.path().join("chain"), false);
-    let wasm = out.join("hello.wasm");
-    let deployed = cli_json(
-        &node,
-        &[
-            "contract",
-            "deploy",
-            wasm.to_str().unwrap(),
-            "--from",
-            "alice",
-        ],
-    );
-    confirmed(&node, deployed["txid"].as_str().unwrap(), 1);
-    let resource = deployed["resource"].as_str().unwrap();
+    let resource = deploy_contract(&node, &out.join("hello.wasm"));
+    let resource = resource.as_str();
     let call = |args: &[&str]| {
         let mut all = vec![
             "contract",

@@ -185,21 +185,7 @@ fn configure(dir: &Path, url: Option<&str>, depth: u64, no_mine: bool) {
 fn open_shop(node: &NodeProcess, tmp: &Path) -> (String, String) {
     let contracts = tmp.join("contracts");
     wes_order_chain::build_contracts(&contracts).unwrap();
-    let deploy = |name: &str| {
-        let wasm = contracts.join(format!("{name}.wasm"));
-        let out = cli_json(
-            node,
-            &[
-                "contract",
-                "deploy",
-                wasm.to_str().unwrap(),
-                "--from",
-                "alice",
-            ],
-        );
-        confirmed(node, out["txid"].as_str().unwrap(), 1);
-        out["resource"].as_str().unwrap().to_owned()
-    };
+    let deploy = |name: &str| deploy_contract(node, &contracts.join(format!("{name}.wasm")));
     let stock = deploy("stock");
     let flow = deploy("order_flow");
     call_confirmed(node, "alice", &stock, "init", &[]);

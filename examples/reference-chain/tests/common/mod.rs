@@ -187,6 +187,23 @@ pub fn wait_until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
     }
 }
 
+/// Alice deploys the contract module `wasm` through `node` (`wes contract deploy`), which is
+/// then in a block: its resource id.
+pub fn deploy_contract(node: &NodeProcess, wasm: &Path) -> String {
+    let out = cli_json(
+        node,
+        &[
+            "contract",
+            "deploy",
+            wasm.to_str().unwrap(),
+            "--from",
+            "alice",
+        ],
+    );
+    confirmed(node, out["txid"].as_str().unwrap(), 1);
+    out["resource"].as_str().unwrap().to_owned()
+}
+
 /// Waits until `txid` has at least `n` confirmations on `node`; returns the transaction.
 pub fn confirmed(node: &NodeProcess, txid: &str, n: u64) -> Value {
     let mut found = Value::Null;
