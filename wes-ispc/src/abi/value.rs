@@ -117,8 +117,22 @@ pub fn decode_value(ty: &AbiType, bytes: &[u8]) -> Result<Value, AbiError> {
 
 /// Decodes exactly one value of `ty` from `bytes`.
 fn decode_exact(ty: &AbiType, bytes: &[u8], what: &str) -> Result<Value, AbiError> {
+    exactly(bytes, what, |rest| decode(ty, rest))
+}
+
+/// Decodes `fields` in order from exactly `bytes`, into an object.
+fn decode_fields(fields: &[FieldAbi], bytes: &[u8], what: &str) -> Result<Value, AbiError> {
+    exactly(bytes, what, |rest| decode_record(fields, rest))
+}
+
+/// Runs `read` on `bytes`, which it must consume whole; errors name the value `what`.
+fn exactly(
+    bytes: &[u8],
+    what: &str,
+    read: impl FnOnce(&mut &[u8]) -> Result<Value, String>,
+) -> Result<Value, AbiError> {
     let mut rest = bytes;
-    let value = decode(ty, &mut rest).map_err(|reason| AbiError::Value {
+    let value = read(&mut rest).map_err(|reason| AbiError::Value {
         what: what.into(),
         reason,
     })?;
@@ -129,15 +143,6 @@ fn decode_exact(ty: &AbiType, bytes: &[u8], what: &str) -> Result<Value, AbiErro
         });
     }
     Ok(value)
-}
-
-/// Decodes `fields` in order from exactly `bytes`, into an object.
-fn decode_fields(fields: &[FieldAbi], bytes: &[u8], what: &str) -> Result<Value, AbiError> {
-    let record = AbiType::Record {
-        name: String::new(),
-        fields: fields.to_vec(),
-    };
-    decode_exact(&record, bytes, what)
 }
 
 /// Appends the encoding of `value` as `ty` to `out`.
@@ -293,15 +298,18 @@ fn decode(ty: &AbiType, bytes: &mut &[u8]) -> Result<Value, String> {
             1 => decode(inner, bytes)?,
             b => return Err(format!("an option's tag is {b}, not 0 or 1")),
         },
-        AbiType::Record { fields, .. } => {
-            let mut map = Map::new();
-            for f in fields {
-                let v = decode(&f.ty, bytes).map_err(|e| format!("field {:?}: {e}", f.name))?;
-                map.insert(f.name.clone(), v);
-            }
-            Value::Object(map)
-        }
+        AbiType::Record { fields, .. } => decode_record(fields, bytes)?,
     })
+}
+
+/// Decodes `fields` in order from the front of `bytes`, advancing it, into an object.
+fn decode_record(fields: &[FieldAbi], bytes: &mut &[u8]) -> Result<Value, String> {
+    let mut map = Map::new();
+    for f in fields {
+        let v = decode(&f.ty, bytes).map_err(|e| format!("field {:?}: {e}", f.name))?;
+        map.insert(f.name.clone(), v);
+    }
+    Ok(Value::Object(map))
 }
 
 /// An unsigned integer given as a JSON number or a decimal string.
