@@ -16,7 +16,13 @@ fn fixture(name: &str) -> Vec<u8> {
 }
 
 fn digit() -> Vec<f32> {
-    let cases: serde_json::Value = serde_json::from_slice(&fixture("digits_mlp.json")).unwrap();
+    first_case("digits_mlp")
+}
+
+/// The first input row of a fixture's cases.
+fn first_case(model: &str) -> Vec<f32> {
+    let cases: serde_json::Value =
+        serde_json::from_slice(&fixture(&format!("{model}.json"))).unwrap();
     cases["cases"][0]["input"]
         .as_array()
         .unwrap()
@@ -35,6 +41,15 @@ fn inference(c: &mut Criterion) {
     c.bench_function("onnx/candle f32 digits_mlp (1 row)", |b| {
         b.iter(|| model.run(black_box(&x)).unwrap())
     });
+    // A convolutional network and a random forest, one row each (onnxruntime's figures come
+    // from `scripts/bench_python.py --ort-only --model … --input-json …`).
+    for name in ["digits_cnn", "forest_cancer"] {
+        let m = OnnxModel::load(&fixture(&format!("{name}.onnx"))).unwrap();
+        let x = first_case(name);
+        c.bench_function(&format!("onnx/candle f32 {name} (1 row)"), |b| {
+            b.iter(|| m.run(black_box(&x)).unwrap())
+        });
+    }
     let net = wes_ispc::onnx::QuantizedNet::from_model(&model).unwrap();
     let q = net.quantize_input(&x).unwrap();
     c.bench_function("onnx/quantized digits_mlp (1 row)", |b| {

@@ -11,7 +11,8 @@ trusted setup):
     python3 wes-ispc/scripts/bench_python.py --ezkl-only --ezkl-config resources
     python3 wes-ispc/scripts/bench_python.py --markdown       # `| tool | measure | value |` rows
 
-Part 1 (onnxruntime): single-sample latency of `sess.run` on one [1, N] float32 input,
+Part 1 (onnxruntime): single-sample latency of `sess.run` on one float32 input row ([1, N],
+or [1, C, H, W] for an image model: `--model digits_cnn.onnx --input-json digits_cnn.json`),
 median and p99 over --ort-runs runs after --ort-warmup warm-up runs.
 
 Part 2 (ezkl): for each --ezkl-config, gen_settings (input public, output public, params
@@ -106,13 +107,21 @@ def ort_session(model, threads):
     return ort.InferenceSession(model, sess_options=so, providers=["CPUExecutionProvider"])
 
 
+def ort_feed(sess, x):
+    """One input row shaped as the model's input (an image model takes [1, C, H, W])."""
+    import numpy as np
+
+    inp = sess.get_inputs()[0]
+    shape = [d if isinstance(d, int) else 1 for d in inp.shape]
+    return {inp.name: np.asarray(x, dtype=np.float32).reshape(shape)}
+
+
 def ort_outputs(model, x):
     """onnxruntime's outputs for one input vector, as flat float lists (for the ezkl check)."""
     import numpy as np
 
     sess = ort_session(model, 1)
-    name = sess.get_inputs()[0].name
-    outs = sess.run(None, {name: np.asarray([x], dtype=np.float32)})
+    outs = sess.run(None, ort_feed(sess, x))
     return [np.asarray(o, dtype=np.float64).ravel().tolist() for o in outs]
 
 
@@ -122,8 +131,7 @@ def bench_ort(args, inputs, res):
 
     tag = os.path.splitext(os.path.basename(args.model))[0]
     sess = ort_session(args.model, args.ort_threads)
-    name = sess.get_inputs()[0].name
-    feeds = {name: np.asarray([inputs[0]], dtype=np.float32)}
+    feeds = ort_feed(sess, inputs[0])
     run = sess.run
     for _ in range(args.ort_warmup):
         run(None, feeds)

@@ -116,8 +116,9 @@ impl Node {
 #[derive(Clone, Debug)]
 pub(crate) struct Graph {
     pub name: String,
-    /// The one runtime input: its name and per-row feature count (dims after the batch dim).
+    /// The one runtime input: its name, its dimensions after the batch, and their product.
     pub input: String,
+    pub input_dims: Vec<usize>,
     pub features: usize,
     pub outputs: Vec<String>,
     pub consts: HashMap<String, Const>,
@@ -187,7 +188,8 @@ pub(crate) fn decode(bytes: &[u8], limits: &OnnxLimits) -> Result<Graph, OnnxErr
             runtime_inputs.len()
         )));
     };
-    let features = input_features(input)?;
+    let input_dims = input_dims(input)?;
+    let features = input_dims.iter().product::<usize>();
     if features == 0 || features > limits.max_features {
         return Err(OnnxError::Limit {
             what: "input features",
@@ -201,6 +203,7 @@ pub(crate) fn decode(bytes: &[u8], limits: &OnnxLimits) -> Result<Graph, OnnxErr
     Ok(Graph {
         name: graph.name,
         input: input.name.clone(),
+        input_dims,
         features,
         outputs: graph.output.into_iter().map(|o| o.name).collect(),
         consts,
@@ -229,9 +232,9 @@ fn check_opsets(model: &ModelProto) -> Result<(), OnnxError> {
     Ok(())
 }
 
-/// Features per row of the input `[batch, d1, d2…]`: the product of the fixed dims after the
-/// first, which may be symbolic (the batch).
-fn input_features(input: &onnx::ValueInfoProto) -> Result<usize, OnnxError> {
+/// The dimensions of one row of the input `[batch, d1, d2…]`: the fixed dims after the first,
+/// which may be symbolic (the batch).
+fn input_dims(input: &onnx::ValueInfoProto) -> Result<Vec<usize>, OnnxError> {
     let bad = |why: &str| OnnxError::Malformed(format!("input {:?}: {why}", input.name));
     let Some(type_proto::Value::TensorType(t)) =
         input.r#type.as_ref().and_then(|t| t.value.as_ref())
@@ -242,21 +245,23 @@ fn input_features(input: &onnx::ValueInfoProto) -> Result<usize, OnnxError> {
         return Err(bad("element type is not float32"));
     }
     let dims = &t.shape.as_ref().ok_or_else(|| bad("no shape"))?.dim;
-    if dims.len() != 2 {
-        return Err(bad("rank is not 2: expected [batch, features]"));
+    if dims.len() < 2 {
+        return Err(bad("rank below 2: expected [batch, features…]"));
     }
     let mut features: usize = 1;
+    let mut row = Vec::with_capacity(dims.len() - 1);
     for d in &dims[1..] {
         match d.value {
             Some(dimension::Value::DimValue(v)) if v > 0 => {
                 features = features
                     .checked_mul(v as usize)
                     .ok_or_else(|| bad("feature count overflows"))?;
+                row.push(v as usize);
             }
             _ => return Err(bad("a feature dimension is not a fixed positive size")),
         }
     }
-    Ok(features)
+    Ok(row)
 }
 
 fn decode_tensor(t: &TensorProto) -> Result<Const, OnnxError> {

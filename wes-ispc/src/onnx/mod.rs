@@ -12,8 +12,13 @@
 //!   consensus compares).
 //!
 //! Operators: `MatMul`, `Gemm`, `Add`, `Sub`, `Mul`, `Div`, `Relu`, `Sigmoid`, `Tanh`,
-//! `Softmax`, `ArgMax`, `Identity`, `Reshape`, `Flatten`, `Cast`, `Constant`, and
-//! `ai.onnx.ml.ArrayFeatureExtractor` (what scikit-learn MLP exports contain).
+//! `Softmax`, `ArgMax`, `Identity`, `Reshape`, `Flatten`, `Cast`, `Constant` and
+//! `ai.onnx.ml.ArrayFeatureExtractor` (what scikit-learn MLP exports contain); for
+//! convolutional networks on NCHW images, `Conv` (2-D: pads, strides, dilations, groups and
+//! depthwise), `MaxPool`, `AveragePool`, `GlobalAveragePool`, `BatchNormalization` (folded
+//! into the convolution or dense layer before it), `Transpose`, `Concat`, `Squeeze`,
+//! `Unsqueeze` and `Gather` with constant indices; and `ai.onnx.ml.TreeEnsembleClassifier` /
+//! `TreeEnsembleRegressor` (random forests and gradient boosting as skl2onnx exports them).
 
 mod error;
 mod executor;
@@ -115,9 +120,15 @@ impl OnnxModel {
         &self.input
     }
 
-    /// Features per input row.
+    /// Features per input row (the elements of the input's row shape).
     pub fn features(&self) -> usize {
         self.plan.features
+    }
+
+    /// The shape of one input row, the batch dimension left out: `[64]` for rows of 64
+    /// features, `[1, 8, 8]` for one-channel 8×8 images (given flat, row-major, as NCHW).
+    pub fn input_dims(&self) -> &[usize] {
+        self.plan.input.as_slice()
     }
 
     /// Compute units of an inference over `rows` rows.

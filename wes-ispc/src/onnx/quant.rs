@@ -291,9 +291,14 @@ fn from_plan(plan: &Plan) -> Result<QuantizedNet, OnnxError> {
         steps.next();
     }
     if layers.is_empty() {
-        return Err(not(
-            "the model does not start with a dense layer (MatMul or Gemm)".into(),
-        ));
+        let first = plan
+            .steps
+            .iter()
+            .find(|s| !matches!(s, Step::Alias { .. }))
+            .map_or("nothing", step_name);
+        return Err(not(format!(
+            "the model does not start with a dense layer (MatMul or Gemm) but with {first}, which is not proven yet"
+        )));
     }
     // The read-out: everything after the network must be a classifier's or a reshape.
     let logits = current.clone();
@@ -309,7 +314,7 @@ fn from_plan(plan: &Plan) -> Result<QuantizedNet, OnnxError> {
             Step::Alias { x, out } | Step::Cast { x, out, .. } if label_slots.contains(x) => {
                 label_slots.push(*out)
             }
-            Step::Gather {
+            Step::LabelLookup {
                 indices,
                 labels,
                 out,
@@ -350,7 +355,12 @@ fn step_name(step: &Step) -> &'static str {
         Step::Unary { .. } => "Sigmoid/Tanh (or a ReLU not after a dense layer)",
         Step::Softmax { .. } => "Softmax",
         Step::ArgMax { .. } => "ArgMax",
-        Step::Gather { .. } => "ArrayFeatureExtractor",
+        Step::LabelLookup { .. } => "ArrayFeatureExtractor",
+        Step::Conv { .. } => "Conv (or a BatchNormalization on its own)",
+        Step::Pool { .. } => "MaxPool/AveragePool",
+        Step::Select { .. } => "Transpose/Gather",
+        Step::Concat { .. } => "Concat",
+        Step::Trees { .. } => "a tree ensemble",
         Step::Alias { .. } => "a reshape",
         Step::Cast { .. } => "Cast",
     }
