@@ -49,6 +49,11 @@ fn inference(c: &mut Criterion) {
         c.bench_function(&format!("onnx/candle f32 {name} (1 row)"), |b| {
             b.iter(|| m.run(black_box(&x)).unwrap())
         });
+        let net = wes_ispc::onnx::QuantizedNet::from_model(&m).unwrap();
+        let q = net.quantize_input(&x).unwrap();
+        c.bench_function(&format!("onnx/quantized {name} (1 row)"), |b| {
+            b.iter(|| net.evaluate(black_box(&q)).unwrap())
+        });
     }
     let net = wes_ispc::onnx::QuantizedNet::from_model(&model).unwrap();
     let q = net.quantize_input(&x).unwrap();

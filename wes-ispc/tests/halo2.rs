@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use wes_core::{Blame, Fault, ProofError};
 use wes_ispc::halo2::{ModelCircuitFile, ModelKeys, ParamsCache, prepare_model};
-use wes_ispc::onnx::{OnnxModel, QuantizedNet};
+use wes_ispc::onnx::{OnnxModel, QuantOp, QuantizedNet};
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = PathBuf::from(".").join("tests/fixtures/onnx").join(name);
@@ -102,7 +102,10 @@ fn a_proof_for_one_model_fails_against_another_models_key() {
     // Model B: the same architecture, one weight different.
     let mut file = ModelCircuitFile::from_bytes(&p.circuit_file).unwrap();
     let mut net_b: QuantizedNet = file.net.clone();
-    net_b.layers[0].weights[5] += 1;
+    let QuantOp::Dense(layer) = &mut net_b.ops[0] else {
+        panic!("a dense layer")
+    };
+    layer.weights[5] += 1;
     let b = ModelKeys::generate(net_b, params(), false).unwrap();
     assert_ne!(b.file.vk_digest, file.vk_digest);
     assert_rejected(b.verify(&p.input, &p.output, &p.proof), "model B's key");
@@ -133,6 +136,15 @@ fn damaged_proof_bytes_are_errors_not_panics() {
 fn models_outside_the_circuit_family_are_refused_with_the_reason() {
     // The hand-built graphs quantize; a graph with an unsupported op never loads.
     assert!(prepare_model(&fixture("unsupported_op.onnx"), params()).is_err());
+    // A CNN is recorded on chain but not proven yet: refused at deploy, saying so.
+    let Err(err) = prepare_model(&fixture("digits_cnn.onnx"), params()) else {
+        panic!("a CNN is not provable yet");
+    };
+    let err = err.to_string();
+    assert!(
+        err.contains("Conv") && err.contains("not proven yet"),
+        "{err}"
+    );
     let m = OnnxModel::load(&fixture("gemm_relu.onnx")).unwrap();
     assert!(QuantizedNet::from_model(&m).is_ok());
 }
@@ -173,8 +185,10 @@ fn malformed_circuit_files_are_errors() {
     assert!(ModelCircuitFile::from_bytes(&p.circuit_file[..100]).is_err());
     assert!(ModelCircuitFile::from_bytes(b"garbage").is_err());
     let mut file = ModelCircuitFile::from_bytes(&p.circuit_file).unwrap();
-    file.net.layers[1].weights.pop();
+    if let QuantOp::Dense(layer) = &mut file.net.ops[1] {
+        layer.weights.pop();
+    }
     assert!(ModelKeys::from_file(file.clone(), params(), false).is_err());
-    file.net.layers.clear();
+    file.net.ops.clear();
     assert!(ModelKeys::from_file(file, params(), false).is_err());
 }

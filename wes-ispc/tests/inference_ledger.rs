@@ -251,10 +251,10 @@ fn forged_inference_results_are_rejected() {
 /// A contract classifies a digit with `model_infer` (quantized input in, quantized logits
 /// out) and stores the logits; node B verifies the call by replay, re-running the quantized
 /// network (exact integer arithmetic, so every node gets the same bytes).
-#[test]
-fn contract_calls_model_infer_and_is_verified_by_replay() {
-    let model = fixture("digits_mlp.onnx");
-    let contract = wasm(
+/// A contract whose `classify(model id ‖ i32le inputs)` runs the model through
+/// `model_infer`, stores the outputs and returns them.
+fn classifier_contract() -> Vec<u8> {
+    wasm(
         r#"(module
           (import "wes" "args" (func $args (param i32 i32) (result i32)))
           (import "wes" "model_infer" (func $infer (param i32 i32 i32 i32 i32) (result i32)))
@@ -269,7 +269,13 @@ fn contract_calls_model_infer_and_is_verified_by_replay() {
                 (i32.sub (local.get $n) (i32.const 32)) (i32.const 8192) (i32.const 1024)))
             (call $set (i32.const 9000) (i32.const 6) (i32.const 8192) (i32.mul (local.get $k) (i32.const 4)))
             (call $ret (i32.const 8192) (i32.mul (local.get $k) (i32.const 4)))))"#,
-    );
+    )
+}
+
+#[test]
+fn contract_calls_model_infer_and_is_verified_by_replay() {
+    let model = fixture("digits_mlp.onnx");
+    let contract = classifier_contract();
     let a = testchain::Chain::open(&genesis(), &[&contract, &model]);
     let b = testchain::Chain::open(&genesis(), &[&contract, &model]);
     let model_id = wes_ures::content_id(&model);
@@ -322,6 +328,61 @@ fn contract_calls_model_infer_and_is_verified_by_replay() {
             .verify(&call.tx, &encode_replay_proof(&trace), &b.view())
             .is_err()
     );
+}
+
+/// A convolutional network and a random forest called from a contract: recorded by the
+/// executing node, and verified by another node's replay.
+#[test]
+fn contracts_run_cnns_and_forests_verified_by_replay() {
+    let contract = classifier_contract();
+    for name in ["digits_cnn", "forest_cancer"] {
+        let model = fixture(&format!("{name}.onnx"));
+        let a = testchain::Chain::open(&genesis(), &[&contract, &model]);
+        let b = testchain::Chain::open(&genesis(), &[&contract, &model]);
+        let model_id = wes_ures::content_id(&model);
+        let net = OnnxExecutor::new()
+            .load(&model_id, &model)
+            .unwrap()
+            .net
+            .clone()
+            .unwrap();
+        let cases: serde_json::Value =
+            serde_json::from_slice(&fixture(&format!("{name}.json"))).unwrap();
+        let x: Vec<f32> = cases["cases"][0]["input"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap() as f32)
+            .collect();
+        // The contract passes the features at 2^8, as i32.
+        let q: Vec<i32> = x.iter().map(|v| (v * 256.0).round() as i32).collect();
+        let mut args = model_id.0.0.to_vec();
+        for v in &q {
+            args.extend_from_slice(&v.to_le_bytes());
+        }
+        let mut req = a.request(
+            wes_ures::content_id(&contract),
+            "classify",
+            args,
+            vec![genesis().coinbase().outpoint(0)],
+            "alice",
+        );
+        req.cu_limit = 100_000;
+        let call = a.construct(&req).unwrap();
+        let outputs: Vec<i64> = call
+            .outcome
+            .return_data
+            .chunks_exact(4)
+            .map(|c| i64::from(i32::from_le_bytes(c.try_into().unwrap())))
+            .collect();
+        let input = net.input_from_fixed(&q.iter().map(|&v| i64::from(v)).collect::<Vec<_>>());
+        assert_eq!(outputs, net.evaluate(&input).unwrap().output(), "{name}");
+        assert_eq!(outputs.len(), net.output_len(), "{name}");
+        let block = a.block(vec![call.sign(&[&key("alice")])]);
+        a.ledger.apply_block(&block).unwrap();
+        // Node B replays the contract and the model, and accepts the block.
+        b.ledger.apply_block(&block).unwrap();
+    }
 }
 
 /// The public proof-system conformance suite on `halo2-ipa`: the honest proof of an

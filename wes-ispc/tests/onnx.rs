@@ -5,7 +5,9 @@
 use std::path::PathBuf;
 
 use wes_core::{Blame, Fault};
-use wes_ispc::onnx::{ModelOutput, OnnxError, OnnxModel, OutputData, QuantizedNet};
+use wes_ispc::onnx::{
+    ModelOutput, OnnxError, OnnxModel, OutputData, QuantOp, QuantizedNet, f32_key,
+};
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = PathBuf::from(".").join("tests/fixtures/onnx").join(name);
@@ -778,6 +780,208 @@ fn malformed_convolutions_are_refused_with_an_error() {
                 println!("{what}: {e}")
             }
             other => panic!("{what}: {other:?}"),
+        }
+    }
+}
+
+/// The first maximum of a row.
+fn argmax(row: &[f32]) -> usize {
+    (0..row.len()).fold(0, |b, i| if row[i] > row[b] { i } else { b })
+}
+
+/// What a chain records for the CNNs: the quantized network against candle's f32 on the
+/// whole held-out digits set (the target: argmax equal on at least 99 %).
+#[test]
+fn quantized_cnns_track_f32() {
+    let test = json("digits_test.json");
+    let inputs = test["inputs"].as_array().unwrap();
+    for name in ["digits_cnn", "digits_cnn_bn"] {
+        let m = OnnxModel::load(&fixture(&format!("{name}.onnx"))).unwrap();
+        let net = QuantizedNet::from_model(&m).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(matches!(net.ops[0], QuantOp::Conv(_)), "{name}");
+        assert_eq!(net.input_len(), 64);
+        let (mut agree, mut max_err) = (0, 0f32);
+        for x in inputs {
+            let x: Vec<f32> = floats(x).into_iter().map(|v| v as f32).collect();
+            let OutputData::F32(f) = &m.run(&x).unwrap()[0].data else {
+                panic!()
+            };
+            let q = net
+                .evaluate(&net.quantize_input(&x).unwrap())
+                .unwrap()
+                .output();
+            let deq: Vec<f32> = q.iter().map(|&v| net.dequantize(v)).collect();
+            agree += usize::from(argmax(&deq) == argmax(f));
+            for (a, b) in deq.iter().zip(f) {
+                max_err = max_err.max((a - b).abs());
+            }
+        }
+        let n = inputs.len();
+        println!(
+            "{name}: quantized vs f32 argmax agreement {agree}/{n}, max |logit difference| {max_err:.4}"
+        );
+        assert!(agree * 100 >= n * 99, "{name}: {agree}/{n}");
+        assert!(max_err < 0.25, "{name}: {max_err}");
+    }
+    // conv_ops branches (two pools read one convolution) and joins them (Concat): not a
+    // chain, so not recorded yet, and the error says which layer stops it.
+    let m = OnnxModel::load(&fixture("conv_ops.onnx")).unwrap();
+    let err = QuantizedNet::from_model(&m).unwrap_err().to_string();
+    assert!(
+        err.contains("AveragePool") && err.contains("cannot be recorded yet"),
+        "{err}"
+    );
+}
+
+/// The forests and boosted trees: the quantized labels and scores against f32 on every
+/// fixture case.
+#[test]
+fn quantized_trees_track_f32() {
+    for (name, tol) in [
+        ("forest_cancer", 0.03),
+        ("gboost_cancer", 0.05),
+        ("gboost_iris", 0.05),
+        ("gboost_diabetes", 0.5),
+    ] {
+        let m = OnnxModel::load(&fixture(&format!("{name}.onnx"))).unwrap();
+        let net = QuantizedNet::from_model(&m).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(net.takes_keys());
+        let cases = json(&format!("{name}.json"));
+        let cases = cases["cases"].as_array().unwrap();
+        let (mut agree, mut max_err) = (0, 0f32);
+        for case in cases {
+            let x: Vec<f32> = floats(&case["input"])
+                .into_iter()
+                .map(|v| v as f32)
+                .collect();
+            let outs = m.run(&x).unwrap();
+            let q = net
+                .evaluate(&net.quantize_input(&x).unwrap())
+                .unwrap()
+                .output();
+            let deq: Vec<f32> = q.iter().map(|&v| net.dequantize(v)).collect();
+            match net.label(&q) {
+                Some(label) => {
+                    let OutputData::I64(want) = &output(&outs, "label").data else {
+                        panic!()
+                    };
+                    agree += usize::from(label == want[0]);
+                    // Probabilities (forest, binary) compare directly; boosted scores are
+                    // margins before softmax/logistic, compared through their argmax above.
+                    if name == "forest_cancer" {
+                        let OutputData::F32(p) = &output(&outs, "probabilities").data else {
+                            panic!()
+                        };
+                        for (a, b) in deq.iter().zip(p) {
+                            max_err = max_err.max((a - b).abs());
+                        }
+                    }
+                }
+                None => {
+                    let OutputData::F32(y) = &outs[0].data else {
+                        panic!()
+                    };
+                    agree += 1;
+                    max_err = max_err.max((deq[0] - y[0]).abs());
+                }
+            }
+        }
+        let n = cases.len();
+        println!("{name}: labels agree {agree}/{n}, max |difference| {max_err:.4}");
+        // A label may differ where f32 sits on the boundary (a forest at 0.5000001).
+        assert!(agree * 100 >= n * 98, "{name}: {agree}/{n}");
+        assert!(max_err <= tol, "{name}: {max_err} > {tol}");
+    }
+}
+
+/// A quantized network is decoded from untrusted circuit files too: every corruption of a
+/// CNN's or a forest's is refused by `validate` or evaluates without panicking.
+#[test]
+fn corrupted_quantized_networks_are_refused_or_harmless() {
+    use wes_ispc::onnx::{PAD, QuantTreeNode};
+    let cnn =
+        QuantizedNet::from_model(&OnnxModel::load(&fixture("digits_cnn.onnx")).unwrap()).unwrap();
+    let forest =
+        QuantizedNet::from_model(&OnnxModel::load(&fixture("forest_cancer.onnx")).unwrap())
+            .unwrap();
+    let mut bad = Vec::new();
+    let mut n = cnn.clone();
+    if let QuantOp::Conv(c) = &mut n.ops[0] {
+        c.window.table[5] = 64; // outside the 8×8 input
+    }
+    bad.push(("window reads outside", n));
+    let mut n = cnn.clone();
+    if let QuantOp::Conv(c) = &mut n.ops[0] {
+        c.weights.pop();
+    }
+    bad.push(("weights missing", n));
+    let mut n = cnn.clone();
+    if let QuantOp::Conv(c) = &mut n.ops[0] {
+        c.groups = 3;
+    }
+    bad.push(("groups", n));
+    let mut n = cnn.clone();
+    if let QuantOp::Pool(p) = &mut n.ops[1] {
+        p.window.table.iter_mut().for_each(|t| *t = PAD);
+    }
+    bad.push(("a pool reading nothing", n));
+    let mut n = cnn.clone();
+    n.ops.swap(0, 1);
+    bad.push(("widths do not connect", n));
+    let mut n = forest.clone();
+    if let QuantOp::Trees(t) = &mut n.ops[0]
+        && let QuantTreeNode::Branch { yes, .. } = &mut t.trees[0][0]
+    {
+        *yes = 0; // the root its own child
+    }
+    bad.push(("a cycle", n));
+    let mut n = forest.clone();
+    if let QuantOp::Trees(t) = &mut n.ops[0]
+        && let QuantTreeNode::Branch { feature, .. } = &mut t.trees[0][0]
+    {
+        *feature = 30;
+    }
+    bad.push(("a feature outside the row", n));
+    let mut n = forest.clone();
+    n.ops.push(n.ops[0].clone());
+    bad.push(("trees after trees", n));
+    for (what, net) in bad {
+        assert!(net.validate().is_err(), "{what}");
+        assert!(net.evaluate(&vec![0; net.input_len()]).is_err(), "{what}");
+    }
+}
+
+/// `f32_key` orders like the floats, on special values and a million pseudo-random pairs.
+#[test]
+fn float_keys_order_like_floats() {
+    let mut values = vec![
+        0.0f32,
+        -0.0,
+        f32::MIN_POSITIVE,
+        -f32::MIN_POSITIVE,
+        1e-45,
+        -1e-45,
+        f32::MAX,
+        f32::MIN,
+        0.0974,
+        0.097_400_01,
+        1.0,
+        -1.0,
+    ];
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    while values.len() < 2_000 {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1);
+        let v = f32::from_bits((state >> 32) as u32);
+        if v.is_finite() {
+            values.push(v);
+        }
+    }
+    for a in &values {
+        for b in values.iter().step_by(3) {
+            assert_eq!(a <= b, f32_key(*a) <= f32_key(*b), "{a} {b}");
+            assert_eq!(a == b, f32_key(*a) == f32_key(*b), "{a} {b}");
         }
     }
 }

@@ -69,7 +69,8 @@ pub fn instance(input: &[i64], output: &[i64]) -> Vec<Fp> {
 
 /// Rows the network's layout takes.
 pub fn rows(net: &QuantizedNet) -> usize {
-    net.layers
+    net.dense_layers()
+        .unwrap_or_default()
         .iter()
         .map(|l| l.outputs as usize * (l.inputs as usize).div_ceil(WIDTH) + l.outputs as usize)
         .sum()
@@ -191,7 +192,8 @@ impl Circuit<Fp> for MlpCircuit<'_> {
                 let mut row = 0;
                 // The current layer's input cells; `None` for the first layer (from instance).
                 let mut prev: Option<Vec<AssignedCell<Fp, Fp>>> = None;
-                for (l, layer) in net.layers.iter().enumerate() {
+                let layers = net.dense_layers().map_err(|_| Error::Synthesis)?;
+                for (l, layer) in layers.iter().enumerate() {
                     let n = layer.inputs as usize;
                     let mut outs = Vec::with_capacity(layer.outputs as usize);
                     for j in 0..layer.outputs as usize {

@@ -128,6 +128,7 @@ impl ModelKeys {
         with_pk: bool,
     ) -> Result<Self, ProofError> {
         net.validate().map_err(|e| rejected(e.to_string()))?;
+        net.dense_layers().map_err(|e| rejected(e.to_string()))?;
         let k = min_k(&net);
         let params = params
             .get(k)

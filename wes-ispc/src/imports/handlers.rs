@@ -211,6 +211,8 @@ pub(crate) fn model_infer(
             return Err(WasmError::OutOfCu { limit: 0 });
         }
     }
+    // Trees take their features as keys of f32 values: the contract's 2^8 values converted.
+    let input = net.input_from_fixed(&input);
     let out = net
         .evaluate(&input)
         .map_err(|e| bad(CALL, e.to_string()))?

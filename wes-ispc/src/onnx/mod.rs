@@ -31,7 +31,11 @@ pub use executor::{
     INFER_ENTRY, InferenceResult, LoadedModel, MODEL_INFER_CALL, OnnxExecutor, decode_input,
     encode_input,
 };
-pub use quant::{ACT_BITS, PARAM_BITS, QuantLayer, QuantTrace, QuantizedNet, SCALE_BITS};
+pub use quant::{
+    ACT_BITS, PAD, PARAM_BITS, QuantAggregate, QuantConv, QuantLayer, QuantOp, QuantPool,
+    QuantPoolKind, QuantTrace, QuantTreeNode, QuantTrees, QuantWindow, QuantizedNet, SCALE_BITS,
+    TREE_EXTRA_BITS, TREE_INPUT_BITS, f32_key,
+};
 
 use serde::{Deserialize, Serialize};
 

@@ -163,6 +163,8 @@ pub(crate) struct Plan {
     /// The input's row shape.
     pub input: Dims,
     pub slots: usize,
+    /// Elements per row of each slot.
+    pub widths: Vec<usize>,
     pub steps: Vec<Step>,
     /// The graph outputs: name and static description.
     outputs: Vec<(String, Value)>,
@@ -382,6 +384,11 @@ impl Plan {
             });
         }
         Ok(outputs)
+    }
+
+    /// Elements per row of `slot`.
+    pub(crate) fn width(&self, slot: usize) -> Option<usize> {
+        self.widths.get(slot).copied()
     }
 
     /// The slot description of a graph output, for the quantizer.

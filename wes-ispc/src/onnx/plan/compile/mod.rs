@@ -20,6 +20,8 @@ struct Compiler<'g> {
     uses: HashMap<&'g str, usize>,
     steps: Vec<Step>,
     slots: usize,
+    /// Elements per row of each slot so far.
+    widths: Vec<usize>,
     cost: u64,
     max_features: usize,
     /// Constant elements copied into steps so far (a constant used by many nodes counts for
@@ -44,6 +46,7 @@ pub(crate) fn compile(graph: &Graph, limits: &OnnxLimits) -> Result<Plan, OnnxEr
         uses,
         steps: Vec::new(),
         slots: 1,
+        widths: vec![graph.features],
         cost: 0,
         max_features: limits.max_features,
         materialised: 0,
@@ -79,6 +82,7 @@ pub(crate) fn compile(graph: &Graph, limits: &OnnxLimits) -> Result<Plan, OnnxEr
         features: graph.features,
         input,
         slots: c.slots,
+        widths: c.widths,
         steps: c.steps,
         outputs,
         cu_per_row: c.cost,
@@ -179,6 +183,7 @@ impl<'g> Compiler<'g> {
             kind,
             dims,
         };
+        self.widths.push(cols);
         self.slots += 1;
         self.values.insert(out.clone(), v);
         Ok(v)
@@ -463,6 +468,7 @@ impl<'g> Compiler<'g> {
                 .slot
         } else {
             // Scores nobody reads still have a slot to be written to.
+            self.widths.push(ensemble.targets);
             self.slots += 1;
             self.slots - 1
         };
