@@ -81,6 +81,36 @@ fn halo2(c: &mut Criterion) {
     g.bench_function("verify digits_mlp", |b| {
         b.iter(|| verifier.verify(black_box(&input), &output, &proof).unwrap())
     });
+    // The digits CNN (Conv → Relu → MaxPool → Gemm), the same way.
+    let (cnn, cnn_file) = prepare_model(&fixture("digits_cnn.onnx"), &params).unwrap();
+    let x = first_case("digits_cnn");
+    let cnn_input = cnn.file.net.quantize_input(&x).unwrap();
+    let (cnn_proof, cnn_output) = cnn.prove(&cnn_input).unwrap();
+    let cnn_verifier = ModelKeys::from_file(
+        ModelCircuitFile::from_bytes(&cnn_file).unwrap(),
+        &params,
+        false,
+    )
+    .unwrap();
+    g.bench_function("keygen (vk + pk) digits_cnn", |b| {
+        b.iter(|| ModelKeys::generate(cnn.file.net.clone(), &params, true).unwrap())
+    });
+    g.bench_function("prove digits_cnn", |b| {
+        b.iter(|| cnn.prove(black_box(&cnn_input)).unwrap())
+    });
+    g.bench_function("verify digits_cnn", |b| {
+        b.iter(|| {
+            cnn_verifier
+                .verify(black_box(&cnn_input), &cnn_output, &cnn_proof)
+                .unwrap()
+        })
+    });
+    println!(
+        "halo2-ipa digits_cnn: k = {}, proof {} bytes, circuit file {} bytes",
+        cnn.file.k,
+        cnn_proof.len(),
+        cnn_file.len()
+    );
     g.finish();
     println!(
         "halo2-ipa digits_mlp: k = {}, proof {} bytes, circuit file {} bytes, peak RSS {} MiB",

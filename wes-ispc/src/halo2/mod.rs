@@ -2,7 +2,8 @@
 //!
 //! halo2 (`halo2_proofs`, IPA commitments over the Pasta curves: no trusted setup). The
 //! circuit ([`circuit`]) proves the [`QuantizedNet`](crate::onnx::QuantizedNet) of an ONNX
-//! model — dense layers (`MatMul`/`Gemm` + bias) with ReLU in fixed point — with the weights in
+//! model — dense layers (`MatMul`/`Gemm` + bias), convolutions, max and average pooling, with
+//! ReLU, in fixed point — with the weights in
 //! fixed columns, so a verifying key belongs to one model. The public instance is the
 //! quantized input and outputs; a classifier's label is the first maximum of the proven
 //! outputs, which every verifier computes itself.

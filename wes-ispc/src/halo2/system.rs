@@ -16,7 +16,8 @@ use wes_core::{
     hash, trace_root,
 };
 
-use super::circuit::{MlpCircuit, instance, min_k};
+use super::circuit::{MlpCircuit, instance, min_k, provable, rows};
+use super::params::MAX_K;
 use super::params::ParamsCache;
 use crate::onnx::{
     INFER_ENTRY, InferenceResult, LoadedModel, MODEL_INFER_CALL, OnnxExecutor, QuantizedNet,
@@ -26,7 +27,7 @@ use crate::onnx::{
 /// The proof-system id.
 pub const HALO2_SYSTEM: &str = "halo2-ipa";
 /// Version of [`ModelCircuitFile`] and of the circuit layout it describes.
-pub const CIRCUIT_FILE_VERSION: u32 = 1;
+pub const CIRCUIT_FILE_VERSION: u32 = 2;
 /// Largest circuit file a verifier decodes.
 const MAX_CIRCUIT_FILE: usize = 64 << 20;
 
@@ -128,8 +129,14 @@ impl ModelKeys {
         with_pk: bool,
     ) -> Result<Self, ProofError> {
         net.validate().map_err(|e| rejected(e.to_string()))?;
-        net.dense_layers().map_err(|e| rejected(e.to_string()))?;
+        provable(&net).map_err(rejected)?;
         let k = min_k(&net);
+        if k > MAX_K {
+            return Err(rejected(format!(
+                "the model's circuit takes {} rows (2^{k}); the largest circuit is 2^{MAX_K} rows",
+                rows(&net)
+            )));
+        }
         let params = params
             .get(k)
             .map_err(|e| backend(format!("parameters: {e}")))?;

@@ -16,8 +16,8 @@
 //! A convolution is the same arithmetic over each filter's window ([`QuantConv`]); pooling
 //! takes the maximum or the rounded mean of integers ([`QuantPool`]); a tree compares the
 //! quantized feature with a threshold turned into an integer bound, exactly
-//! ([`QuantTrees`]). The halo2 circuit proves networks of dense layers; the others are
-//! recorded (and replayed) but not proven yet.
+//! ([`QuantTrees`]). The halo2 circuit proves dense layers, convolutions, pooling and
+//! reorderings; tree ensembles are recorded (and replayed) but not proven yet.
 
 mod ops;
 
@@ -242,21 +242,6 @@ impl QuantizedNet {
             return Err(bad(format!("{} class labels for {width} outputs", c.len())));
         }
         Ok(())
-    }
-
-    /// The dense layers, when the network is made of nothing else (what the halo2 circuit
-    /// proves); otherwise the error names the first other layer.
-    pub fn dense_layers(&self) -> Result<Vec<&QuantLayer>, OnnxError> {
-        self.ops
-            .iter()
-            .map(|op| match op {
-                QuantOp::Dense(l) => Ok(l),
-                other => Err(OnnxError::NotQuantizable(format!(
-                    "{} is recorded but not proven yet (proven: dense layers with ReLU)",
-                    other.name()
-                ))),
-            })
-            .collect()
     }
 
     /// Bits of the quantized input's range: [`ACT_BITS`], or [`TREE_INPUT_BITS`] for a
