@@ -26,6 +26,8 @@ Writes into wes-ispc/tests/fixtures/onnx/:
                         margin, logistic), skl2onnx
   gboost_iris.onnx      GradientBoostingClassifier (iris, 3 classes, softmax), skl2onnx
   gboost_diabetes.onnx  GradientBoostingRegressor (diabetes), skl2onnx
+  lightgbm_cancer.onnx  LightGBM classifier (breast-cancer data) exported by onnxmltools
+                        (written when `pip install lightgbm onnxmltools` has been done)
   unsupported_op.onnx   a graph with an operator the executor does not run (Einsum)
   <name>.json           inputs and the outputs onnxruntime computes for them
 The files are small and committed, so the tests need no Python.
@@ -356,6 +358,32 @@ def trees():
         m = to_onnx(est, xs[:1], options=opts, target_opset=ml)
         path = save(m, name)
         write_cases(name, m.graph.input[0].name, xs[te][:SAMPLES], path)
+    lightgbm()
+
+
+def lightgbm():
+    """A LightGBM model as onnxmltools exports it (its converter writes ai.onnx opset <= 15)."""
+    try:
+        import lightgbm as lgb
+        from onnxmltools import convert_lightgbm
+        from onnxmltools.convert.common.data_types import FloatTensorType
+    except ImportError:
+        print("lightgbm or onnxmltools not installed: lightgbm_cancer.onnx not written")
+        return
+    from sklearn.datasets import load_breast_cancer
+
+    xs, ys = load_breast_cancer(return_X_y=True)
+    xs = xs.astype(np.float32)
+    order = np.random.RandomState(7).permutation(len(xs))
+    cut = int(len(xs) * 0.75)
+    tr, te = order[:cut], order[cut:]
+    est = lgb.LGBMClassifier(n_estimators=20, num_leaves=15, verbose=-1, random_state=7)
+    est.fit(xs[tr], ys[tr])
+    print("lightgbm_cancer test score", est.score(xs[te], ys[te]))
+    m = convert_lightgbm(est, initial_types=[("input", FloatTensorType([None, 30]))],
+                         zipmap=False, target_opset=15)
+    path = save(m, "lightgbm_cancer")
+    write_cases("lightgbm_cancer", "input", xs[te][:SAMPLES], path)
 
 
 if __name__ == "__main__":

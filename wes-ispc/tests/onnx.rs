@@ -133,6 +133,8 @@ fn tree_ensembles_match_onnxruntime() {
     matches_onnxruntime("gboost_iris", 1e-5);
     // GradientBoostingRegressor (targets 25–346).
     matches_onnxruntime("gboost_diabetes", 1e-3);
+    // LightGBM through onnxmltools (ai.onnx opset 9, ai.onnx.ml 1; Cast and Mul after).
+    matches_onnxruntime("lightgbm_cancer", 1e-5);
     // The cost counts every tree's depth, whatever path a row takes: 20 trees here.
     let m = OnnxModel::load(&fixture("forest_cancer.onnx")).unwrap();
     assert!(m.cost(1) > 1_000 + 20 * 2, "{}", m.cost(1));
@@ -842,6 +844,8 @@ fn quantized_trees_track_f32() {
         ("gboost_cancer", 0.05),
         ("gboost_iris", 0.05),
         ("gboost_diabetes", 0.5),
+        // LightGBM's export multiplies the probabilities by a constant one: an alias.
+        ("lightgbm_cancer", 0.05),
     ] {
         let m = OnnxModel::load(&fixture(&format!("{name}.onnx"))).unwrap();
         let net = QuantizedNet::from_model(&m).unwrap_or_else(|e| panic!("{name}: {e}"));

@@ -616,6 +616,19 @@ impl<'g> Compiler<'g> {
             .find(|n| !self.graph.consts.contains_key(**n))
             .copied()
             .unwrap_or_default();
+        // `x · 1`, `x / 1`, `x + 0`, `x − 0` (exporters write them): the same values.
+        let neutral = if matches!(op, BinOp::Mul | BinOp::Div) {
+            1.0
+        } else {
+            0.0
+        };
+        let const_second = self.graph.consts.contains_key(names[1]);
+        if let Some(c) = &cst
+            && c.iter().all(|&v| v == neutral)
+            && (const_second || matches!(op, BinOp::Mul | BinOp::Add))
+        {
+            return self.alias(node, x, x.dims);
+        }
         // `Add(dense, bias)`: fold the bias into the dense step.
         if op == BinOp::Add
             && let Some(add) = cst
